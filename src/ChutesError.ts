@@ -1,0 +1,180 @@
+/**
+ * The public, typed errors of effect-chutes.
+ *
+ * Every error is a `Schema.TaggedError`: it can be caught by tag (`Effect.catchTag("DiscoveryError", …)`), it has a
+ * readable `message`, and it never carries a secret or a raw request — only short, scrubbed excerpts of what a server
+ * said.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+const quote = (input: string): string => JSON.stringify(input)
+
+/**
+ * A string that is not a valid model ref (`chutes/<model-id>`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidModelRef extends Schema.TaggedError<InvalidModelRef>("effect-chutes/InvalidModelRef")(
+  "InvalidModelRef",
+  {
+    input: Schema.String,
+    reason: Schema.Literal("Empty", "EmptyId", "Whitespace", "ControlCharacter", "WrongProvider", "MissingProvider")
+  }
+) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const expected = `expected "chutes/<model-id>", e.g. "chutes/zai-org/GLM-4.7-TEE"`
+    switch (this.reason) {
+      case "Empty":
+        return `Model ref is empty: ${expected}`
+      case "EmptyId":
+        return `Model ref ${quote(this.input)} has no model id after "chutes/": ${expected}`
+      case "Whitespace":
+        return `Model ref ${quote(this.input)} contains whitespace: ${expected}`
+      case "ControlCharacter":
+        return `Model ref ${quote(this.input)} contains a control character: ${expected}`
+      case "WrongProvider":
+        return `Model ref ${quote(this.input)} names provider ${quote(this.input.split("/")[0] ?? "")}, not "chutes": ${expected}`
+      case "MissingProvider":
+        return `Model ref ${quote(this.input)} has no provider: ${expected}`
+    }
+  }
+}
+
+/**
+ * An input that is neither an alias, a model ref, nor a model id of the current catalog.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownModel extends Schema.TaggedError<UnknownModel>("effect-chutes/UnknownModel")("UnknownModel", {
+  input: Schema.String,
+  suggestions: Schema.Array(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const hint = this.suggestions.length > 0 ? `; did you mean ${this.suggestions.map(quote).join(", ")}?` : ""
+    return `Unknown model ${quote(this.input)}: not an alias, a "chutes/<model-id>" ref, or a model id of the catalog${hint}`
+  }
+}
+
+/**
+ * Why live model discovery failed.
+ *
+ * - `Transport`: the request did not complete (connection refused / reset, DNS, TLS).
+ * - `Timeout`: one attempt took longer than the per-attempt timeout.
+ * - `HttpStatus`: the service answered with a non-2xx status other than 401.
+ * - `Unauthorized`: the service rejected the credential (401).
+ * - `Decode`: the body was not a usable `{"object":"list","data":[…]}` (not JSON, HTML page, no `data` array).
+ * - `EmptyCatalog`: the list was empty, or every item was malformed.
+ * - `TooLarge`: the body exceeded the configured size cap.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-chutes/DiscoveryError")(
+  "DiscoveryError",
+  {
+    reason: Schema.Literal("Transport", "Timeout", "HttpStatus", "Unauthorized", "Decode", "EmptyCatalog", "TooLarge"),
+    /** The URL that was requested (never carries credentials). */
+    url: Schema.String,
+    /** HTTP status, when the service answered. */
+    status: Schema.optional(Schema.Number),
+    /** A short, scrubbed excerpt of what the service or the transport said. */
+    detail: Schema.optional(Schema.String),
+    /** How many attempts were made before giving up. */
+    attempts: Schema.optionalWith(Schema.Number, { default: () => 1 }),
+    /** The delay the service asked for through `Retry-After`, in milliseconds. */
+    retryAfterMillis: Schema.optional(Schema.Number)
+  }
+) {
+  /** Whether a later attempt may succeed (transport errors, timeouts, 408/425/429/5xx). */
+  get retryable(): boolean {
+    switch (this.reason) {
+      case "Transport":
+      case "Timeout":
+        return true
+      case "HttpStatus":
+        return this.status !== undefined && RETRYABLE_STATUS.has(this.status)
+      default:
+        return false
+    }
+  }
+
+  /** @since 0.1.0 */
+  override get message(): string {
+    const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    switch (this.reason) {
+      case "Transport":
+        return `Model discovery could not reach ${this.url}${tries}${detail}`
+      case "Timeout":
+        return `Model discovery timed out on ${this.url}${tries}${detail}`
+      case "HttpStatus":
+        return `Model discovery got HTTP ${this.status ?? "?"} from ${this.url}${tries}${detail}`
+      case "Unauthorized":
+        return `Model discovery: the credential was rejected (HTTP 401) by ${this.url}${detail}`
+      case "Decode":
+        return `Model discovery got an unusable response from ${this.url}${detail}`
+      case "EmptyCatalog":
+        return `Model discovery got an empty catalog from ${this.url}${detail}`
+      case "TooLarge":
+        return `Model discovery response from ${this.url} exceeded the size cap${detail}`
+    }
+  }
+}
+
+/**
+ * The HTTP statuses that model discovery retries (SPEC §3.2).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504])
+
+/**
+ * Why no usable credential could be produced.
+ *
+ * - `Missing`: no explicit credential, no env variable, no stored profile.
+ * - `Rejected`: the service refused the credential (401).
+ * - `ReauthRequired`: a stored OAuth profile could not be refreshed; sign in again.
+ * - `Expired`: a static OAuth token is past its expiry and cannot be refreshed.
+ * - `Store`: the auth profile store could not be read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CredentialsError extends Schema.TaggedError<CredentialsError>("effect-chutes/CredentialsError")(
+  "CredentialsError",
+  {
+    reason: Schema.Literal("Missing", "Rejected", "ReauthRequired", "Expired", "Store"),
+    /** Where the credential came from (`env:CHUTES_API_KEY`, `profile:chutes:alice`, …), when there was one. */
+    source: Schema.optional(Schema.String),
+    /** The stored profile involved, when there was one. */
+    profileId: Schema.optional(Schema.String),
+    /** A short, scrubbed explanation. */
+    detail: Schema.optional(Schema.String)
+  }
+) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const detail = this.detail !== undefined && this.detail.length > 0 ? ` (${this.detail})` : ""
+    switch (this.reason) {
+      case "Missing":
+        return `No Chutes credential: set CHUTES_API_KEY or CHUTES_OAUTH_TOKEN, or sign in with ` +
+          `"effect-chutes onboard --auth-choice chutes" or "--auth-choice chutes-api-key"${detail}`
+      case "Rejected":
+        return `The Chutes credential from ${this.source ?? "unknown source"} was rejected${detail}`
+      case "ReauthRequired":
+        return `Chutes profile "${this.profileId ?? "?"}" needs to sign in again: run ` +
+          `"effect-chutes onboard --auth-choice chutes"${detail}`
+      case "Expired":
+        return `The Chutes OAuth token from ${this.source ?? "unknown source"} has expired and cannot be refreshed${detail}`
+      case "Store":
+        return `The Chutes auth profile store could not be used${detail}`
+    }
+  }
+}

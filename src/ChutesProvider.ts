@@ -1,0 +1,394 @@
+/**
+ * The central service: the catalog (live -> disk cache -> static, never failing), discovery without fallback, model
+ * resolution, the default model and aliases, the current credential, and an `HttpClient` pointed at the service.
+ *
+ * It is a composition of replaceable layers — `ChutesSettings`, `ChutesCredentials`, `ModelDiscovery`,
+ * `CatalogCache` — so apps and tests swap any of them. Nothing runs at import time or at layer build: the first
+ * discovery happens on the first `catalog`, `discover` or `resolve`.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as CatalogCache from "./CatalogCache.js"
+import * as ChutesCredentials from "./ChutesCredentials.js"
+import { CredentialsError, DiscoveryError, type InvalidModelRef, type UnknownModel } from "./ChutesError.js"
+import * as ChutesSettings from "./ChutesSettings.js"
+import * as ModelCatalog from "./ModelCatalog.js"
+import * as ModelDiscovery from "./ModelDiscovery.js"
+import * as ModelRef from "./ModelRef.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The catalog; never fails: live, else the last good live catalog on disk, else static — with the reason. */
+  readonly catalog: Effect.Effect<ModelCatalog.CatalogSnapshot>
+  /** Like `catalog`, but skips the in-memory cache (a concurrent fetch in flight is still shared). */
+  readonly refresh: Effect.Effect<ModelCatalog.CatalogSnapshot>
+  /** The live catalog without fallback: fails with the typed reason. Cached like `catalog`. */
+  readonly discover: Effect.Effect<ModelCatalog.CatalogSnapshot, DiscoveryError | CredentialsError>
+  /** Resolves an alias, a ref or a bare model id against the current catalog (SPEC §2). */
+  readonly resolve: (input: string) => Effect.Effect<ModelRef.ResolvedModel, UnknownModel | InvalidModelRef>
+  readonly defaultModel: ModelRef.ModelRef
+  /** Alias name (lower case) -> alias, user aliases over built-in ones. */
+  readonly aliases: ModelRef.AliasTable
+  readonly userAliases: ModelRef.AliasTable
+  /** The current credential, refreshed when due; `Missing` when there is none. */
+  readonly credential: Effect.Effect<ChutesCredentials.Credential, CredentialsError>
+  /** An `HttpClient` for the LLM API: relative URLs against the base URL, a fresh bearer on every request. */
+  readonly client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | CredentialsError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ChutesProvider extends Context.Tag("effect-chutes/ChutesProvider")<ChutesProvider, Service>() {}
+
+/**
+ * Options of the provider itself (its dependencies have their own).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** User aliases, alias name -> ref (e.g. from `agents.defaults.models` of the agent config). */
+  readonly aliases?: Iterable<readonly [name: string, ref: string]> | Readonly<Record<string, string>> | undefined
+  /** Overrides the default model (`chutes/zai-org/GLM-4.7-TEE`). */
+  readonly defaultModel?: string | undefined
+}
+
+type DiscoverError = DiscoveryError | CredentialsError
+
+type Entry =
+  | { readonly _tag: "Pending"; readonly deferred: Deferred.Deferred<Done> }
+  | Done
+
+interface Done {
+  readonly _tag: "Done"
+  readonly exit: Exit.Exit<ModelCatalog.CatalogSnapshot, DiscoverError>
+  /** The snapshot `catalog` hands out: the live one, or the fallback computed once for this failure. */
+  readonly snapshot: ModelCatalog.CatalogSnapshot
+  readonly expiresAt: number
+}
+
+const aliasEntries = (
+  aliases: Options["aliases"]
+): Iterable<readonly [string, string]> =>
+  aliases === undefined
+    ? []
+    : Symbol.iterator in aliases
+    ? aliases as Iterable<readonly [string, string]>
+    : Object.entries(aliases)
+
+/**
+ * Warnings for a live catalog: the default model or an alias target not listed, with the nearest live model.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const catalogWarnings = (
+  models: ReadonlyArray<ModelCatalog.ModelDefinition>,
+  byId: ReadonlyMap<string, ModelCatalog.ModelDefinition>,
+  defaultModel: ModelRef.ModelRef,
+  aliases: ModelRef.AliasTable
+): ReadonlyArray<ModelCatalog.CatalogWarning> => {
+  const warnings: Array<ModelCatalog.CatalogWarning> = []
+  const refs = models.map((model) => `chutes/${model.id}`)
+  const suggest = (ref: string) => ModelRef.nearest(ModelRef.modelId(ref as ModelRef.ModelRef), refs, 1, (c) => c.slice(7))[0]
+  if (!byId.has(ModelRef.modelId(defaultModel))) {
+    const suggestion = suggest(defaultModel)
+    warnings.push({
+      kind: "DefaultModelMissing",
+      ref: defaultModel,
+      suggestion,
+      message: `The default model ${defaultModel} is not in the live catalog` +
+        (suggestion ? `; nearest live model: ${suggestion}` : "")
+    })
+  }
+  for (const alias of aliases.values()) {
+    if (byId.has(ModelRef.modelId(alias.ref))) continue
+    const suggestion = suggest(alias.ref)
+    warnings.push({
+      kind: "AliasTargetMissing",
+      ref: alias.ref,
+      alias: alias.name,
+      suggestion,
+      message: `Alias "${alias.name}" points at ${alias.ref}, which is not in the live catalog` +
+        (suggestion ? `; nearest live model: ${suggestion}` : "")
+    })
+  }
+  return warnings
+}
+
+/**
+ * Builds the provider from its services. The in-memory cache lives as long as the returned service's scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<
+  Service,
+  InvalidModelRef,
+  | ChutesSettings.ChutesSettings
+  | ChutesCredentials.ChutesCredentials
+  | ModelDiscovery.ModelDiscovery
+  | CatalogCache.CatalogCache
+  | HttpClient.HttpClient
+  | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const settings = yield* ChutesSettings.ChutesSettings
+    const credentials = yield* ChutesCredentials.ChutesCredentials
+    const discovery = yield* ModelDiscovery.ModelDiscovery
+    const diskCache = yield* CatalogCache.CatalogCache
+    const httpClient = yield* HttpClient.HttpClient
+    const scope = yield* Effect.scope
+
+    const defaultModel = options.defaultModel !== undefined
+      ? yield* ModelRef.parse(options.defaultModel)
+      : ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF)
+    const user = ModelRef.makeUserAliases(aliasEntries(options.aliases))
+    for (const invalid of user.invalid) yield* Effect.logWarning(`ignoring user alias: ${invalid.message}`)
+    const aliases: ModelRef.AliasTable = new Map([...ModelRef.builtinAliases, ...user.aliases])
+    const missing = new CredentialsError({ reason: "Missing" })
+    const noCredential: Done = {
+      _tag: "Done",
+      exit: Exit.fail(missing),
+      snapshot: ModelCatalog.staticSnapshot(missing),
+      expiresAt: Number.POSITIVE_INFINITY
+    }
+
+    const entries = new Map<string, Entry>()
+
+    const fallback = (error: DiscoverError) =>
+      Effect.gen(function*() {
+        const cached = yield* diskCache.load
+        const now = yield* Clock.currentTimeMillis
+        if (
+          Option.isSome(cached) && cached.value.baseUrl === settings.baseUrl &&
+          now - cached.value.fetchedAt <= Duration.toMillis(settings.diskCacheMaxAge)
+        ) {
+          return ModelCatalog.makeSnapshot({
+            source: "cache",
+            models: cached.value.models,
+            fetchedAt: cached.value.fetchedAt,
+            reason: error
+          })
+        }
+        return ModelCatalog.staticSnapshot(error)
+      })
+
+    const fetchLive = (credential: Option.Option<ChutesCredentials.Credential>) =>
+      Effect.gen(function*() {
+        const result = yield* Effect.either(discovery.fetch(credential))
+        const now = yield* Clock.currentTimeMillis
+        if (Either.isRight(result)) {
+          const { fetchedAt, models, skipped } = result.right
+          const indexed = ModelCatalog.makeSnapshot({ source: "live", models, fetchedAt, skipped })
+          const warnings = catalogWarnings(indexed.models, indexed.byId, defaultModel, aliases)
+          for (const warning of warnings) yield* Effect.logWarning(warning.message)
+          if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
+          const snapshot: ModelCatalog.CatalogSnapshot = { ...indexed, warnings }
+          yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
+          const done: Done = {
+            _tag: "Done",
+            exit: Exit.succeed(snapshot),
+            snapshot,
+            expiresAt: now + Duration.toMillis(settings.cacheTtl)
+          }
+          return done
+        }
+        // Keep the error itself, not the span-annotated proxy Effect wraps it in, so callers can compare it.
+        const error = Cause.originalError(result.left)
+        const snapshot = yield* fallback(error)
+        yield* Effect.logWarning(`model catalog: using the ${snapshot.source} catalog: ${error.message}`)
+        const done: Done = {
+          _tag: "Done",
+          exit: Exit.fail(error),
+          snapshot,
+          expiresAt: now + Duration.toMillis(settings.negativeTtl)
+        }
+        return done
+      })
+
+    /** Single-flight lookup: one fetch per key in flight, shared by every caller; results kept until `expiresAt`. */
+    const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
+      Effect.gen(function*() {
+        const credential = yield* credentials.get
+        if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredential
+        const key = Option.match(credential, { onNone: () => "anonymous", onSome: ChutesCredentials.identity })
+        const now = yield* Clock.currentTimeMillis
+        return yield* Effect.suspend(() => {
+          // Check and claim in one synchronous step, so concurrent callers see the pending entry.
+          const entry = entries.get(key)
+          if (entry?._tag === "Pending") return Deferred.await(entry.deferred)
+          if (entry?._tag === "Done" && !force && entry.expiresAt > now) return Effect.succeed(entry)
+          const deferred = Deferred.unsafeMake<Done>(FiberId.none)
+          entries.set(key, { _tag: "Pending", deferred })
+          return fetchLive(credential).pipe(
+            Effect.tap((done) => Effect.sync(() => entries.set(key, done))),
+            Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => entries.delete(key))),
+            Effect.intoDeferred(deferred),
+            // The fetch belongs to the provider, not to the first caller: interrupting a caller must not leave the
+            // others waiting forever.
+            Effect.forkIn(scope),
+            Effect.zipRight(Deferred.await(deferred))
+          )
+        })
+      })
+
+    const discoverWith = (force: boolean) =>
+      lookup(force).pipe(Effect.flatMap((done) => done.exit))
+
+    const catalogWith = (force: boolean) =>
+      lookup(force).pipe(
+        Effect.map((done) => done.snapshot),
+        Effect.catchAll((error) => Effect.succeed(ModelCatalog.staticSnapshot(error)))
+      )
+
+    const resolve = Effect.fn("ChutesProvider.resolve")(function*(input: string) {
+      const snapshot = yield* catalogWith(false)
+      return yield* ModelRef.resolve(input, { ids: snapshot.byId, userAliases: user.aliases })
+    })
+
+    const currentCredential = ChutesCredentials.current.pipe(
+      Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)
+    )
+
+    const client = httpClient.pipe(
+      HttpClient.mapRequest(HttpClientRequest.prependUrl(settings.baseUrl)),
+      HttpClient.mapRequestEffect((request) =>
+        Effect.map(currentCredential, (credential) => HttpClientRequest.bearerToken(request, credential.secret))
+      )
+    )
+
+    return {
+      catalog: catalogWith(false).pipe(Effect.withSpan("ChutesProvider.catalog")),
+      refresh: catalogWith(true).pipe(Effect.withSpan("ChutesProvider.refresh")),
+      discover: discoverWith(false).pipe(Effect.withSpan("ChutesProvider.discover")),
+      resolve,
+      defaultModel,
+      aliases,
+      userAliases: user.aliases,
+      credential: currentCredential,
+      client
+    } satisfies Service
+  })
+
+/**
+ * The provider from its services (settings, credentials, discovery, disk cache, HTTP client).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithoutDependencies = (options: Options = {}): Layer.Layer<
+  ChutesProvider,
+  InvalidModelRef,
+  | ChutesSettings.ChutesSettings
+  | ChutesCredentials.ChutesCredentials
+  | ModelDiscovery.ModelDiscovery
+  | CatalogCache.CatalogCache
+  | HttpClient.HttpClient
+> => Layer.scoped(ChutesProvider, make(options))
+
+/**
+ * Options of the ready-made layer: the provider's own, the settings, and a credential given in code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions extends Options {
+  readonly settings?: ChutesSettings.Options | undefined
+  readonly credential?: ChutesCredentials.ExplicitCredential | undefined
+}
+
+/**
+ * The provider with its default services: settings from the environment (overridden by `options.settings`),
+ * credentials from code then env, live discovery, and the disk cache in the state directory. Needs an `HttpClient`
+ * and a `FileSystem` (see `effect-chutes/node` for both).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: LayerOptions = {}
+): Layer.Layer<ChutesProvider, InvalidModelRef, HttpClient.HttpClient | FileSystem.FileSystem> =>
+  layerWithoutDependencies(options).pipe(
+    Layer.provide(Layer.mergeAll(
+      ChutesCredentials.layerEnv(options.credential),
+      ModelDiscovery.layer,
+      CatalogCache.layerFileSystem
+    )),
+    Layer.provide(ChutesSettings.layerConfig(options.settings))
+  )
+
+/**
+ * Options of the test layer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestOptions extends Options {
+  /** The live catalog discovery returns, or the error it fails with. Default: the static models. */
+  readonly models?: ReadonlyArray<ModelCatalog.ModelDefinition> | DiscoveryError | undefined
+  /** The credential: a `Credential`, an API key string, or `null` for none. Default: a fake API key. */
+  readonly credential?: ChutesCredentials.Credential | string | null | undefined
+  /** The HTTP client behind `client`. Default: one that fails every request. */
+  readonly httpClient?: HttpClient.HttpClient | undefined
+  readonly settings?: ChutesSettings.Options | undefined
+  /** A pre-filled disk cache. */
+  readonly diskCache?: CatalogCache.CachedCatalog | undefined
+}
+
+const offlineClient = HttpClient.make((request) =>
+  Effect.fail(
+    new HttpClientError.RequestError({
+      request,
+      reason: "Transport",
+      description: "ChutesProvider.layerTest has no HttpClient; pass `httpClient` to make requests"
+    })
+  )
+)
+
+/**
+ * A provider with no I/O at all, for tests of code that uses it: fixed discovery, a fixed credential, an in-memory
+ * disk cache, and settings that never touch the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (options: TestOptions = {}): Layer.Layer<ChutesProvider, InvalidModelRef> => {
+  const credential = options.credential === undefined
+    ? ChutesCredentials.make({ kind: "api_key", source: "test", secret: "cpk_test" })
+    : options.credential === null
+    ? undefined
+    : typeof options.credential === "string"
+    ? ChutesCredentials.make({ kind: "api_key", source: "test", secret: options.credential })
+    : options.credential
+  return layerWithoutDependencies(options).pipe(
+    Layer.provide(Layer.mergeAll(
+      ChutesSettings.layer({ diskCachePath: false, ...options.settings }),
+      ChutesCredentials.layerStatic(credential),
+      ModelDiscovery.layerStatic(options.models ?? ModelCatalog.STATIC_MODELS),
+      CatalogCache.layerMemory(options.diskCache),
+      Layer.succeed(HttpClient.HttpClient, options.httpClient ?? offlineClient)
+    ))
+  )
+}

@@ -1,0 +1,228 @@
+/**
+ * Settings of the SDK: endpoints, timeouts, the retry and cache policy, and where state lives on disk.
+ *
+ * `ChutesSettings.layer(options)` takes them from code; `ChutesSettings.layerConfig(options)` reads the environment
+ * (`CHUTES_BASE_URL`, `CHUTES_IDP_BASE_URL`, `CHUTES_STATE_DIR`, `CHUTES_CONFIG_PATH`, `XDG_CONFIG_HOME`, `HOME`,
+ * `CHUTES_DISCOVERY_ANONYMOUS`) with code options taking precedence.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { DEFAULT_BASE_URL } from "./ModelCatalog.js"
+
+/**
+ * How discovery retries transient failures: exponential backoff with full jitter, `Retry-After` honoured up to a cap.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt (SPEC default 3). */
+  readonly maxRetries: number
+  /** The first backoff step; doubles on each retry. */
+  readonly baseDelay: Duration.Duration
+  /** The largest backoff step. */
+  readonly maxDelay: Duration.Duration
+  /** The largest `Retry-After` the SDK waits for; longer requests end the retries. */
+  readonly retryAfterCap: Duration.Duration
+}
+
+/**
+ * The resolved settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Settings {
+  /** The LLM base URL, without a trailing slash (`https://llm.chutes.ai/v1`). */
+  readonly baseUrl: string
+  /** The identity provider base URL (`https://api.chutes.ai`). */
+  readonly idpBaseUrl: string
+  /** Deadline of one discovery attempt, headers and body included. */
+  readonly requestTimeout: Duration.Duration
+  readonly retry: RetryPolicy
+  /** How long a live catalog is served from memory. */
+  readonly cacheTtl: Duration.Duration
+  /** How long a failed discovery is remembered before the endpoint is asked again. */
+  readonly negativeTtl: Duration.Duration
+  /** The largest discovery body read; a larger one fails with `TooLarge` instead of exhausting memory. */
+  readonly maxResponseBytes: number
+  /** State directory (auth profiles, config, disk cache); undefined when no home directory is known. */
+  readonly stateDir: string | undefined
+  /** The JSON5 agent config file. */
+  readonly configPath: string | undefined
+  /** The last good live catalog on disk; undefined disables the disk cache. */
+  readonly diskCachePath: string | undefined
+  /** The oldest disk cache the fallback accepts. */
+  readonly diskCacheMaxAge: Duration.Duration
+  /** Query the live catalog without a credential (the endpoint is public). Default: false (static catalog). */
+  readonly anonymousDiscovery: boolean
+}
+
+/**
+ * Options accepted by the layers; everything is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly baseUrl?: string | undefined
+  readonly idpBaseUrl?: string | undefined
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  readonly retry?: Partial<{ readonly [K in keyof RetryPolicy]: RetryPolicy[K] | Duration.DurationInput }> | undefined
+  readonly cacheTtl?: Duration.DurationInput | undefined
+  readonly negativeTtl?: Duration.DurationInput | undefined
+  readonly maxResponseBytes?: number | undefined
+  readonly stateDir?: string | undefined
+  readonly configPath?: string | undefined
+  /** A path, or `false` to disable the disk cache. Default: `<stateDir>/models-cache.json`. */
+  readonly diskCachePath?: string | false | undefined
+  readonly diskCacheMaxAge?: Duration.DurationInput | undefined
+  readonly anonymousDiscovery?: boolean | undefined
+}
+
+/**
+ * The defaults (SPEC §3.2, §3.3).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults = {
+  baseUrl: DEFAULT_BASE_URL,
+  idpBaseUrl: "https://api.chutes.ai",
+  requestTimeout: Duration.seconds(10),
+  retry: {
+    maxRetries: 3,
+    baseDelay: Duration.millis(500),
+    maxDelay: Duration.seconds(8),
+    retryAfterCap: Duration.seconds(30)
+  },
+  cacheTtl: Duration.minutes(5),
+  negativeTtl: Duration.seconds(30),
+  maxResponseBytes: 8 * 1024 * 1024,
+  diskCacheMaxAge: Duration.days(7),
+  anonymousDiscovery: false
+} as const
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ChutesSettings extends Context.Tag("effect-chutes/ChutesSettings")<ChutesSettings, Settings>() {}
+
+const stripSlash = (url: string): string => url.replace(/\/+$/, "")
+
+const join = (dir: string, file: string): string => `${stripSlash(dir)}/${file}`
+
+/**
+ * Resolves options against the defaults. The state dir must already be known (see `layerConfig` for env lookup).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Settings => {
+  const stateDir = options.stateDir
+  const retry = options.retry ?? {}
+  return {
+    baseUrl: stripSlash(options.baseUrl ?? defaults.baseUrl),
+    idpBaseUrl: stripSlash(options.idpBaseUrl ?? defaults.idpBaseUrl),
+    requestTimeout: Duration.decode(options.requestTimeout ?? defaults.requestTimeout),
+    retry: {
+      maxRetries: typeof retry.maxRetries === "number" ? Math.max(0, Math.floor(retry.maxRetries)) : defaults.retry.maxRetries,
+      baseDelay: Duration.decode(retry.baseDelay ?? defaults.retry.baseDelay),
+      maxDelay: Duration.decode(retry.maxDelay ?? defaults.retry.maxDelay),
+      retryAfterCap: Duration.decode(retry.retryAfterCap ?? defaults.retry.retryAfterCap)
+    },
+    cacheTtl: Duration.decode(options.cacheTtl ?? defaults.cacheTtl),
+    negativeTtl: Duration.decode(options.negativeTtl ?? defaults.negativeTtl),
+    maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes,
+    stateDir,
+    configPath: options.configPath ?? (stateDir !== undefined ? join(stateDir, "config.json5") : undefined),
+    diskCachePath: options.diskCachePath === false
+      ? undefined
+      : options.diskCachePath ?? (stateDir !== undefined ? join(stateDir, "models-cache.json") : undefined),
+    diskCacheMaxAge: Duration.decode(options.diskCacheMaxAge ?? defaults.diskCacheMaxAge),
+    anonymousDiscovery: options.anonymousDiscovery ?? defaults.anonymousDiscovery
+  }
+}
+
+/**
+ * An environment variable as an optional string; empty or whitespace-only counts as unset.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const optionalEnv = (name: string): Config.Config<Option.Option<string>> =>
+  Config.string(name).pipe(
+    Config.option,
+    Config.map(Option.flatMap((value) => (value.trim().length > 0 ? Option.some(value.trim()) : Option.none())))
+  )
+
+/**
+ * The state directory from the environment: `CHUTES_STATE_DIR`, else `$XDG_CONFIG_HOME/effect-chutes`, else
+ * `$HOME/.config/effect-chutes` (SPEC §6.1).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const stateDirConfig: Config.Config<Option.Option<string>> = Config.all([
+  optionalEnv("CHUTES_STATE_DIR"),
+  optionalEnv("XDG_CONFIG_HOME"),
+  optionalEnv("HOME"),
+  optionalEnv("USERPROFILE")
+]).pipe(Config.map(([explicit, xdg, home, userProfile]) =>
+  Option.orElse(explicit, () =>
+    Option.orElse(
+      Option.map(xdg, (dir) => join(dir, "effect-chutes")),
+      () => Option.map(Option.orElse(home, () => userProfile), (dir) => join(join(dir, ".config"), "effect-chutes"))
+    ))
+))
+
+/**
+ * Reads the settings from the environment; explicit options win over it.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const fromEnv = (options: Options = {}): Effect.Effect<Settings, never> =>
+  Effect.gen(function*() {
+    const env = yield* Config.all({
+      baseUrl: optionalEnv("CHUTES_BASE_URL"),
+      idpBaseUrl: optionalEnv("CHUTES_IDP_BASE_URL"),
+      configPath: optionalEnv("CHUTES_CONFIG_PATH"),
+      stateDir: stateDirConfig,
+      anonymous: optionalEnv("CHUTES_DISCOVERY_ANONYMOUS")
+    }).pipe(Effect.orDie)
+    return make({
+      ...options,
+      baseUrl: options.baseUrl ?? Option.getOrUndefined(env.baseUrl),
+      idpBaseUrl: options.idpBaseUrl ?? Option.getOrUndefined(env.idpBaseUrl),
+      configPath: options.configPath ?? Option.getOrUndefined(env.configPath),
+      stateDir: options.stateDir ?? Option.getOrUndefined(env.stateDir),
+      anonymousDiscovery: options.anonymousDiscovery ??
+        Option.getOrUndefined(Option.map(env.anonymous, (value) => /^(1|true|yes|on)$/i.test(value)))
+    })
+  })
+
+/**
+ * Settings given in code only; the environment is not read.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<ChutesSettings> =>
+  Layer.succeed(ChutesSettings, make(options))
+
+/**
+ * Settings from the environment, with `options` overriding it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (options: Options = {}): Layer.Layer<ChutesSettings> =>
+  Layer.effect(ChutesSettings, fromEnv(options))

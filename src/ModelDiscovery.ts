@@ -1,0 +1,391 @@
+/**
+ * Live model discovery: `GET {base}/models` -> model definitions (SPEC §3.2).
+ *
+ * One call is a sequence of attempts. Each attempt has its own deadline (headers and body) and a body size cap.
+ * Only transient failures are retried (transport, timeout, 408/425/429/5xx), with exponential backoff and jitter;
+ * a `Retry-After` header is honoured up to a cap. 400/401/402/403/404 are never retried. There is no fallback
+ * here: that is `ChutesProvider.catalog`'s job.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { Credential } from "./ChutesCredentials.js"
+import { DiscoveryError } from "./ChutesError.js"
+import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
+import { excerpt, errorDetail } from "./internal/redact.js"
+import type { InputModality, ModelDefinition } from "./ModelCatalog.js"
+
+/**
+ * The result of one successful discovery.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DiscoveredModels {
+  readonly models: ReadonlyArray<ModelDefinition>
+  /** Malformed items that were skipped. */
+  readonly skipped: number
+  /** Epoch milliseconds when the response was received. */
+  readonly fetchedAt: number
+  /** Attempts it took (1 when the first succeeded). */
+  readonly attempts: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Fetches the live catalog, with the credential when there is one. */
+  readonly fetch: (credential: Option.Option<Credential>) => Effect.Effect<DiscoveredModels, DiscoveryError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ModelDiscovery extends Context.Tag("effect-chutes/ModelDiscovery")<ModelDiscovery, Service>() {}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Decoding: only the fields a definition keeps are decoded (PERF.md); unknown fields are ignored.
+// ---------------------------------------------------------------------------------------------------------------------
+
+const Length = Schema.Number.pipe(Schema.int(), Schema.positive())
+const Price = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+const optionalNullable = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
+
+/**
+ * The fields of a `/v1/models` item that the SDK reads.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RawModel = Schema.Struct({
+  id: Schema.String.pipe(Schema.minLength(1)),
+  max_model_len: optionalNullable(Length),
+  context_length: optionalNullable(Length),
+  max_output_length: optionalNullable(Length),
+  input_modalities: optionalNullable(Schema.Array(Schema.String)),
+  supported_features: optionalNullable(Schema.Array(Schema.String)),
+  pricing: optionalNullable(Schema.Struct({
+    prompt: Price,
+    completion: Price,
+    input_cache_read: optionalNullable(Price)
+  })),
+  confidential_compute: optionalNullable(Schema.Boolean),
+  quantization: optionalNullable(Schema.String),
+  root: optionalNullable(Schema.String),
+  owned_by: optionalNullable(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export type RawModel = typeof RawModel.Type
+
+const KNOWN_INPUTS: ReadonlySet<string> = new Set<InputModality>(["text", "image", "video", "audio"])
+
+const isInputModality = (value: string): value is InputModality => KNOWN_INPUTS.has(value)
+
+/**
+ * Maps one decoded item to a definition, or `undefined` when it has no usable context length.
+ * `reasoning` comes only from `supported_features`; an unknown max output stays unknown.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const toDefinition = (raw: RawModel): ModelDefinition | undefined => {
+  const contextWindow = raw.context_length ?? raw.max_model_len
+  if (contextWindow == null) return undefined
+  const features = raw.supported_features ?? undefined
+  const inputs = raw.input_modalities?.filter(isInputModality) ?? []
+  const pricing = raw.pricing
+  const definition: {
+    -readonly [K in keyof ModelDefinition]: ModelDefinition[K]
+  } = {
+    id: raw.id,
+    name: raw.id,
+    contextWindow,
+    input: inputs.length > 0 ? inputs : ["text"],
+    reasoning: features?.includes("reasoning") ?? false
+  }
+  if (raw.max_output_length != null) definition.maxOutputTokens = raw.max_output_length
+  if (pricing != null) {
+    definition.cost = pricing.input_cache_read != null
+      ? { input: pricing.prompt, output: pricing.completion, cacheRead: pricing.input_cache_read }
+      : { input: pricing.prompt, output: pricing.completion }
+  }
+  if (features != null) {
+    definition.tools = features.includes("tools")
+    definition.jsonMode = features.includes("json_mode")
+    definition.structuredOutputs = features.includes("structured_outputs")
+  }
+  if (raw.confidential_compute != null) definition.confidentialCompute = raw.confidential_compute
+  if (raw.quantization != null) definition.quantization = raw.quantization
+  if (raw.root != null) definition.root = raw.root
+  if (raw.owned_by != null) definition.ownedBy = raw.owned_by
+  return definition
+}
+
+const decodeRaw = Schema.decodeUnknownEither(RawModel)
+
+/**
+ * Why a body could not be read as a catalog.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export type DecodeFailure =
+  | { readonly _tag: "Decode"; readonly detail: string }
+  | { readonly _tag: "EmptyCatalog"; readonly detail: string }
+
+/**
+ * The tolerant reader: parses a `/v1/models` body. A malformed item is skipped and counted; duplicate ids keep the
+ * first. An unusable body (not JSON, no `data` array) or an empty / all-skipped list is a failure.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeCatalog = (
+  body: string
+): Either.Either<{ readonly models: ReadonlyArray<ModelDefinition>; readonly skipped: number }, DecodeFailure> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    const detail = errorDetail(body) ?? "empty body"
+    return Either.left({ _tag: "Decode", detail: detail.startsWith("HTML") ? detail : `not JSON: ${excerpt(body, 80)}` })
+  }
+  const data = typeof parsed === "object" && parsed !== null && "data" in parsed ? parsed.data : undefined
+  if (!Array.isArray(data)) return Either.left({ _tag: "Decode", detail: `no "data" array in the response` })
+  return decodeItems(data)
+}
+
+/**
+ * Decodes already-parsed items (the part of `decodeCatalog` after `JSON.parse`).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeItems = (
+  data: ReadonlyArray<unknown>
+): Either.Either<{ readonly models: ReadonlyArray<ModelDefinition>; readonly skipped: number }, DecodeFailure> => {
+  const models: Array<ModelDefinition> = []
+  const seen = new Set<string>()
+  let skipped = 0
+  for (const item of data) {
+    const decoded = decodeRaw(item)
+    const definition = Either.isRight(decoded) ? toDefinition(decoded.right) : undefined
+    if (definition === undefined) {
+      skipped++
+    } else if (!seen.has(definition.id)) {
+      seen.add(definition.id)
+      models.push(definition)
+    }
+  }
+  if (models.length === 0) {
+    return Either.left({
+      _tag: "EmptyCatalog",
+      detail: data.length === 0 ? "the list is empty" : `all ${skipped} items were malformed`
+    })
+  }
+  return Either.right({ models, skipped })
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Transport
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Parses a `Retry-After` value (delta-seconds or an HTTP date) into milliseconds from `now`.
+ *
+ * @since 0.1.0
+ * @category retry
+ */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/**
+ * The delay before retry number `retry` (0-based): `Retry-After` when given (capped), else exponential backoff with
+ * equal jitter — half the step fixed, half random — so concurrent clients spread out.
+ *
+ * @since 0.1.0
+ * @category retry
+ */
+export const retryDelay = (
+  policy: RetryPolicy,
+  retry: number,
+  retryAfterMillis: number | undefined,
+  random: number
+): number => {
+  if (retryAfterMillis !== undefined) return Math.min(retryAfterMillis, Duration.toMillis(policy.retryAfterCap))
+  const step = Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry)
+  return Math.round(step / 2 + (random * step) / 2)
+}
+
+const transportDetail = (error: HttpClientError.HttpClientError): string => {
+  const cause = error.cause instanceof Error
+    ? [error.cause.message, error.cause.cause instanceof Error ? error.cause.cause.message : undefined]
+    : []
+  const parts = [error.description, ...cause].filter((part): part is string => typeof part === "string" && part.length > 0)
+  return excerpt(parts.length > 0 ? parts.join(": ") : error.reason, 160)
+}
+
+const readCapped = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number,
+  url: string
+): Effect.Effect<string, DiscoveryError> =>
+  Effect.gen(function*() {
+    const length = Number(response.headers["content-length"])
+    if (Number.isFinite(length) && length > maxBytes) {
+      return yield* new DiscoveryError({
+        reason: "TooLarge",
+        url,
+        status: response.status,
+        detail: `content-length ${length} bytes > cap ${maxBytes}`
+      })
+    }
+    let total = 0
+    const chunks = yield* response.stream.pipe(
+      Stream.mapError((error) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })),
+      Stream.mapEffect((chunk) => {
+        total += chunk.length
+        return total > maxBytes
+          ? Effect.fail(new DiscoveryError({ reason: "TooLarge", url, status: response.status, detail: `body > cap ${maxBytes} bytes` }))
+          : Effect.succeed(chunk)
+      }),
+      Stream.runCollect
+    )
+    const buffer = new Uint8Array(total)
+    let offset = 0
+    for (const chunk of Chunk.toReadonlyArray(chunks)) {
+      buffer.set(chunk, offset)
+      offset += chunk.length
+    }
+    return new TextDecoder().decode(buffer)
+  })
+
+/**
+ * Discovery over an `HttpClient`, configured by `ChutesSettings`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesSettings> = Effect.gen(function*() {
+  const settings = yield* ChutesSettings
+  const client = yield* HttpClient.HttpClient
+  const url = `${settings.baseUrl}/models`
+  const baseRequest = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
+
+  const attempt = (credential: Option.Option<Credential>) =>
+    Effect.gen(function*() {
+      const request = Option.match(credential, {
+        onNone: () => baseRequest,
+        onSome: (c) => HttpClientRequest.bearerToken(baseRequest, c.secret)
+      })
+      const response = yield* client.execute(request).pipe(
+        Effect.mapError((error) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) }))
+      )
+      const body = yield* readCapped(response, settings.maxResponseBytes, url)
+      const fetchedAt = yield* Clock.currentTimeMillis
+      if (response.status === 401) {
+        return yield* new DiscoveryError({ reason: "Unauthorized", url, status: 401, detail: errorDetail(body) })
+      }
+      if (response.status < 200 || response.status >= 300) {
+        return yield* new DiscoveryError({
+          reason: "HttpStatus",
+          url,
+          status: response.status,
+          detail: errorDetail(body),
+          retryAfterMillis: parseRetryAfter(response.headers["retry-after"], fetchedAt)
+        })
+      }
+      const decoded = decodeCatalog(body)
+      if (Either.isLeft(decoded)) {
+        return yield* new DiscoveryError({ reason: decoded.left._tag, url, status: response.status, detail: decoded.left.detail })
+      }
+      return { ...decoded.right, fetchedAt }
+    }).pipe(
+      Effect.timeoutFail({
+        duration: settings.requestTimeout,
+        onTimeout: () =>
+          new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
+      })
+    )
+
+  const fetch = Effect.fn("ModelDiscovery.fetch")(function*(credential: Option.Option<Credential>) {
+    yield* Effect.annotateCurrentSpan({ "chutes.url": url, "chutes.credential.kind": Option.match(credential, { onNone: () => "none", onSome: (c) => c.kind }) })
+    let retry = 0
+    while (true) {
+      const result = yield* Effect.either(attempt(credential))
+      if (Either.isRight(result)) {
+        yield* Effect.annotateCurrentSpan("chutes.attempts", retry + 1)
+        return { ...result.right, attempts: retry + 1 }
+      }
+      const error = result.left
+      if (!error.retryable || retry >= settings.retry.maxRetries) {
+        yield* Effect.annotateCurrentSpan("chutes.attempts", retry + 1)
+        return yield* retry === 0 ? error : new DiscoveryError({
+          reason: error.reason,
+          url: error.url,
+          status: error.status,
+          detail: error.detail,
+          retryAfterMillis: error.retryAfterMillis,
+          attempts: retry + 1
+        })
+      }
+      const delay = retryDelay(settings.retry, retry, error.retryAfterMillis, yield* Random.next)
+      yield* Effect.logDebug(`model discovery: ${error.message}; retrying in ${delay} ms`)
+      yield* Effect.sleep(Duration.millis(delay))
+      retry++
+    }
+  })
+
+  return { fetch }
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ModelDiscovery, never, HttpClient.HttpClient | ChutesSettings> = Layer.effect(
+  ModelDiscovery,
+  make
+)
+
+/**
+ * A discovery that returns fixed models, or fails with a fixed error: for tests and offline apps.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStatic = (
+  result: ReadonlyArray<ModelDefinition> | DiscoveryError
+): Layer.Layer<ModelDiscovery> =>
+  Layer.succeed(ModelDiscovery, {
+    fetch: () =>
+      result instanceof DiscoveryError
+        ? Effect.fail(result)
+        : Effect.map(Clock.currentTimeMillis, (fetchedAt) => ({ models: result, skipped: 0, fetchedAt, attempts: 1 }))
+  })

@@ -1,0 +1,25 @@
+/**
+ * effect-chutes: the Chutes.ai model provider for Effect.
+ *
+ * The core entry: pure model refs and catalogs, and the services (settings, credentials, discovery, catalog cache,
+ * provider) as layers. It loads neither the CLI nor `@effect/platform-node`; see `effect-chutes/node` for the wiring.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as CatalogCache from "./CatalogCache.js"
+/** @since 0.1.0 */
+export * as ChutesCredentials from "./ChutesCredentials.js"
+/** @since 0.1.0 */
+export * from "./ChutesError.js"
+/** @since 0.1.0 */
+export * as ChutesProvider from "./ChutesProvider.js"
+/** @since 0.1.0 */
+export * as ChutesSettings from "./ChutesSettings.js"
+/** @since 0.1.0 */
+export * as ModelCatalog from "./ModelCatalog.js"
+/** @since 0.1.0 */
+export * as ModelDiscovery from "./ModelDiscovery.js"
+/** @since 0.1.0 */
+export * as ModelRef from "./ModelRef.js"

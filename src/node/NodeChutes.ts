@@ -1,0 +1,27 @@
+/**
+ * `ChutesProvider` with everything wired for Node: the undici-based HTTP client, the Node file system and path.
+ *
+ * @since 0.1.0
+ */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as Layer from "effect/Layer"
+import * as ChutesProvider from "../ChutesProvider.js"
+
+/**
+ * The platform services the library needs, for Node.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPlatform = Layer.mergeAll(NodeHttpClient.layerUndici, NodeFileSystem.layer, NodePath.layer)
+
+/**
+ * The provider, ready to run on Node: `Effect.provide(NodeChutes.layer())`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ChutesProvider.LayerOptions = {}) =>
+  ChutesProvider.layer(options).pipe(Layer.provide(layerPlatform))

@@ -1,0 +1,8 @@
+/**
+ * Node wiring: the provider with Node's HTTP client and file system.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as NodeChutes from "./NodeChutes.js"

@@ -1,0 +1,1230 @@
+/**
+ * A faithful fake of the Chutes service — the OpenAI-compatible LLM API (`/v1/...`) and the identity provider
+ * (`/idp/...`) — served with plain `node:http` on loopback.
+ *
+ * It behaves like the live service where the SDK cares (SPEC §3.2, §5, §8): `/v1/models` is public but rejects a bad
+ * bearer with 401 `{"detail": …}`, the IdP accepts S256 PKCE only, codes are single-use, refresh tokens rotate and are
+ * single-use, the client secret is required when configured. Faults (status, HTML error page, malformed JSON, delay,
+ * connection reset, slow drip, raw body) can be injected per route, and every request is counted and recorded.
+ *
+ * Use it as a Promise API (`start`), as a scoped Effect (`make`) or a Layer (`layer`), in-process or as a child
+ * process (`scripts/fake-chutes.ts`), which other processes drive through the `/__control/...` routes.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto"
+import { readFileSync } from "node:fs"
+import * as Http from "node:http"
+import type { Socket } from "node:net"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of the fake server. Every field is optional.
+ *
+ * @since 0.1.0
+ */
+export interface FakeChutesOptions {
+  /** Raw `/v1/models` items. Default: the real capture (`seedModels()`). */
+  readonly models?: ReadonlyArray<unknown> | undefined
+  /** API keys accepted as bearer. Default: `[defaultApiKey]`. */
+  readonly apiKeys?: ReadonlyArray<string> | undefined
+  /** The one registered OAuth client. Default `"cid_fake_client"`. */
+  readonly clientId?: string | undefined
+  /**
+   * The client secret. `undefined` (or absent) -> the default `"cs_fake_secret"`; `null` or `""` -> the client has no
+   * secret and none is required.
+   */
+  readonly clientSecret?: string | null | undefined
+  /** Redirect URIs registered for the client (matched exactly). Default `["http://127.0.0.1:1456/oauth-callback"]`. */
+  readonly redirectUris?: ReadonlyArray<string> | undefined
+  /** `expires_in` sent by `/idp/token`, and the real lifetime of issued access tokens. Default 3600. */
+  readonly accessTokenTtlSeconds?: number | undefined
+  /** When true, `/idp/authorize` redirects at once with a code instead of showing the consent page. */
+  readonly autoApprove?: boolean | undefined
+  /** `username` returned by `/idp/userinfo`. Default `"alice"`. */
+  readonly username?: string | undefined
+  /** `sub` returned by `/idp/userinfo`. Default `"user-<username>-0001"` (`"user-alice-0001"`). */
+  readonly sub?: string | undefined
+  /** Port to listen on (host is always 127.0.0.1). Default 0 (ephemeral). */
+  readonly port?: number | undefined
+}
+
+/**
+ * The routes faults and counters are keyed by. `"authorize"` covers both `GET /idp/authorize` and
+ * `POST /idp/authorize/decision`.
+ *
+ * @since 0.1.0
+ */
+export type FakeRoute = "models" | "token" | "userinfo" | "revoke" | "authorize" | "chat"
+
+/**
+ * A fault injected on a route. Faults on one route form a queue: a request takes the first one, which applies to its
+ * next `times` requests (default: until cleared), then the next one takes over.
+ *
+ * - `Status`: that status with a JSON body (`body`, else `{"detail": "<reason>"}` on LLM routes — an object detail for
+ *   402 — and `{"error": "<code>"}` on IdP routes), plus `headers`.
+ * - `Html`: an HTML error page (like a Cloudflare 502 page) with that status.
+ * - `MalformedJson`: 200 with a truncated JSON body.
+ * - `Delay`: waits `millis`, then answers normally.
+ * - `Reset`: destroys the socket without a response.
+ * - `SlowDrip`: the normal response, its body written `chunkBytes` at a time every `intervalMillis`.
+ * - `Body`: a raw body with that status and content type (default `text/plain; charset=utf-8`).
+ *
+ * @since 0.1.0
+ */
+export type Fault =
+  | {
+    readonly _tag: "Status"
+    readonly route: FakeRoute
+    readonly status: number
+    readonly body?: unknown
+    readonly headers?: Record<string, string>
+    readonly times?: number
+  }
+  | { readonly _tag: "Html"; readonly route: FakeRoute; readonly status: number; readonly times?: number }
+  | { readonly _tag: "MalformedJson"; readonly route: FakeRoute; readonly times?: number }
+  | { readonly _tag: "Delay"; readonly route: FakeRoute; readonly millis: number; readonly times?: number }
+  | { readonly _tag: "Reset"; readonly route: FakeRoute; readonly times?: number }
+  | {
+    readonly _tag: "SlowDrip"
+    readonly route: FakeRoute
+    readonly chunkBytes: number
+    readonly intervalMillis: number
+    readonly times?: number
+  }
+  | {
+    readonly _tag: "Body"
+    readonly route: FakeRoute
+    readonly status: number
+    readonly body: string
+    readonly contentType?: string
+    readonly times?: number
+  }
+
+/**
+ * Request counters. `models`, `chat`, `token`, `userinfo`, `revoke` count every request reaching the route (faulted
+ * ones included); `authorize` counts `GET /idp/authorize` only; `tokenByGrant` splits `token` by grant type;
+ * `invalidGrant` counts `invalid_grant` answers; `unauthorized` counts 401 answers to bad or missing bearers
+ * (`/v1/...` and `/idp/userinfo`).
+ *
+ * @since 0.1.0
+ */
+export interface FakeCounters {
+  models: number
+  token: number
+  tokenByGrant: { authorization_code: number; refresh_token: number }
+  invalidGrant: number
+  userinfo: number
+  revoke: number
+  authorize: number
+  chat: number
+  unauthorized: number
+}
+
+/**
+ * One request as the fake saw it (control routes excluded).
+ *
+ * @since 0.1.0
+ */
+export interface RecordedRequest {
+  readonly method: string
+  /** Path and query, e.g. `/idp/authorize?client_id=…`. */
+  readonly path: string
+  /** The route, when the path is a known one. */
+  readonly route: FakeRoute | undefined
+  /** Lower-case header names; repeated headers joined with `", "`. Authorization is kept (fake secrets only). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  /** Epoch milliseconds at arrival. */
+  readonly at: number
+}
+
+/**
+ * Tokens issued directly by `FakeChutesServer.issueTokens`.
+ *
+ * @since 0.1.0
+ */
+export interface IssuedTokens {
+  readonly access: string
+  readonly refresh: string
+  readonly expiresIn: number
+}
+
+/**
+ * A running fake.
+ *
+ * @since 0.1.0
+ */
+export interface FakeChutesServer {
+  /** `"http://127.0.0.1:PORT"` */
+  readonly url: string
+  /** `url + "/v1"`: what `CHUTES_BASE_URL` would be. */
+  readonly baseUrl: string
+  /** `url`: what `CHUTES_IDP_BASE_URL` would be. */
+  readonly idpBaseUrl: string
+  /** The first accepted API key. */
+  readonly apiKey: string
+  readonly clientId: string
+  readonly clientSecret: string | undefined
+  /** Live counters (zeroed in place by `reset`). */
+  readonly counters: FakeCounters
+  /** Queue a fault on its route. */
+  fault(fault: Fault): void
+  /** Remove the faults of one route, or of every route. */
+  clearFaults(route?: FakeRoute): void
+  /** Replace the catalog served by `/v1/models`. */
+  setModels(items: ReadonlyArray<unknown>): void
+  /** Lifetime (and `expires_in`) of access tokens issued from now on. */
+  setAccessTokenTtl(seconds: number): void
+  setAutoApprove(on: boolean): void
+  /** Issue tokens directly (for tests that need a signed-in profile without the browser). */
+  issueTokens(options?: { readonly expiresIn?: number | undefined }): IssuedTokens
+  /** Every request seen, oldest first (live array, emptied in place by `reset`). */
+  readonly requests: ReadonlyArray<RecordedRequest>
+  /** Zero the counters, clear the faults and the request log. Tokens, catalog and settings stay. */
+  reset(): void
+  /** Close every connection (in-flight delays and drips included) and the listener. Idempotent. */
+  close(): Promise<void>
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Constants and catalogs
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A fake API key shaped like a real one (`cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics) and obviously fake.
+ *
+ * @since 0.1.0
+ */
+export const defaultApiKey: string = "cpk_" + "0123456789abcdef".repeat(2) + "." + "fedcba9876543210".repeat(2) + "." +
+  "FAKEfake".repeat(4)
+
+/** The routes, in a stable order. */
+const routes: ReadonlyArray<FakeRoute> = ["models", "token", "userinfo", "revoke", "authorize", "chat"]
+
+const defaultScope = "openid profile chutes:invoke"
+const codeLifetimeMillis = 600_000
+const pendingLifetimeMillis = 600_000
+
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+let seedCache: ReadonlyArray<unknown> | undefined
+
+/**
+ * The `data` array of the real `GET /v1/models` capture (`fixtures/chutes-models-2026-06-11.json`, 13 items). Read
+ * on first use, then cached.
+ *
+ * @since 0.1.0
+ */
+export const seedModels = (): ReadonlyArray<unknown> => {
+  if (seedCache === undefined) {
+    const text = readFileSync(new URL("./fixtures/chutes-models-2026-06-11.json", import.meta.url), "utf8")
+    const parsed: unknown = JSON.parse(text)
+    const data = isRecord(parsed) ? parsed["data"] : undefined
+    if (!Array.isArray(data)) {
+      throw new Error("FakeChutes: the models fixture has no data array")
+    }
+    seedCache = Object.freeze(data.slice())
+  }
+  return seedCache
+}
+
+/**
+ * A catalog of `count` items made by repeating the real ones: the first pass keeps the real ids, later passes get
+ * unique ids `"<id>-g<N>"` (N = the item's index). For big-catalog tests.
+ *
+ * @since 0.1.0
+ */
+export const generateModels = (count: number): ReadonlyArray<unknown> => {
+  const seed = seedModels()
+  const out: Array<unknown> = []
+  if (seed.length === 0) return out
+  for (let i = 0; i < count; i++) {
+    const item = seed[i % seed.length]
+    if (i < seed.length || !isRecord(item) || typeof item["id"] !== "string") {
+      out.push(item)
+    } else {
+      out.push({ ...item, id: `${item["id"]}-g${i}` })
+    }
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface Reply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | Buffer
+}
+
+const jsonReply = (status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): Reply => ({
+  status,
+  headers: { "content-type": "application/json", ...headers },
+  body: JSON.stringify(value)
+})
+
+const htmlReply = (status: number, markup: string): Reply => ({
+  status,
+  headers: { "content-type": "text/html; charset=utf-8" },
+  body: markup
+})
+
+const redirectReply = (location: string): Reply => ({
+  status: 302,
+  headers: { location, "cache-control": "no-store" },
+  body: ""
+})
+
+const detailReply = (status: number, detail: unknown, headers: Readonly<Record<string, string>> = {}): Reply =>
+  jsonReply(status, { detail }, headers)
+
+const reasonPhrase = (status: number): string => Http.STATUS_CODES[status] ?? "Error"
+
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
+
+const htmlPage = (title: string, inner: string): string =>
+  `<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n` +
+  `<body>\n${inner}\n</body>\n</html>\n`
+
+const authorizeErrorPage = (message: string): Reply =>
+  htmlReply(
+    400,
+    htmlPage(
+      "Authorization error",
+      `<h1>Authorization error</h1>\n<p id="error">${escapeHtml(message)}</p>`
+    )
+  )
+
+/** Like the edge's HTML pages (Cloudflare 5xx), which clients must not try to read as JSON. */
+const edgeErrorPage = (status: number): Reply => {
+  const reason = reasonPhrase(status)
+  return htmlReply(
+    status,
+    htmlPage(
+      `chutes.ai | ${status}: ${reason}`,
+      `<div id="cf-error-details"><h1>${escapeHtml(reason)}</h1><span>Error code ${status}</span>\n` +
+        `<p>Visit <a href="https://www.cloudflare.com/">cloudflare.com</a> for more information.</p>\n` +
+        `<p>Cloudflare Ray ID: <strong>8f00fa4efa4e0000</strong></p></div>`
+    )
+  )
+}
+
+const idpErrorCode = (route: FakeRoute, status: number): string => {
+  switch (status) {
+    case 400:
+      return "invalid_request"
+    case 401:
+      return route === "userinfo" ? "invalid_token" : "invalid_client"
+    case 403:
+      return "access_denied"
+    case 500:
+      return "server_error"
+    case 503:
+      return "temporarily_unavailable"
+    default:
+      return reasonPhrase(status).toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "")
+  }
+}
+
+const isLlmRoute = (route: FakeRoute): boolean => route === "models" || route === "chat"
+
+const defaultFaultBody = (route: FakeRoute, status: number): unknown => {
+  if (!isLlmRoute(route)) return { error: idpErrorCode(route, status) }
+  if (status === 402) return { detail: { message: "Quota exceeded", reset_at: "2026-11-26T00:00:00Z" } }
+  return { detail: reasonPhrase(status) }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Fault decoding (control API)
+// ---------------------------------------------------------------------------------------------------------------------
+
+const RouteSchema = Schema.Literal("models", "token", "userinfo", "revoke", "authorize", "chat")
+const TimesSchema = Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { exact: true })
+const StatusCodeSchema = Schema.Int.pipe(Schema.between(100, 599))
+
+const FaultSchema = Schema.Union(
+  Schema.TaggedStruct("Status", {
+    route: RouteSchema,
+    status: StatusCodeSchema,
+    body: Schema.optionalWith(Schema.Unknown, { exact: true }),
+    headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true }),
+    times: TimesSchema
+  }),
+  Schema.TaggedStruct("Html", { route: RouteSchema, status: StatusCodeSchema, times: TimesSchema }),
+  Schema.TaggedStruct("MalformedJson", { route: RouteSchema, times: TimesSchema }),
+  Schema.TaggedStruct("Delay", {
+    route: RouteSchema,
+    millis: Schema.Number.pipe(Schema.nonNegative()),
+    times: TimesSchema
+  }),
+  Schema.TaggedStruct("Reset", { route: RouteSchema, times: TimesSchema }),
+  Schema.TaggedStruct("SlowDrip", {
+    route: RouteSchema,
+    chunkBytes: Schema.Int.pipe(Schema.positive()),
+    intervalMillis: Schema.Number.pipe(Schema.nonNegative()),
+    times: TimesSchema
+  }),
+  Schema.TaggedStruct("Body", {
+    route: RouteSchema,
+    status: StatusCodeSchema,
+    body: Schema.String,
+    contentType: Schema.optionalWith(Schema.String, { exact: true }),
+    times: TimesSchema
+  })
+)
+
+const ControlModelsSchema = Schema.Struct({
+  items: Schema.optionalWith(Schema.Array(Schema.Unknown), { exact: true }),
+  count: Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { exact: true })
+})
+const ControlSettingsSchema = Schema.Struct({
+  accessTokenTtlSeconds: Schema.optionalWith(Schema.Number, { exact: true }),
+  autoApprove: Schema.optionalWith(Schema.Boolean, { exact: true })
+})
+const ControlTokensSchema = Schema.Struct({ expiresIn: Schema.optionalWith(Schema.Number, { exact: true }) })
+const ControlClearSchema = Schema.Struct({ route: Schema.optionalWith(RouteSchema, { exact: true }) })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------------------
+
+const randomHex = (bytes: number): string => randomBytes(bytes).toString("hex")
+
+const s256 = (verifier: string): string => createHash("sha256").update(verifier).digest("base64url")
+
+const safeEqual = (a: string, b: string): boolean => {
+  const ab = Buffer.from(a)
+  const bb = Buffer.from(b)
+  return ab.length === bb.length && timingSafeEqual(ab, bb)
+}
+
+const bearerOf = (header: string | undefined): string | undefined => {
+  const match = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
+  return match?.[1]
+}
+
+const basicOf = (header: string | undefined): { readonly id: string; readonly secret: string } | undefined => {
+  const match = header === undefined ? null : /^Basic[ \t]+(\S+)[ \t]*$/i.exec(header)
+  const encoded = match?.[1]
+  if (encoded === undefined) return undefined
+  const decoded = Buffer.from(encoded, "base64").toString("utf8")
+  const colon = decoded.indexOf(":")
+  if (colon < 0) return undefined
+  return {
+    id: decodeURIComponent(decoded.slice(0, colon)),
+    secret: decodeURIComponent(decoded.slice(colon + 1))
+  }
+}
+
+const formValue = (form: URLSearchParams, name: string): string | undefined => {
+  const value = form.get(name)
+  return value === null || value === "" ? undefined : value
+}
+
+const isForm = (req: Http.IncomingMessage): boolean =>
+  (req.headers["content-type"] ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")
+
+const parseJson = (text: string): Either.Either<unknown, string> => {
+  if (text.trim() === "") return Either.right({})
+  try {
+    const value: unknown = JSON.parse(text)
+    return Either.right(value)
+  } catch (e) {
+    return Either.left(e instanceof Error ? e.message : String(e))
+  }
+}
+
+const readBody = (req: Http.IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (chunk: Buffer) => chunks.push(chunk))
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    req.on("error", reject)
+  })
+
+const flattenHeaders = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value
+  }
+  return out
+}
+
+const zeroCounters = (counters: FakeCounters): void => {
+  counters.models = 0
+  counters.token = 0
+  counters.tokenByGrant.authorization_code = 0
+  counters.tokenByGrant.refresh_token = 0
+  counters.invalidGrant = 0
+  counters.userinfo = 0
+  counters.revoke = 0
+  counters.authorize = 0
+  counters.chat = 0
+  counters.unauthorized = 0
+}
+
+const newCounters = (): FakeCounters => ({
+  models: 0,
+  token: 0,
+  tokenByGrant: { authorization_code: 0, refresh_token: 0 },
+  invalidGrant: 0,
+  userinfo: 0,
+  revoke: 0,
+  authorize: 0,
+  chat: 0,
+  unauthorized: 0
+})
+
+type Endpoint = "models" | "chat" | "token" | "revoke" | "userinfo" | "authorize" | "decision" | "wellKnown"
+
+interface EndpointEntry {
+  readonly method: string
+  readonly endpoint: Endpoint
+  readonly route?: FakeRoute
+}
+
+const endpoints: ReadonlyMap<string, EndpointEntry> = new Map<string, EndpointEntry>([
+  ["/v1/models", { method: "GET", endpoint: "models", route: "models" }],
+  ["/v1/chat/completions", { method: "POST", endpoint: "chat", route: "chat" }],
+  ["/idp/token", { method: "POST", endpoint: "token", route: "token" }],
+  ["/idp/token/revoke", { method: "POST", endpoint: "revoke", route: "revoke" }],
+  ["/idp/userinfo", { method: "GET", endpoint: "userinfo", route: "userinfo" }],
+  ["/idp/authorize", { method: "GET", endpoint: "authorize", route: "authorize" }],
+  ["/idp/authorize/decision", { method: "POST", endpoint: "decision", route: "authorize" }],
+  ["/.well-known/openid-configuration", { method: "GET", endpoint: "wellKnown" }]
+])
+
+/** Bodies for `MalformedJson` on routes whose normal body is not cached: valid JSON, cut short. */
+const truncatedBodies: Readonly<Record<Exclude<FakeRoute, "models">, string>> = {
+  token: `{"access_token":"cak_0123456789abcdef","refresh_token":"crt_01`,
+  userinfo: `{"sub":"user-alice-0001","usern`,
+  revoke: `{"`,
+  authorize: `{"detail":"Auth`,
+  chat: `{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,"message":{"role":"assist`
+}
+
+/**
+ * The non-streaming chat completion answer (auth already checked). Kept in one function: a later issue extends chat.
+ */
+const chatCompletion = (bodyText: string, now: number): Reply => {
+  const parsed = parseJson(bodyText)
+  if (Either.isLeft(parsed) || !isRecord(parsed.right)) {
+    return detailReply(400, "Invalid JSON body.")
+  }
+  const model = parsed.right["model"]
+  if (typeof model !== "string" || model === "") {
+    return detailReply(400, "model is required")
+  }
+  return jsonReply(
+    200,
+    {
+      id: "chatcmpl-fake",
+      object: "chat.completion",
+      created: Math.floor(now / 1000),
+      model,
+      choices: [{ index: 0, message: { role: "assistant", content: "Hello from FakeChutes" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 1, completion_tokens: 4, total_tokens: 5 }
+    },
+    { "x-chutes-invocationid": randomUUID() }
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface AccessTokenRecord {
+  readonly clientId: string
+  readonly scope: string
+  readonly expiresAt: number
+}
+interface RefreshTokenRecord {
+  readonly clientId: string
+  readonly scope: string
+  used: boolean
+}
+interface CodeRecord {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly challenge: string
+  readonly scope: string
+  readonly expiresAt: number
+}
+interface PendingAuthorization {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly state: string | undefined
+  readonly challenge: string
+  readonly scope: string
+  readonly expiresAt: number
+}
+interface ActiveFault {
+  readonly fault: Fault
+  remaining: number
+}
+
+/**
+ * Start a fake on 127.0.0.1 (ephemeral port unless `options.port`).
+ *
+ * @since 0.1.0
+ */
+export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer> => {
+  const apiKeys = new Set(options.apiKeys ?? [defaultApiKey])
+  const apiKey = options.apiKeys?.[0] ?? defaultApiKey
+  const clientId = options.clientId ?? "cid_fake_client"
+  const clientSecret = options.clientSecret === undefined
+    ? "cs_fake_secret"
+    : options.clientSecret === null || options.clientSecret === ""
+    ? undefined
+    : options.clientSecret
+  const redirectUris = new Set(options.redirectUris ?? ["http://127.0.0.1:1456/oauth-callback"])
+  const username = options.username ?? "alice"
+  const sub = options.sub ?? `user-${username}-0001`
+  let accessTokenTtl = options.accessTokenTtlSeconds ?? 3600
+  let autoApprove = options.autoApprove ?? false
+
+  let modelCount = 0
+  let modelsBody: Buffer = Buffer.alloc(0)
+  const setModels = (items: ReadonlyArray<unknown>): void => {
+    modelCount = items.length
+    // Serialised once: catalogs can hold thousands of items.
+    modelsBody = Buffer.from(JSON.stringify({ object: "list", data: items }))
+  }
+  setModels(options.models ?? seedModels())
+
+  const counters = newCounters()
+  const requests: Array<RecordedRequest> = []
+  const faults = new Map<FakeRoute, Array<ActiveFault>>()
+  const accessTokens = new Map<string, AccessTokenRecord>()
+  const refreshTokens = new Map<string, RefreshTokenRecord>()
+  const codes = new Map<string, CodeRecord>()
+  const pending = new Map<string, PendingAuthorization>()
+
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  const cancels = new Set<() => void>()
+  let closed = false
+  let url = ""
+
+  // --- faults ---------------------------------------------------------------------------------------------------
+
+  const addFault = (fault: Fault): void => {
+    const queue = faults.get(fault.route) ?? []
+    queue.push({ fault, remaining: fault.times ?? Number.POSITIVE_INFINITY })
+    faults.set(fault.route, queue)
+  }
+
+  const clearFaults = (route?: FakeRoute): void => {
+    if (route === undefined) faults.clear()
+    else faults.delete(route)
+  }
+
+  const takeFault = (route: FakeRoute): Fault | undefined => {
+    const queue = faults.get(route)
+    if (queue === undefined) return undefined
+    while (queue.length > 0) {
+      const head = queue[0]
+      if (head === undefined) break
+      if (head.remaining <= 0) {
+        queue.shift()
+        continue
+      }
+      head.remaining -= 1
+      if (head.remaining <= 0) queue.shift()
+      return head.fault
+    }
+    faults.delete(route)
+    return undefined
+  }
+
+  const activeFaults = (): ReadonlyArray<Fault & { readonly remaining: number | null }> =>
+    routes.flatMap((route) =>
+      (faults.get(route) ?? []).map((active) => ({
+        ...active.fault,
+        remaining: Number.isFinite(active.remaining) ? active.remaining : null
+      }))
+    )
+
+  // --- timers that close() must be able to cut short -------------------------------------------------------------
+
+  /** Resolves true after `millis`, or false when the server closes first. */
+  const sleep = (millis: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (closed) return resolve(false)
+      const cancel = (): void => {
+        clearTimeout(timer)
+        timers.delete(timer)
+        cancels.delete(cancel)
+        resolve(false)
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        cancels.delete(cancel)
+        resolve(true)
+      }, millis)
+      timers.add(timer)
+      cancels.add(cancel)
+    })
+
+  // --- tokens -----------------------------------------------------------------------------------------------------
+
+  const issue = (forClient: string, scope: string, ttlSeconds: number): IssuedTokens & { readonly scope: string } => {
+    const access = `cak_${randomHex(24)}`
+    const refresh = `crt_${randomHex(24)}`
+    accessTokens.set(access, { clientId: forClient, scope, expiresAt: Date.now() + ttlSeconds * 1000 })
+    refreshTokens.set(refresh, { clientId: forClient, scope, used: false })
+    return { access, refresh, expiresIn: ttlSeconds, scope }
+  }
+
+  const validAccessToken = (token: string): AccessTokenRecord | undefined => {
+    const record = accessTokens.get(token)
+    return record !== undefined && Date.now() < record.expiresAt ? record : undefined
+  }
+
+  const tokenReply = (tokens: IssuedTokens & { readonly scope: string }): Reply =>
+    jsonReply(
+      200,
+      {
+        access_token: tokens.access,
+        refresh_token: tokens.refresh,
+        token_type: "Bearer",
+        expires_in: tokens.expiresIn,
+        scope: tokens.scope
+      },
+      { "cache-control": "no-store", pragma: "no-cache" }
+    )
+
+  const invalidGrant = (): Reply => {
+    counters.invalidGrant += 1
+    return jsonReply(400, { error: "invalid_grant" }, { "cache-control": "no-store" })
+  }
+
+  /** Client authentication: `client_secret_post` or `client_secret_basic`; the secret is checked when one is set. */
+  const authenticateClient = (
+    req: Http.IncomingMessage,
+    form: URLSearchParams
+  ): { readonly ok: true; readonly clientId: string } | { readonly ok: false; readonly reply: Reply } => {
+    const basic = basicOf(req.headers.authorization)
+    const id = basic?.id ?? formValue(form, "client_id")
+    const secret = basic?.secret ?? formValue(form, "client_secret")
+    const fail = (): { readonly ok: false; readonly reply: Reply } => ({
+      ok: false,
+      // RFC 6749 §5.2: 401 when the client tried the Authorization header, else 400.
+      reply: basic !== undefined
+        ? jsonReply(401, { error: "invalid_client" }, { "www-authenticate": "Basic realm=\"chutes\"" })
+        : jsonReply(400, { error: "invalid_client" })
+    })
+    if (id === undefined || id !== clientId) return fail()
+    if (clientSecret !== undefined && (secret === undefined || !safeEqual(secret, clientSecret))) return fail()
+    return { ok: true, clientId: id }
+  }
+
+  // --- normal handlers ----------------------------------------------------------------------------------------
+
+  /** Auth on `/v1/...`: only the Authorization header is read; API keys and live access tokens pass. */
+  const llmAuth = (req: Http.IncomingMessage, required: boolean): Reply | undefined => {
+    const header = req.headers.authorization
+    if (header === undefined || header.trim() === "") {
+      if (!required) return undefined
+      counters.unauthorized += 1
+      return detailReply(401, "Not authenticated", { "www-authenticate": "Bearer" })
+    }
+    const token = bearerOf(header)
+    if (token !== undefined && (apiKeys.has(token) || validAccessToken(token) !== undefined)) return undefined
+    counters.unauthorized += 1
+    return detailReply(401, "Invalid token.", { "www-authenticate": "Bearer" })
+  }
+
+  const handleModels = (req: Http.IncomingMessage): Reply =>
+    llmAuth(req, false) ?? { status: 200, headers: { "content-type": "application/json" }, body: modelsBody }
+
+  const handleChat = (req: Http.IncomingMessage, body: string): Reply =>
+    llmAuth(req, true) ?? chatCompletion(body, Date.now())
+
+  const handleToken = (req: Http.IncomingMessage, body: string): Reply => {
+    if (!isForm(req)) return jsonReply(400, { error: "invalid_request" })
+    const form = new URLSearchParams(body)
+    const grantType = formValue(form, "grant_type")
+    if (grantType === undefined) return jsonReply(400, { error: "invalid_request" })
+    if (grantType !== "authorization_code" && grantType !== "refresh_token") {
+      return jsonReply(400, { error: "unsupported_grant_type" })
+    }
+    const client = authenticateClient(req, form)
+    if (!client.ok) return client.reply
+    if (grantType === "authorization_code") {
+      const code = formValue(form, "code")
+      const record = code === undefined ? undefined : codes.get(code)
+      if (code === undefined || record === undefined) return invalidGrant()
+      if (Date.now() >= record.expiresAt) {
+        codes.delete(code)
+        return invalidGrant()
+      }
+      if (record.clientId !== client.clientId || formValue(form, "redirect_uri") !== record.redirectUri) {
+        return invalidGrant()
+      }
+      const verifier = formValue(form, "code_verifier")
+      const verifierOk = verifier !== undefined && /^[A-Za-z0-9._~-]{43,128}$/.test(verifier) &&
+        s256(verifier) === record.challenge
+      if (!verifierOk) return invalidGrant()
+      codes.delete(code)
+      return tokenReply(issue(client.clientId, record.scope, accessTokenTtl))
+    }
+    const refresh = formValue(form, "refresh_token")
+    if (refresh === undefined) return jsonReply(400, { error: "invalid_request" })
+    const record = refreshTokens.get(refresh)
+    // Rotating, single-use refresh tokens: a second use is refused like an unknown token.
+    if (record === undefined || record.used || record.clientId !== client.clientId) return invalidGrant()
+    record.used = true
+    return tokenReply(issue(client.clientId, record.scope, accessTokenTtl))
+  }
+
+  const handleRevoke = (req: Http.IncomingMessage, body: string): Reply => {
+    if (!isForm(req)) return jsonReply(400, { error: "invalid_request" })
+    const form = new URLSearchParams(body)
+    const client = authenticateClient(req, form)
+    if (!client.ok) return client.reply
+    const token = formValue(form, "token")
+    if (token === undefined) return jsonReply(400, { error: "invalid_request" })
+    // RFC 7009: unknown tokens are not an error.
+    accessTokens.delete(token)
+    refreshTokens.delete(token)
+    return jsonReply(200, {})
+  }
+
+  const handleUserinfo = (req: Http.IncomingMessage): Reply => {
+    const token = bearerOf(req.headers.authorization)
+    if (token === undefined || validAccessToken(token) === undefined) {
+      counters.unauthorized += 1
+      return jsonReply(401, { error: "invalid_token" }, { "www-authenticate": "Bearer error=\"invalid_token\"" })
+    }
+    return jsonReply(200, { sub, username })
+  }
+
+  const redirectWith = (redirectUri: string, params: Readonly<Record<string, string | undefined>>): Reply => {
+    const target = new URL(redirectUri)
+    for (const [name, value] of Object.entries(params)) {
+      if (value !== undefined) target.searchParams.set(name, value)
+    }
+    return redirectReply(target.toString())
+  }
+
+  const approve = (request: PendingAuthorization): Reply => {
+    const code = randomHex(20)
+    codes.set(code, {
+      clientId: request.clientId,
+      redirectUri: request.redirectUri,
+      challenge: request.challenge,
+      scope: request.scope,
+      expiresAt: Date.now() + codeLifetimeMillis
+    })
+    return redirectWith(request.redirectUri, { code, state: request.state })
+  }
+
+  const consentPage = (requestId: string, request: PendingAuthorization): Reply => {
+    const scopes = request.scope.split(/\s+/).filter((s) => s !== "")
+    const hidden = `<input type="hidden" name="request_id" value="${escapeHtml(requestId)}">`
+    return htmlReply(
+      200,
+      htmlPage(
+        "Authorize application",
+        `<h1>Authorize application</h1>\n` +
+          `<p>The application <code id="client-id">${escapeHtml(request.clientId)}</code> asks to access your ` +
+          `Chutes account <strong id="username">${escapeHtml(username)}</strong> with these scopes:</p>\n` +
+          `<ul id="scopes">${scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join("")}</ul>\n` +
+          `<form method="post" action="/idp/authorize/decision">${hidden}` +
+          `<button id="approve" name="decision" value="approve">Approve</button></form>\n` +
+          `<form method="post" action="/idp/authorize/decision">${hidden}` +
+          `<button id="deny" name="decision" value="deny">Deny</button></form>`
+      )
+    )
+  }
+
+  const handleAuthorize = (query: URLSearchParams): Reply => {
+    const get = (name: string): string | undefined => formValue(query, name)
+    const requestClient = get("client_id")
+    const redirectUri = get("redirect_uri")
+    const challenge = get("code_challenge")
+    // Nothing here may redirect: the redirect URI is not trusted until every check passes.
+    if (requestClient === undefined || requestClient !== clientId) return authorizeErrorPage("Unknown client_id.")
+    if (redirectUri === undefined || !redirectUris.has(redirectUri)) {
+      return authorizeErrorPage("redirect_uri is not registered for this application.")
+    }
+    if (get("response_type") !== "code") return authorizeErrorPage("response_type must be code.")
+    if (get("code_challenge_method") !== "S256") return authorizeErrorPage("code_challenge_method must be S256.")
+    if (challenge === undefined || !/^[A-Za-z0-9_-]{43}$/.test(challenge)) {
+      return authorizeErrorPage("code_challenge is missing or malformed.")
+    }
+    const request: PendingAuthorization = {
+      clientId: requestClient,
+      redirectUri,
+      state: get("state"),
+      challenge,
+      scope: (get("scope") ?? defaultScope).trim().split(/\s+/).join(" "),
+      expiresAt: Date.now() + pendingLifetimeMillis
+    }
+    if (autoApprove) return approve(request)
+    const requestId = randomHex(16)
+    pending.set(requestId, request)
+    return consentPage(requestId, request)
+  }
+
+  const handleDecision = (req: Http.IncomingMessage, body: string): Reply => {
+    const form = new URLSearchParams(isForm(req) ? body : "")
+    const requestId = formValue(form, "request_id")
+    const request = requestId === undefined ? undefined : pending.get(requestId)
+    if (requestId === undefined || request === undefined || Date.now() >= request.expiresAt) {
+      return authorizeErrorPage("Unknown or expired authorization request.")
+    }
+    const decision = formValue(form, "decision")
+    if (decision !== "approve" && decision !== "deny") return authorizeErrorPage("decision must be approve or deny.")
+    pending.delete(requestId)
+    return decision === "approve"
+      ? approve(request)
+      : redirectWith(request.redirectUri, { error: "access_denied", state: request.state })
+  }
+
+  const wellKnown = (): Reply =>
+    jsonReply(200, {
+      issuer: url,
+      authorization_endpoint: `${url}/idp/authorize`,
+      token_endpoint: `${url}/idp/token`,
+      userinfo_endpoint: `${url}/idp/userinfo`,
+      revocation_endpoint: `${url}/idp/token/revoke`,
+      response_types_supported: ["code"],
+      grant_types_supported: ["authorization_code", "refresh_token"],
+      code_challenge_methods_supported: ["S256"],
+      token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+      scopes_supported: ["openid", "profile", "chutes:invoke"]
+    })
+
+  const normal = (endpoint: Endpoint, req: Http.IncomingMessage, query: URLSearchParams, body: string): Reply => {
+    switch (endpoint) {
+      case "models":
+        return handleModels(req)
+      case "chat":
+        return handleChat(req, body)
+      case "token":
+        return handleToken(req, body)
+      case "revoke":
+        return handleRevoke(req, body)
+      case "userinfo":
+        return handleUserinfo(req)
+      case "authorize":
+        return handleAuthorize(query)
+      case "decision":
+        return handleDecision(req, body)
+      case "wellKnown":
+        return wellKnown()
+    }
+  }
+
+  // --- writing --------------------------------------------------------------------------------------------------
+
+  const send = (res: Http.ServerResponse, reply: Reply): void => {
+    if (closed || res.destroyed || res.headersSent) return
+    const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body
+    res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) })
+    res.end(body)
+  }
+
+  const drip = async (res: Http.ServerResponse, reply: Reply, chunkBytes: number, intervalMillis: number) => {
+    if (closed || res.destroyed) return
+    const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body
+    res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) })
+    res.flushHeaders()
+    for (let offset = 0; offset < body.length; offset += chunkBytes) {
+      if (!(await sleep(intervalMillis)) || res.destroyed) return
+      res.write(body.subarray(offset, offset + chunkBytes))
+    }
+    res.end()
+  }
+
+  const malformed = (route: FakeRoute): Reply => ({
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: route === "models"
+      ? modelsBody.subarray(0, Math.max(1, Math.floor(modelsBody.length / 2)))
+      : truncatedBodies[route]
+  })
+
+  // --- control API ----------------------------------------------------------------------------------------------
+
+  const stateSnapshot = () => ({
+    ...counters,
+    tokenByGrant: { ...counters.tokenByGrant },
+    requestCount: requests.length,
+    faults: activeFaults(),
+    modelCount,
+    accessTokenTtlSeconds: accessTokenTtl,
+    autoApprove
+  })
+
+  const decodeControl = <A, I>(schema: Schema.Schema<A, I>, body: string): Either.Either<A, string> =>
+    Either.flatMap(parseJson(body), (json) =>
+      Either.mapLeft(
+        Schema.decodeUnknownEither(schema)(json),
+        (e) => ParseResult.TreeFormatter.formatErrorSync(e)
+      ))
+
+  const control = (method: string, pathname: string, body: string): Reply => {
+    const ok = { ok: true }
+    const bad = (message: string): Reply => detailReply(400, message)
+    switch (`${method} ${pathname}`) {
+      case "GET /__control/state":
+        return jsonReply(200, stateSnapshot())
+      case "GET /__control/requests":
+        return jsonReply(200, requests)
+      case "POST /__control/reset":
+        server.reset()
+        return jsonReply(200, ok)
+      case "POST /__control/fault":
+        return Either.match(decodeControl(FaultSchema, body), {
+          onLeft: bad,
+          onRight: (fault) => {
+            addFault(fault)
+            return jsonReply(200, ok)
+          }
+        })
+      case "POST /__control/clear-faults":
+        return Either.match(decodeControl(ControlClearSchema, body), {
+          onLeft: bad,
+          onRight: ({ route }) => {
+            clearFaults(route)
+            return jsonReply(200, ok)
+          }
+        })
+      case "POST /__control/models":
+        return Either.match(decodeControl(ControlModelsSchema, body), {
+          onLeft: bad,
+          onRight: ({ count, items }) => {
+            if (items !== undefined) setModels(items)
+            else if (count !== undefined) setModels(generateModels(count))
+            else return bad("expected {\"items\": [...]} or {\"count\": N}")
+            return jsonReply(200, { ok: true, modelCount })
+          }
+        })
+      case "POST /__control/settings":
+        return Either.match(decodeControl(ControlSettingsSchema, body), {
+          onLeft: bad,
+          onRight: (settings) => {
+            if (settings.accessTokenTtlSeconds !== undefined) accessTokenTtl = settings.accessTokenTtlSeconds
+            if (settings.autoApprove !== undefined) autoApprove = settings.autoApprove
+            return jsonReply(200, ok)
+          }
+        })
+      case "POST /__control/tokens":
+        return Either.match(decodeControl(ControlTokensSchema, body), {
+          onLeft: bad,
+          onRight: ({ expiresIn }) => jsonReply(200, server.issueTokens({ expiresIn }))
+        })
+      default:
+        return detailReply(404, "Not Found")
+    }
+  }
+
+  // --- dispatch -------------------------------------------------------------------------------------------------
+
+  const countRoute = (endpoint: Endpoint, req: Http.IncomingMessage, body: string): void => {
+    switch (endpoint) {
+      case "models":
+        counters.models += 1
+        return
+      case "chat":
+        counters.chat += 1
+        return
+      case "userinfo":
+        counters.userinfo += 1
+        return
+      case "revoke":
+        counters.revoke += 1
+        return
+      case "authorize":
+        counters.authorize += 1
+        return
+      case "token": {
+        counters.token += 1
+        const grant = isForm(req) ? new URLSearchParams(body).get("grant_type") : null
+        if (grant === "authorization_code") counters.tokenByGrant.authorization_code += 1
+        else if (grant === "refresh_token") counters.tokenByGrant.refresh_token += 1
+        return
+      }
+      case "decision":
+      case "wellKnown":
+        return
+    }
+  }
+
+  const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
+    const target = new URL(req.url ?? "/", "http://127.0.0.1")
+    const method = req.method ?? "GET"
+    const body = await readBody(req)
+    if (target.pathname.startsWith("/__control/")) return send(res, control(method, target.pathname, body))
+
+    const entry = endpoints.get(target.pathname)
+    const route = entry?.route
+    requests.push({
+      method,
+      path: target.pathname + target.search,
+      route,
+      headers: flattenHeaders(req.headers),
+      body,
+      at: Date.now()
+    })
+    if (entry === undefined) return send(res, detailReply(404, "Not Found"))
+    if (entry.method !== method) return send(res, detailReply(405, "Method Not Allowed"))
+    countRoute(entry.endpoint, req, body)
+
+    const fault = route === undefined ? undefined : takeFault(route)
+    const answer = (): Reply => normal(entry.endpoint, req, target.searchParams, body)
+    if (fault === undefined || route === undefined) return send(res, answer())
+    switch (fault._tag) {
+      case "Status":
+        return send(
+          res,
+          jsonReply(fault.status, fault.body !== undefined ? fault.body : defaultFaultBody(route, fault.status), {
+            ...fault.headers
+          })
+        )
+      case "Html":
+        return send(res, edgeErrorPage(fault.status))
+      case "MalformedJson":
+        return send(res, malformed(route))
+      case "Delay":
+        if (await sleep(fault.millis)) send(res, answer())
+        return
+      case "Reset":
+        req.socket.destroy()
+        return
+      case "SlowDrip":
+        return drip(res, answer(), fault.chunkBytes, fault.intervalMillis)
+      case "Body":
+        return send(res, {
+          status: fault.status,
+          headers: { "content-type": fault.contentType ?? "text/plain; charset=utf-8" },
+          body: fault.body
+        })
+    }
+  }
+
+  const httpServer = Http.createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent && !res.destroyed) send(res, detailReply(500, "Internal Server Error"))
+      else res.destroy()
+    })
+  })
+  httpServer.on("connection", (socket) => {
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+  })
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    if (closing !== undefined) return closing
+    closed = true
+    for (const cancel of Array.from(cancels)) cancel()
+    for (const timer of timers) clearTimeout(timer)
+    timers.clear()
+    closing = new Promise<void>((resolve) => {
+      httpServer.close(() => resolve())
+      httpServer.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
+      sockets.clear()
+    })
+    return closing
+  }
+
+  const server: FakeChutesServer = {
+    get url() {
+      return url
+    },
+    get baseUrl() {
+      return `${url}/v1`
+    },
+    get idpBaseUrl() {
+      return url
+    },
+    apiKey,
+    clientId,
+    clientSecret,
+    counters,
+    requests,
+    fault: addFault,
+    clearFaults,
+    setModels,
+    setAccessTokenTtl: (seconds) => {
+      accessTokenTtl = seconds
+    },
+    setAutoApprove: (on) => {
+      autoApprove = on
+    },
+    issueTokens: (issueOptions) => {
+      const tokens = issue(clientId, defaultScope, issueOptions?.expiresIn ?? accessTokenTtl)
+      return { access: tokens.access, refresh: tokens.refresh, expiresIn: tokens.expiresIn }
+    },
+    reset: () => {
+      zeroCounters(counters)
+      faults.clear()
+      requests.length = 0
+    },
+    close
+  }
+
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error)
+    httpServer.once("error", onError)
+    httpServer.listen(options.port ?? 0, "127.0.0.1", () => {
+      httpServer.off("error", onError)
+      const address = httpServer.address()
+      if (address === null || typeof address === "string") {
+        httpServer.close()
+        return reject(new Error("FakeChutes: the server has no TCP address"))
+      }
+      url = `http://127.0.0.1:${address.port}`
+      resolve(server)
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Effect wrappers
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * The running fake as a service.
+ *
+ * @since 0.1.0
+ */
+export class FakeChutes extends Context.Tag("effect-chutes/testing/FakeChutes")<FakeChutes, FakeChutesServer>() {}
+
+/**
+ * Start a fake for the lifetime of the scope (closed when the scope closes). A failure to listen is a defect.
+ *
+ * @since 0.1.0
+ */
+export const make = (options?: FakeChutesOptions): Effect.Effect<FakeChutesServer, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => start(options)),
+    (server) => Effect.promise(() => server.close())
+  )
+
+/**
+ * A layer providing a running fake, closed with the layer.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: FakeChutesOptions): Layer.Layer<FakeChutes> => Layer.scoped(FakeChutes, make(options))

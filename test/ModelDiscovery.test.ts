@@ -1,0 +1,298 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import * as ChutesCredentials from "../src/ChutesCredentials.js"
+import { DiscoveryError } from "../src/ChutesError.js"
+import * as ChutesSettings from "../src/ChutesSettings.js"
+import * as ModelDiscovery from "../src/ModelDiscovery.js"
+import { capture, json, type Scripted, scriptedClient } from "./support/http.js"
+
+const SECRET = "cpk_0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef.SECRETsecretSECRETsecretSECRET12"
+const credential = Option.some(ChutesCredentials.make({ kind: "api_key", source: "test", secret: SECRET }))
+const okBody = json(200, capture)
+
+const discoveryWith = (script: ReadonlyArray<Scripted>, settings: ChutesSettings.Options = {}) => {
+  const scripted = scriptedClient(script)
+  const layer = ModelDiscovery.layer.pipe(
+    Layer.provide(ChutesSettings.layer({ baseUrl: "http://chutes.test/v1", ...settings })),
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
+  )
+  const fetch = Effect.flatMap(ModelDiscovery.ModelDiscovery, (d) => d.fetch(credential)).pipe(Effect.provide(layer))
+  return { fetch, requests: scripted.requests }
+}
+
+/** Runs a discovery on the TestClock, moving time forward until it ends. */
+const runToEnd = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.either(effect))
+    for (let i = 0; i < 200; i++) {
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) break
+      yield* TestClock.adjust(Duration.millis(250))
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+describe("decoding the real capture", () => {
+  const decoded = Either.getOrThrow(ModelDiscovery.decodeCatalog(JSON.stringify(capture)))
+
+  it("decodes every item", () => {
+    assert.strictEqual(decoded.skipped, 0)
+    assert.strictEqual(decoded.models.length, capture.data.length)
+    assert.deepStrictEqual(decoded.models.map((m) => m.id), capture.data.map((item) => item["id"]))
+  })
+
+  it("takes reasoning only from supported_features", () => {
+    for (const [index, item] of capture.data.entries()) {
+      const features = item["supported_features"]
+      const expected = Array.isArray(features) && features.includes("reasoning")
+      assert.strictEqual(decoded.models[index]!.reasoning, expected, String(item["id"]))
+    }
+  })
+
+  it("maps context, max output and prices (USD per 1M tokens)", () => {
+    const qwen = decoded.models.find((m) => m.id === "Qwen/Qwen3-32B-TEE")!
+    assert.deepStrictEqual(
+      [qwen.contextWindow, qwen.maxOutputTokens, qwen.cost, qwen.tools, qwen.jsonMode, qwen.quantization, qwen.ownedBy],
+      [40960, 40960, { input: 0.104, output: 0.416, cacheRead: 0.052 }, true, true, "fp8", "sglang"]
+    )
+    // context_length wins over max_model_len
+    const gemma = decoded.models.find((m) => m.id === "google/gemma-4-31B-turbo-TEE")!
+    assert.strictEqual(gemma.contextWindow, 131072)
+    assert.deepStrictEqual(gemma.input, ["text", "image"])
+  })
+
+  it("accepts minimal items: context from max_model_len, max output unknown, text input, no reasoning", () => {
+    const nemo = decoded.models.find((m) => m.id === "unsloth/Mistral-Nemo-Instruct-2407-TEE")!
+    assert.strictEqual(nemo.contextWindow, 131072)
+    assert.isUndefined(nemo.maxOutputTokens)
+    assert.deepStrictEqual(nemo.input, ["text"])
+    assert.isFalse(nemo.reasoning)
+    assert.isUndefined(nemo.tools)
+    assert.deepStrictEqual(nemo.cost, { input: 0.0245, output: 0.0978, cacheRead: 0.01225 })
+  })
+
+  it("skips and counts malformed items, keeps the first of duplicate ids, ignores unknown modalities", () => {
+    const body = JSON.stringify({
+      object: "list",
+      data: [
+        { id: "a/one", max_model_len: 1000, input_modalities: ["text", "hologram"] },
+        { max_model_len: 1000 },
+        { id: "a/two", max_model_len: "big" },
+        { id: "a/one", max_model_len: 5 },
+        { id: "a/three", max_model_len: 2000, pricing: { prompt: -1, completion: 1 } },
+        null,
+        { id: "a/four", max_model_len: 2000, brand_new_field: { x: 1 } }
+      ]
+    })
+    const result = Either.getOrThrow(ModelDiscovery.decodeCatalog(body))
+    assert.deepStrictEqual(result.models.map((m) => [m.id, m.contextWindow]), [["a/one", 1000], ["a/four", 2000]])
+    assert.deepStrictEqual(result.models[0]!.input, ["text"])
+    assert.strictEqual(result.skipped, 4)
+  })
+
+  const failures: ReadonlyArray<readonly [string, string, string]> = [
+    ["{\"object\":\"list\",\"data\":[{\"id\"", "Decode", "not JSON"],
+    ["<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head></html>", "Decode", "HTML page: 502 Bad Gateway"],
+    ["{\"object\":\"list\"}", "Decode", "no \"data\" array"],
+    ["[1,2,3]", "Decode", "no \"data\" array"],
+    ["{\"object\":\"list\",\"data\":[]}", "EmptyCatalog", "the list is empty"],
+    ["{\"object\":\"list\",\"data\":[{\"id\":1},{}]}", "EmptyCatalog", "all 2 items were malformed"]
+  ]
+  for (const [body, tag, detail] of failures) {
+    it(`fails with ${tag} on ${body.slice(0, 30)}`, () => {
+      const result = ModelDiscovery.decodeCatalog(body)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, tag)
+        assert.include(result.left.detail, detail)
+      }
+    })
+  }
+})
+
+describe("discovery over HTTP", () => {
+  it.effect("sends the bearer and Accept: application/json to {base}/models", () =>
+    Effect.gen(function*() {
+      const { fetch, requests } = discoveryWith([okBody])
+      const result = yield* fetch
+      assert.strictEqual(result.models.length, capture.data.length)
+      assert.strictEqual(result.attempts, 1)
+      assert.strictEqual(requests.length, 1)
+      assert.strictEqual(requests[0]!.url, "http://chutes.test/v1/models")
+      assert.strictEqual(requests[0]!.headers["authorization"], `Bearer ${SECRET}`)
+      assert.strictEqual(requests[0]!.headers["accept"], "application/json")
+    }))
+
+  const neverRetried: ReadonlyArray<readonly [number, DiscoveryError["reason"]]> = [
+    [400, "HttpStatus"],
+    [401, "Unauthorized"],
+    [402, "HttpStatus"],
+    [403, "HttpStatus"],
+    [404, "HttpStatus"]
+  ]
+  for (const [status, reason] of neverRetried) {
+    it.effect(`does not retry ${status}`, () =>
+      Effect.gen(function*() {
+        const { fetch, requests } = discoveryWith([json(status, { detail: `nope ${status}` }), okBody])
+        const result = yield* runToEnd(fetch)
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) {
+          assert.instanceOf(result.left, DiscoveryError)
+          assert.strictEqual(result.left.reason, reason)
+          assert.strictEqual(result.left.status, status)
+          assert.strictEqual(result.left.attempts, 1)
+          assert.strictEqual(result.left.detail, `nope ${status}`)
+          assert.isFalse(result.left.retryable)
+        }
+        assert.strictEqual(requests.length, 1)
+      }))
+  }
+
+  it.effect("keeps an excerpt of an object detail (402)", () =>
+    Effect.gen(function*() {
+      const { fetch } = discoveryWith([json(402, { detail: { message: "Quota exceeded", reset_at: "2026-11-26" } })])
+      const result = yield* Effect.flip(fetch)
+      assert.include(result.message, "HTTP 402")
+      assert.include(result.message, "Quota exceeded")
+    }))
+
+  for (const status of [408, 425, 429, 500, 502, 503, 504]) {
+    it.effect(`retries ${status} with backoff, then succeeds`, () =>
+      Effect.gen(function*() {
+        const { fetch, requests } = discoveryWith([json(status, { detail: "busy" }), json(status, { detail: "busy" }), okBody])
+        const fiber = yield* Effect.fork(fetch)
+        yield* TestClock.adjust(Duration.millis(1))
+        assert.strictEqual(requests.length, 1, "first attempt at once")
+        // Backoff step 1 is 250..500 ms, step 2 is 500..1000 ms.
+        yield* TestClock.adjust(Duration.millis(500))
+        assert.strictEqual(requests.length, 2)
+        yield* TestClock.adjust(Duration.millis(1000))
+        assert.strictEqual(requests.length, 3)
+        const result = yield* Fiber.join(fiber)
+        assert.strictEqual(result.attempts, 3)
+      }))
+  }
+
+  it.effect("gives up after 3 retries (4 attempts) with the last error", () =>
+    Effect.gen(function*() {
+      const { fetch, requests } = discoveryWith([json(503, { detail: "No instances available" })])
+      const result = yield* runToEnd(fetch)
+      assert.strictEqual(requests.length, 4)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left.reason, "HttpStatus")
+        assert.strictEqual(result.left.status, 503)
+        assert.strictEqual(result.left.attempts, 4)
+        assert.include(result.left.message, "after 4 attempts: No instances available")
+      }
+    }))
+
+  it.effect("honours Retry-After, capped", () =>
+    Effect.gen(function*() {
+      const { fetch, requests } = discoveryWith([json(429, { detail: "slow down" }, { "retry-after": "3" }), okBody])
+      const fiber = yield* Effect.fork(fetch)
+      yield* TestClock.adjust(Duration.millis(2999))
+      assert.strictEqual(requests.length, 1, "still waiting for Retry-After")
+      yield* TestClock.adjust(Duration.millis(1))
+      assert.strictEqual(requests.length, 2)
+      yield* Fiber.join(fiber)
+
+      const capped = discoveryWith([json(429, {}, { "retry-after": "3600" }), okBody], { retry: { retryAfterCap: "5 seconds" } })
+      const cappedFiber = yield* Effect.fork(capped.fetch)
+      yield* TestClock.adjust(Duration.seconds(5))
+      assert.strictEqual(capped.requests.length, 2, "waited only the cap")
+      yield* Fiber.join(cappedFiber)
+    }))
+
+  it.effect("times out one attempt by the per-attempt deadline (TestClock) and retries", () =>
+    Effect.gen(function*() {
+      const { fetch, requests } = discoveryWith(["hang", okBody], { requestTimeout: "10 seconds" })
+      const fiber = yield* Effect.fork(fetch)
+      yield* TestClock.adjust(Duration.millis(9999))
+      assert.strictEqual(requests.length, 1)
+      yield* TestClock.adjust(Duration.millis(1))
+      yield* TestClock.adjust(Duration.millis(500))
+      assert.strictEqual(requests.length, 2)
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.attempts, 2)
+    }))
+
+  it.effect("reports Timeout when every attempt hangs", () =>
+    Effect.gen(function*() {
+      const { fetch, requests } = discoveryWith(["hang"], { retry: { maxRetries: 1 } })
+      const result = yield* runToEnd(fetch)
+      assert.strictEqual(requests.length, 2)
+      assert.isTrue(Either.isLeft(result) && result.left.reason === "Timeout" && result.left.attempts === 2)
+    }))
+
+  it.effect("retries a connection reset as a transport error", () =>
+    Effect.gen(function*() {
+      const { fetch, requests } = discoveryWith(["reset"], { retry: { maxRetries: 2 } })
+      const result = yield* runToEnd(fetch)
+      assert.strictEqual(requests.length, 3)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left.reason, "Transport")
+        assert.include(result.left.message, "ECONNRESET")
+      }
+    }))
+
+  it.effect("does not retry a malformed body, an HTML page or an empty catalog", () =>
+    Effect.gen(function*() {
+      for (
+        const [step, reason] of [
+          [{ status: 200, body: "{\"data\": [" }, "Decode"],
+          [{ status: 200, body: "<html><title>Oops</title></html>", headers: { "content-type": "text/html" } }, "Decode"],
+          [json(200, { object: "list", data: [] }), "EmptyCatalog"]
+        ] as const
+      ) {
+        const { fetch, requests } = discoveryWith([step, okBody])
+        const result = yield* runToEnd(fetch)
+        assert.strictEqual(requests.length, 1)
+        assert.isTrue(Either.isLeft(result) && result.left.reason === reason, reason)
+      }
+    }))
+
+  it.effect("refuses a body over the size cap", () =>
+    Effect.gen(function*() {
+      const { fetch } = discoveryWith([okBody], { maxResponseBytes: 1000 })
+      const error = yield* Effect.flip(fetch)
+      assert.strictEqual(error.reason, "TooLarge")
+    }))
+
+  it.effect("never puts the credential in an error, even when the server echoes it", () =>
+    Effect.gen(function*() {
+      const { fetch } = discoveryWith([json(401, { detail: `Invalid token: Bearer ${SECRET} (${SECRET})` })])
+      const error = yield* Effect.flip(fetch)
+      assert.strictEqual(error.reason, "Unauthorized")
+      for (const text of [error.message, String(error), JSON.stringify(error), error.detail ?? ""]) {
+        assert.notInclude(text, SECRET)
+        assert.notInclude(text, SECRET.slice(4, 40))
+      }
+    }))
+})
+
+describe("retry arithmetic", () => {
+  const policy = ChutesSettings.make().retry
+  it("doubles the step up to the max, with half of it jittered", () => {
+    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, undefined, 0), 250)
+    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, undefined, 1), 500)
+    assert.strictEqual(ModelDiscovery.retryDelay(policy, 2, undefined, 1), 2000)
+    assert.strictEqual(ModelDiscovery.retryDelay(policy, 10, undefined, 1), 8000)
+    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, 12_000, 0.5), 12_000)
+    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, 120_000, 0.5), 30_000)
+  })
+  it("parses Retry-After seconds and dates", () => {
+    assert.strictEqual(ModelDiscovery.parseRetryAfter("7", 0), 7000)
+    assert.strictEqual(ModelDiscovery.parseRetryAfter("Wed, 21 Oct 2015 07:28:05 GMT", Date.UTC(2015, 9, 21, 7, 28, 0)), 5000)
+    assert.isUndefined(ModelDiscovery.parseRetryAfter("soon", 0))
+    assert.isUndefined(ModelDiscovery.parseRetryAfter(undefined, 0))
+  })
+})
