@@ -178,3 +178,132 @@ export class CredentialsError extends Schema.TaggedError<CredentialsError>("effe
     }
   }
 }
+
+/**
+ * Why a sign-in step failed (SPEC §5).
+ *
+ * - `Denied`: the user (or the IdP) refused: `error=access_denied` or another `error=` in the callback.
+ * - `StateMismatch`: the callback's `state` is missing or not the one this flow sent (CSRF protection).
+ * - `InvalidCallback`: the callback or pasted input has no usable `code` (e.g. a bare code was pasted).
+ * - `Exchange`: the token endpoint refused the code or the refresh token (`invalid_grant`, `invalid_client`, …).
+ * - `InvalidTokenResponse`: the token endpoint answered 200 with an unusable body (no tokens, bad `expires_in`).
+ * - `Transport`: the IdP could not be reached.
+ * - `Timeout`: a deadline passed (30 s for the code exchange; the wait for a callback).
+ * - `NotInteractive`: a prompt was needed but there is no terminal.
+ * - `RedirectUri`: the redirect URI cannot be served by the local listener (not http, not loopback, bad port).
+ * - `PortInUse`: the local listener's port is taken.
+ * - `ClientId`: no OAuth client id is configured.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OAuthError")("OAuthError", {
+  reason: Schema.Literal(
+    "Denied",
+    "StateMismatch",
+    "InvalidCallback",
+    "Exchange",
+    "InvalidTokenResponse",
+    "Transport",
+    "Timeout",
+    "NotInteractive",
+    "RedirectUri",
+    "PortInUse",
+    "ClientId"
+  ),
+  /** The OAuth `error` code from the IdP or the callback (`access_denied`, `invalid_grant`, …), when there was one. */
+  error: Schema.optional(Schema.String),
+  /** HTTP status of the IdP answer, when there was one. */
+  status: Schema.optional(Schema.Number),
+  /** A short, scrubbed explanation. */
+  detail: Schema.optional(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const code = this.error !== undefined ? ` (${this.error})` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    switch (this.reason) {
+      case "Denied":
+        return `Sign-in was denied${code}${detail}`
+      case "StateMismatch":
+        return `Sign-in callback rejected: its state does not match this sign-in (possible CSRF)${detail}`
+      case "InvalidCallback":
+        return `Sign-in callback unusable${detail}`
+      case "Exchange":
+        return `The Chutes identity provider refused the request${code}${detail}`
+      case "InvalidTokenResponse":
+        return `The Chutes identity provider sent an unusable token response${detail}`
+      case "Transport":
+        return `Could not reach the Chutes identity provider${detail}`
+      case "Timeout":
+        return `Sign-in timed out${detail}`
+      case "NotInteractive":
+        return `OAuth requires interactive mode${detail}`
+      case "RedirectUri":
+        return `Invalid OAuth redirect URI${detail}`
+      case "PortInUse":
+        return `The OAuth callback port is already in use${detail}`
+      case "ClientId":
+        return `No OAuth client id: set CHUTES_CLIENT_ID (shape cid_…)${detail}`
+    }
+  }
+}
+
+/**
+ * Why the auth profile store could not be used (SPEC §6.2). A corrupt store is never overwritten.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/StoreError")("StoreError", {
+  reason: Schema.Literal("Corrupt", "Permission", "Io", "Locked"),
+  /** The file involved. */
+  path: Schema.String,
+  detail: Schema.optional(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    switch (this.reason) {
+      case "Corrupt":
+        return `The auth profile store ${this.path} is not valid; it was left untouched — fix or move it${detail}`
+      case "Permission":
+        return `No permission to use the auth profile store ${this.path}${detail}`
+      case "Io":
+        return `Could not read or write the auth profile store ${this.path}${detail}`
+      case "Locked":
+        return `The auth profile store ${this.path} is locked by another process${detail}`
+    }
+  }
+}
+
+/**
+ * Why the JSON5 agent config could not be used (SPEC §6.3). A malformed file is never overwritten.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConfigError extends Schema.TaggedError<ConfigError>("effect-chutes/ConfigError")("ConfigError", {
+  reason: Schema.Literal("Parse", "Invalid", "Io", "Permission"),
+  path: Schema.String,
+  /** 1-based position of a parse error. */
+  line: Schema.optional(Schema.Number),
+  column: Schema.optional(Schema.Number),
+  detail: Schema.optional(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const at = this.line !== undefined ? `:${this.line}${this.column !== undefined ? `:${this.column}` : ""}` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    switch (this.reason) {
+      case "Parse":
+        return `Config ${this.path}${at} is not valid JSON5; it was left untouched${detail}`
+      case "Invalid":
+        return `Config ${this.path} has an unexpected shape${detail}`
+      case "Io":
+        return `Could not read or write config ${this.path}${detail}`
+      case "Permission":
+        return `No permission to use config ${this.path}${detail}`
+    }
+  }
+}

@@ -244,3 +244,42 @@ export type KnownModelId =
   | "Qwen/Qwen3-Coder-Next-TEE"
   | "openai/gpt-oss-120b-TEE"
   | "zai-org/GLM-4.7-FP8"
+
+const formatTokens = (n: number | undefined): string => (n === undefined ? "?" : String(n))
+
+const formatPrice = (cost: ModelCost | undefined): string =>
+  cost === undefined ? "?" : `$${cost.input.toFixed(2)} / $${cost.output.toFixed(2)}`
+
+/**
+ * Renders models as a plain-text table: ref, context, max output, input, reasoning, USD per 1M in / out.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatTable = (models: ReadonlyArray<ModelDefinition>): string => {
+  const header = ["ref", "context", "max out", "input", "reasoning", "USD/1M in / out"] as const
+  const rows = models.map((m) => [
+    `${PROVIDER_ID}/${m.id}`,
+    formatTokens(m.contextWindow),
+    formatTokens(m.maxOutputTokens),
+    m.input.join("+"),
+    m.reasoning ? "yes" : "no",
+    formatPrice(m.cost)
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
+}
+
+/**
+ * One line saying where a snapshot came from, when, and why it fell back.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const describeSource = (snapshot: CatalogSnapshot): string => {
+  const when = snapshot.fetchedAt !== undefined ? ` fetched ${new Date(snapshot.fetchedAt).toISOString()}` : ""
+  const skipped = snapshot.skipped > 0 ? `, ${snapshot.skipped} malformed item(s) skipped` : ""
+  const base = `source: ${snapshot.source} (${snapshot.models.length} models${when}${skipped})`
+  return snapshot.reason !== undefined ? `${base}; fell back because: ${snapshot.reason.message}` : base
+}

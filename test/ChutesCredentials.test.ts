@@ -1,0 +1,162 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as ChutesCredentials from "../src/ChutesCredentials.js"
+import { CredentialsError } from "../src/ChutesError.js"
+import * as ChutesSettings from "../src/ChutesSettings.js"
+
+const KEY = "cpk_0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210.ENVkeyENVkeyENVkeyENVkeyENVkey12"
+const TOKEN = "cak_env_oauth_token_0123456789"
+const CODE_KEY = "cpk_code_key_given_in_code_0001"
+
+const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+const resolveWith = (explicit: ChutesCredentials.ExplicitCredential, env: Record<string, string>) =>
+  ChutesCredentials.fromExplicitOrEnv(explicit).pipe(withEnv(env))
+
+describe("credential precedence", () => {
+  const table: ReadonlyArray<{
+    readonly name: string
+    readonly explicit: ChutesCredentials.ExplicitCredential
+    readonly env: Record<string, string>
+    readonly expected: readonly [ChutesCredentials.CredentialKind, string, string] | undefined
+  }> = [
+    { name: "nothing", explicit: {}, env: {}, expected: undefined },
+    { name: "explicit beats env", explicit: { apiKey: CODE_KEY }, env: { CHUTES_API_KEY: KEY }, expected: ["api_key", "explicit", CODE_KEY] },
+    {
+      name: "explicit Redacted token",
+      explicit: { oauthToken: Redacted.make("cak_code") },
+      env: { CHUTES_API_KEY: KEY },
+      expected: ["oauth", "explicit", "cak_code"]
+    },
+    {
+      name: "CHUTES_API_KEY beats CHUTES_OAUTH_TOKEN",
+      explicit: {},
+      env: { CHUTES_API_KEY: KEY, CHUTES_OAUTH_TOKEN: TOKEN },
+      expected: ["api_key", "env:CHUTES_API_KEY", KEY]
+    },
+    { name: "CHUTES_OAUTH_TOKEN alone", explicit: {}, env: { CHUTES_OAUTH_TOKEN: TOKEN }, expected: ["oauth", "env:CHUTES_OAUTH_TOKEN", TOKEN] },
+    {
+      name: "empty CHUTES_API_KEY counts as unset",
+      explicit: {},
+      env: { CHUTES_API_KEY: "", CHUTES_OAUTH_TOKEN: TOKEN },
+      expected: ["oauth", "env:CHUTES_OAUTH_TOKEN", TOKEN]
+    },
+    {
+      name: "whitespace-only values count as unset",
+      explicit: { apiKey: "   " },
+      env: { CHUTES_API_KEY: " \t ", CHUTES_OAUTH_TOKEN: "\n" },
+      expected: undefined
+    },
+    { name: "surrounding whitespace is trimmed", explicit: {}, env: { CHUTES_API_KEY: `  ${KEY}\n` }, expected: ["api_key", "env:CHUTES_API_KEY", KEY] }
+  ]
+  for (const row of table) {
+    it.effect(row.name, () =>
+      Effect.gen(function*() {
+        const credential = yield* resolveWith(row.explicit, row.env)
+        if (row.expected === undefined) {
+          assert.isTrue(Option.isNone(credential))
+        } else {
+          assert.isTrue(Option.isSome(credential))
+          const c = Option.getOrThrow(credential)
+          assert.deepStrictEqual([c.kind, c.source, Redacted.value(c.secret)], row.expected)
+        }
+      }))
+  }
+})
+
+describe("secrets stay secret", () => {
+  it.effect("a credential prints without its secret", () =>
+    Effect.gen(function*() {
+      const c = Option.getOrThrow(yield* resolveWith({}, { CHUTES_API_KEY: KEY }))
+      for (const text of [String(c.secret), JSON.stringify(c), ChutesCredentials.label(c), String(c)]) {
+        assert.notInclude(text, KEY)
+        assert.notInclude(text, KEY.slice(4, 36))
+      }
+      assert.strictEqual(ChutesCredentials.label(c), "API key …ey12 (env:CHUTES_API_KEY)")
+      assert.notStrictEqual(ChutesCredentials.identity(c), KEY)
+      assert.match(ChutesCredentials.identity(c), /^[0-9a-f]{16}$/)
+    }))
+
+  it("no credentials error carries secret text", () => {
+    const errors = [
+      new CredentialsError({ reason: "Missing" }),
+      new CredentialsError({ reason: "Rejected", source: "env:CHUTES_API_KEY" }),
+      new CredentialsError({ reason: "ReauthRequired", profileId: "chutes:alice" }),
+      new CredentialsError({ reason: "Expired", source: "env:CHUTES_OAUTH_TOKEN" })
+    ]
+    for (const error of errors) {
+      for (const text of [error.message, String(error), JSON.stringify(error)]) {
+        assert.notInclude(text, KEY)
+        assert.notInclude(text, TOKEN)
+      }
+    }
+    assert.include(errors[0]!.message, "CHUTES_API_KEY")
+    assert.include(errors[2]!.message, `"chutes:alice"`)
+    assert.include(errors[2]!.message, "effect-chutes onboard --auth-choice chutes")
+  })
+
+  it.effect("current fails with Missing when there is none", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ChutesCredentials.current)
+      assert.strictEqual(error.reason, "Missing")
+    }).pipe(Effect.provide(ChutesCredentials.layerStatic(undefined))))
+
+  it("knows the API key shape, and only warns on others", () => {
+    assert.isTrue(ChutesCredentials.looksLikeApiKey(KEY))
+    assert.isFalse(ChutesCredentials.looksLikeApiKey("sk-something"))
+    assert.isFalse(ChutesCredentials.looksLikeApiKey(KEY.slice(0, -1)))
+  })
+
+  it.effect("layerEnv uses an odd-shaped key anyway", () =>
+    Effect.gen(function*() {
+      const c = yield* ChutesCredentials.current
+      assert.strictEqual(Redacted.value(c.secret), "not-a-chutes-key")
+    }).pipe(Effect.provide(ChutesCredentials.layerEnv()), withEnv({ CHUTES_API_KEY: "not-a-chutes-key" })))
+})
+
+describe("settings from the environment", () => {
+  it.effect("defaults", () =>
+    Effect.gen(function*() {
+      const settings = yield* ChutesSettings.fromEnv().pipe(withEnv({ HOME: "/home/u" }))
+      assert.strictEqual(settings.baseUrl, "https://llm.chutes.ai/v1")
+      assert.strictEqual(settings.idpBaseUrl, "https://api.chutes.ai")
+      assert.strictEqual(settings.stateDir, "/home/u/.config/effect-chutes")
+      assert.strictEqual(settings.configPath, "/home/u/.config/effect-chutes/config.json5")
+      assert.strictEqual(settings.diskCachePath, "/home/u/.config/effect-chutes/models-cache.json")
+      assert.strictEqual(settings.retry.maxRetries, 3)
+      assert.isFalse(settings.anonymousDiscovery)
+    }))
+
+  it.effect("env overrides, XDG before HOME, CHUTES_STATE_DIR before both, code options over env", () =>
+    Effect.gen(function*() {
+      const xdg = yield* ChutesSettings.fromEnv().pipe(withEnv({ HOME: "/home/u", XDG_CONFIG_HOME: "/xdg" }))
+      assert.strictEqual(xdg.stateDir, "/xdg/effect-chutes")
+      const env = {
+        HOME: "/home/u",
+        XDG_CONFIG_HOME: "/xdg",
+        CHUTES_STATE_DIR: "/state",
+        CHUTES_CONFIG_PATH: "/etc/openclaw.json5",
+        CHUTES_BASE_URL: "http://127.0.0.1:9/v1/",
+        CHUTES_IDP_BASE_URL: "http://127.0.0.1:9",
+        CHUTES_DISCOVERY_ANONYMOUS: "true"
+      }
+      const settings = yield* ChutesSettings.fromEnv().pipe(withEnv(env))
+      assert.deepStrictEqual(
+        [settings.stateDir, settings.configPath, settings.baseUrl, settings.idpBaseUrl, settings.anonymousDiscovery],
+        ["/state", "/etc/openclaw.json5", "http://127.0.0.1:9/v1", "http://127.0.0.1:9", true]
+      )
+      const code = yield* ChutesSettings.fromEnv({ baseUrl: "http://code/v1", diskCachePath: false }).pipe(withEnv(env))
+      assert.strictEqual(code.baseUrl, "http://code/v1")
+      assert.isUndefined(code.diskCachePath)
+    }))
+
+  it.effect("empty env values count as unset", () =>
+    Effect.gen(function*() {
+      const settings = yield* ChutesSettings.fromEnv().pipe(withEnv({ HOME: "/h", CHUTES_BASE_URL: " ", CHUTES_STATE_DIR: "" }))
+      assert.strictEqual(settings.baseUrl, "https://llm.chutes.ai/v1")
+      assert.strictEqual(settings.stateDir, "/h/.config/effect-chutes")
+    }))
+})

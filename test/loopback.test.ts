@@ -1,0 +1,84 @@
+/**
+ * The provider over real loopback HTTP (undici) against FakeChutes.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as ChutesProvider from "../src/ChutesProvider.js"
+import * as NodeChutes from "../src/node/NodeChutes.js"
+import * as FakeChutes from "../src/testing/FakeChutes.js"
+
+const providerFor = (
+  fake: FakeChutes.FakeChutesServer,
+  options: { readonly apiKey?: string; readonly retries?: number } = {}
+) =>
+  NodeChutes.layer({
+    credential: { apiKey: Redacted.make(options.apiKey ?? fake.apiKey) },
+    settings: {
+      baseUrl: fake.baseUrl,
+      diskCachePath: false,
+      retry: { maxRetries: options.retries ?? 3, baseDelay: "5 millis", maxDelay: "20 millis" }
+    }
+  })
+
+const withProvider = <A, E>(
+  layer: Layer.Layer<ChutesProvider.ChutesProvider, unknown>,
+  f: (provider: ChutesProvider.Service) => Effect.Effect<A, E>
+) => Effect.flatMap(ChutesProvider.ChutesProvider, f).pipe(Effect.provide(layer))
+
+describe("against FakeChutes over loopback", () => {
+  it.scopedLive("discovers the real capture with the API key", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const snapshot = yield* withProvider(providerFor(fake), (p) => p.catalog)
+      assert.strictEqual(snapshot.source, "live")
+      assert.strictEqual(snapshot.models.length, FakeChutes.seedModels().length)
+      assert.strictEqual(fake.requests[0]?.headers["authorization"], `Bearer ${fake.apiKey}`)
+    }))
+
+  it.scopedLive("1,000 concurrent catalog calls on a cold cache -> exactly 1 request", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.fault({ _tag: "Delay", route: "models", millis: 50 })
+      const snapshots = yield* withProvider(providerFor(fake), (p) =>
+        Effect.all(Array.from({ length: 1000 }, () => p.catalog), { concurrency: "unbounded" }))
+      assert.strictEqual(fake.counters.models, 1)
+      assert.isTrue(snapshots.every((s) => s.source === "live"))
+    }))
+
+  it.scopedLive("an unknown key gets 401 -> Unauthorized, not retried, static fallback with the reason", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const snapshot = yield* withProvider(providerFor(fake, { apiKey: "cpk_unknown" }), (p) => p.catalog)
+      assert.strictEqual(snapshot.source, "static")
+      assert.strictEqual(snapshot.reason?._tag === "DiscoveryError" && snapshot.reason.reason, "Unauthorized")
+      assert.strictEqual(fake.counters.models, 1)
+      assert.notInclude(snapshot.reason?.message ?? "", "cpk_unknown")
+    }))
+
+  it.scopedLive("503 twice then success: retried with backoff", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.fault({ _tag: "Status", route: "models", status: 503, times: 2 })
+      const snapshot = yield* withProvider(providerFor(fake), (p) => p.discover)
+      assert.strictEqual(snapshot.source, "live")
+      assert.strictEqual(fake.counters.models, 3)
+    }))
+
+  it.scopedLive("a connection reset, an HTML page and malformed JSON are typed", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const cases = [
+        [{ _tag: "Reset", route: "models" }, "Transport"],
+        [{ _tag: "Html", route: "models", status: 502 }, "HttpStatus"],
+        [{ _tag: "MalformedJson", route: "models" }, "Decode"]
+      ] as const
+      for (const [fault, reason] of cases) {
+        fake.reset()
+        fake.fault(fault)
+        const error = yield* withProvider(providerFor(fake, { retries: 1 }), (p) => Effect.flip(p.discover))
+        assert.strictEqual(error._tag === "DiscoveryError" && error.reason, reason, fault._tag)
+      }
+    }))
+})
