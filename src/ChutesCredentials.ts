@@ -10,13 +10,20 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
-import { CredentialsError } from "./ChutesError.js"
+import * as AuthProfileStore from "./AuthProfileStore.js"
+import { CredentialsError, type OAuthError, type StoreError } from "./ChutesError.js"
+import * as ChutesOAuth from "./ChutesOAuth.js"
 import { optionalEnv } from "./ChutesSettings.js"
 
 /**
@@ -216,3 +223,189 @@ export const layerEnv = (explicit: ExplicitCredential = {}): Layer.Layer<ChutesC
       }
     })
   )
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Stored profiles, with race-free refresh (SPEC §4, §5.6)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of the full credentials layer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** A credential given in code: wins over everything. */
+  readonly explicit?: ExplicitCredential | undefined
+  /** The stored profile to use first (else the first OAuth profile, then the first API-key profile). */
+  readonly profileId?: string | undefined
+  /** How long a resolved stored credential is reused before the store is read again (default 30 s). */
+  readonly recheckAfter?: Duration.DurationInput | undefined
+}
+
+/**
+ * Picks the stored profile to use: the chosen id first, else the first OAuth profile, then the first API-key one.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const chooseProfile = (
+  profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>,
+  preferred?: string | undefined
+): readonly [string, AuthProfileStore.ChutesProfile] | undefined => {
+  const chosen = preferred !== undefined ? profiles.get(preferred) : undefined
+  if (preferred !== undefined && chosen !== undefined) return [preferred, chosen]
+  let apiKey: readonly [string, AuthProfileStore.ChutesProfile] | undefined
+  for (const entry of profiles) {
+    if (entry[1].type === "oauth") return entry
+    apiKey ??= entry
+  }
+  return apiKey
+}
+
+/**
+ * The credential of a stored profile.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromProfile = (id: string, profile: AuthProfileStore.ChutesProfile): Credential =>
+  profile.type === "oauth"
+    ? make({ kind: "oauth", source: `profile:${id}`, secret: profile.access, expires: profile.expires, profileId: id })
+    : make({ kind: "api_key", source: `profile:${id}`, secret: profile.key, profileId: id })
+
+const storeFailure = (error: StoreError) => new CredentialsError({ reason: "Store", detail: error.message })
+
+/**
+ * A refresh that failed for good — the IdP refused the grant or the client (a 4xx such as `invalid_grant`) — needs a
+ * new sign-in; anything else (unreachable IdP, time-out, 5xx, garbled answer) may pass.
+ */
+const refreshFailure = (profileId: string, error: OAuthError) =>
+  error.reason === "Exchange" && error.status !== undefined && error.status >= 400 && error.status < 500
+    ? new CredentialsError({ reason: "ReauthRequired", profileId, source: `profile:${profileId}`, detail: error.message })
+    : new CredentialsError({ reason: "RefreshFailed", profileId, source: `profile:${profileId}`, detail: error.message })
+
+/**
+ * The full resolution order: explicit -> `CHUTES_API_KEY` -> `CHUTES_OAUTH_TOKEN` -> stored profiles.
+ *
+ * A stored OAuth token is refreshed when due (`now >= expires`, the margin is already in `expires`):
+ * - inside a process, one refresh per profile is in flight and every concurrent caller waits for it;
+ * - across processes, the refresh runs under the store's lock, after re-reading the store: if another process has
+ *   refreshed meanwhile, its token is used and no request is made (refresh tokens are single-use);
+ * - on failure the store is re-read once (another writer may hold a fresh token); else `ReauthRequired` naming the
+ *   profile (the IdP refused) or `RefreshFailed` (a passing failure). The stored profile is never deleted or
+ *   overwritten because a refresh failed.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeStored = (
+  options: Options = {}
+): Effect.Effect<Service, never, AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fixed = yield* fromExplicitOrEnv(options.explicit)
+    yield* warnOnShape(fixed)
+    if (Option.isSome(fixed)) return { get: Effect.succeed(fixed), forceRefresh: () => Effect.succeedNone }
+
+    const store = yield* AuthProfileStore.AuthProfileStore
+    const oauth = yield* ChutesOAuth.ChutesOAuth
+    const scope = yield* Effect.scope
+    const recheckMillis = Duration.toMillis(options.recheckAfter ?? Duration.seconds(30))
+    let memo: { readonly credential: Credential; readonly validUntil: number } | undefined
+    const inflight = new Map<string, Deferred.Deferred<Credential, CredentialsError>>()
+
+    const remember = (credential: Credential) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        memo = { credential, validUntil: Math.min(credential.expires ?? Number.POSITIVE_INFINITY, now + recheckMillis) }
+        return credential
+      })
+
+    /** Refreshes under the store lock. `rejected`: the access token the service refused (a forced refresh). */
+    const refreshUnderLock = (id: string, rejected: string | undefined) =>
+      store.modify((current) =>
+        Effect.gen(function*() {
+          const profile = current.profiles.get(id)
+          if (profile === undefined || profile.type !== "oauth") {
+            return yield* new CredentialsError({ reason: "ReauthRequired", profileId: id, detail: "the profile is gone" })
+          }
+          const now = yield* Clock.currentTimeMillis
+          const alreadyDone = rejected === undefined ? now < profile.expires : profile.access !== rejected
+          if (alreadyDone) return [fromProfile(id, profile), []] as const
+          const tokens = yield* oauth.refresh({ clientId: profile.clientId, refreshToken: Redacted.make(profile.refresh) })
+          const updated: AuthProfileStore.OAuthProfile = {
+            ...profile,
+            access: Redacted.value(tokens.access),
+            refresh: Redacted.value(tokens.refresh),
+            expires: tokens.expires
+          }
+          yield* Effect.logDebug(`refreshed the OAuth token of profile ${id}`)
+          return [fromProfile(id, updated), [{ _tag: "Upsert", id, profile: updated }]] as const
+        })
+      ).pipe(
+        Effect.catchTags({
+          StoreError: (error) => Effect.fail(storeFailure(error)),
+          OAuthError: (error) =>
+            // Another writer may hold a fresh token (it refreshed between our read and our request).
+            Effect.gen(function*() {
+              const reread = yield* Effect.mapError(store.load, storeFailure)
+              const profile = reread.profiles.get(id)
+              const now = yield* Clock.currentTimeMillis
+              if (profile?.type === "oauth" && now < profile.expires && profile.access !== rejected) {
+                return fromProfile(id, profile)
+              }
+              yield* Effect.logWarning(`could not refresh the OAuth token of profile ${id}: ${error.message}`)
+              return yield* refreshFailure(id, error)
+            })
+        }),
+        Effect.withSpan("ChutesCredentials.refresh", { attributes: { "chutes.profile": id } })
+      )
+
+    /** One refresh per profile in flight; it belongs to the layer's scope, so an interrupted caller strands no one. */
+    const refresh = (id: string, rejected: string | undefined): Effect.Effect<Credential, CredentialsError> =>
+      Effect.suspend(() => {
+        const pending = inflight.get(id)
+        if (pending !== undefined) return Deferred.await(pending)
+        const deferred = Deferred.unsafeMake<Credential, CredentialsError>(FiberId.none)
+        inflight.set(id, deferred)
+        return refreshUnderLock(id, rejected).pipe(
+          Effect.tap(remember),
+          Effect.ensuring(Effect.sync(() => inflight.delete(id))),
+          Effect.intoDeferred(deferred),
+          Effect.forkIn(scope),
+          Effect.zipRight(Deferred.await(deferred))
+        )
+      })
+
+    const get: Effect.Effect<Option.Option<Credential>, CredentialsError> = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (memo !== undefined && now < memo.validUntil) return Option.some(memo.credential)
+      const current = yield* Effect.mapError(store.load, storeFailure)
+      const chosen = chooseProfile(current.profiles, options.profileId)
+      if (chosen === undefined) {
+        memo = undefined
+        return Option.none()
+      }
+      const [id, profile] = chosen
+      if (profile.type === "oauth" && now >= profile.expires) return Option.some(yield* refresh(id, undefined))
+      return Option.some(yield* remember(fromProfile(id, profile)))
+    })
+
+    const forceRefresh = (credential: Credential): Effect.Effect<Option.Option<Credential>, CredentialsError> =>
+      credential.kind === "oauth" && credential.profileId !== undefined
+        ? Effect.asSome(refresh(credential.profileId, Redacted.value(credential.secret)))
+        : Effect.succeedNone
+
+    return { get, forceRefresh }
+  })
+
+/**
+ * The full credentials: explicit, env, then stored profiles refreshed when due. Needs the profile store and the OAuth
+ * protocol service (see `layerNode`-style wiring in `ChutesProvider.layer`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<ChutesCredentials, never, AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth> =>
+  Layer.scoped(ChutesCredentials, makeStored(options))

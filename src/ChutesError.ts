@@ -142,6 +142,8 @@ export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500
  * - `Rejected`: the service refused the credential (401).
  * - `ReauthRequired`: a stored OAuth profile could not be refreshed; sign in again.
  * - `Expired`: a static OAuth token is past its expiry and cannot be refreshed.
+ * - `RefreshFailed`: a stored OAuth token is due and the refresh failed for a passing reason (IdP unreachable, time
+ *   out, bad answer); the profile is kept as it was and the next use tries again.
  * - `Store`: the auth profile store could not be read.
  *
  * @since 0.1.0
@@ -150,7 +152,7 @@ export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500
 export class CredentialsError extends Schema.TaggedError<CredentialsError>("effect-chutes/CredentialsError")(
   "CredentialsError",
   {
-    reason: Schema.Literal("Missing", "Rejected", "ReauthRequired", "Expired", "Store"),
+    reason: Schema.Literal("Missing", "Rejected", "ReauthRequired", "Expired", "RefreshFailed", "Store"),
     /** Where the credential came from (`env:CHUTES_API_KEY`, `profile:chutes:alice`, …), when there was one. */
     source: Schema.optional(Schema.String),
     /** The stored profile involved, when there was one. */
@@ -173,6 +175,9 @@ export class CredentialsError extends Schema.TaggedError<CredentialsError>("effe
           `"effect-chutes onboard --auth-choice chutes"${detail}`
       case "Expired":
         return `The Chutes OAuth token from ${this.source ?? "unknown source"} has expired and cannot be refreshed${detail}`
+      case "RefreshFailed":
+        return `The Chutes OAuth token of profile "${this.profileId ?? "?"}" is due and could not be refreshed now; ` +
+          `the profile is unchanged, try again${detail}`
       case "Store":
         return `The Chutes auth profile store could not be used${detail}`
     }

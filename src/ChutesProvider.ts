@@ -24,9 +24,11 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as AuthProfileStore from "./AuthProfileStore.js"
 import * as CatalogCache from "./CatalogCache.js"
 import * as ChutesCredentials from "./ChutesCredentials.js"
 import { CredentialsError, DiscoveryError, type InvalidModelRef, type UnknownModel } from "./ChutesError.js"
+import * as ChutesOAuth from "./ChutesOAuth.js"
 import * as ChutesSettings from "./ChutesSettings.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
@@ -316,13 +318,16 @@ export const layerWithoutDependencies = (options: Options = {}): Layer.Layer<
  */
 export interface LayerOptions extends Options {
   readonly settings?: ChutesSettings.Options | undefined
+  /** A credential given in code; it wins over the environment and the stored profiles. */
   readonly credential?: ChutesCredentials.ExplicitCredential | undefined
+  /** The stored auth profile to use first (e.g. `chutes:alice`). */
+  readonly profileId?: string | undefined
 }
 
 /**
  * The provider with its default services: settings from the environment (overridden by `options.settings`),
- * credentials from code then env, live discovery, and the disk cache in the state directory. Needs an `HttpClient`
- * and a `FileSystem` (see `effect-chutes/node` for both).
+ * credentials from code, then env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery,
+ * and the disk cache in the state directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`).
  *
  * @since 0.1.0
  * @category layers
@@ -332,7 +337,9 @@ export const layer = (
 ): Layer.Layer<ChutesProvider, InvalidModelRef, HttpClient.HttpClient | FileSystem.FileSystem> =>
   layerWithoutDependencies(options).pipe(
     Layer.provide(Layer.mergeAll(
-      ChutesCredentials.layerEnv(options.credential),
+      ChutesCredentials.layer({ explicit: options.credential, profileId: options.profileId }).pipe(
+        Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer))
+      ),
       ModelDiscovery.layer,
       CatalogCache.layerFileSystem
     )),

@@ -274,7 +274,8 @@ const distance = (a: string, b: string, max: number): number => {
 
 /**
  * The candidates nearest to `input` ("did you mean"): a candidate that contains the input (or is contained by it)
- * ranks first, then by edit distance within about 40% of the input's length. Case-insensitive.
+ * ranks first, then by edit distance (to the whole candidate or its last path segment) within half the input's
+ * length. Case-insensitive.
  *
  * @since 0.1.0
  * @category resolution
@@ -286,7 +287,7 @@ export const nearest = (
   compareAs: (candidate: string) => string = (candidate) => candidate
 ): ReadonlyArray<string> => {
   const needle = input.toLowerCase()
-  const max = Math.max(2, Math.ceil(needle.length * 0.4))
+  const max = Math.max(2, Math.ceil(needle.length * 0.5))
   const scored: Array<readonly [string, number]> = []
   const seen = new Set<string>()
   for (const candidate of candidates) {
@@ -294,11 +295,13 @@ export const nearest = (
     seen.add(candidate)
     const full = candidate.toLowerCase()
     const short = compareAs(candidate).toLowerCase()
+    // The last path segment too, so "glm-5.2" finds "zai-org/GLM-5-TEE".
+    const last = short.slice(short.lastIndexOf("/") + 1)
     let score: number
     if (needle.length >= 3 && (full.includes(needle) || short.includes(needle) || needle.includes(short))) {
       score = Math.abs(short.length - needle.length) / 1000
     } else {
-      score = Math.min(distance(needle, full, max), distance(needle, short, max))
+      score = Math.min(distance(needle, full, max), distance(needle, short, max), distance(needle, last, max))
       if (score > max) continue
     }
     scored.push([candidate, score])

@@ -8,6 +8,10 @@
  */
 
 /** @since 0.1.0 */
+export * as AgentConfig from "./AgentConfig.js"
+/** @since 0.1.0 */
+export * as AuthProfileStore from "./AuthProfileStore.js"
+/** @since 0.1.0 */
 export * as CatalogCache from "./CatalogCache.js"
 /** @since 0.1.0 */
 export * as ChutesCredentials from "./ChutesCredentials.js"
@@ -23,3 +27,7 @@ export * as ModelCatalog from "./ModelCatalog.js"
 export * as ModelDiscovery from "./ModelDiscovery.js"
 /** @since 0.1.0 */
 export * as ModelRef from "./ModelRef.js"
+/** @since 0.1.0 */
+export * as ChutesOAuth from "./ChutesOAuth.js"
+/** @since 0.1.0 */
+export * as OAuthLogin from "./OAuthLogin.js"

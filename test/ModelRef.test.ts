@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
-import { InvalidModelRef, UnknownModel } from "effect-chutes"
+import { InvalidModelRef, UnknownModel } from "../src/ChutesError.js"
 import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelRef from "../src/ModelRef.js"
 

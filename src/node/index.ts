@@ -6,3 +6,5 @@
 
 /** @since 0.1.0 */
 export * as NodeChutes from "./NodeChutes.js"
+/** @since 0.1.0 */
+export * as NodeOAuthLogin from "./NodeOAuthLogin.js"

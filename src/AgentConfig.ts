@@ -1,0 +1,929 @@
+/**
+ * The JSON5 agent config (SPEC §6.1, §6.3): load it, read the keys the SDK cares about, merge what onboarding sets,
+ * and save it back atomically with a `.bak` of the previous file.
+ *
+ * The document is kept as the plain JSON value the file parsed to, so every key this module does not know survives a
+ * load / merge / save round trip; a typed view of the known keys (`agents.defaults.model`, `agents.defaults.models`,
+ * `models.providers.chutes`, `auth.profiles`) is decoded next to it and checked on every load.
+ *
+ * The format follows OpenClaw's, with one fault fixed: aliases are written `"chutes/<id>": { alias: "name" }` (ref ->
+ * alias). OpenClaw wrote them inverted (`"chutes-fast": { alias: "chutes/…" }`); such entries are understood on load
+ * (as alias name -> ref), reported as warnings, and repaired by `mergeOnboarding` when that can be done without
+ * touching a user's own alias.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import type { PlatformError } from "@effect/platform/Error"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import JSON5 from "json5"
+import { dirname } from "node:path"
+import { ConfigError } from "./ChutesError.js"
+import { ChutesSettings } from "./ChutesSettings.js"
+import { ensurePrivateDir, writeAtomic } from "./internal/atomicFile.js"
+import { excerpt } from "./internal/redact.js"
+import { BUILTIN_ALIASES, type ModelDefinition, PROVIDER_ID } from "./ModelCatalog.js"
+import * as ModelRef from "./ModelRef.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// JSON values
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A JSON value, as a JSON5 file parses to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | JsonObject
+
+/**
+ * A JSON object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonObject {
+  readonly [key: string]: Json
+}
+
+/**
+ * Whether a value is a JSON object (not null, not an array).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isJsonObject = (value: unknown): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+// Reads own properties only: a key like "__proto__" in a user's file must never reach Object.prototype.
+const own = (object: JsonObject, key: string): Json | undefined =>
+  Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined
+
+const ownObject = (object: JsonObject | undefined, key: string): JsonObject | undefined => {
+  if (object === undefined) return undefined
+  const value = own(object, key)
+  return isJsonObject(value) ? value : undefined
+}
+
+// A computed key in an object literal defines an own data property, so "__proto__" stays an ordinary key here.
+const withKey = (object: JsonObject, key: string, value: Json): JsonObject => ({ ...object, [key]: value })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The typed view
+// ---------------------------------------------------------------------------------------------------------------------
+
+// `exact`: an absent key is absent, never `undefined` (JSON has no undefined; it also keeps parse messages short).
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * The default model selection, `agents.defaults.model`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelSelection = Schema.Struct({
+  primary: optional(Schema.String),
+  fallbacks: optional(Schema.Array(Schema.String))
+}).annotations({ identifier: "an object like { primary, fallbacks }" })
+
+/**
+ * One entry of `agents.defaults.models`: `"chutes/<id>": { alias: "name" }`. Other keys of the entry are kept.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelEntry = Schema.Struct({ alias: optional(Schema.String) }).annotations({
+  identifier: "an object like { alias: \"name\" }"
+})
+
+/**
+ * A model as OpenClaw's config lists it under `models.providers.<id>.models` (what `mergeOnboarding` writes). Only
+ * `id` is required on read.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ProviderModel = Schema.Struct({
+  id: Schema.String,
+  name: optional(Schema.String),
+  reasoning: optional(Schema.Boolean),
+  input: optional(Schema.Array(Schema.String)),
+  cost: optional(
+    Schema.Struct({
+      input: optional(Schema.Number),
+      output: optional(Schema.Number),
+      cacheRead: optional(Schema.Number),
+      cacheWrite: optional(Schema.Number)
+    }).annotations({ identifier: "an object like { input, output }" })
+  ),
+  contextWindow: optional(Schema.Number),
+  maxTokens: optional(Schema.Number)
+}).annotations({ identifier: "an object like { id, name, contextWindow, … }" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderModel = typeof ProviderModel.Type
+
+/**
+ * The provider entry, `models.providers.chutes`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ProviderConfig = Schema.Struct({
+  baseUrl: optional(Schema.String),
+  api: optional(Schema.String),
+  models: optional(Schema.Array(ProviderModel))
+}).annotations({ identifier: "an object like { baseUrl, api, models }" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderConfig = typeof ProviderConfig.Type
+
+/**
+ * One entry of `auth.profiles` (the secret itself lives in the auth profile store, never in the config).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AuthProfileRef = Schema.Struct({
+  provider: optional(Schema.String),
+  mode: optional(Schema.String),
+  email: optional(Schema.String)
+}).annotations({ identifier: "an object like { provider, mode }" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AuthProfileRef = typeof AuthProfileRef.Type
+
+const object = (what: string) => ({ identifier: `an object${what}` })
+
+/**
+ * The keys of the config the SDK reads. Unknown keys are allowed everywhere and ignored by this view (they stay in
+ * the document).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ConfigView = Schema.Struct({
+  agents: optional(Schema.Struct({
+    defaults: optional(Schema.Struct({
+      model: optional(Schema.Union(Schema.String, ModelSelection)),
+      models: optional(
+        Schema.Record({ key: Schema.String, value: ModelEntry }).annotations(object(" of model ref -> { alias }"))
+      )
+    }).annotations(object(""))),
+  }).annotations(object(""))),
+  models: optional(Schema.Struct({
+    mode: optional(Schema.String),
+    providers: optional(
+      Schema.Struct({ chutes: optional(ProviderConfig) }).annotations(object(" of provider id -> provider"))
+    )
+  }).annotations(object(""))),
+  auth: optional(Schema.Struct({
+    profiles: optional(
+      Schema.Record({ key: Schema.String, value: AuthProfileRef }).annotations(object(" of profile id -> profile"))
+    )
+  }).annotations(object("")))
+}).annotations(object(""))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ConfigView = typeof ConfigView.Type
+
+/**
+ * Something in the config that was understood but deserves the user's attention.
+ *
+ * - `InvertedAlias`: an OpenClaw-style inverted entry (`"chutes-fast": { alias: "chutes/…" }`), read as alias name ->
+ *   ref.
+ * - `InvalidAliasRef`: an alias on a `chutes/…` key that is not a valid ref; the alias is skipped.
+ * - `DuplicateAlias`: two refs use the same alias name (case-insensitively); the first one wins.
+ * - `AliasShadowsRef`: an alias name that is itself a `chutes/…` ref would hijack that ref; the alias is skipped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigWarning {
+  readonly kind: "InvertedAlias" | "InvalidAliasRef" | "DuplicateAlias" | "AliasShadowsRef"
+  /** The config key involved, e.g. `agents.defaults.models["chutes-fast"]`. */
+  readonly key: string
+  readonly message: string
+}
+
+/**
+ * A loaded (or merged) config: the whole document and the typed view of its known keys.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentConfigDocument {
+  /** Everything the file holds, unknown keys included; this is what `save` writes. */
+  readonly root: JsonObject
+  /** The keys this SDK reads, decoded. */
+  readonly view: ConfigView
+}
+
+/**
+ * An empty config, the starting point when there is no file yet.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: AgentConfigDocument = { root: {}, view: {} }
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/**
+ * A readable key path: `agents.defaults.models["chutes/zai-org/GLM-4.7-TEE"].alias`, `…models[2].id`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+  let out = ""
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`
+    else {
+      const key = String(segment)
+      out += IDENTIFIER.test(key) ? (out.length === 0 ? key : `.${key}`) : `[${JSON.stringify(key)}]`
+    }
+  }
+  return out.length === 0 ? "(top level)" : out
+}
+
+const kindOf = (value: unknown): string => {
+  if (value === null) return "null"
+  if (Array.isArray(value)) return "an array"
+  switch (typeof value) {
+    case "object":
+      return "an object"
+    case "string":
+      return "a string"
+    case "number":
+      return "a number"
+    case "boolean":
+      return "a boolean"
+    default:
+      return typeof value
+  }
+}
+
+const valueAt = (root: Json, path: ReadonlyArray<PropertyKey>): Json | undefined => {
+  let current: Json | undefined = root
+  for (const segment of path) {
+    if (current === undefined) return undefined
+    if (typeof segment === "number" && Array.isArray(current)) current = current[segment]
+    else if (isJsonObject(current)) current = own(current, String(segment))
+    else return undefined
+  }
+  return current
+}
+
+// The deepest issue names the key the user has to fix; several issues at that depth are the members of a union. The
+// actual value is described by its kind only: config files can hold secrets (e.g. a provider's apiKey).
+const invalidDetail = (root: Json, error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const depth = Math.max(...issues.map((issue) => issue.path.length))
+  const deepest = issues.filter((issue) => issue.path.length === depth)
+  const first = deepest[0]
+  if (first === undefined) return "unexpected shape"
+  const expected = Array.from(
+    new Set(deepest.map((issue) => issue.message.replace(/^Expected /, "").replace(/, actual [\s\S]*$/, "")))
+  )
+  const actual = valueAt(root, first.path)
+  const got = actual === undefined ? "nothing" : kindOf(actual)
+  return excerpt(`${formatPath(first.path)}: expected ${expected.join(" or ")}, got ${got}`, 300)
+}
+
+const decodeView = Schema.decodeUnknownEither(ConfigView, { errors: "all", onExcessProperty: "ignore" })
+
+/**
+ * Builds a document from an already-parsed JSON value, checking the known keys.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromJson = (value: unknown, path: string): Either.Either<AgentConfigDocument, ConfigError> => {
+  if (!isJsonObject(value)) {
+    return Either.left(
+      new ConfigError({ reason: "Invalid", path, detail: `the top level must be an object, got ${kindOf(value)}` })
+    )
+  }
+  return Either.match(decodeView(value), {
+    onLeft: (error) => Either.left(new ConfigError({ reason: "Invalid", path, detail: invalidDetail(value, error) })),
+    onRight: (view) => Either.right({ root: value, view })
+  })
+}
+
+const lineAndColumn = (error: unknown): { readonly line?: number; readonly column?: number } => {
+  if (typeof error !== "object" || error === null) return {}
+  const line: unknown = Reflect.get(error, "lineNumber")
+  const column: unknown = Reflect.get(error, "columnNumber")
+  return {
+    ...(typeof line === "number" ? { line } : {}),
+    ...(typeof column === "number" ? { column } : {})
+  }
+}
+
+/**
+ * Parses the text of a config file (JSON5: comments, trailing commas, unquoted keys). A syntax error carries its
+ * 1-based line and column; a known key of the wrong shape is `Invalid` and names the key.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (text: string, path: string): Either.Either<AgentConfigDocument, ConfigError> => {
+  let value: unknown
+  try {
+    value = JSON5.parse(text)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    // json5's message ends with " at <line>:<column>", which the error already carries as fields.
+    const detail = excerpt(message.replace(/^JSON5:\s*/, "").replace(/ at \d+:\d+$/, ""), 120)
+    return Either.left(new ConfigError({ reason: "Parse", path, ...lineAndColumn(error), detail }))
+  }
+  return fromJson(value, path)
+}
+
+/**
+ * The text `save` writes: JSON5, 2-space indent, double quotes, a trailing newline. Comments of the original file are
+ * not preserved (they stay in the `.bak`).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const format = (doc: AgentConfigDocument): string => `${JSON5.stringify(doc.root, { space: 2, quote: "\"" })}\n`
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * `agents.defaults.model.primary` (a bare string `model` counts as the primary).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const primary = (doc: AgentConfigDocument): Option.Option<string> => {
+  const model = doc.view.agents?.defaults?.model
+  if (model === undefined) return Option.none()
+  return Option.fromNullable(typeof model === "string" ? model : model.primary)
+}
+
+/**
+ * `agents.defaults.model.fallbacks`, in order.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const fallbacks = (doc: AgentConfigDocument): ReadonlyArray<string> => {
+  const model = doc.view.agents?.defaults?.model
+  return model === undefined || typeof model === "string" ? [] : model.fallbacks ?? []
+}
+
+/**
+ * `models.providers.chutes`, when present.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const providerConfig = (doc: AgentConfigDocument): Option.Option<ProviderConfig> =>
+  Option.fromNullable(doc.view.models?.providers?.chutes)
+
+/**
+ * `auth.profiles`, every provider's.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const authProfiles = (doc: AgentConfigDocument): Readonly<Record<string, AuthProfileRef>> =>
+  doc.view.auth?.profiles ?? {}
+
+const CHUTES_PREFIX = `${PROVIDER_ID}/`
+
+const isChutesKey = (key: string): boolean => key.trim().toLowerCase().startsWith(CHUTES_PREFIX)
+
+// Any `<provider>/<id>` key: a model of some provider. Such keys are never read as inverted aliases.
+const isRefLike = (key: string): boolean => /^[^/\s]+\/\S/.test(key.trim())
+
+const modelsKey = (key: string): string => formatPath(["agents", "defaults", "models", key])
+
+/**
+ * The aliases of the config with what was noticed while reading them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AliasReading {
+  /** Alias name -> normalised `chutes/…` ref, in file order; the form `ChutesProvider.layer({ aliases })` takes. */
+  readonly aliases: ReadonlyArray<readonly [name: string, ref: string]>
+  readonly warnings: ReadonlyArray<ConfigWarning>
+}
+
+/**
+ * Reads the user aliases of `agents.defaults.models`: entries `"chutes/<id>": { alias: "name" }` (provider matched
+ * case-insensitively; other providers' entries are not ours), plus OpenClaw's inverted entries
+ * (`"name": { alias: "chutes/<id>" }`, key not a ref), which are read as name -> ref and reported.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const readAliases = (doc: AgentConfigDocument): AliasReading => {
+  const entries = doc.view.agents?.defaults?.models ?? {}
+  const aliases: Array<readonly [string, string]> = []
+  const warnings: Array<ConfigWarning> = []
+  const seen = new Map<string, string>()
+  const add = (name: string, ref: string, key: string) => {
+    const lower = name.toLowerCase()
+    const previous = seen.get(lower)
+    if (previous !== undefined) {
+      if (previous !== ref) {
+        warnings.push({
+          kind: "DuplicateAlias",
+          key,
+          message: `alias ${JSON.stringify(name)} is used for ${previous} and ${ref}; ${previous} wins`
+        })
+      }
+      return
+    }
+    seen.set(lower, ref)
+    aliases.push([name, ref])
+  }
+  for (const [key, entry] of Object.entries(entries)) {
+    const alias = entry.alias?.trim()
+    if (alias === undefined || alias.length === 0) continue
+    const where = modelsKey(key)
+    const aliasRef = ModelRef.parse(alias)
+    if (isChutesKey(key)) {
+      const ref = ModelRef.parse(key)
+      if (Either.isLeft(ref)) {
+        warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
+      } else if (Either.isRight(aliasRef)) {
+        warnings.push({
+          kind: "AliasShadowsRef",
+          key: where,
+          message: `${where}: the alias ${JSON.stringify(alias)} is itself a model ref and would hide it; alias skipped`
+        })
+      } else {
+        add(alias, ref.right, where)
+      }
+    } else if (!isRefLike(key) && Either.isRight(aliasRef)) {
+      const name = key.trim()
+      warnings.push({
+        kind: "InvertedAlias",
+        key: where,
+        message: `${where} is written inverted (alias name -> { alias: ref }); read as alias ${JSON.stringify(name)} ` +
+          `-> ${aliasRef.right}. The expected form is ` +
+          `${JSON.stringify(aliasRef.right)}: { alias: ${JSON.stringify(name)} }`
+      })
+      if (name.length > 0) add(name, aliasRef.right, where)
+    }
+  }
+  return { aliases, warnings }
+}
+
+/**
+ * The user aliases, alias name -> ref, ready for `ChutesProvider.layer({ aliases })` or `ModelRef.makeUserAliases`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const userAliases = (doc: AgentConfigDocument): ReadonlyArray<readonly [name: string, ref: string]> =>
+  readAliases(doc).aliases
+
+/**
+ * What the config says that the user should know about (inverted aliases, …).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const warnings = (doc: AgentConfigDocument): ReadonlyArray<ConfigWarning> => readAliases(doc).warnings
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Onboarding merge
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * What onboarding writes into the config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OnboardingOptions {
+  /** The default model ref, set as `agents.defaults.model.primary`. */
+  readonly defaultModel: string
+  /** The LLM base URL registered for the provider. */
+  readonly baseUrl: string
+  /** The catalog registered for the provider (live if reachable, else static). */
+  readonly models: ReadonlyArray<ModelDefinition>
+  /** The auth profile the credential was stored under, e.g. `chutes:default`. */
+  readonly profileId: string
+  readonly mode: "oauth" | "api_key"
+}
+
+/**
+ * A merged config and a human line for each thing that changed (or was deliberately kept).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MergeResult {
+  readonly doc: AgentConfigDocument
+  readonly changes: ReadonlyArray<string>
+}
+
+/**
+ * A catalog model in OpenClaw's model format (`maxTokens`, costs per 1M tokens, input `text` / `image` only — its
+ * config schema is strict). Facts the catalog does not know are left out rather than invented.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toProviderModel = (model: ModelDefinition): ProviderModel => {
+  const input = model.input.filter((kind) => kind === "text" || kind === "image")
+  return {
+    id: model.id,
+    name: model.name,
+    reasoning: model.reasoning,
+    input: input.length > 0 ? input : ["text"],
+    ...(model.cost !== undefined
+      ? {
+        cost: {
+          input: model.cost.input,
+          output: model.cost.output,
+          ...(model.cost.cacheRead !== undefined ? { cacheRead: model.cost.cacheRead } : {})
+        }
+      }
+      : {}),
+    contextWindow: model.contextWindow,
+    ...(model.maxOutputTokens !== undefined ? { maxTokens: model.maxOutputTokens } : {})
+  }
+}
+
+const providerModelJson = (model: ProviderModel): JsonObject => {
+  const { cost, input, ...rest } = model
+  return {
+    ...rest,
+    ...(input !== undefined ? { input: [...input] } : {}),
+    ...(cost !== undefined ? { cost: { ...cost } } : {})
+  }
+}
+
+const normalise = (key: string): string | undefined => {
+  if (!isChutesKey(key)) return undefined
+  const ref = ModelRef.parse(key)
+  return Either.isRight(ref) ? ref.right : undefined
+}
+
+const aliasOf = (entry: Json | undefined): string | undefined => {
+  if (!isJsonObject(entry)) return undefined
+  const alias = own(entry, "alias")
+  return typeof alias === "string" && alias.trim().length > 0 ? alias.trim() : undefined
+}
+
+const isInverted = (key: string, entry: Json | undefined): boolean => {
+  if (isRefLike(key)) return false
+  const target = aliasOf(entry)
+  return target !== undefined && Either.isRight(ModelRef.parse(target))
+}
+
+/** The `agents.defaults.models` map with inverted entries repaired and the built-in aliases and primary added. */
+const mergeModelEntries = (
+  original: JsonObject,
+  primaryRef: string | undefined,
+  changes: Array<string>
+): JsonObject => {
+  let entries = original
+  const keyOf = (ref: string): string | undefined => Object.keys(entries).find((key) => normalise(key) === ref)
+
+  // 1. Repair OpenClaw's inverted entries when the target ref has no alias yet; the entry's other keys move along.
+  for (const [key, entry] of Object.entries(original)) {
+    if (isRefLike(key) || !isJsonObject(entry)) continue
+    const target = aliasOf(entry)
+    const ref = target === undefined ? undefined : ModelRef.parse(target)
+    if (ref === undefined || Either.isLeft(ref)) continue
+    const name = key.trim()
+    const existingKey = keyOf(ref.right)
+    const existing = existingKey === undefined ? undefined : own(entries, existingKey)
+    const existingAlias = aliasOf(existing)
+    if (existingAlias !== undefined) {
+      changes.push(
+        `kept the inverted entry ${modelsKey(key)}: ${ref.right} already has the alias ${JSON.stringify(existingAlias)}`
+      )
+      continue
+    }
+    const { [key]: _removed, ...rest } = entries
+    const moved: JsonObject = { ...(isJsonObject(existing) ? existing : {}), ...entry, alias: name }
+    entries = withKey(rest, existingKey ?? ref.right, moved)
+    changes.push(`repaired the inverted alias ${modelsKey(key)}: now ${modelsKey(ref.right)} = { alias: "${name}" }`)
+  }
+
+  // 2. Built-in aliases, never over a user's alias for the same ref or a user's use of the same name.
+  for (const [name, ref] of BUILTIN_ALIASES) {
+    const existingKey = keyOf(ref)
+    const existing = existingKey === undefined ? undefined : own(entries, existingKey)
+    const existingAlias = aliasOf(existing)
+    if (existingAlias !== undefined) {
+      if (existingAlias.toLowerCase() !== name) {
+        changes.push(`kept your alias ${JSON.stringify(existingAlias)} for ${ref} (built-in "${name}" not written)`)
+      }
+      continue
+    }
+    // A name is taken by a user's alias, or by an inverted entry that step 1 could not repair.
+    const user = Object.entries(entries).find(([key, entry]) =>
+      aliasOf(entry)?.toLowerCase() === name || (isInverted(key, entry) && key.trim().toLowerCase() === name)
+    )
+    if (user !== undefined) {
+      changes.push(`kept your alias "${name}" (${modelsKey(user[0])}); the built-in "${name}" -> ${ref} not written`)
+      continue
+    }
+    entries = withKey(entries, existingKey ?? ref, { ...(isJsonObject(existing) ? existing : {}), alias: name })
+    changes.push(`added alias "${name}" -> ${ref}`)
+  }
+
+  // 3. OpenClaw treats a non-empty `agents.defaults.models` as the allowlist of models: list the primary there too.
+  if (primaryRef !== undefined && keyOf(primaryRef) === undefined) {
+    entries = withKey(entries, primaryRef, {})
+    changes.push(`listed ${primaryRef} in agents.defaults.models`)
+  }
+  return entries
+}
+
+/**
+ * Merges what onboarding sets into a config (pure; the input is not modified). It sets `agents.defaults.model.primary`
+ * (keeping `fallbacks` and the other keys); adds the built-in aliases as `"chutes/<id>": { alias }` unless the user
+ * already has an alias for that ref or uses that alias name elsewhere; repairs OpenClaw's inverted alias entries where
+ * that clobbers nothing; registers `models.providers.chutes` (base URL, `openai-completions`, the catalog — the
+ * entry's other keys are kept); keeps `models.mode` or sets `merge`; sets `auth.profiles[profileId]`. Every other key
+ * and every other provider is kept as it is.
+ *
+ * @since 0.1.0
+ * @category merging
+ */
+export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOptions): MergeResult => {
+  const changes: Array<string> = []
+  const root = doc.root
+  const parsedPrimary = ModelRef.parse(options.defaultModel)
+  const primaryRef = Either.isRight(parsedPrimary) ? parsedPrimary.right : options.defaultModel.trim()
+
+  // agents.defaults.model / models
+  const agents = ownObject(root, "agents") ?? {}
+  const defaults = ownObject(agents, "defaults") ?? {}
+  const currentModel = own(defaults, "model")
+  const oldPrimary = Option.getOrUndefined(primary(doc))
+  const model: JsonObject = isJsonObject(currentModel)
+    ? withKey(currentModel, "primary", primaryRef)
+    : { primary: primaryRef }
+  if (oldPrimary !== primaryRef) {
+    changes.push(
+      oldPrimary === undefined
+        ? `set agents.defaults.model.primary = ${primaryRef}`
+        : `agents.defaults.model.primary: ${oldPrimary} -> ${primaryRef}`
+    )
+  }
+  const kept = fallbacks(doc)
+  if (kept.length > 0) changes.push(`kept ${kept.length} fallback model(s): ${kept.join(", ")}`)
+  const entries = mergeModelEntries(
+    ownObject(defaults, "models") ?? {},
+    Either.isRight(parsedPrimary) ? parsedPrimary.right : undefined,
+    changes
+  )
+  const nextAgents = withKey(agents, "defaults", withKey(withKey(defaults, "model", model), "models", entries))
+
+  // models.providers.chutes
+  const models = ownObject(root, "models") ?? {}
+  const providers = ownObject(models, "providers") ?? {}
+  const current = ownObject(providers, PROVIDER_ID)
+  const provider: JsonObject = {
+    ...current,
+    baseUrl: options.baseUrl,
+    api: "openai-completions",
+    models: options.models.map((definition) => providerModelJson(toProviderModel(definition)))
+  }
+  const mode = own(models, "mode")
+  const nextModels = withKey(
+    withKey(models, "mode", mode === undefined ? "merge" : mode),
+    "providers",
+    withKey(providers, PROVIDER_ID, provider)
+  )
+  const previousCount = doc.view.models?.providers?.chutes?.models?.length
+  changes.push(
+    `${current === undefined ? "registered" : "updated"} models.providers.chutes: ${options.baseUrl}, ` +
+      `api openai-completions, ${options.models.length} models` +
+      (previousCount !== undefined && previousCount !== options.models.length ? ` (was ${previousCount})` : "")
+  )
+  const others = Object.keys(providers).filter((id) => id !== PROVIDER_ID)
+  if (others.length > 0) changes.push(`kept the other providers: ${others.join(", ")}`)
+
+  // auth.profiles
+  const auth = ownObject(root, "auth") ?? {}
+  const profiles = ownObject(auth, "profiles") ?? {}
+  const profile: JsonObject = { ...ownObject(profiles, options.profileId), provider: PROVIDER_ID, mode: options.mode }
+  const nextAuth = withKey(auth, "profiles", withKey(profiles, options.profileId, profile))
+  changes.push(
+    `set auth.profiles[${JSON.stringify(options.profileId)}] = { provider: "chutes", mode: "${options.mode}" }`
+  )
+
+  const nextRoot = withKey(withKey(withKey(root, "agents", nextAgents), "models", nextModels), "auth", nextAuth)
+  // Invariant: the input view was valid and only well-shaped values were written, so this decode cannot fail.
+  const next = Either.getOrThrowWith(fromJson(nextRoot, "(merged config)"), (error) => error)
+  return { doc: next, changes }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The service
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * The config file as a service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The config file; undefined when no state directory or `CHUTES_CONFIG_PATH` is known. */
+  readonly path: string | undefined
+  /** The parsed config; `None` when the file does not exist (or no path is known). */
+  readonly load: Effect.Effect<Option.Option<AgentConfigDocument>, ConfigError>
+  /**
+   * Writes the config atomically (0600, parent dir created 0700) after copying the previous file to `<file>.bak`
+   * (0600). Refuses with the `Parse` (or `Invalid`) error, leaving the file untouched, when the file on disk does not
+   * load right now — it is re-read just before writing.
+   */
+  readonly save: (doc: AgentConfigDocument) => Effect.Effect<void, ConfigError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentConfig extends Context.Tag("effect-chutes/AgentConfig")<AgentConfig, Service>() {}
+
+const UNSET = "(no config path)"
+
+const noPath = () =>
+  new ConfigError({
+    reason: "Io",
+    path: UNSET,
+    detail: "no config path is known: set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR"
+  })
+
+const fromPlatform = (path: string) => (error: PlatformError): ConfigError =>
+  new ConfigError({
+    reason: error._tag === "SystemError" && error.reason === "PermissionDenied" ? "Permission" : "Io",
+    path,
+    detail: excerpt(error.message, 200)
+  })
+
+/**
+ * The file-backed service for a given path.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (path: string | undefined): Effect.Effect<Service, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const provide = Effect.provideService(FileSystem.FileSystem, fs)
+
+    const readText = (file: string): Effect.Effect<Option.Option<string>, ConfigError> =>
+      fs.readFileString(file).pipe(
+        Effect.map(Option.some),
+        Effect.catchIf(
+          (error) => error._tag === "SystemError" && error.reason === "NotFound",
+          () => Effect.succeed(Option.none<string>())
+        ),
+        Effect.mapError(fromPlatform(file))
+      )
+
+    const load = Effect.gen(function*() {
+      if (path === undefined) return Option.none<AgentConfigDocument>()
+      const text = yield* readText(path)
+      if (Option.isNone(text)) return Option.none<AgentConfigDocument>()
+      return Option.some(yield* parse(text.value, path))
+    }).pipe(Effect.withSpan("AgentConfig.load"))
+
+    const save = Effect.fn("AgentConfig.save")(function*(doc: AgentConfigDocument) {
+      if (path === undefined) return yield* noPath()
+      yield* ensurePrivateDir(dirname(path)).pipe(provide, Effect.mapError(fromPlatform(path)))
+      // Re-read right before writing: a file the user broke since it was loaded is reported, never replaced.
+      const previous = yield* readText(path)
+      if (Option.isSome(previous)) {
+        yield* parse(previous.value, path)
+        yield* writeAtomic(`${path}.bak`, previous.value).pipe(provide, Effect.mapError(fromPlatform(`${path}.bak`)))
+      }
+      yield* writeAtomic(path, format(doc)).pipe(provide, Effect.mapError(fromPlatform(path)))
+    })
+
+    return AgentConfig.of({ path, load, save })
+  })
+
+/**
+ * The file-backed service at `ChutesSettings.configPath` (`CHUTES_CONFIG_PATH`, else `<state dir>/config.json5`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<AgentConfig, never, FileSystem.FileSystem | ChutesSettings> = Layer.effect(
+  AgentConfig,
+  Effect.flatMap(ChutesSettings, (settings) => make(settings.configPath))
+)
+
+/**
+ * The file-backed service at an explicit path.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPath = (path: string): Layer.Layer<AgentConfig, never, FileSystem.FileSystem> =>
+  Layer.effect(AgentConfig, make(path))
+
+/**
+ * The in-memory "files" behind `layerMemory`: the config text and its backup, inspectable by tests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryFiles {
+  readonly path: string
+  text: string | undefined
+  backup: string | undefined
+}
+
+/**
+ * Fresh in-memory files, optionally holding a config text.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const memoryFiles = (text?: string | undefined, path = "memory:config.json5"): MemoryFiles => ({
+  path,
+  text,
+  backup: undefined
+})
+
+/**
+ * An in-memory service with the file semantics (missing -> `None`, malformed -> `Parse`, refusal to save over a
+ * malformed text, `.bak` rotation), for tests of code that uses the config.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (files: MemoryFiles = memoryFiles()): Layer.Layer<AgentConfig> =>
+  Layer.succeed(
+    AgentConfig,
+    AgentConfig.of({
+      path: files.path,
+      load: Effect.suspend(() =>
+        files.text === undefined
+          ? Effect.succeed(Option.none())
+          : Effect.map(parse(files.text, files.path), Option.some)
+      ),
+      save: (doc) =>
+        Effect.suspend(() => {
+          const previous = files.text
+          if (previous === undefined) {
+            files.text = format(doc)
+            return Effect.void
+          }
+          return Effect.map(parse(previous, files.path), () => {
+            files.backup = previous
+            files.text = format(doc)
+          })
+        })
+    })
+  )
+
+/**
+ * The user aliases of the current config (none without a file), for `ChutesProvider.layer({ aliases })`. Warnings
+ * about the config (e.g. OpenClaw's inverted aliases) are logged.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const loadUserAliases: Effect.Effect<ReadonlyArray<readonly [string, string]>, ConfigError, AgentConfig> =
+  Effect.gen(function*() {
+    const config = yield* AgentConfig
+    const doc = yield* config.load
+    if (Option.isNone(doc)) return []
+    const reading = readAliases(doc.value)
+    for (const warning of reading.warnings) {
+      yield* Effect.logWarning(warning.message).pipe(Effect.annotateLogs({ config: config.path ?? UNSET }))
+    }
+    return reading.aliases
+  }).pipe(Effect.withSpan("AgentConfig.loadUserAliases"))

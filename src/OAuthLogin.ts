@@ -1,0 +1,618 @@
+/**
+ * Interactive "Sign in with Chutes" (SPEC §5.4): the local browser flow with a loopback callback listener, and the
+ * paste flow for remote / headless machines.
+ *
+ * The terminal and the browser are services (`Prompter`, `BrowserOpener`) so apps and tests swap them; the Node ones
+ * are in `effect-chutes/node` (`NodeOAuthLogin`). The protocol is `ChutesOAuth`.
+ *
+ * Faults of OpenClaw's flow that are NOT copied: the listener starts before the browser opens and is bound to the
+ * loopback address only; a pasted bare code is refused (no CSRF check without the state); a wrong state never
+ * completes the flow; without a TTY the login fails at once instead of hanging on a prompt.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
+import { readFileSync } from "node:fs"
+import * as Http from "node:http"
+import {
+  type AppSettings,
+  appFromEnv,
+  type CallbackCode,
+  ChutesOAuth,
+  type CompletedLogin,
+  makeAuthorizationRequest,
+  type OAuthApp,
+  parseCallbackInput,
+  parseCallbackParams
+} from "./ChutesOAuth.js"
+import { OAuthError } from "./ChutesError.js"
+import { optionalEnv } from "./ChutesSettings.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Services
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BrowserOpenerService {
+  /** Opens `url` in the user's browser. Failing to open is only worth a warning: the URL is printed too. */
+  readonly open: (url: string) => Effect.Effect<void>
+}
+
+/**
+ * Opens URLs in a browser.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class BrowserOpener extends Context.Tag("effect-chutes/BrowserOpener")<BrowserOpener, BrowserOpenerService>() {
+  /**
+   * A browser that runs `onOpen` (e.g. an HTTP client playing the browser in tests).
+   *
+   * @since 0.1.0
+   */
+  static layerTest(onOpen: (url: string) => Effect.Effect<void>): Layer.Layer<BrowserOpener> {
+    return Layer.succeed(BrowserOpener, { open: onOpen })
+  }
+
+  /**
+   * A browser that opens nothing (the printed URL is the only way).
+   *
+   * @since 0.1.0
+   */
+  static readonly layerNone: Layer.Layer<BrowserOpener> = Layer.succeed(BrowserOpener, { open: () => Effect.void })
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PromptOptions {
+  /** Do not echo the answer (secrets). */
+  readonly hidden?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PrompterService {
+  /** Whether there is a user to ask (a TTY). When false, `prompt` fails with `NotInteractive` at once. */
+  readonly isInteractive: boolean
+  /** Asks and reads one line. Interruptible: the login races it against the browser callback. */
+  readonly prompt: (message: string, options?: PromptOptions) => Effect.Effect<string, OAuthError>
+  /** Shows one line to the user. */
+  readonly print: (line: string) => Effect.Effect<void>
+}
+
+/**
+ * Options of `Prompter.layerTest`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PrompterTestOptions {
+  /**
+   * The answers, in order (once used up, further prompts wait forever, like a user who types nothing), or a function
+   * answering each prompt.
+   */
+  readonly answers?:
+    | ReadonlyArray<string>
+    | ((message: string, options: PromptOptions) => Effect.Effect<string, OAuthError>)
+    | undefined
+  /** Receives every printed line. */
+  readonly lines?: Array<string> | undefined
+  /** Receives every prompt message. */
+  readonly prompts?: Array<string> | undefined
+  /** Default true. */
+  readonly interactive?: boolean | undefined
+}
+
+const notInteractive = (detail: string): OAuthError => new OAuthError({ reason: "NotInteractive", detail })
+
+/**
+ * Asks the user things and shows them lines.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Prompter extends Context.Tag("effect-chutes/Prompter")<Prompter, PrompterService>() {
+  /**
+   * A scripted user, recording what it was shown.
+   *
+   * @since 0.1.0
+   */
+  static layerTest(options: PrompterTestOptions = {}): Layer.Layer<Prompter> {
+    const interactive = options.interactive ?? true
+    const answers = options.answers ?? []
+    let next = 0
+    return Layer.succeed(Prompter, {
+      isInteractive: interactive,
+      prompt: (message, promptOptions = {}) =>
+        Effect.suspend(() => {
+          if (!interactive) return Effect.fail(notInteractive("no terminal to prompt on"))
+          options.prompts?.push(message)
+          if (typeof answers === "function") return answers(message, promptOptions)
+          const answer = answers[next]
+          next += 1
+          return answer === undefined ? Effect.never : Effect.succeed(answer)
+        }),
+      print: (line) => Effect.sync(() => void options.lines?.push(line))
+    })
+  }
+
+  /**
+   * No terminal (CI, pipes): every prompt fails with `NotInteractive`; printed lines go to `lines` when given.
+   *
+   * @since 0.1.0
+   */
+  static layerNonInteractive(lines?: Array<string>): Layer.Layer<Prompter> {
+    return Prompter.layerTest({ interactive: false, lines })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Where the callback listener binds, from a validated redirect URI.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedirectTarget {
+  /** The address to bind: `127.0.0.1` (also for `localhost`) or `::1`. */
+  readonly host: "127.0.0.1" | "::1"
+  readonly port: number
+  /** The path the callback arrives on. */
+  readonly path: string
+}
+
+const redirectError = (uri: string, why: string): OAuthError =>
+  new OAuthError({
+    reason: "RedirectUri",
+    detail: `${JSON.stringify(uri.slice(0, 200))} ${why}; the local sign-in needs http://127.0.0.1:<port>/<path> ` +
+      `(or localhost, [::1]) registered on the Chutes app — or use the paste flow`
+  })
+
+/**
+ * Checks that the local listener can serve `uri`: `http:`, a loopback host (`127.0.0.1`, `localhost`, `[::1]`), an
+ * explicit port (1–65535) or the default 80, no credentials, no fragment.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const validateRedirectUri = (uri: string): Either.Either<RedirectTarget, OAuthError> => {
+  let url: URL
+  try {
+    url = new URL(uri.trim())
+  } catch {
+    return Either.left(redirectError(uri, "is not a URL"))
+  }
+  if (url.protocol !== "http:") return Either.left(redirectError(uri, `uses ${url.protocol} instead of http:`))
+  if (url.username !== "" || url.password !== "") return Either.left(redirectError(uri, "contains credentials"))
+  if (url.hash !== "") return Either.left(redirectError(uri, "has a fragment"))
+  const host = url.hostname === "127.0.0.1" || url.hostname === "localhost"
+    ? "127.0.0.1"
+    : url.hostname === "[::1]"
+    ? "::1"
+    : undefined
+  if (host === undefined) return Either.left(redirectError(uri, `has host ${url.hostname}, which is not loopback`))
+  const port = url.port === "" ? 80 : Number(url.port)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return Either.left(redirectError(uri, "has no usable port"))
+  return Either.right({ host, port, path: url.pathname })
+}
+
+const REMOTE_MARKERS: ReadonlyArray<string> = [
+  "SSH_CLIENT",
+  "SSH_TTY",
+  "SSH_CONNECTION",
+  "REMOTE_CONTAINERS",
+  "CODESPACES"
+]
+
+/**
+ * Whether a local browser is unlikely to reach this machine's loopback: an SSH session, a remote container or
+ * Codespaces, or Linux without `DISPLAY` / `WAYLAND_DISPLAY` outside WSL (`WSL_DISTRO_NAME`, or `procVersion` — the
+ * text of `/proc/version` — mentioning Microsoft / WSL). Empty values count as unset.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const isRemoteEnvironment = (
+  env: Readonly<Record<string, string | undefined>>,
+  platform: string,
+  procVersion?: string | undefined
+): boolean => {
+  const set = (name: string): boolean => (env[name] ?? "").trim().length > 0
+  if (REMOTE_MARKERS.some(set)) return true
+  if (platform !== "linux") return false
+  const wsl = set("WSL_DISTRO_NAME") || /microsoft|wsl/i.test(procVersion ?? "")
+  return !wsl && !set("DISPLAY") && !set("WAYLAND_DISPLAY")
+}
+
+/**
+ * `isRemoteEnvironment` of this process: the env through `Config`, `process.platform`, and `/proc/version` on Linux.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const detectRemoteEnvironment: Effect.Effect<boolean> = Effect.gen(function*() {
+  const names = [...REMOTE_MARKERS, "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME"]
+  const env: Record<string, string | undefined> = {}
+  for (const name of names) {
+    env[name] = Option.getOrUndefined(yield* Effect.orDie(optionalEnv(name)))
+  }
+  const platform = process.platform
+  const procVersion = platform === "linux"
+    ? yield* Effect.sync(() => {
+      try {
+        return readFileSync("/proc/version", "utf8")
+      } catch {
+        return undefined
+      }
+    })
+    : undefined
+  return isRemoteEnvironment(env, platform, procVersion)
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The callback listener
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A running callback listener.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallbackListener {
+  /** The bound address (`127.0.0.1` or `::1`). */
+  readonly host: string
+  readonly port: number
+  /** Waits for a callback with a code and the right state; fails on `error=` (`Denied`). */
+  readonly waitForCode: Effect.Effect<CallbackCode, OAuthError>
+  /** Stops listening and drops open connections. Idempotent; also run when the scope closes. */
+  readonly close: Effect.Effect<void>
+}
+
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
+
+const page = (title: string, text: string): string =>
+  `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+  `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>\n`
+
+/**
+ * The page shown after a successful callback.
+ *
+ * @since 0.1.0
+ * @category listener
+ */
+export const SUCCESS_TITLE = "Signed in to Chutes — you can close this window"
+
+const respond = (res: Http.ServerResponse, status: number, title: string, text: string, last: boolean): void => {
+  const body = Buffer.from(page(title, text))
+  res.writeHead(status, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": String(body.length),
+    "cache-control": "no-store",
+    // The callback URL holds the code: no referrer, no sub-resources, no sniffing.
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'none'",
+    "x-content-type-options": "nosniff",
+    ...(last ? { connection: "close" } : {})
+  })
+  res.end(body)
+}
+
+/**
+ * Listens for the OAuth redirect on the redirect URI's loopback address and port — nowhere else. Per request: another
+ * path -> 404; a method other than GET -> 405; `error=` with the right state -> an error page and `Denied`; no code,
+ * or a missing / wrong state -> 400 and it keeps waiting; a good callback -> a small "you can close this window" page,
+ * then the listener closes (a later request finds nothing listening). A taken port fails with `PortInUse`.
+ *
+ * @since 0.1.0
+ * @category listener
+ */
+export const callbackListener = (
+  redirectUri: string,
+  expectedState: string
+): Effect.Effect<CallbackListener, OAuthError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const target = yield* validateRedirectUri(redirectUri)
+    const result = yield* Deferred.make<CallbackCode, OAuthError>()
+    const runtime = yield* Effect.runtime<never>()
+    const warn = (message: string): void => {
+      Runtime.runFork(runtime)(Effect.logWarning(message))
+    }
+    let finished = false
+    let closing: Promise<void> | undefined
+    // Responses not yet flushed: closing waits for them so the browser still gets its page.
+    const inFlight = new Set<Http.ServerResponse>()
+
+    const closeServer = (): Promise<void> => {
+      if (closing === undefined) {
+        closing = new Promise<void>((resolve) => {
+          // Stops accepting at once (the port is free when the callback runs); open connections end below.
+          server.close(() => resolve())
+          if (inFlight.size === 0) server.closeAllConnections()
+          else server.closeIdleConnections()
+        })
+      }
+      return closing
+    }
+
+    const server = Http.createServer((req, res) => {
+      inFlight.add(res)
+      res.on("close", () => {
+        inFlight.delete(res)
+        if (closing !== undefined && inFlight.size === 0) server.closeAllConnections()
+      })
+      const url = new URL(req.url ?? "/", "http://127.0.0.1")
+      if (url.pathname !== target.path) {
+        return respond(res, 404, "Not found", "This is not the sign-in callback.", false)
+      }
+      if (req.method !== "GET") {
+        return respond(res, 405, "Method not allowed", "The sign-in callback only accepts GET.", false)
+      }
+      if (finished) return respond(res, 410, "Sign-in already finished", "You can close this window.", true)
+      Either.match(parseCallbackParams(url.searchParams, expectedState), {
+        onRight: (code) => {
+          finished = true
+          respond(res, 200, SUCCESS_TITLE, "Return to your terminal.", true)
+          Deferred.unsafeDone(result, Effect.succeed(code))
+          void closeServer()
+        },
+        onLeft: (error) => {
+          if (error.reason === "Denied") {
+            finished = true
+            respond(res, 400, "Sign-in was not completed", `${error.message}. You can close this window.`, true)
+            Deferred.unsafeDone(result, Effect.fail(error))
+            void closeServer()
+          } else {
+            warn(`Ignored a sign-in callback: ${error.message}`)
+            respond(res, 400, "Sign-in callback rejected", `${error.message}. Keep the terminal waiting.`, false)
+          }
+        }
+      })
+    })
+
+    const close = Effect.promise(closeServer)
+
+    yield* Effect.acquireRelease(
+      Effect.async<void, OAuthError>((resume) => {
+        const onError = (error: NodeJS.ErrnoException): void => {
+          resume(Effect.fail(
+            new OAuthError({
+              reason: "PortInUse",
+              detail: `cannot listen on ${target.host} port ${target.port} (${error.code ?? error.message})`
+            })
+          ))
+        }
+        server.once("error", onError)
+        server.listen({ port: target.port, host: target.host, exclusive: true }, () => {
+          server.off("error", onError)
+          server.on("error", (error) => warn(`The sign-in callback listener failed: ${error.message}`))
+          resume(Effect.void)
+        })
+      }),
+      () => close
+    )
+    // Report what the socket is really bound to, not what was asked for.
+    const address = server.address()
+    const bound = address !== null && typeof address === "object" ? address : undefined
+    return {
+      host: bound?.address ?? target.host,
+      port: bound?.port ?? target.port,
+      waitForCode: Deferred.await(result),
+      close
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The login
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Options of `login`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoginOptions {
+  /** The app; default: `ChutesOAuth.appFromEnv`. A missing client id is asked for. */
+  readonly app?: OAuthApp | AppSettings | undefined
+  /** Skip the browser and the listener: print the URL and read the pasted redirect URL. */
+  readonly forcePaste?: boolean | undefined
+  /** Override the remote / headless detection (`detectRemoteEnvironment`). */
+  readonly remote?: boolean | undefined
+  /** How long the listener waits for the browser before only the paste prompt is left. Default 3 minutes. */
+  readonly callbackWait?: Duration.DurationInput | undefined
+  /** How many answers a prompt accepts before giving up. Default 3. */
+  readonly maxAttempts?: number | undefined
+}
+
+/**
+ * The default wait for the browser callback.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_CALLBACK_WAIT: Duration.Duration = Duration.minutes(3)
+
+/**
+ * The detail of the `NotInteractive` failure: the non-interactive alternatives.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const NOT_INTERACTIVE_DETAIL = "there is no terminal to prompt on. Without one, use an API key " +
+  "(\"--auth-choice chutes-api-key\" with CHUTES_API_KEY) or set CHUTES_OAUTH_TOKEN to an access token"
+
+const CLIENT_ID_SHAPE = /^cid_\S+$/
+
+const askClientId = (prompter: PrompterService, attempts: number): Effect.Effect<string, OAuthError> =>
+  Effect.gen(function*() {
+    yield* prompter.print("No CHUTES_CLIENT_ID is set: enter the client id of your Chutes OAuth app.")
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const answer = (yield* prompter.prompt("Chutes OAuth client id (cid_…): ")).trim()
+      if (CLIENT_ID_SHAPE.test(answer)) return answer
+      yield* prompter.print(
+        answer.length === 0 ? "No client id entered." : "That does not look like a client id (it starts with cid_)."
+      )
+    }
+    return yield* new OAuthError({ reason: "ClientId", detail: `no valid client id after ${attempts} tries` })
+  })
+
+/**
+ * Reads pasted redirect URLs until one parses with the right state. A bad paste is explained and asked again (at
+ * most `attempts` times); `Denied` ends at once.
+ *
+ * @since 0.1.0
+ * @category login
+ */
+export const readPastedCallback = (
+  prompter: PrompterService,
+  message: string,
+  expectedState: string,
+  attempts = 3
+): Effect.Effect<CallbackCode, OAuthError> =>
+  Effect.gen(function*() {
+    let last = new OAuthError({ reason: "InvalidCallback", detail: "nothing was pasted" })
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const parsed = parseCallbackInput(yield* prompter.prompt(message), expectedState)
+      if (Either.isRight(parsed)) return parsed.right
+      last = parsed.left
+      if (last.reason === "Denied") return yield* last
+      yield* prompter.print(attempt < attempts ? `${last.message} — try again.` : last.message)
+    }
+    return yield* last
+  })
+
+const localFlow = (
+  app: OAuthApp,
+  url: string,
+  state: string,
+  wait: Duration.Duration,
+  attempts: number
+): Effect.Effect<CallbackCode, OAuthError, BrowserOpener | Prompter> =>
+  Effect.gen(function*() {
+    const prompter = yield* Prompter
+    const opener = yield* BrowserOpener
+    const target = yield* validateRedirectUri(app.redirectUri)
+    const scope = yield* Scope.make()
+    return yield* Effect.gen(function*() {
+      const listening = yield* Effect.either(Scope.extend(callbackListener(app.redirectUri, state), scope))
+      if (Either.isLeft(listening)) {
+        if (listening.left.reason !== "PortInUse") return yield* listening.left
+        yield* Effect.logWarning(`${listening.left.message}; falling back to pasting the redirect URL`)
+        yield* prompter.print(`Open this URL in your browser: ${url}`)
+        yield* opener.open(url)
+        yield* prompter.print(
+          `Port ${target.port} is in use, so the browser cannot hand the sign-in back by itself. After approving, ` +
+            `copy the full URL of the page you land on (it may show an error) and paste it here.`
+        )
+        return yield* readPastedCallback(prompter, "Paste the redirect URL: ", state, attempts)
+      }
+      const listener = listening.right
+      yield* prompter.print(`Open this URL in your browser: ${url}`)
+      yield* opener.open(url)
+      const fromBrowser = listener.waitForCode.pipe(
+        Effect.timeoutOption(wait),
+        Effect.flatMap(Option.match({
+          onSome: Effect.succeed,
+          onNone: () =>
+            Scope.close(scope, Exit.void).pipe(
+              Effect.zipRight(prompter.print(
+                `No browser callback after ${Duration.format(wait)}; stopped listening. ` +
+                  `Paste the redirect URL from your browser's address bar.`
+              )),
+              Effect.zipRight(Effect.never)
+            )
+        }))
+      )
+      const fromPaste = readPastedCallback(
+        prompter,
+        "Paste the redirect URL (or wait for the browser): ",
+        state,
+        attempts
+      )
+      return yield* Effect.raceFirst(fromBrowser, fromPaste)
+    }).pipe(Effect.ensuring(Scope.close(scope, Exit.void)))
+  })
+
+const pasteFlow = (
+  app: OAuthApp,
+  url: string,
+  state: string,
+  attempts: number
+): Effect.Effect<CallbackCode, OAuthError, Prompter> =>
+  Effect.gen(function*() {
+    const prompter = yield* Prompter
+    yield* prompter.print(`Open this URL in your LOCAL browser: ${url}`)
+    yield* prompter.print(
+      `After approving, the browser goes to ${app.redirectUri}?code=…; that page may fail to load. ` +
+        `Copy its full URL from the address bar.`
+    )
+    return yield* readPastedCallback(prompter, "Paste the redirect URL: ", state, attempts)
+  })
+
+/**
+ * Signs in interactively and returns the profile to store (storing is the caller's job).
+ *
+ * Without a TTY it fails at once with `NotInteractive`, naming the alternatives. A missing client id is asked for.
+ * Locally it starts the callback listener, then prints and opens the authorize URL, and takes whichever comes first:
+ * the browser's callback or a pasted redirect URL; after `callbackWait` (3 minutes) without a callback, or when the
+ * port is taken, only the paste prompt is left. Remote / headless (or `forcePaste`), it prints the URL for a local
+ * browser and reads the pasted redirect URL. Then it exchanges the code (`ChutesOAuth.completeLogin`).
+ *
+ * @since 0.1.0
+ * @category login
+ */
+export const login: (
+  options?: LoginOptions
+) => Effect.Effect<CompletedLogin, OAuthError, ChutesOAuth | BrowserOpener | Prompter> = Effect.fn("OAuthLogin.login")(
+  function*(options: LoginOptions = {}) {
+    const prompter = yield* Prompter
+    const oauth = yield* ChutesOAuth
+    const settings = options.app ?? (yield* appFromEnv)
+    const rawClientId: string | Option.Option<string> = settings.clientId
+    const knownClientId = typeof rawClientId === "string"
+      ? (rawClientId.trim().length > 0 ? rawClientId.trim() : undefined)
+      : Option.getOrUndefined(rawClientId)
+    if (!prompter.isInteractive) {
+      const needsId = knownClientId === undefined ? "; OAuth also needs CHUTES_CLIENT_ID" : ""
+      return yield* notInteractive(`${NOT_INTERACTIVE_DETAIL}${needsId}`)
+    }
+    const attempts = Math.max(1, Math.floor(options.maxAttempts ?? 3))
+    const clientId = knownClientId ?? (yield* askClientId(prompter, attempts))
+    const app: OAuthApp = {
+      clientId,
+      clientSecret: settings.clientSecret,
+      redirectUri: settings.redirectUri,
+      scopes: settings.scopes
+    }
+    const remote = options.forcePaste === true || (options.remote ?? (yield* detectRemoteEnvironment))
+    const request = yield* makeAuthorizationRequest
+    const url = oauth.authorizeUrl(app, request)
+    const wait = Duration.decode(options.callbackWait ?? DEFAULT_CALLBACK_WAIT)
+    const { code } = remote
+      ? yield* pasteFlow(app, url, request.state, attempts)
+      : yield* localFlow(app, url, request.state, wait, attempts)
+    yield* prompter.print("Authorization received; exchanging it for tokens…")
+    return yield* oauth.completeLogin({ app, code, verifier: request.verifier })
+  }
+)
