@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
@@ -27,7 +26,7 @@ import * as Redacted from "effect/Redacted"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { OAuthError } from "./ChutesError.js"
 import { ChutesSettings, optionalEnv } from "./ChutesSettings.js"
-import { errorDetail, excerpt } from "./internal/redact.js"
+import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // App settings (SPEC §5.2)
@@ -640,15 +639,6 @@ export interface Service {
 export class ChutesOAuth extends Context.Tag("effect-chutes/ChutesOAuth")<ChutesOAuth, Service>() {}
 
 const reveal = (secret: SecretInput): string => (typeof secret === "string" ? secret : Redacted.value(secret))
-
-const transportDetail = (error: HttpClientError.HttpClientError): string => {
-  // Only the description and causes: the error also holds the request, whose body carries secrets.
-  const cause = error.cause instanceof Error
-    ? [error.cause.message, error.cause.cause instanceof Error ? error.cause.cause.message : undefined]
-    : []
-  const parts = [error.description, ...cause].filter((p): p is string => typeof p === "string" && p.length > 0)
-  return excerpt(parts.length > 0 ? parts.join(": ") : error.reason, 160)
-}
 
 /**
  * The error for a non-2xx IdP answer: the OAuth `error` code, the status, and a scrubbed, capped excerpt of the

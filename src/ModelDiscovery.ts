@@ -9,7 +9,6 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
@@ -26,7 +25,7 @@ import * as Stream from "effect/Stream"
 import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
-import { excerpt, errorDetail } from "./internal/redact.js"
+import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
 import type { InputModality, ModelDefinition } from "./ModelCatalog.js"
 
 /**
@@ -241,14 +240,6 @@ export const retryDelay = (
   if (retryAfterMillis !== undefined) return Math.min(retryAfterMillis, Duration.toMillis(policy.retryAfterCap))
   const step = Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry)
   return Math.round(step / 2 + (random * step) / 2)
-}
-
-const transportDetail = (error: HttpClientError.HttpClientError): string => {
-  const cause = error.cause instanceof Error
-    ? [error.cause.message, error.cause.cause instanceof Error ? error.cause.cause.message : undefined]
-    : []
-  const parts = [error.description, ...cause].filter((part): part is string => typeof part === "string" && part.length > 0)
-  return excerpt(parts.length > 0 ? parts.join(": ") : error.reason, 160)
 }
 
 const readCapped = (

@@ -61,3 +61,19 @@ export const errorDetail = (body: string, max = 200): string | undefined => {
   }
   return excerpt(trimmed, max)
 }
+
+/**
+ * A short, scrubbed description of an HTTP client failure: its description and causes only — never the request it
+ * carries, whose body may hold refresh tokens, codes or client secrets.
+ */
+export const transportDetail = (error: {
+  readonly reason: string
+  readonly description?: string | undefined
+  readonly cause?: unknown
+}): string => {
+  const cause = error.cause instanceof Error
+    ? [error.cause.message, error.cause.cause instanceof Error ? error.cause.cause.message : undefined]
+    : []
+  const parts = [error.description, ...cause].filter((p): p is string => typeof p === "string" && p.length > 0)
+  return excerpt(parts.length > 0 ? parts.join(": ") : error.reason, 160)
+}
