@@ -313,12 +313,38 @@ const invalidDetail = (root: Json, error: ParseResult.ParseError): string => {
 const decodeView = Schema.decodeUnknownEither(ConfigView, { errors: "all", onExcessProperty: "ignore" })
 
 /**
+ * The deepest nesting a config may have. Real configs are a handful of levels deep; a pathological one would overflow
+ * the stack later, while its schema errors are formatted or while it is written back.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_DEPTH = 100
+
+/** Iterative, so that measuring a deep value cannot itself overflow the stack. */
+const depthExceeds = (value: unknown, max: number): boolean => {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (typeof current !== "object" || current === null) continue
+    if (depth >= max) return true
+    for (const child of Object.values(current)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
+/**
  * Builds a document from an already-parsed JSON value, checking the known keys.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromJson = (value: unknown, path: string): Either.Either<AgentConfigDocument, ConfigError> => {
+  if (depthExceeds(value, MAX_DEPTH)) {
+    return Either.left(
+      new ConfigError({ reason: "Invalid", path, detail: `nested deeper than ${MAX_DEPTH} levels` })
+    )
+  }
   if (!isJsonObject(value)) {
     return Either.left(
       new ConfigError({ reason: "Invalid", path, detail: `the top level must be an object, got ${kindOf(value)}` })
@@ -336,7 +362,8 @@ const lineAndColumn = (error: unknown): { readonly line?: number; readonly colum
   const column: unknown = Reflect.get(error, "columnNumber")
   return {
     ...(typeof line === "number" ? { line } : {}),
-    ...(typeof column === "number" ? { column } : {})
+    // json5 reports column 0 for a raw line break inside a string: positions here are 1-based.
+    ...(typeof column === "number" ? { column: Math.max(1, column) } : {})
   }
 }
 

@@ -57,7 +57,8 @@ export const OAuthProfile = Schema.Struct({
   access: Schema.String,
   refresh: Schema.String,
   /** Epoch milliseconds. */
-  expires: Schema.Number,
+  // Finite: 1e309 parses as Infinity, which JSON would write back as null and lose the profile.
+  expires: Schema.Finite,
   email: Schema.optional(Schema.String),
   clientId: Schema.optional(Schema.String),
   accountId: Schema.optional(Schema.String)

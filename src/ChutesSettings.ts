@@ -28,7 +28,7 @@ export interface RetryPolicy {
   readonly baseDelay: Duration.Duration
   /** The largest backoff step. */
   readonly maxDelay: Duration.Duration
-  /** The largest `Retry-After` the SDK waits for; longer requests end the retries. */
+  /** The longest wait a `Retry-After` header can impose; a longer one is cut to this before the retry. */
   readonly retryAfterCap: Duration.Duration
 }
 

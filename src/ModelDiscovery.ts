@@ -74,7 +74,9 @@ const optionalNullable = <S extends Schema.Schema.Any>(schema: S) => Schema.opti
  * @category schemas
  */
 export const RawModel = Schema.Struct({
-  id: Schema.String.pipe(Schema.minLength(1)),
+  // An id must be addressable as `chutes/<id>`: no whitespace, no control characters (which a server could otherwise
+  // push into a terminal through `models list`).
+  id: Schema.String.pipe(Schema.pattern(/^[^\s\u0000-\u001f\u007f-\u009f]+$/)),
   max_model_len: optionalNullable(Length),
   context_length: optionalNullable(Length),
   max_output_length: optionalNullable(Length),

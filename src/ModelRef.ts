@@ -134,6 +134,11 @@ export const makeUserAliases = (
   for (const [name, ref] of entries) {
     const key = name.trim().toLowerCase()
     if (key.length === 0) continue
+    // resolve() refuses control characters before it looks at aliases, so such a name could never be used.
+    if (CONTROL.test(key)) {
+      invalid.push(new InvalidModelRef({ input: name, reason: "ControlCharacter" }))
+      continue
+    }
     const parsed = parse(ref)
     if (Either.isLeft(parsed)) invalid.push(parsed.left)
     else if (!aliases.has(key)) aliases.set(key, { name: name.trim(), ref: parsed.right, source: "user" })
@@ -231,7 +236,8 @@ export const resolve = (
       return { ref, id, via: "ref" as const, known: context.ids.has(id) }
     })
   }
-  if (context.ids.has(trimmed)) {
+  // A bare id of the catalog, when it is also a valid ref (a catalog could list an id no ref can address).
+  if (context.ids.has(trimmed) && checkId(trimmed, trimmed) === undefined) {
     return Either.right({ ref: brand(PREFIX + trimmed), id: trimmed, via: "id", known: true })
   }
   if (WHITESPACE.test(trimmed) && slash > 0) {
