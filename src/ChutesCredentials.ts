@@ -15,6 +15,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -244,7 +245,24 @@ export interface Options {
 }
 
 /**
- * Picks the stored profile to use: the chosen id first, else the first OAuth profile, then the first API-key one.
+ * The stored profiles in the order they are tried: the chosen id alone when it exists; else every OAuth profile, then
+ * every API-key profile, each in file order.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const orderProfiles = (
+  profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>,
+  preferred?: string | undefined
+): ReadonlyArray<readonly [string, AuthProfileStore.ChutesProfile]> => {
+  const chosen = preferred !== undefined ? profiles.get(preferred) : undefined
+  if (preferred !== undefined && chosen !== undefined) return [[preferred, chosen]]
+  const entries = Array.from(profiles)
+  return [...entries.filter(([, p]) => p.type === "oauth"), ...entries.filter(([, p]) => p.type === "api_key")]
+}
+
+/**
+ * The stored profile tried first (see `orderProfiles`).
  *
  * @since 0.1.0
  * @category profiles
@@ -252,16 +270,7 @@ export interface Options {
 export const chooseProfile = (
   profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>,
   preferred?: string | undefined
-): readonly [string, AuthProfileStore.ChutesProfile] | undefined => {
-  const chosen = preferred !== undefined ? profiles.get(preferred) : undefined
-  if (preferred !== undefined && chosen !== undefined) return [preferred, chosen]
-  let apiKey: readonly [string, AuthProfileStore.ChutesProfile] | undefined
-  for (const entry of profiles) {
-    if (entry[1].type === "oauth") return entry
-    apiKey ??= entry
-  }
-  return apiKey
-}
+): readonly [string, AuthProfileStore.ChutesProfile] | undefined => orderProfiles(profiles, preferred)[0]
 
 /**
  * The credential of a stored profile.
@@ -380,14 +389,22 @@ export const makeStored = (
       const now = yield* Clock.currentTimeMillis
       if (memo !== undefined && now < memo.validUntil) return Option.some(memo.credential)
       const current = yield* Effect.mapError(store.load, storeFailure)
-      const chosen = chooseProfile(current.profiles, options.profileId)
-      if (chosen === undefined) {
-        memo = undefined
-        return Option.none()
+      const candidates = orderProfiles(current.profiles, options.profileId)
+      memo = undefined
+      // "First that yields wins": an OAuth profile that cannot be refreshed gives way to the next profile, unless it
+      // was chosen explicitly. When none yields, the first failure is the answer.
+      let firstFailure: CredentialsError | undefined
+      for (const [id, profile] of candidates) {
+        if (profile.type === "oauth" && now >= profile.expires) {
+          const refreshed = yield* Effect.either(refresh(id, undefined))
+          if (Either.isRight(refreshed)) return Option.some(refreshed.right)
+          if (candidates.length === 1) return yield* refreshed.left
+          firstFailure ??= refreshed.left
+          continue
+        }
+        return Option.some(yield* remember(fromProfile(id, profile)))
       }
-      const [id, profile] = chosen
-      if (profile.type === "oauth" && now >= profile.expires) return Option.some(yield* refresh(id, undefined))
-      return Option.some(yield* remember(fromProfile(id, profile)))
+      return firstFailure === undefined ? Option.none() : yield* firstFailure
     })
 
     const forceRefresh = (credential: Credential): Effect.Effect<Option.Option<Credential>, CredentialsError> =>

@@ -32,6 +32,7 @@ import * as ChutesOAuth from "./ChutesOAuth.js"
 import * as ChutesSettings from "./ChutesSettings.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
+import { maskAuthorization, maskError, maskResponse } from "./internal/http.js"
 import * as ModelRef from "./ModelRef.js"
 
 /**
@@ -278,7 +279,15 @@ export const make = (options: Options = {}): Effect.Effect<
       HttpClient.mapRequest(HttpClientRequest.prependUrl(settings.baseUrl)),
       HttpClient.mapRequestEffect((request) =>
         Effect.map(currentCredential, (credential) => HttpClientRequest.bearerToken(request, credential.secret))
-      )
+      ),
+      // What comes back carries the request: mask its bearer (see internal/http.ts).
+      HttpClient.transform((response, request) => {
+        const masked = maskAuthorization(request)
+        return response.pipe(
+          Effect.map((r) => maskResponse(r, masked)),
+          Effect.mapError((error) => (HttpClientError.isHttpClientError(error) ? maskError(error, masked) : error))
+        )
+      })
     )
 
     return {
@@ -328,21 +337,27 @@ export interface LayerOptions extends Options {
  * The provider with its default services: settings from the environment (overridden by `options.settings`),
  * credentials from code, then env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery,
  * and the disk cache in the state directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`).
+ * The credentials service it built is provided alongside the provider.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: LayerOptions = {}
-): Layer.Layer<ChutesProvider, InvalidModelRef, HttpClient.HttpClient | FileSystem.FileSystem> =>
+): Layer.Layer<
+  ChutesProvider | ChutesCredentials.ChutesCredentials,
+  InvalidModelRef,
+  HttpClient.HttpClient | FileSystem.FileSystem
+> =>
   layerWithoutDependencies(options).pipe(
-    Layer.provide(Layer.mergeAll(
+    Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFileSystem)),
+    // The credentials service is part of the output: callers that saw a 401 (e.g. `effect-chutes/ai`) ask it for
+    // one forced refresh.
+    Layer.provideMerge(
       ChutesCredentials.layer({ explicit: options.credential, profileId: options.profileId }).pipe(
         Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer))
-      ),
-      ModelDiscovery.layer,
-      CatalogCache.layerFileSystem
-    )),
+      )
+    ),
     Layer.provide(ChutesSettings.layerConfig(options.settings))
   )
 

@@ -235,6 +235,210 @@ describe("FakeChutes", () => {
     })
   })
 
+  describe("chat scripting", () => {
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${server.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${server.apiKey}`, ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body)
+      })
+    const ask = (extra: Record<string, unknown> = {}) =>
+      post({ model: "zai-org/GLM-5-TEE", messages: [{ role: "user", content: "hi" }], ...extra })
+
+    /** The `data:` payloads of an SSE body, parsed, and anything else kept as text. */
+    const events = (text: string): Array<unknown> =>
+      text.split("\n").filter((line) => line.trim() !== "").map((line) =>
+        line.startsWith("data: ")
+          ? line.slice(6) === "[DONE]" ? "[DONE]" : JSON.parse(line.slice(6))
+          : { raw: line }
+      )
+
+    it("answers with scripted text, reasoning, tool calls, finish reason and usage", async () => {
+      server.chat.script({
+        content: "ok",
+        reasoningContent: "because",
+        toolCalls: [{ id: "call_1", name: "lookup", arguments: { q: "x" } }],
+        finishReason: "tool_calls",
+        usage: { prompt_tokens: 7, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 5 } }
+      })
+      const res = await ask()
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({
+        object: "chat.completion",
+        choices: [{
+          message: {
+            role: "assistant",
+            content: "ok",
+            reasoning_content: "because",
+            tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: "{\"q\":\"x\"}" } }]
+          },
+          finish_reason: "tool_calls"
+        }],
+        usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, prompt_tokens_details: { cached_tokens: 5 } }
+      })
+      expect(server.chat.pending).toBe(0)
+      // The queue is empty again: the default answer.
+      expect(await (await ask()).json()).toMatchObject({ choices: [{ message: { content: "Hello from FakeChutes" } }] })
+    })
+
+    it("takes the first scripted answer for the request's model, and scripted errors", async () => {
+      server.chat.script(
+        { model: "deepseek-ai/DeepSeek-V3.2-TEE", content: "for deepseek" },
+        { status: 429, body: { detail: "Too many requests" }, headers: { "retry-after": "1" } },
+        { content: "for anyone" }
+      )
+      const limited = await ask()
+      expect(limited.status).toBe(429)
+      expect(limited.headers.get("retry-after")).toBe("1")
+      expect(await limited.json()).toEqual({ detail: "Too many requests" })
+      expect(await (await ask()).json()).toMatchObject({ choices: [{ message: { content: "for anyone" } }] })
+      const deepseek = await ask({ model: "deepseek-ai/DeepSeek-V3.2-TEE" })
+      expect(await deepseek.json()).toMatchObject({ choices: [{ message: { content: "for deepseek" } }] })
+    })
+
+    it("streams SSE chunks with usage on every chunk, tool-call deltas by index, and [DONE]", async () => {
+      server.chat.script({
+        content: "héllo",
+        toolCalls: [{ id: "call_9", name: "f", arguments: "{\"a\":1}" }],
+        usage: { prompt_tokens: 4, completion_tokens: 6 },
+        stream: { deltaChars: 3 }
+      })
+      const res = await ask({ stream: true })
+      expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/)
+      const all = events(await res.text())
+      expect(all.at(-1)).toBe("[DONE]")
+      interface Chunk {
+        readonly object: string
+        readonly usage?: unknown
+        readonly choices: ReadonlyArray<{ readonly delta: Delta; readonly finish_reason: string | null }>
+      }
+      interface Delta {
+        readonly content?: string
+        readonly tool_calls?: ReadonlyArray<{ readonly function: { readonly arguments: string } }>
+      }
+      const chunks = all.slice(0, -1) as Array<Chunk>
+      expect(chunks.every((c) => c.object === "chat.completion.chunk" && c.usage !== undefined)).toBe(true)
+      expect(chunks.at(-1)).toMatchObject({
+        choices: [],
+        usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 }
+      })
+      const deltas = chunks.flatMap((c) => c.choices.map((choice) => choice.delta))
+      expect(deltas.map((d) => d.content ?? "").join("")).toBe("héllo")
+      const calls = deltas.flatMap((d) => d.tool_calls ?? [])
+      expect(calls[0]).toEqual({ index: 0, id: "call_9", type: "function", function: { name: "f", arguments: "" } })
+      expect(calls.map((c) => c.function.arguments).join("")).toBe("{\"a\":1}")
+      expect(chunks.flatMap((c) => c.choices).at(-1)).toMatchObject({ finish_reason: "tool_calls" })
+    })
+
+    it("usage only on a last chunk, or none", async () => {
+      server.chat.script({ content: "a", stream: { usage: "last" } }, { content: "b", usage: null })
+      const last = events(await (await ask({ stream: true })).text()).slice(0, -1) as Array<Record<string, unknown>>
+      expect(last.filter((c) => "usage" in c)).toHaveLength(1)
+      const none = events(await (await ask({ stream: true })).text()).slice(0, -1) as Array<Record<string, unknown>>
+      expect(none.some((c) => "usage" in c)).toBe(false)
+    })
+
+    it("fails mid-stream with a raw un-prefixed error line, or a data: one, and no [DONE]", async () => {
+      server.chat.script(
+        { content: "abcdefgh", stream: { deltaChars: 1, errorAfter: 3, error: { message: "boom", code: 500 } } },
+        { content: "abc", stream: { errorAfter: 1, errorPrefixed: true } }
+      )
+      const raw = events(await (await ask({ stream: true })).text())
+      expect(raw).toHaveLength(4)
+      expect(raw.at(-1)).toEqual({ raw: "{\"error\":{\"message\":\"boom\",\"code\":500}}" })
+      const prefixed = events(await (await ask({ stream: true })).text())
+      expect(prefixed).toHaveLength(2)
+      expect(prefixed.at(-1)).toMatchObject({ error: { code: 500 } })
+    })
+
+    it("chunkBytes cuts the body anywhere, inside UTF-8 characters too; the bytes add up", async () => {
+      server.chat.script({ content: "€€€ 🎉", stream: { chunkBytes: 1 } }, { content: "€€€ 🎉" })
+      const cut = Buffer.from(await (await ask({ stream: true })).arrayBuffer())
+      const whole = Buffer.from(await (await ask({ stream: true })).arrayBuffer())
+      expect(cut.toString("utf8").replace(/"id":"[^"]+"/g, "").replace(/"created":\d+/g, "")).toBe(
+        whole.toString("utf8").replace(/"id":"[^"]+"/g, "").replace(/"created":\d+/g, "")
+      )
+    })
+
+    it("per-model availability: 503 No instances, 404 model not found; unknown models are not found", async () => {
+      server.chat.setAvailability("zai-org/GLM-5-TEE", "no-instances")
+      const busy = await ask()
+      expect(busy.status).toBe(503)
+      expect(((await busy.json()) as { detail: string }).detail).toMatch(/^No instances available/)
+      server.chat.setAvailability("zai-org/GLM-5-TEE", undefined)
+      expect((await ask()).status).toBe(200)
+      const missing = await ask({ model: "zai-org/GLM-4.7-TEE" })
+      expect(missing.status).toBe(404)
+      expect(await missing.json()).toEqual({ detail: "model not found: zai-org/GLM-4.7-TEE" })
+      server.chat.setAvailability("zai-org/GLM-4.7-TEE", "available")
+      expect((await ask({ model: "zai-org/GLM-4.7-TEE" })).status).toBe(200)
+      server.chat.setAvailability("zai-org/GLM-5-TEE", "not-found")
+      expect((await ask()).status).toBe(404)
+    })
+
+    it("400 for a body that is not JSON, without a model, or without messages", async () => {
+      expect((await post("{not json")).status).toBe(400)
+      expect((await post({ messages: [{ role: "user", content: "x" }] })).status).toBe(400)
+      const noMessages = await post({ model: "zai-org/GLM-5-TEE", messages: [] })
+      expect(noMessages.status).toBe(400)
+      expect(await noMessages.json()).toEqual({ detail: "messages is required" })
+    })
+
+    it("records every chat body as parsed JSON, faulted and rejected requests too", async () => {
+      server.fault({ _tag: "Status", route: "chat", status: 500, times: 1 })
+      await ask({ temperature: 0.5 })
+      await post({ model: "m", messages: [] }, { authorization: "Bearer nope" })
+      await post("{not json")
+      expect(server.chat.bodies).toEqual([
+        { model: "zai-org/GLM-5-TEE", messages: [{ role: "user", content: "hi" }], temperature: 0.5 },
+        { model: "m", messages: [] },
+        "{not json"
+      ])
+    })
+
+    it("403 for an OAuth token without chutes:invoke", async () => {
+      server.setAutoApprove(true)
+      const { verifier, challenge } = pkce()
+      const params = { ...validAuthorizeParams(server, challenge, "s"), scope: "openid profile" }
+      const redirect = await fetch(authorizeUrl(server, params), { redirect: "manual" })
+      const code = new URL(redirect.headers.get("location") ?? "").searchParams.get("code") ?? ""
+      const tokens = (await (await exchange(server, code, verifier)).json()) as Record<string, string>
+      const res = await post(
+        { model: "zai-org/GLM-5-TEE", messages: [{ role: "user", content: "hi" }] },
+        { authorization: `Bearer ${tokens["access_token"]}` }
+      )
+      expect(res.status).toBe(403)
+      expect(((await res.json()) as { detail: string }).detail).toContain("chutes:invoke")
+    })
+
+    it("keepOpen leaves the stream open after the last write; close() still ends it", async () => {
+      const own = await FakeChutes.start()
+      own.chat.script({ content: "x", stream: { keepOpen: true } })
+      const res = await fetch(`${own.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${own.apiKey}` },
+        body: JSON.stringify({ model: "zai-org/GLM-5-TEE", messages: [{ role: "user", content: "hi" }], stream: true })
+      })
+      const reader = res.body!.getReader()
+      let text = ""
+      while (!text.includes("[DONE]")) text += new TextDecoder().decode((await reader.read()).value)
+      const next = reader.read().then((r) => (r.done ? "ended" : "more"), () => "failed")
+      await own.close()
+      expect(await next).not.toBe("more")
+    })
+
+    it("reset clears the script, the default answer, availability and the bodies", async () => {
+      server.chat.script({ content: "queued" })
+      server.chat.setDefaultReply({ content: "default" })
+      server.chat.setAvailability("zai-org/GLM-5-TEE", "no-instances")
+      await ask()
+      server.reset()
+      expect(server.chat.pending).toBe(0)
+      expect(server.chat.bodies).toHaveLength(0)
+      expect(await (await ask()).json()).toMatchObject({ choices: [{ message: { content: "Hello from FakeChutes" } }] })
+    })
+  })
+
   describe("faults", () => {
     it("Status applies `times` times, with headers and a default detail body", async () => {
       server.fault({ _tag: "Status", route: "models", status: 503, headers: { "retry-after": "2" }, times: 2 })

@@ -7,6 +7,11 @@
  * single-use, the client secret is required when configured. Faults (status, HTML error page, malformed JSON, delay,
  * connection reset, slow drip, raw body) can be injected per route, and every request is counted and recorded.
  *
+ * `POST /v1/chat/completions` answers scripted replies (`server.chat`): text, `reasoning_content` / `reasoning`, tool
+ * calls, usage and finish reasons, as one completion or as SSE chunks (usage repeated on every chunk like the live
+ * service, configurable network chunking, a mid-stream error as the raw un-prefixed `{"error": …}` line), per-model
+ * availability (404 `model not found`, 503 `No instances available`), and every request body recorded as parsed JSON.
+ *
  * Use it as a Promise API (`start`), as a scoped Effect (`make`) or a Layer (`layer`), in-process or as a child
  * process (`scripts/fake-chutes.ts`), which other processes drive through the `/__control/...` routes.
  *
@@ -161,6 +166,129 @@ export interface IssuedTokens {
 }
 
 /**
+ * Token counts of a scripted chat answer, as the service sends them (`usage` of a chat completion).
+ *
+ * @since 0.1.0
+ */
+export interface ChatUsage {
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly total_tokens?: number | undefined
+  readonly prompt_tokens_details?: { readonly cached_tokens?: number | undefined } | null | undefined
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number | undefined } | null | undefined
+}
+
+/**
+ * A tool call in a scripted answer. `arguments` is sent as it is when it is a string (so a test can send invalid
+ * JSON), else JSON-encoded.
+ *
+ * @since 0.1.0
+ */
+export interface ChatToolCall {
+  /** Default: `chatcmpl-tool-<hex>`. */
+  readonly id?: string | undefined
+  readonly name: string
+  readonly arguments: string | Readonly<Record<string, unknown>>
+}
+
+/**
+ * How a scripted answer is streamed when the request asks for `"stream": true`.
+ *
+ * @since 0.1.0
+ */
+export interface ChatStreamOptions {
+  /** Characters of content, reasoning or tool arguments per SSE event. Default 8. */
+  readonly deltaChars?: number | undefined
+  /**
+   * Cut the SSE body into network writes of this many bytes, ignoring event boundaries — so a write may end inside a
+   * UTF-8 character or inside a JSON string. Default: one write per event.
+   */
+  readonly chunkBytes?: number | undefined
+  /** Pause between writes. Default 0 (each write still goes out on its own turn of the event loop). */
+  readonly intervalMillis?: number | undefined
+  /** `usage` on every chunk, like the live service (default); only on a last chunk with no choices; or never. */
+  readonly usage?: "every" | "last" | "none" | undefined
+  /** Fail mid-stream after this many events (the role event counts): send `error` and stop, without `[DONE]`. */
+  readonly errorAfter?: number | undefined
+  /** The value of the mid-stream `{"error": …}`. Default: a vLLM-style error object with code 500. */
+  readonly error?: unknown
+  /** Send the mid-stream error as `data: {"error": …}` instead of the raw, un-prefixed line the live service sends. */
+  readonly errorPrefixed?: boolean | undefined
+  /** Leave out the final `data: [DONE]`. */
+  readonly omitDone?: boolean | undefined
+  /** Keep the connection open after the last write (until the server closes), to catch clients that would hang. */
+  readonly keepOpen?: boolean | undefined
+}
+
+/**
+ * A scripted chat answer. Fields left out get plain defaults: `content` null, `finishReason` `"tool_calls"` when
+ * there are tool calls else `"stop"`, usage estimated from the text.
+ *
+ * @since 0.1.0
+ */
+export interface ChatReply {
+  /** Only requests for this model take this answer. Default: any model. */
+  readonly model?: string | undefined
+  readonly content?: string | null | undefined
+  /** Sent as `reasoning_content` (what most Chutes engines use). */
+  readonly reasoningContent?: string | undefined
+  /** Sent as `reasoning` (what some engines use instead). */
+  readonly reasoning?: string | undefined
+  readonly toolCalls?: ReadonlyArray<ChatToolCall> | undefined
+  /** `null` sends `"finish_reason": null`. */
+  readonly finishReason?: string | null | undefined
+  /** `null` sends no usage at all. */
+  readonly usage?: ChatUsage | null | undefined
+  /** Extra response headers. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly stream?: ChatStreamOptions | undefined
+}
+
+/**
+ * A scripted error answer for one request (before any streaming): that status with `body` (default
+ * `{"detail": "<reason phrase>"}`, an object detail for 402).
+ *
+ * @since 0.1.0
+ */
+export interface ChatErrorReply {
+  /** Only requests for this model take this answer. Default: any model. */
+  readonly model?: string | undefined
+  readonly status: number
+  readonly body?: unknown
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * Whether the fake serves a model: `available`; `not-found` -> 404 `model not found: <model>`; `no-instances` ->
+ * 503 `No instances available`. Models without an explicit setting are available when the catalog lists them.
+ *
+ * @since 0.1.0
+ */
+export type ChatAvailability = "available" | "not-found" | "no-instances"
+
+/**
+ * The scripting side of `POST /v1/chat/completions`.
+ *
+ * Each request takes the first queued answer whose `model` matches (or has none), else the default answer
+ * ("Hello from FakeChutes"). Checks happen in the live service's order: bearer (401), OAuth scope `chutes:invoke`
+ * (403), body (400), model availability (404 / 503), then the answer.
+ *
+ * @since 0.1.0
+ */
+export interface FakeChat {
+  /** Queue answers, used once each, in order. */
+  script(...replies: ReadonlyArray<ChatReply | ChatErrorReply>): void
+  /** The answer used when the queue has none for the model (`undefined`: "Hello from FakeChutes"). */
+  setDefaultReply(reply: ChatReply | undefined): void
+  /** Override whether a model is served (`undefined` removes the override). */
+  setAvailability(model: string, availability: ChatAvailability | undefined): void
+  /** Queued answers not used yet. */
+  readonly pending: number
+  /** The body of every chat request, parsed as JSON (the raw text when it is not JSON), oldest first. */
+  readonly bodies: ReadonlyArray<unknown>
+}
+
+/**
  * A running fake.
  *
  * @since 0.1.0
@@ -191,7 +319,12 @@ export interface FakeChutesServer {
   issueTokens(options?: { readonly expiresIn?: number | undefined }): IssuedTokens
   /** Every request seen, oldest first (live array, emptied in place by `reset`). */
   readonly requests: ReadonlyArray<RecordedRequest>
-  /** Zero the counters, clear the faults and the request log. Tokens, catalog and settings stay. */
+  /** Scripted chat answers, model availability and the recorded chat bodies. */
+  readonly chat: FakeChat
+  /**
+   * Zero the counters, clear the faults and the request log, and the chat script, default answer, availability
+   * overrides and recorded bodies. Tokens, catalog and settings stay.
+   */
   reset(): void
   /** Close every connection (in-flight delays and drips included) and the listener. Idempotent. */
   close(): Promise<void>
@@ -268,7 +401,13 @@ export const generateModels = (count: number): ReadonlyArray<unknown> => {
 interface Reply {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
+  /** The whole body (a streamed reply keeps it too, for `SlowDrip`). */
   readonly body: string | Buffer
+  /** Streamed replies: written one piece at a time, without `content-length`. */
+  readonly chunks?: ReadonlyArray<Buffer> | undefined
+  readonly intervalMillis?: number | undefined
+  /** Leave the response open after the last chunk. */
+  readonly keepOpen?: boolean | undefined
 }
 
 const jsonReply = (status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): Reply => ({
@@ -518,30 +657,174 @@ const truncatedBodies: Readonly<Record<Exclude<FakeRoute, "models">, string>> = 
   chat: `{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,"message":{"role":"assist`
 }
 
-/**
- * The non-streaming chat completion answer (auth already checked). Kept in one function: a later issue extends chat.
- */
-const chatCompletion = (bodyText: string, now: number): Reply => {
-  const parsed = parseJson(bodyText)
-  if (Either.isLeft(parsed) || !isRecord(parsed.right)) {
-    return detailReply(400, "Invalid JSON body.")
+// ---------------------------------------------------------------------------------------------------------------------
+// Chat completions
+// ---------------------------------------------------------------------------------------------------------------------
+
+const defaultChatReply: ChatReply = {
+  content: "Hello from FakeChutes",
+  usage: { prompt_tokens: 1, completion_tokens: 4, total_tokens: 5 }
+}
+
+const defaultStreamError = {
+  object: "error",
+  message: "Internal server error during generation",
+  type: "InternalServerError",
+  param: null,
+  code: 500
+}
+
+const isChatErrorReply = (reply: ChatReply | ChatErrorReply): reply is ChatErrorReply => "status" in reply
+
+interface ScriptedCall {
+  readonly id: string
+  readonly name: string
+  readonly arguments: string
+}
+
+const scriptedCalls = (reply: ChatReply): ReadonlyArray<ScriptedCall> =>
+  (reply.toolCalls ?? []).map((call) => ({
+    id: call.id ?? `chatcmpl-tool-${randomHex(8)}`,
+    name: call.name,
+    arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments)
+  }))
+
+const finishReasonOf = (reply: ChatReply, calls: ReadonlyArray<ScriptedCall>): string | null =>
+  reply.finishReason !== undefined ? reply.finishReason : calls.length > 0 ? "tool_calls" : "stop"
+
+/** The final usage: scripted (total filled in), estimated from the text (about 4 characters a token), or none. */
+const usageOf = (reply: ChatReply, calls: ReadonlyArray<ScriptedCall>): ChatUsage | undefined => {
+  if (reply.usage === null) return undefined
+  if (reply.usage !== undefined) {
+    const { completion_tokens, prompt_tokens, total_tokens } = reply.usage
+    return { ...reply.usage, total_tokens: total_tokens ?? prompt_tokens + completion_tokens }
   }
-  const model = parsed.right["model"]
-  if (typeof model !== "string" || model === "") {
-    return detailReply(400, "model is required")
+  const text = (reply.content ?? "") + (reply.reasoningContent ?? "") + (reply.reasoning ?? "") +
+    calls.map((call) => call.arguments).join("")
+  const completion = Math.max(1, Math.ceil(text.length / 4))
+  return { prompt_tokens: 10, completion_tokens: completion, total_tokens: 10 + completion }
+}
+
+const chatErrorReply = (reply: ChatErrorReply): Reply =>
+  jsonReply(reply.status, reply.body !== undefined ? reply.body : defaultFaultBody("chat", reply.status), {
+    ...reply.headers
+  })
+
+/** The non-streaming answer: one `chat.completion` object. */
+const completionReply = (reply: ChatReply, model: string, id: string, now: number): Reply => {
+  const calls = scriptedCalls(reply)
+  const message: Record<string, unknown> = { role: "assistant", content: reply.content ?? null }
+  if (reply.reasoningContent !== undefined) message["reasoning_content"] = reply.reasoningContent
+  if (reply.reasoning !== undefined) message["reasoning"] = reply.reasoning
+  if (calls.length > 0) {
+    message["tool_calls"] = calls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments }
+    }))
   }
+  const usage = usageOf(reply, calls)
   return jsonReply(
     200,
     {
-      id: "chatcmpl-fake",
+      id,
       object: "chat.completion",
       created: Math.floor(now / 1000),
       model,
-      choices: [{ index: 0, message: { role: "assistant", content: "Hello from FakeChutes" }, finish_reason: "stop" }],
-      usage: { prompt_tokens: 1, completion_tokens: 4, total_tokens: 5 }
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonOf(reply, calls) }],
+      ...(usage !== undefined ? { usage } : {})
     },
-    { "x-chutes-invocationid": randomUUID() }
+    { "x-chutes-invocationid": randomUUID(), ...reply.headers }
   )
+}
+
+/** Splits text into pieces of `size` characters (code points, so the JSON of each event stays valid). */
+const pieces = (text: string, size: number): ReadonlyArray<string> => {
+  const chars = Array.from(text)
+  const out: Array<string> = []
+  for (let i = 0; i < chars.length; i += size) out.push(chars.slice(i, i + size).join(""))
+  return out
+}
+
+/** The streaming answer: SSE `chat.completion.chunk` events the way vLLM / SGLang behind Chutes send them. */
+const streamReply = (reply: ChatReply, model: string, id: string, now: number): Reply => {
+  const options = reply.stream ?? {}
+  const size = Math.max(1, Math.floor(options.deltaChars ?? 8))
+  const calls = scriptedCalls(reply)
+  const usage = usageOf(reply, calls)
+  const usageMode = options.usage ?? "every"
+  const created = Math.floor(now / 1000)
+
+  const deltas: Array<{ readonly delta: Record<string, unknown>; readonly finish: string | null }> = [
+    { delta: { role: "assistant", content: "" }, finish: null }
+  ]
+  for (const piece of pieces(reply.reasoningContent ?? "", size)) {
+    deltas.push({ delta: { reasoning_content: piece }, finish: null })
+  }
+  for (const piece of pieces(reply.reasoning ?? "", size)) deltas.push({ delta: { reasoning: piece }, finish: null })
+  for (const piece of pieces(reply.content ?? "", size)) deltas.push({ delta: { content: piece }, finish: null })
+  calls.forEach((call, index) => {
+    deltas.push({
+      delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] },
+      finish: null
+    })
+    for (const piece of pieces(call.arguments, size)) {
+      deltas.push({ delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish: null })
+    }
+  })
+  deltas.push({ delta: {}, finish: finishReasonOf(reply, calls) })
+
+  const event = (value: unknown): string => `data: ${JSON.stringify(value)}\n\n`
+  const base = { id, object: "chat.completion.chunk", created, model }
+  const events: Array<string> = deltas.map(({ delta, finish }, i) => {
+    const chunk: Record<string, unknown> = {
+      ...base,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
+    }
+    // The live service repeats a running usage on many chunks; clients must keep the last one.
+    if (usageMode === "every" && usage !== undefined) {
+      const completion = Math.min(i, usage.completion_tokens)
+      chunk["usage"] = {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: completion,
+        total_tokens: usage.prompt_tokens + completion
+      }
+    }
+    return event(chunk)
+  })
+  if (usageMode !== "none" && usage !== undefined) events.push(event({ ...base, choices: [], usage }))
+
+  if (options.errorAfter !== undefined) {
+    events.length = Math.min(events.length, Math.max(0, options.errorAfter))
+    const error = { error: options.error !== undefined ? options.error : defaultStreamError }
+    events.push(options.errorPrefixed === true ? event(error) : `${JSON.stringify(error)}\n`)
+  } else if (options.omitDone !== true) {
+    events.push("data: [DONE]\n\n")
+  }
+
+  const body = Buffer.from(events.join(""))
+  const chunkBytes = options.chunkBytes !== undefined ? Math.max(1, Math.floor(options.chunkBytes)) : undefined
+  const chunks: Array<Buffer> = []
+  if (chunkBytes === undefined) {
+    for (const text of events) chunks.push(Buffer.from(text))
+  } else {
+    for (let offset = 0; offset < body.length; offset += chunkBytes) {
+      chunks.push(body.subarray(offset, offset + chunkBytes))
+    }
+  }
+  return {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-chutes-invocationid": randomUUID(),
+      ...reply.headers
+    },
+    body,
+    chunks,
+    intervalMillis: options.intervalMillis ?? 0,
+    keepOpen: options.keepOpen ?? false
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -600,8 +883,10 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
 
   let modelCount = 0
   let modelsBody: Buffer = Buffer.alloc(0)
+  let modelIds: ReadonlySet<string> = new Set()
   const setModels = (items: ReadonlyArray<unknown>): void => {
     modelCount = items.length
+    modelIds = new Set(items.flatMap((item) => (isRecord(item) && typeof item["id"] === "string" ? [item["id"]] : [])))
     // Serialised once: catalogs can hold thousands of items.
     modelsBody = Buffer.from(JSON.stringify({ object: "list", data: items }))
   }
@@ -753,8 +1038,71 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
   const handleModels = (req: Http.IncomingMessage): Reply =>
     llmAuth(req, false) ?? { status: 200, headers: { "content-type": "application/json" }, body: modelsBody }
 
-  const handleChat = (req: Http.IncomingMessage, body: string): Reply =>
-    llmAuth(req, true) ?? chatCompletion(body, Date.now())
+  // --- chat ---------------------------------------------------------------------------------------------------------
+
+  const chatScript: Array<ChatReply | ChatErrorReply> = []
+  const chatAvailability = new Map<string, ChatAvailability>()
+  const chatBodies: Array<unknown> = []
+  let chatDefault: ChatReply | undefined
+
+  const recordChatBody = (body: string): void => {
+    const parsed = parseJson(body)
+    chatBodies.push(Either.isRight(parsed) && body.trim() !== "" ? parsed.right : body)
+  }
+
+  const takeChatReply = (model: string): ChatReply | ChatErrorReply | undefined => {
+    const index = chatScript.findIndex((reply) => reply.model === undefined || reply.model === model)
+    if (index < 0) return undefined
+    const [reply] = chatScript.splice(index, 1)
+    return reply
+  }
+
+  /** 403 for an OAuth access token without `chutes:invoke`; API keys carry no scopes. */
+  const chatScope = (req: Http.IncomingMessage): Reply | undefined => {
+    const token = bearerOf(req.headers.authorization)
+    const record = token === undefined ? undefined : validAccessToken(token)
+    if (record === undefined || record.scope.split(/\s+/).includes("chutes:invoke")) return undefined
+    return detailReply(403, "Insufficient scope: chutes:invoke is required for inference.")
+  }
+
+  const handleChat = (req: Http.IncomingMessage, body: string): Reply => {
+    const denied = llmAuth(req, true) ?? chatScope(req)
+    if (denied !== undefined) return denied
+    const parsed = parseJson(body)
+    if (Either.isLeft(parsed) || !isRecord(parsed.right)) return detailReply(400, "Invalid JSON body.")
+    const request = parsed.right
+    const model = request["model"]
+    if (typeof model !== "string" || model === "") return detailReply(400, "model is required")
+    const messages = request["messages"]
+    if (!Array.isArray(messages) || messages.length === 0) return detailReply(400, "messages is required")
+    const availability = chatAvailability.get(model) ?? (modelIds.has(model) ? "available" : "not-found")
+    if (availability === "not-found") return detailReply(404, `model not found: ${model}`)
+    if (availability === "no-instances") return detailReply(503, `No instances available (yet) for chute: ${model}`)
+    const scripted = takeChatReply(model)
+    if (scripted !== undefined && isChatErrorReply(scripted)) return chatErrorReply(scripted)
+    const reply = scripted ?? chatDefault ?? defaultChatReply
+    const id = scripted === undefined && chatDefault === undefined ? "chatcmpl-fake" : `chatcmpl-${randomHex(12)}`
+    return request["stream"] === true
+      ? streamReply(reply, model, id, Date.now())
+      : completionReply(reply, model, id, Date.now())
+  }
+
+  const chat: FakeChat = {
+    script: (...replies) => {
+      chatScript.push(...replies)
+    },
+    setDefaultReply: (reply) => {
+      chatDefault = reply
+    },
+    setAvailability: (model, availability) => {
+      if (availability === undefined) chatAvailability.delete(model)
+      else chatAvailability.set(model, availability)
+    },
+    get pending() {
+      return chatScript.length
+    },
+    bodies: chatBodies
+  }
 
   const handleToken = (req: Http.IncomingMessage, body: string): Reply => {
     if (!isForm(req)) return jsonReply(400, { error: "invalid_request" })
@@ -935,8 +1283,28 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
 
   // --- writing --------------------------------------------------------------------------------------------------
 
+  const writeChunks = async (res: Http.ServerResponse, reply: Reply, chunks: ReadonlyArray<Buffer>) => {
+    res.writeHead(reply.status, { ...reply.headers })
+    res.flushHeaders()
+    for (let i = 0; i < chunks.length; i++) {
+      // A separate turn per write, so the client sees the pieces apart (TCP may still merge some).
+      if (i > 0) {
+        const interval = reply.intervalMillis ?? 0
+        if (interval > 0 && !(await sleep(interval))) return
+        if (interval <= 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+      if (closed || res.destroyed) return
+      res.write(chunks[i])
+    }
+    if (reply.keepOpen !== true) res.end()
+  }
+
   const send = (res: Http.ServerResponse, reply: Reply): void => {
     if (closed || res.destroyed || res.headersSent) return
+    if (reply.chunks !== undefined) {
+      writeChunks(res, reply, reply.chunks).catch(() => res.destroy())
+      return
+    }
     const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body
     res.writeHead(reply.status, { ...reply.headers, "content-length": String(body.length) })
     res.end(body)
@@ -1088,6 +1456,7 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
     if (entry === undefined) return send(res, detailReply(404, "Not Found"))
     if (entry.method !== method) return send(res, detailReply(405, "Method Not Allowed"))
     countRoute(entry.endpoint, req, body)
+    if (entry.endpoint === "chat") recordChatBody(body)
 
     const fault = route === undefined ? undefined : takeFault(route)
     const answer = (): Reply => normal(entry.endpoint, req, target.searchParams, body)
@@ -1163,6 +1532,7 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
     clientSecret,
     counters,
     requests,
+    chat,
     fault: addFault,
     clearFaults,
     setModels,
@@ -1180,6 +1550,10 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
       zeroCounters(counters)
       faults.clear()
       requests.length = 0
+      chatScript.length = 0
+      chatAvailability.clear()
+      chatBodies.length = 0
+      chatDefault = undefined
     },
     close
   }

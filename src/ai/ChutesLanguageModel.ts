@@ -1,0 +1,665 @@
+/**
+ * Chutes models as an `@effect/ai` `LanguageModel`, over `POST /chat/completions`.
+ *
+ * ```ts
+ * const program = LanguageModel.generateText({ prompt: "Hello" }).pipe(
+ *   Effect.provide(ChutesLanguageModel.layer({ model: "chutes-pro" })),
+ *   Effect.provide(NodeChutes.layer())
+ * )
+ * ```
+ *
+ * Requests go through `ChutesProvider`: its base URL, the model resolution (aliases, refs, ids), the catalog (image
+ * input, JSON output), and the current credential — read afresh for every request, so a stored OAuth profile is
+ * refreshed when due. A 401 with an OAuth credential triggers one forced refresh and one retry. 429, 503 and 5xx
+ * answers are retried with backoff, and `fallbackModels` are tried in order on 404 / 429 / 503 / "no instances" —
+ * always before the first byte of an answer, never after. Every failure is an `AiError`; `ChutesAiError.kind` tells
+ * the Chutes-specific reason.
+ *
+ * @since 0.1.0
+ */
+import type * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as AiModel from "@effect/ai/Model"
+import type * as Response from "@effect/ai/Response"
+import { addGenAIAnnotations } from "@effect/ai/Telemetry"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as ChutesCredentials from "../ChutesCredentials.js"
+import type { CredentialsError } from "../ChutesError.js"
+import * as ChutesProvider from "../ChutesProvider.js"
+import { errorDetail, excerpt } from "../internal/redact.js"
+import type * as ModelCatalog from "../ModelCatalog.js"
+import * as ModelRef from "../ModelRef.js"
+import * as ChatWire from "./ChatWire.js"
+import * as ChutesAiError from "./ChutesAiError.js"
+
+// =====================================================================================================================
+// Options
+// =====================================================================================================================
+
+/**
+ * The built-in alias names (SPEC §2).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BuiltinAlias = "chutes-fast" | "chutes-pro" | "chutes-vision"
+
+/**
+ * A model as the caller names it: an alias (`chutes-pro`, or a user alias of the provider), a ref
+ * (`chutes/zai-org/GLM-5-TEE`) or a model id (`zai-org/GLM-5-TEE`). Known ids and aliases autocomplete; any string is
+ * accepted, since the live service serves models no list knows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ModelName =
+  | ModelCatalog.KnownModelId
+  | `chutes/${ModelCatalog.KnownModelId}`
+  | BuiltinAlias
+  | (string & {})
+
+/**
+ * Generation options: `max_tokens`, sampling, the thinking switch, extra body fields.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestOptions = ChatWire.RequestOptions
+
+/**
+ * Per-call generation options, over the layer's (see {@link withConfigOverride}).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Config extends Context.Tag("effect-chutes/ai/ChutesLanguageModel/Config")<Config, RequestOptions>() {}
+
+/**
+ * How retryable failures (429, 503, 5xx, transport) are retried on the same model: exponential backoff with jitter,
+ * `Retry-After` honoured up to a cap. Never after the first byte of an answer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. Default 2. */
+  readonly maxRetries?: number | undefined
+  /** The first backoff step; doubles on each retry. Default 500 ms. */
+  readonly baseDelay?: Duration.DurationInput | undefined
+  /** The largest backoff step. Default 8 s. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** The longest `Retry-After` waited for; a longer one ends the retries. Default 30 s. */
+  readonly retryAfterCap?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of {@link layer} and {@link make}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly model: ModelName
+  /**
+   * Models tried in order when the one before fails with 404 `model not found`, 429, 503 or "no instances" (or cannot
+   * take the prompt, e.g. images) — before the first byte of an answer only. Retries of the same model are skipped
+   * for those failures when a next model exists: failing over is the faster way out. Which model answered is in the
+   * `response-metadata` part (see {@link responseInfo}).
+   */
+  readonly fallbackModels?: ReadonlyArray<ModelName> | undefined
+  readonly config?: RequestOptions | undefined
+  readonly retry?: RetryOptions | undefined
+}
+
+declare module "@effect/ai/Response" {
+  export interface ResponseMetadataPartMetadata extends ProviderMetadata {
+    /** Set by `ChutesLanguageModel`: which model answered, the invocation id, the failover path. */
+    readonly chutes?: ChatWire.ResponseInfo | undefined
+  }
+}
+
+/**
+ * What the `response-metadata` part says about a Chutes answer: which model answered (after any failover), the
+ * `X-Chutes-InvocationID`, and the models tried before. Takes a `generateText` response, its `content`, or the parts
+ * of a stream.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const responseInfo = (
+  response: { readonly content: ReadonlyArray<Response.AnyPart> } | Iterable<Response.AnyPart>
+): ChatWire.ResponseInfo | undefined => {
+  const parts: Iterable<Response.AnyPart> = Symbol.iterator in response ? response : response.content
+  for (const part of parts) {
+    if (part.type === "response-metadata" && part.metadata.chutes !== undefined) return part.metadata.chutes
+  }
+  return undefined
+}
+
+interface RetryPolicy {
+  readonly maxRetries: number
+  readonly baseDelay: Duration.Duration
+  readonly maxDelay: Duration.Duration
+  readonly retryAfterCap: Duration.Duration
+}
+
+const retryPolicy = (options: RetryOptions = {}): RetryPolicy => ({
+  maxRetries: Math.max(0, Math.floor(options.maxRetries ?? 2)),
+  baseDelay: Duration.decode(options.baseDelay ?? "500 millis"),
+  maxDelay: Duration.decode(options.maxDelay ?? "8 seconds"),
+  retryAfterCap: Duration.decode(options.retryAfterCap ?? "30 seconds")
+})
+
+// =====================================================================================================================
+// Errors
+// =====================================================================================================================
+
+type Method = ChutesAiError.Method
+
+const credentialsError = (method: Method, error: CredentialsError): AiError.AiError =>
+  ChutesAiError.unknownError(
+    method,
+    error.reason === "ReauthRequired" || error.reason === "Expired" || error.reason === "Rejected"
+      ? "ReauthRequired"
+      : "Credentials",
+    error.message,
+    error
+  )
+
+const requestFailure = (method: Method, error: HttpClientError.HttpClientError): AiError.AiError => {
+  const cause = error.cause
+  const text = error.description ??
+    (cause instanceof Error ? `${cause.message}${causeCode(cause)}` : error._tag === "RequestError" ? error.reason : "")
+  if (error._tag === "RequestError") {
+    return ChutesAiError.transportError({ method, url: error.request.url, reason: error.reason, text })
+  }
+  return ChutesAiError.responseError({
+    method,
+    url: error.request.url,
+    status: error.response.status,
+    headers: error.response.headers,
+    kind: "StreamInterrupted",
+    text: `Reading the answer failed: ${excerpt(text, 200)}`,
+    reason: "Decode"
+  })
+}
+
+/** `fetch failed` says little; the code of its cause (ECONNREFUSED, …) says what happened. */
+const causeCode = (error: Error): string => {
+  const inner: unknown = error.cause
+  if (typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string") {
+    return ` (${inner.code})`
+  }
+  return ""
+}
+
+const parsedDetail = (body: string): unknown => {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return typeof parsed === "object" && parsed !== null && "detail" in parsed ? parsed.detail : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const field = (record: unknown, names: ReadonlyArray<string>): string | undefined => {
+  if (typeof record !== "object" || record === null) return undefined
+  for (const name of names) {
+    const value: unknown = (record as Record<string, unknown>)[name]
+    if (typeof value === "string" || typeof value === "number") return excerpt(String(value), 120)
+  }
+  return undefined
+}
+
+const detailSuffix = (detail: string | undefined): string => (detail !== undefined ? `: ${detail}` : "")
+
+interface Classified {
+  readonly kind: ChutesAiError.Kind
+  readonly text: string
+}
+
+/** What a non-2xx answer means, in the words a user can act on. */
+const classify = (
+  status: number,
+  body: string,
+  target: ChatWire.ModelTarget,
+  snapshot: ModelCatalog.CatalogSnapshot,
+  credential: ChutesCredentials.Credential
+): Classified => {
+  const detail = errorDetail(body, 300)
+  switch (status) {
+    case 400:
+      return {
+        kind: "BadRequest",
+        text: `Chutes rejected the request to ${target.ref} (HTTP 400)${detailSuffix(detail)}`
+      }
+    case 402: {
+      const raw = parsedDetail(body)
+      const message = field(raw, ["message", "detail", "error"]) ?? (typeof raw === "string" ? excerpt(raw) : detail)
+      const reset = field(raw, ["reset_at", "resets_at", "reset_time", "reset", "quota_reset"])
+      return {
+        kind: "QuotaExceeded",
+        text: `Chutes quota or balance exhausted (HTTP 402)${detailSuffix(message)}` +
+          (reset !== undefined ? `; resets at ${reset}` : "")
+      }
+    }
+    case 403:
+      return credential.kind === "oauth" || /scope/i.test(detail ?? "")
+        ? {
+          kind: "MissingScope",
+          text: `Chutes refused inference with ${ChutesCredentials.label(credential)} (HTTP 403)` +
+            detailSuffix(detail) +
+            `: the OAuth token lacks the chutes:invoke scope; sign in again with it ` +
+            `("effect-chutes onboard --auth-choice chutes")`
+        }
+        : { kind: "HttpStatus", text: `Chutes refused the request (HTTP 403)${detailSuffix(detail)}` }
+    case 404: {
+      if (!/model/i.test(detail ?? "")) {
+        return { kind: "NotFound", text: `Chutes answered 404${detailSuffix(detail)}; check the base URL` }
+      }
+      const suggestions = ModelRef.nearest(
+        target.id,
+        snapshot.models.filter((model) => model.id !== target.id).map((model) => `chutes/${model.id}`),
+        3,
+        (candidate) => candidate.slice("chutes/".length)
+      )
+      const hint = suggestions.length > 0
+        ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(", ")}? (${snapshot.source} catalog)`
+        : ""
+      return {
+        kind: "ModelNotFound",
+        text: `Model ${target.ref} not found on Chutes (HTTP 404)${detailSuffix(detail)}${hint}`
+      }
+    }
+    case 429:
+      return {
+        kind: "RateLimited",
+        text: `Chutes is rate limiting or at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}`
+      }
+    case 503:
+      return /no instances/i.test(detail ?? "")
+        ? { kind: "NoInstances", text: `No instances of ${target.ref} are available (HTTP 503)${detailSuffix(detail)}` }
+        : {
+          kind: "ServiceUnavailable",
+          text: `Chutes is unavailable for ${target.ref} (HTTP 503)${detailSuffix(detail)}`
+        }
+    case 500:
+    case 502:
+    case 504:
+      return { kind: "ServerError", text: `Chutes failed on ${target.ref} (HTTP ${status})${detailSuffix(detail)}` }
+    default:
+      return { kind: "HttpStatus", text: `Chutes answered HTTP ${status} for ${target.ref}${detailSuffix(detail)}` }
+  }
+}
+
+/** Reads at most `max` characters of an error body; a failure to read gives what was read. */
+const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 1024): Effect.Effect<string> =>
+  response.stream.pipe(
+    Stream.decodeText(),
+    Stream.runFoldWhile("", (text) => text.length < max, (text, piece) => text + piece),
+    Effect.orElseSucceed(() => ""),
+    Effect.map((text) => text.slice(0, max))
+  )
+
+const retryAfterMillis = (error: AiError.AiError, now: number): number | undefined => {
+  if (error._tag !== "HttpResponseError") return undefined
+  const value = error.response.headers["retry-after"]
+  if (value === undefined) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
+  const date = Date.parse(value)
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined
+}
+
+// =====================================================================================================================
+// The model
+// =====================================================================================================================
+
+interface Sent {
+  readonly response: HttpClientResponse.HttpClientResponse
+  readonly info: ChatWire.ResponseInfo
+}
+
+/**
+ * Builds the `LanguageModel` service. Nothing is resolved or fetched here: the first request resolves the model
+ * against the provider's catalog.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, ChutesProvider.ChutesProvider> =>
+  Effect.gen(function*() {
+    const provider = yield* ChutesProvider.ChutesProvider
+    // Present when the app provides it next to the provider; without it a rejected OAuth token is re-read instead of
+    // force-refreshed.
+    const credentials = yield* Effect.serviceOption(ChutesCredentials.ChutesCredentials)
+    const policy = retryPolicy(options.retry)
+    const inputs: ReadonlyArray<string> = [options.model, ...(options.fallbackModels ?? [])]
+
+    const resolveTarget = (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot) =>
+      provider.resolve(input).pipe(
+        Effect.map((resolved): ChatWire.ModelTarget => ({
+          input,
+          id: resolved.id,
+          ref: resolved.ref,
+          definition: snapshot.byId.get(resolved.id)
+        })),
+        Effect.catchAll((error) => {
+          // An `org/name` id the catalog does not list is passed through: lists go stale, and the service itself
+          // answers 404 with "did you mean" when the model really does not exist.
+          const trimmed = input.trim()
+          const ref = /^[^/\s]+\/\S+$/.test(trimmed) ? ModelRef.fromId(trimmed) : undefined
+          if (error._tag === "UnknownModel" && ref !== undefined && Either.isRight(ref)) {
+            return Effect.succeed<ChatWire.ModelTarget>({
+              input,
+              id: trimmed,
+              ref: ref.right,
+              definition: snapshot.byId.get(trimmed)
+            })
+          }
+          return Effect.fail(ChutesAiError.inputError(method, "UnknownModel", error.message))
+        })
+      )
+
+    const execute = (
+      method: Method,
+      body: Record<string, unknown>,
+      stream: boolean,
+      credential: ChutesCredentials.Credential
+    ) =>
+      // The provider's client sets its own bearer first; this one runs after it, so the request carries exactly the
+      // credential this attempt is about (the one a 401 refers to).
+      provider.client.pipe(HttpClient.mapRequest(HttpClientRequest.bearerToken(credential.secret))).execute(
+        HttpClientRequest.post("/chat/completions").pipe(
+          HttpClientRequest.bodyUnsafeJson(body),
+          HttpClientRequest.accept(stream ? "text/event-stream" : "application/json")
+        )
+      ).pipe(
+        Effect.catchAll((error) =>
+          Effect.fail(
+            error._tag === "CredentialsError" ? credentialsError(method, error) : requestFailure(method, error)
+          )
+        )
+      )
+
+    const rejected = (
+      method: Method,
+      response: HttpClientResponse.HttpClientResponse,
+      kind: ChutesAiError.Kind,
+      text: string
+    ) =>
+      Effect.flatMap(readCapped(response), (body) =>
+        Effect.fail(ChutesAiError.responseError({
+          method,
+          url: response.request.url,
+          status: response.status,
+          headers: response.headers,
+          kind,
+          text: `${text}${detailSuffix(errorDetail(body, 200))}`,
+          body
+        })))
+
+    /** After a 401: a new credential to try once, or none. */
+    const refreshAfter401 = (
+      method: Method,
+      credential: ChutesCredentials.Credential,
+      response: HttpClientResponse.HttpClientResponse
+    ): Effect.Effect<Option.Option<ChutesCredentials.Credential>, AiError.AiError> =>
+      Option.match(credentials, {
+        onSome: (service) =>
+          service.forceRefresh(credential).pipe(
+            Effect.catchAll((error) => rejected(method, response, "ReauthRequired", error.message))
+          ),
+        onNone: () =>
+          // Without the credentials service, a credential that changed since (refreshed elsewhere) is the retry.
+          provider.credential.pipe(
+            Effect.map((current) =>
+              Redacted.value(current.secret) === Redacted.value(credential.secret)
+                ? Option.none()
+                : Option.some(current)
+            ),
+            Effect.orElseSucceed(() => Option.none())
+          )
+      })
+
+    /** One request with the current credential; a 401 on an OAuth credential gets one refresh and one retry. */
+    const authorized = (method: Method, body: Record<string, unknown>, stream: boolean) =>
+      Effect.gen(function*() {
+        const credential = yield* provider.credential.pipe(Effect.mapError((e) => credentialsError(method, e)))
+        const response = yield* execute(method, body, stream, credential)
+        if (response.status !== 401) return { response, credential }
+        const label = ChutesCredentials.label(credential)
+        if (credential.kind !== "oauth") {
+          return yield* rejected(method, response, "Unauthorized", `Chutes rejected ${label} (HTTP 401)`)
+        }
+        const refreshed = yield* refreshAfter401(method, credential, response)
+        if (Option.isNone(refreshed)) {
+          return yield* rejected(
+            method,
+            response,
+            "ReauthRequired",
+            `Chutes rejected ${label} (HTTP 401) and it cannot be refreshed; sign in again ` +
+              `("effect-chutes onboard --auth-choice chutes")`
+          )
+        }
+        yield* readCapped(response)
+        const retried = yield* execute(method, body, stream, refreshed.value)
+        if (retried.status !== 401) return { response: retried, credential: refreshed.value }
+        return yield* rejected(
+          method,
+          retried,
+          "ReauthRequired",
+          `Chutes rejected ${ChutesCredentials.label(refreshed.value)} (HTTP 401) even after a refresh; ` +
+            `sign in again ("effect-chutes onboard --auth-choice chutes")`
+        )
+      })
+
+    /** One model: the request, retried with backoff on retryable failures. Succeeds with a 2xx answer only. */
+    const attempt = (
+      method: Method,
+      target: ChatWire.ModelTarget,
+      body: Record<string, unknown>,
+      stream: boolean,
+      snapshot: ModelCatalog.CatalogSnapshot,
+      hasNext: boolean
+    ) =>
+      Effect.gen(function*() {
+        for (let retry = 0;; retry++) {
+          const result = yield* Effect.either(
+            authorized(method, body, stream).pipe(
+              Effect.flatMap(({ credential, response }) => {
+                if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
+                return Effect.flatMap(readCapped(response), (text) => {
+                  const classified = classify(response.status, text, target, snapshot, credential)
+                  return Effect.fail(ChutesAiError.responseError({
+                    method,
+                    url: response.request.url,
+                    status: response.status,
+                    headers: response.headers,
+                    kind: classified.kind,
+                    text: classified.text,
+                    body: text
+                  }))
+                })
+              })
+            )
+          )
+          if (Either.isRight(result)) return result.right
+          const error = result.left
+          if (!ChutesAiError.isRetryable(error) || retry >= policy.maxRetries) return yield* Effect.fail(error)
+          if (hasNext && ChutesAiError.isFailoverEligible(error)) return yield* Effect.fail(error)
+          const now = yield* Clock.currentTimeMillis
+          const asked = retryAfterMillis(error, now)
+          if (asked !== undefined && asked > Duration.toMillis(policy.retryAfterCap)) return yield* Effect.fail(error)
+          const step = Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry)
+          const jitter = yield* Random.nextRange(0.5, 1)
+          yield* Effect.sleep(Duration.millis(Math.max(asked ?? 0, step * jitter)))
+        }
+      })
+
+    /** Every model in turn until one answers 2xx; failover only on the failures another model may not have. */
+    const send = (
+      method: Method,
+      providerOptions: LanguageModel.ProviderOptions,
+      stream: boolean
+    ): Effect.Effect<Sent, AiError.AiError> =>
+      Effect.gen(function*() {
+        const override = yield* Effect.serviceOption(Config)
+        const config: RequestOptions = { ...options.config, ...Option.getOrUndefined(override) }
+        const snapshot = yield* provider.catalog
+        const failover: Array<ChatWire.FailoverStep> = []
+        const tried = () =>
+          failover.length > 0
+            ? `; tried before: ${failover.map((f) => `chutes/${f.model} (${f.kind})`).join(", ")}`
+            : ""
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i]!
+          const hasNext = i < inputs.length - 1
+          const target = yield* resolveTarget(method, input, snapshot)
+          const result = yield* Effect.either(
+            ChatWire.requestBody({ method, options: providerOptions, target, config, stream, catalog: snapshot.models })
+              .pipe(
+                Effect.tap(() =>
+                  Effect.sync(() =>
+                    addGenAIAnnotations(providerOptions.span, {
+                      system: "chutes",
+                      operation: { name: "chat" },
+                      request: {
+                        model: target.id,
+                        temperature: config.temperature,
+                        topP: config.topP,
+                        topK: config.topK,
+                        maxTokens: config.maxTokens
+                      }
+                    })
+                  )
+                ),
+                Effect.flatMap((body) => attempt(method, target, body, stream, snapshot, hasNext))
+              )
+          )
+          if (Either.isRight(result)) {
+            const response = result.right
+            return {
+              response,
+              info: {
+                model: target.id,
+                ref: target.ref,
+                requested: input,
+                invocationId: response.headers["x-chutes-invocationid"],
+                failover: [...failover]
+              }
+            }
+          }
+          const error = result.left
+          if (!hasNext || !ChutesAiError.isFailoverEligible(error)) {
+            return yield* Effect.fail(failover.length > 0 ? ChutesAiError.appendDescription(error, tried()) : error)
+          }
+          failover.push({
+            model: target.id,
+            kind: ChutesAiError.kind(error) ?? error._tag,
+            status: error._tag === "HttpResponseError" ? error.response.status : undefined
+          })
+          yield* Effect.logDebug(
+            `ChutesLanguageModel: ${target.ref} failed (${error.description}); trying the next model`
+          )
+        }
+        return yield* Effect.dieMessage("ChutesLanguageModel: no model to try")
+      })
+
+    const annotateResponse = (
+      span: LanguageModel.ProviderOptions["span"],
+      parts: ReadonlyArray<Response.AnyPartEncoded>
+    ) => {
+      for (const part of parts) {
+        if (part.type === "response-metadata") {
+          addGenAIAnnotations(span, { response: { id: part.id, model: part.modelId } })
+        } else if (part.type === "finish") {
+          addGenAIAnnotations(span, {
+            response: { finishReasons: [part.reason] },
+            usage: { inputTokens: part.usage.inputTokens, outputTokens: part.usage.outputTokens }
+          })
+        }
+      }
+    }
+
+    return yield* LanguageModel.make({
+      generateText: Effect.fn("ChutesLanguageModel.generateText")(function*(providerOptions) {
+        const { info, response } = yield* send("generateText", providerOptions, false)
+        const text = yield* response.text.pipe(Effect.mapError((e) => requestFailure("generateText", e)))
+        const parts = yield* ChatWire.completionParts("generateText", text, info)
+        annotateResponse(providerOptions.span, parts)
+        return parts
+      }),
+      streamText: (providerOptions) =>
+        Stream.unwrapScoped(
+          Effect.map(send("streamText", providerOptions, true), ({ info, response }) => {
+            const assembler = ChatWire.makeStreamAssembler(info)
+            return ChatWire.sseEvents(response.stream).pipe(
+              Stream.mapError((e) => requestFailure("streamText", e)),
+              // Stop reading at [DONE]: a connection left open afterwards must not hang the caller.
+              Stream.takeUntil((event) => event._tag === "Done"),
+              Stream.mapEffect(assembler.push),
+              Stream.concat(Stream.fromEffect(assembler.end)),
+              Stream.flattenIterables,
+              Stream.tap((part) => Effect.sync(() => annotateResponse(providerOptions.span, [part])))
+            )
+          })
+        ).pipe(Stream.withSpan("ChutesLanguageModel.streamText"))
+    })
+  })
+
+/**
+ * `@effect/ai`'s `LanguageModel` for a Chutes model.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, ChutesProvider.ChutesProvider> =>
+  Layer.effect(LanguageModel.LanguageModel, make(options))
+
+/**
+ * An `@effect/ai` `Model` (provider name `"chutes"`): a layer that also tells which provider is in use, for
+ * `ExecutionPlan`s and `AiModel`-based code.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const model = (
+  model: ModelName,
+  options: Omit<Options, "model"> = {}
+): AiModel.Model<"chutes", LanguageModel.LanguageModel, ChutesProvider.ChutesProvider> =>
+  AiModel.make("chutes", layer({ ...options, model }))
+
+/**
+ * Runs an effect with generation options over the layer's (and over any outer override).
+ *
+ * @since 0.1.0
+ * @category configuration
+ */
+export const withConfigOverride: {
+  (config: RequestOptions): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, config: RequestOptions): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, overrides: RequestOptions): Effect.Effect<A, E, R> =>
+    Effect.flatMap(
+      Effect.serviceOption(Config),
+      (outer) => Effect.provideService(self, Config, { ...Option.getOrUndefined(outer), ...overrides })
+    )
+)

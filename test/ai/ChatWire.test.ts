@@ -1,0 +1,290 @@
+/**
+ * The pure wire layer: SSE framing over arbitrary byte boundaries, the stream assembler, completion decoding.
+ */
+import * as AiError from "@effect/ai/AiError"
+import type * as Response from "@effect/ai/Response"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as ChatWire from "../../src/ai/ChatWire.js"
+import * as ChutesAiError from "../../src/ai/ChutesAiError.js"
+
+const info: ChatWire.ResponseInfo = {
+  model: "zai-org/GLM-5-TEE",
+  ref: "chutes/zai-org/GLM-5-TEE",
+  requested: "zai-org/GLM-5-TEE",
+  invocationId: "inv-1",
+  failover: []
+}
+
+const chunk = (delta: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    id: "chatcmpl-1",
+    object: "chat.completion.chunk",
+    created: 1_780_000_000,
+    model: "zai-org/GLM-5-TEE",
+    choices: [{ index: 0, delta, finish_reason: null }],
+    ...extra
+  })
+
+const finishChunk = (reason: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ id: "chatcmpl-1", choices: [{ index: 0, delta: {}, finish_reason: reason }], ...extra })
+
+/** Cuts bytes at the given offsets. */
+const cutAt = (bytes: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Array> => {
+  const out: Array<Uint8Array> = []
+  let start = 0
+  for (const offset of [...offsets, bytes.length]) {
+    out.push(bytes.subarray(start, offset))
+    start = offset
+  }
+  return out
+}
+
+const eventsOf = (pieces: ReadonlyArray<Uint8Array>) =>
+  ChatWire.sseEvents(Stream.fromIterable(pieces)).pipe(Stream.runCollect, Effect.map(Chunk.toArray))
+
+/** Runs the assembler over SSE text cut into pieces of `size` bytes. */
+const assemble = (sse: string, size: number) => {
+  const bytes = new TextEncoder().encode(sse)
+  const offsets: Array<number> = []
+  for (let i = size; i < bytes.length; i += size) offsets.push(i)
+  const assembler = ChatWire.makeStreamAssembler(info)
+  return ChatWire.sseEvents(Stream.fromIterable(cutAt(bytes, offsets))).pipe(
+    Stream.takeUntil((event) => event._tag === "Done"),
+    Stream.mapEffect(assembler.push),
+    Stream.concat(Stream.fromEffect(assembler.end)),
+    Stream.flattenIterables,
+    Stream.runCollect,
+    Effect.map(Chunk.toArray)
+  )
+}
+
+const sse = (...payloads: ReadonlyArray<string>) => payloads.map((p) => `data: ${p}\n\n`).join("")
+
+describe("sseEvents", () => {
+  it.effect("a UTF-8 character split between two network chunks is decoded whole", () =>
+    Effect.gen(function*() {
+      const bytes = new TextEncoder().encode(`data: ${chunk({ content: "€🎉" })}\n\n`)
+      const euro = bytes.indexOf(0xe2)
+      const emoji = bytes.indexOf(0xf0)
+      // Inside the 3-byte euro sign and inside the 4-byte emoji.
+      const events = yield* eventsOf(cutAt(bytes, [euro + 1, euro + 2, emoji + 1, emoji + 3]))
+      assert.strictEqual(events.length, 1)
+      const event = events[0]!
+      assert.strictEqual(event._tag === "Data" && JSON.parse(event.data).choices[0].delta.content, "€🎉")
+    }))
+
+  it.effect("lines split anywhere; comments, blank lines and other fields are skipped; CRLF works", () =>
+    Effect.gen(function*() {
+      const text = ": keep-alive\r\nevent: message\r\ndata: {\"a\":1}\r\n\r\nid: 7\ndata:{\"b\":2}\n\ndata: [DONE]\n\n"
+      const bytes = new TextEncoder().encode(text)
+      const events = yield* eventsOf(cutAt(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1)))
+      assert.deepStrictEqual(events, [{ _tag: "Data", data: "{\"a\":1}" }, { _tag: "Data", data: "{\"b\":2}" }, {
+        _tag: "Done"
+      }])
+    }))
+
+  it.effect("a raw JSON line without the data: prefix is an event; a last line without a newline too", () =>
+    Effect.gen(function*() {
+      const events = yield* eventsOf([new TextEncoder().encode(`data: {"a":1}\n\n{"error":{"message":"boom"}}`)])
+      assert.deepStrictEqual(events, [{ _tag: "Data", data: "{\"a\":1}" }, {
+        _tag: "Data",
+        data: "{\"error\":{\"message\":\"boom\"}}"
+      }])
+    }))
+})
+
+describe("stream assembler", () => {
+  const body = sse(
+    chunk({ role: "assistant", content: "" }, { usage: { prompt_tokens: 9, completion_tokens: 0 } }),
+    chunk({ reasoning_content: "Let me th" }, { usage: { prompt_tokens: 9, completion_tokens: 1 } }),
+    chunk({ reasoning_content: "ink." }),
+    chunk({ content: "Grüße " }),
+    chunk({ content: "🎉" }),
+    chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "weather", arguments: "" } }] }),
+    chunk({ tool_calls: [{ index: 1, id: "call_b", type: "function", function: { name: "time", arguments: "{}" } }] }),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: "{\"city\":\"Zü" } }] }),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: "rich\"}" } }] }),
+    finishChunk("tool_calls", { usage: { prompt_tokens: 9, completion_tokens: 20 } }),
+    JSON.stringify({
+      id: "chatcmpl-1",
+      choices: [],
+      usage: { prompt_tokens: 9, completion_tokens: 21, total_tokens: 30, prompt_tokens_details: { cached_tokens: 4 } }
+    }),
+    "[DONE]"
+  )
+
+  for (const size of [1, 2, 3, 7, 64, 100_000]) {
+    it.effect(`the same parts whatever the chunk size (${size} bytes)`, () =>
+      Effect.gen(function*() {
+        const parts = yield* assemble(body, size)
+        assert.deepStrictEqual(parts.map((p) => p.type), [
+          "response-metadata",
+          "reasoning-start",
+          "reasoning-delta",
+          "reasoning-delta",
+          "reasoning-end",
+          "text-start",
+          "text-delta",
+          "text-delta",
+          "text-end",
+          "tool-params-start",
+          "tool-params-start",
+          "tool-params-delta",
+          "tool-params-delta",
+          "tool-params-delta",
+          "tool-params-end",
+          "tool-call",
+          "tool-params-end",
+          "tool-call",
+          "finish"
+        ])
+        const text = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("")
+        assert.strictEqual(text, "Grüße 🎉")
+        const reasoning = parts.flatMap((p) => (p.type === "reasoning-delta" ? [p.delta] : [])).join("")
+        assert.strictEqual(reasoning, "Let me think.")
+        const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+        assert.deepStrictEqual(calls.map((c) => [c.id, c.name, c.params]), [
+          ["call_a", "weather", { city: "Zürich" }],
+          ["call_b", "time", {}]
+        ])
+        const argDeltas = parts.flatMap((p) => (p.type === "tool-params-delta" && p.id === "call_a" ? [p.delta] : []))
+        assert.strictEqual(argDeltas.join(""), "{\"city\":\"Zürich\"}", "deltas, not running totals")
+        const metadata = parts[0]
+        assert.deepStrictEqual(metadata, {
+          type: "response-metadata",
+          id: "chatcmpl-1",
+          modelId: "zai-org/GLM-5-TEE",
+          timestamp: "2026-05-28T20:26:40.000Z",
+          metadata: { chutes: info }
+        })
+        // The service repeats usage on many chunks: the last one wins.
+        assert.deepStrictEqual(parts.at(-1), {
+          type: "finish",
+          reason: "tool-calls",
+          usage: { inputTokens: 9, outputTokens: 21, totalTokens: 30, reasoningTokens: undefined, cachedInputTokens: 4 }
+        })
+      }))
+  }
+
+  it.effect("`reasoning` works like `reasoning_content`", () =>
+    Effect.gen(function*() {
+      const parts = yield* assemble(sse(chunk({ reasoning: "hm" }), chunk({ content: "x" }), finishChunk("stop")), 5)
+      assert.deepStrictEqual(parts.flatMap((p) => (p.type === "reasoning-delta" ? [p.delta] : [])), ["hm"])
+    }))
+
+  it.effect("an un-prefixed {\"error\": …} line fails with ServiceError, naming the invocation", () =>
+    Effect.gen(function*() {
+      const text = sse(chunk({ content: "par" })) + `{"error":{"message":"engine died","code":500}}\n`
+      const error = yield* Effect.flip(assemble(text, 4))
+      assert.strictEqual(ChutesAiError.kind(error), "ServiceError")
+      assert.include(error.message, "engine died (code 500)")
+      assert.include(error.message, "inv-1")
+    }))
+
+  it.effect("arguments that are not JSON fail with InvalidToolArguments", () =>
+    Effect.gen(function*() {
+      const text = sse(
+        chunk({ tool_calls: [{ index: 0, id: "c", function: { name: "f", arguments: "{\"a\":" } }] }),
+        finishChunk("tool_calls"),
+        "[DONE]"
+      )
+      const error = yield* Effect.flip(assemble(text, 1000))
+      assert.instanceOf(error, AiError.MalformedOutput)
+      assert.strictEqual(ChutesAiError.kind(error), "InvalidToolArguments")
+      assert.include(error.description, "\"f\"")
+    }))
+
+  it.effect("a stream that ends before the model finished fails with StreamTruncated", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(assemble(sse(chunk({ content: "half" })), 1000))
+      assert.strictEqual(ChutesAiError.kind(error), "StreamTruncated")
+    }))
+
+  it.effect("a finish reason without [DONE] is a complete answer; a [DONE] without one gives `unknown`", () =>
+    Effect.gen(function*() {
+      const finished = yield* assemble(sse(chunk({ content: "a" }), finishChunk("length")), 1000)
+      assert.deepStrictEqual(finished.at(-1)?.type === "finish" && finished.at(-1), {
+        type: "finish",
+        reason: "length",
+        usage: {
+          inputTokens: undefined,
+          outputTokens: undefined,
+          totalTokens: undefined,
+          reasoningTokens: undefined,
+          cachedInputTokens: undefined
+        }
+      })
+      const unknown = yield* assemble(sse(chunk({ content: "a" }), "[DONE]"), 1000)
+      const last = unknown.at(-1)
+      assert.strictEqual(last?.type === "finish" && last.reason, "unknown")
+    }))
+
+  it.effect("an event that is not JSON fails with InvalidResponse, not a defect", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(assemble("data: {not json\n\n", 1000))
+      assert.strictEqual(ChutesAiError.kind(error), "InvalidResponse")
+    }))
+})
+
+describe("completionParts", () => {
+  const completion = (message: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      id: "chatcmpl-2",
+      object: "chat.completion",
+      created: 1_780_000_000,
+      model: "zai-org/GLM-5-TEE",
+      choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      ...extra
+    })
+
+  it.effect("an {\"error\": …} body with status 200 is a ServiceError", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ChatWire.completionParts("generateText", "{\"error\":\"overloaded\"}", info))
+      assert.strictEqual(ChutesAiError.kind(error), "ServiceError")
+    }))
+
+  it.effect("an empty arguments string means no arguments", () =>
+    Effect.gen(function*() {
+      const parts = yield* ChatWire.completionParts(
+        "generateText",
+        completion({
+          content: null,
+          tool_calls: [{ id: "c", type: "function", function: { name: "now", arguments: "" } }]
+        }),
+        info
+      )
+      assert.deepStrictEqual(parts.find((p) => p.type === "tool-call"), {
+        type: "tool-call",
+        id: "c",
+        name: "now",
+        params: {},
+        providerExecuted: false
+      })
+      const last = parts.at(-1)
+      assert.strictEqual(last?.type === "finish" && last.reason, "tool-calls")
+    }))
+
+  it.effect("not a completion -> InvalidResponse; no choices -> InvalidResponse", () =>
+    Effect.gen(function*() {
+      const html = yield* Effect.flip(ChatWire.completionParts("generateText", "<html>", info))
+      assert.strictEqual(ChutesAiError.kind(html), "InvalidResponse")
+      const empty = yield* Effect.flip(ChatWire.completionParts("generateText", completion({}, { choices: [] }), info))
+      assert.strictEqual(ChutesAiError.kind(empty), "InvalidResponse")
+    }))
+})
+
+describe("finishReason", () => {
+  it("maps the service's reasons", () => {
+    assert.strictEqual(ChatWire.finishReason("stop", false), "stop")
+    assert.strictEqual(ChatWire.finishReason("stop", true), "tool-calls")
+    assert.strictEqual(ChatWire.finishReason("length", false), "length")
+    assert.strictEqual(ChatWire.finishReason("tool_calls", true), "tool-calls")
+    assert.strictEqual(ChatWire.finishReason("content_filter", false), "content-filter")
+    assert.strictEqual(ChatWire.finishReason("abort", false), "other")
+    assert.strictEqual(ChatWire.finishReason(null, false), "unknown")
+  })
+})

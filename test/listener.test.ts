@@ -1,0 +1,349 @@
+/**
+ * The OAuth callback listener's guarantees (issue 5, item 7) that test/OAuthLogin.test.ts does not already pin down:
+ * the kernel's view of the bound address, no answer on a connection the browser kept alive once the flow is over,
+ * the port free after every way the flow can end (success, interruption, a failed exchange, failed pastes), and a
+ * wrong state never completing the flow even with a genuine code.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import * as TestServices from "effect/TestServices"
+import { existsSync, readFileSync } from "node:fs"
+import * as Net from "node:net"
+import * as ChutesOAuth from "../src/ChutesOAuth.js"
+import * as ChutesSettings from "../src/ChutesSettings.js"
+import * as OAuthLogin from "../src/OAuthLogin.js"
+import * as FakeChutes from "../src/testing/FakeChutes.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** A port that was free a moment ago. */
+const freePort = Effect.promise(() =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = address !== null && typeof address === "object" ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+)
+
+/** "connected", or the error code of a fresh TCP connection attempt. */
+const connect = (port: number, host = "127.0.0.1") =>
+  Effect.promise(() =>
+    new Promise<string>((resolve) => {
+      const socket = Net.connect({ port, host })
+      socket.once("connect", () => {
+        socket.destroy()
+        resolve("connected")
+      })
+      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+    })
+  )
+
+/** Whether the port can be bound exclusively on `host` right now (then it is released again). */
+const bindable = (port: number, host = "127.0.0.1") =>
+  Effect.promise(() =>
+    new Promise<boolean>((resolve) => {
+      const server = Net.createServer()
+      server.once("error", () => resolve(false))
+      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
+    })
+  )
+
+/** `a.b.c.d` from the little-endian hex of /proc/net/tcp. */
+const ipv4FromHex = (hex: string): string =>
+  [6, 4, 2, 0].map((i) => String(Number.parseInt(hex.slice(i, i + 2), 16))).join(".")
+
+/** The kernel's representation of ::1 in /proc/net/tcp6. */
+const IPV6_LOOPBACK_HEX = "00000000000000000000000001000000"
+
+/** The local addresses of sockets LISTENING on `port`, as the kernel has them (Linux /proc/net/tcp{,6}). */
+const listeningOn = (port: number): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  for (const [file, v4] of [["/proc/net/tcp", true], ["/proc/net/tcp6", false]] as const) {
+    if (!existsSync(file)) continue
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const [local, , state] = line.trim().split(/\s+/).slice(1)
+      if (local === undefined || state !== "0A") continue
+      const [address = "", hexPort = ""] = local.split(":")
+      if (Number.parseInt(hexPort, 16) === port) found.push(v4 ? ipv4FromHex(address) : `[${address}]`)
+    }
+  }
+  return found
+}
+
+const onLinux = process.platform === "linux"
+
+/**
+ * A raw HTTP/1.1 keep-alive connection, as a browser holds one: `request` sends a GET and resolves with the status
+ * line of the complete response; `closed` resolves with the bytes received after the last response once the server
+ * closes the connection (or fails after 5 s).
+ */
+const keepAlive = (port: number) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<Net.Socket>((resolve, reject) => {
+        const socket = Net.connect({ port, host: "127.0.0.1" })
+        socket.once("connect", () => resolve(socket))
+        socket.once("error", reject)
+      })
+    ),
+    (socket) => Effect.sync(() => socket.destroy())
+  ).pipe(Effect.map((socket) => {
+    let buffer = Buffer.alloc(0)
+    let waiting: ((status: string) => void) | undefined
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(buffer.length)))
+    socket.on("error", () => {})
+    socket.on("data", (data: Buffer) => {
+      buffer = Buffer.concat([buffer, data])
+      const end = buffer.indexOf("\r\n\r\n")
+      if (end < 0 || waiting === undefined) return
+      const head = buffer.subarray(0, end).toString("latin1")
+      const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? "0")
+      if (buffer.length < end + 4 + length) return
+      buffer = buffer.subarray(end + 4 + length)
+      const done = waiting
+      waiting = undefined
+      done(head.split("\r\n")[0] ?? "")
+    })
+    return {
+      request: (path: string) =>
+        Effect.promise(() =>
+          new Promise<string>((resolve) => {
+            waiting = resolve
+            socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`)
+          })
+        ),
+      closed: Effect.promise(() =>
+        Promise.race([
+          closed.then((bytes) => `closed, ${bytes} more bytes`),
+          new Promise<string>((resolve) => setTimeout(() => resolve("still open after 5 s"), 5_000).unref())
+        ])
+      )
+    }
+  }))
+
+/** Waits (live clock) until `check` holds; fails the test after 5 s. */
+const eventually = (what: string, check: () => Effect.Effect<boolean> | boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500; i++) {
+      const result = check()
+      if (typeof result === "boolean" ? result : yield* result) return
+      yield* TestServices.provideLive(Effect.sleep(Duration.millis(10)))
+    }
+    assert.fail(`timed out waiting for: ${what}`)
+  })
+
+/** The IdP with auto-approve: loading the authorize URL redirects at once to the callback with a genuine code. */
+const redirectFor = (authorizeUrl: string) =>
+  Effect.promise(async () => {
+    const response = await fetch(authorizeUrl, { redirect: "manual" })
+    const location = response.headers.get("location")
+    if (response.status !== 302 || location === null) throw new Error(`no redirect (${response.status})`)
+    return location
+  })
+
+const status = (url: string) => Effect.promise(() => fetch(url, { redirect: "manual" }).then((r) => r.status))
+
+const withParams = (url: string, changes: Record<string, string | undefined>): string => {
+  const target = new URL(url)
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) target.searchParams.delete(name)
+    else target.searchParams.set(name, value)
+  }
+  return target.toString()
+}
+
+const setup = Effect.gen(function*() {
+  const port = yield* freePort
+  const redirectUri = `http://127.0.0.1:${port}/oauth-callback`
+  const server = yield* FakeChutes.make({ redirectUris: [redirectUri], autoApprove: true })
+  const app: ChutesOAuth.OAuthApp = {
+    clientId: server.clientId,
+    clientSecret: Redacted.make(server.clientSecret ?? ""),
+    redirectUri,
+    scopes: ChutesOAuth.DEFAULT_SCOPES
+  }
+  const oauth = ChutesOAuth.layer.pipe(
+    Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
+  )
+  return { port, redirectUri, server, app, oauth }
+})
+
+type Env = Effect.Effect.Success<typeof setup>
+
+/** The local login, forked; resolves once the SDK has asked the browser to open the authorize URL. */
+const startLogin = (env: Env, prompter: OAuthLogin.PrompterTestOptions = {}, options: OAuthLogin.LoginOptions = {}) =>
+  Effect.gen(function*() {
+    const opened = yield* Deferred.make<string>()
+    const fiber = yield* OAuthLogin.login({ app: env.app, remote: false, ...options }).pipe(
+      Effect.provide(Layer.mergeAll(
+        env.oauth,
+        OAuthLogin.BrowserOpener.layerTest((url) => Effect.asVoid(Deferred.succeed(opened, url))),
+        OAuthLogin.Prompter.layerTest(prompter)
+      )),
+      Effect.fork
+    )
+    const url = yield* Deferred.await(opened)
+    return { fiber, url }
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------------------------------
+
+describe("callback listener: where it listens", () => {
+  it.live("a 127.0.0.1 redirect: the kernel shows one listening socket, on 127.0.0.1; ::1 gets no answer", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const listener = yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/oauth-callback`, "s")
+      assert.strictEqual(listener.host, "127.0.0.1")
+      if (onLinux) assert.deepStrictEqual(listeningOn(port), ["127.0.0.1"])
+      assert.strictEqual(yield* connect(port), "connected")
+      assert.strictEqual(yield* connect(port, "::1"), "ECONNREFUSED")
+    }).pipe(Effect.scoped))
+
+  it.live("a [::1] redirect listens on ::1 only", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const listener = yield* OAuthLogin.callbackListener(`http://[::1]:${port}/cb`, "s")
+      assert.strictEqual(listener.host, "::1")
+      if (onLinux) assert.deepStrictEqual(listeningOn(port), [`[${IPV6_LOOPBACK_HEX}]`])
+      assert.strictEqual(yield* connect(port, "::1"), "connected")
+      assert.strictEqual(yield* connect(port, "127.0.0.1"), "ECONNREFUSED")
+    }).pipe(Effect.scoped))
+
+  it.live("during a login the listener is up before the browser opens, on 127.0.0.1 only", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      const { fiber } = yield* startLogin(env)
+      if (onLinux) assert.deepStrictEqual(listeningOn(env.port), ["127.0.0.1"])
+      assert.strictEqual(yield* connect(env.port), "connected")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.scoped))
+})
+
+describe("callback listener: nothing answers once the flow ends, and the port is free", () => {
+  it.live("after success, a keep-alive connection the browser held is closed without another answer", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      const { fiber, url } = yield* startLogin(env)
+      // The browser asked for something else first and kept the connection open.
+      const held = yield* keepAlive(env.port)
+      assert.strictEqual(yield* held.request("/favicon.ico"), "HTTP/1.1 404 Not Found")
+      assert.strictEqual(yield* status(yield* redirectFor(url)), 200)
+      const completed = yield* Fiber.join(fiber)
+      assert.strictEqual(completed.profileId, "chutes:alice")
+      assert.strictEqual(yield* held.closed, "closed, 0 more bytes")
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+      assert.isTrue(yield* bindable(env.port))
+      if (onLinux) assert.deepStrictEqual(listeningOn(env.port), [])
+    }).pipe(Effect.scoped))
+
+  it.live("interrupting the login (Ctrl-C) while it waits closes the listener and frees the port", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      const { fiber } = yield* startLogin(env)
+      const held = yield* keepAlive(env.port)
+      assert.strictEqual(yield* held.request("/other"), "HTTP/1.1 404 Not Found")
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(yield* held.closed, "closed, 0 more bytes")
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+      assert.isTrue(yield* bindable(env.port))
+      assert.strictEqual(env.server.counters.token, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("when the code exchange fails after the callback, the listener is gone and the port free", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      env.server.fault({ _tag: "Status", route: "token", status: 400, body: { error: "invalid_grant" } })
+      const { fiber, url } = yield* startLogin(env)
+      assert.strictEqual(yield* status(yield* redirectFor(url)), 200)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(error.reason, "Exchange")
+      assert.strictEqual(error.error, "invalid_grant")
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+      assert.isTrue(yield* bindable(env.port))
+    }).pipe(Effect.scoped))
+
+  it.live("when the paste prompt gives up (three wrong states) while the listener waits, the listener closes too", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      let location = ""
+      const answers = () => Effect.sync(() => withParams(location, { state: "forged-state" }))
+      const opened = yield* Deferred.make<string>()
+      const fiber = yield* OAuthLogin.login({ app: env.app, remote: false }).pipe(
+        Effect.provide(Layer.mergeAll(
+          env.oauth,
+          OAuthLogin.BrowserOpener.layerTest((url) =>
+            Effect.flatMap(redirectFor(url), (l) => Effect.sync(() => void (location = l))).pipe(
+              Effect.zipRight(Deferred.succeed(opened, url))
+            )
+          ),
+          OAuthLogin.Prompter.layerTest({ answers })
+        )),
+        Effect.fork
+      )
+      yield* Deferred.await(opened)
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(error.reason, "StateMismatch")
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+      assert.isTrue(yield* bindable(env.port))
+      assert.strictEqual(env.server.counters.token, 0)
+    }).pipe(Effect.scoped))
+})
+
+describe("callback listener: a wrong state never completes the flow", () => {
+  it.scoped("a genuine code with any wrong state is refused until the listener stops; nothing is exchanged", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      const prompts: Array<string> = []
+      const lines: Array<string> = []
+      const { fiber, url } = yield* startLogin(env, { prompts, lines })
+      const location = yield* redirectFor(url)
+      const state = new URL(location).searchParams.get("state") ?? ""
+      assert.isAbove(state.length, 20)
+      const forgeries = [
+        withParams(location, { state: `${state}x` }),
+        withParams(location, { state: state.slice(0, -1) }),
+        withParams(location, { state: state.slice(1) }),
+        withParams(location, { state: state.toUpperCase() === state ? state.toLowerCase() : state.toUpperCase() }),
+        withParams(location, { state: "" }),
+        withParams(location, { state: undefined }),
+        withParams(location, { state: " " + state }),
+        // The right state twice, or the right one next to a forged one: ambiguous, refused.
+        `${location}&state=${encodeURIComponent(state)}`,
+        `${withParams(location, { state: undefined })}&state=forged&state=${encodeURIComponent(state)}`,
+        // A forged denial with a wrong state cannot end the flow either.
+        withParams(location, { code: undefined, error: "access_denied", state: "forged" })
+      ]
+      for (const forged of forgeries) assert.strictEqual(yield* status(forged), 400, forged)
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "the flow is still waiting")
+      assert.strictEqual(env.server.counters.token, 0)
+
+      // The callback wait ends (TestClock): the listener stops; the flow still has not completed.
+      yield* eventually(
+        "the race to start",
+        () => Effect.map(TestClock.sleeps(), (sleeps) => Chunk.size(sleeps) > 0 && prompts.length > 0)
+      )
+      yield* TestClock.adjust(OAuthLogin.DEFAULT_CALLBACK_WAIT)
+      yield* eventually("the timeout notice", () => lines.some((line) => line.startsWith("No browser callback")))
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "still not completed: only the paste prompt is left")
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(env.server.counters.token, 0, "the genuine code was never exchanged")
+    }))
+})
