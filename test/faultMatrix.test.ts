@@ -454,8 +454,7 @@ const ROOT = new URL("../", import.meta.url)
  */
 const SYNCED: ReadonlyArray<{ readonly path: string; readonly required: boolean }> = [
   { path: "docs/fault-matrix.md", required: true },
-  { path: "docs/reliability-section.md", required: false },
-  { path: "README.md", required: false }
+  { path: "README.md", required: true }
 ]
 
 const seconds = (millis: number): string => `${Number((millis / 1000).toFixed(2))} s`

@@ -93,8 +93,9 @@ const hiddenPrompt = (
         else if (char >= " ") answer += char
       }
     }
-    output.write(message)
+    // Echo off before the prompt shows: a key typed the instant it appears must not be echoed.
     input.setRawMode(true)
+    output.write(message)
     input.resume()
     input.on("data", onData)
     return Effect.sync(() => {

@@ -1,0 +1,157 @@
+/**
+ * The JSON shapes the CLI prints with `--json`, as schemas so scripts (and tests) can decode them.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import type { CatalogSnapshot } from "../ModelCatalog.js"
+import { ModelDefinition } from "../ModelCatalog.js"
+
+/**
+ * `effect-chutes models list --json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelsListOutput = Schema.Struct({
+  source: Schema.Literal("live", "cache", "static"),
+  offline: Schema.Boolean,
+  fetchedAt: Schema.NullOr(Schema.Number),
+  reason: Schema.NullOr(Schema.Struct({ tag: Schema.String, reason: Schema.String, message: Schema.String })),
+  skipped: Schema.Number,
+  warnings: Schema.Array(Schema.Struct({ kind: Schema.String, ref: Schema.String, message: Schema.String })),
+  models: Schema.Array(Schema.Struct({ ref: Schema.String, ...ModelDefinition.fields }))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ModelsListOutput = typeof ModelsListOutput.Type
+
+/**
+ * The JSON view of a snapshot.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const modelsListOutput = (snapshot: CatalogSnapshot, offline: boolean): ModelsListOutput => ({
+  source: snapshot.source,
+  offline,
+  fetchedAt: snapshot.fetchedAt ?? null,
+  reason: snapshot.reason === undefined
+    ? null
+    : { tag: snapshot.reason._tag, reason: snapshot.reason.reason, message: snapshot.reason.message },
+  skipped: snapshot.skipped,
+  warnings: snapshot.warnings.map((w) => ({ kind: w.kind, ref: w.ref, message: w.message })),
+  models: snapshot.models.map((model) => ({ ref: `chutes/${model.id}`, ...model }))
+})
+
+/**
+ * `effect-chutes models resolve --json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ResolveOutput = Schema.Struct({
+  input: Schema.String,
+  ref: Schema.String,
+  id: Schema.String,
+  via: Schema.Literal("alias", "ref", "id"),
+  alias: Schema.NullOr(Schema.Struct({ name: Schema.String, source: Schema.Literal("user", "builtin") })),
+  /** The built-in alias target a user alias of the same name replaced. */
+  shadowed: Schema.NullOr(Schema.String),
+  /** Whether the catalog used lists the model. */
+  known: Schema.Boolean,
+  /** The catalog the input was checked against. */
+  source: Schema.Literal("live", "cache", "static"),
+  explanation: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ResolveOutput = typeof ResolveOutput.Type
+
+/**
+ * The state of one credential in `auth status`:
+ *
+ * - `valid`: usable; an OAuth token not yet due for refresh, or an API key (no expiry).
+ * - `refreshed`: was due; the refresh just succeeded.
+ * - `reauth-required`: the IdP refused the refresh; sign in again.
+ * - `refresh-failed`: was due; the refresh failed for a passing reason (IdP unreachable, …); try again.
+ * - `unknown-expiry`: an OAuth token from `CHUTES_OAUTH_TOKEN`; its expiry is not known and it is never refreshed.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CredentialState = Schema.Literal(
+  "valid",
+  "refreshed",
+  "reauth-required",
+  "refresh-failed",
+  "unknown-expiry"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CredentialState = typeof CredentialState.Type
+
+/**
+ * One credential in `auth status --json`. Secrets appear as their last four characters at most.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CredentialStatus = Schema.Struct({
+  /** `env:CHUTES_API_KEY`, `env:CHUTES_OAUTH_TOKEN`, or `profile:<id>`. */
+  source: Schema.String,
+  profileId: Schema.NullOr(Schema.String),
+  kind: Schema.Literal("api_key", "oauth"),
+  /** `…abcd` (or `****` for short secrets). */
+  secret: Schema.String,
+  /** The Chutes user name of an OAuth profile. */
+  account: Schema.NullOr(Schema.String),
+  /** The credential the SDK uses now (resolution order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored OAuth, API key). */
+  active: Schema.Boolean,
+  usable: Schema.Boolean,
+  state: CredentialState,
+  /** Epoch milliseconds when the OAuth token is due for refresh (the stored expiry, margin included). */
+  expires: Schema.NullOr(Schema.Number),
+  /** The state for people, e.g. `valid (refresh due in 54m)`. */
+  detail: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CredentialStatus = typeof CredentialStatus.Type
+
+/**
+ * `effect-chutes auth status --json`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AuthStatusOutput = Schema.Struct({
+  stateDir: Schema.NullOr(Schema.String),
+  storePath: Schema.NullOr(Schema.String),
+  configPath: Schema.NullOr(Schema.String),
+  /** The `source` of the active credential; null when there is none. */
+  active: Schema.NullOr(Schema.String),
+  /** Whether the active credential can be used (the exit code is 0 exactly when this is true). */
+  usable: Schema.Boolean,
+  credentials: Schema.Array(CredentialStatus),
+  /** Ids of other providers' profiles in the store (kept untouched). */
+  otherProfiles: Schema.Array(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AuthStatusOutput = typeof AuthStatusOutput.Type

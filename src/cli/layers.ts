@@ -1,0 +1,115 @@
+/**
+ * How the CLI builds its services: settings from `--config` / `--state-dir` over the environment, the Node platform,
+ * and a terminal (`Prompter`) that is interactive only with a TTY on stdin and stdout and without `--non-interactive`.
+ *
+ * This module is loaded lazily (only by commands that touch files or the network), so `models list --offline` does not
+ * pay for it at start-up.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as AgentConfig from "../AgentConfig.js"
+import * as AuthProfileStore from "../AuthProfileStore.js"
+import * as CatalogCache from "../CatalogCache.js"
+import * as ChutesOAuth from "../ChutesOAuth.js"
+import * as ChutesProvider from "../ChutesProvider.js"
+import * as ChutesSettings from "../ChutesSettings.js"
+import { type ConfigError, type InvalidModelRef, OAuthError } from "../ChutesError.js"
+import * as ModelDiscovery from "../ModelDiscovery.js"
+import * as ModelRef from "../ModelRef.js"
+import * as NodeChutes from "../node/NodeChutes.js"
+import * as NodeOAuthLogin from "../node/NodeOAuthLogin.js"
+import { BrowserOpener, Prompter } from "../OAuthLogin.js"
+import type { GlobalOptions } from "./global.js"
+import { out } from "./render.js"
+
+/**
+ * The settings of a command: `--state-dir` / `--config` win over `CHUTES_STATE_DIR` / `CHUTES_CONFIG_PATH`, which win
+ * over the defaults (SPEC §6.1).
+ */
+export const settingsOptions = (global: GlobalOptions): ChutesSettings.Options => ({
+  stateDir: global.stateDir,
+  configPath: global.configPath
+})
+
+/** `ChutesSettings` for a command. */
+export const settingsLayer = (global: GlobalOptions): Layer.Layer<ChutesSettings.ChutesSettings> =>
+  ChutesSettings.layerConfig(settingsOptions(global))
+
+/**
+ * The file- and network-backed services the commands use — settings, auth profile store, agent config, OAuth protocol,
+ * model discovery, catalog disk cache — over the Node platform.
+ */
+export type Services =
+  | ChutesSettings.ChutesSettings
+  | AuthProfileStore.AuthProfileStore
+  | AgentConfig.AgentConfig
+  | ChutesOAuth.ChutesOAuth
+  | ModelDiscovery.ModelDiscovery
+  | CatalogCache.CatalogCache
+
+/** `Services` on Node for `global`. */
+export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
+  Layer.mergeAll(
+    AuthProfileStore.layerFile(),
+    AgentConfig.layer,
+    ChutesOAuth.layer,
+    ModelDiscovery.layer,
+    CatalogCache.layerFileSystem
+  ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
+
+/**
+ * A `Prompter` for `--non-interactive`: never asks (every prompt fails with `NotInteractive` at once) but still shows
+ * lines on stdout.
+ */
+export const nonInteractivePrompter: Layer.Layer<Prompter> = Layer.succeed(Prompter, {
+  isInteractive: false,
+  prompt: () =>
+    Effect.fail(new OAuthError({ reason: "NotInteractive", detail: "--non-interactive was given; nothing is asked" })),
+  print: out
+})
+
+/** The terminal and the browser of a command: Node's, or none with `--non-interactive`. */
+export const terminalLayer = (nonInteractive: boolean): Layer.Layer<Prompter | BrowserOpener> =>
+  nonInteractive
+    ? Layer.merge(nonInteractivePrompter, BrowserOpener.layerNone)
+    : Layer.merge(NodeOAuthLogin.layerPrompter, NodeOAuthLogin.layerBrowserOpener)
+
+/**
+ * The user aliases of the agent config (`agents.defaults.models[ref].alias`), for `ChutesProvider.layer({ aliases })`.
+ * Config warnings (OpenClaw's inverted aliases, …) are logged. Entries that merely repeat a built-in alias (onboarding
+ * writes those into the config) are left out, so they keep being reported as built-in.
+ */
+export const userAliases = (
+  global: GlobalOptions
+): Effect.Effect<ReadonlyArray<readonly [string, string]>, ConfigError> =>
+  AgentConfig.loadUserAliases.pipe(
+    Effect.map((aliases) =>
+      aliases.filter(([name, ref]) => ModelRef.builtinAliases.get(name.trim().toLowerCase())?.ref !== ref)
+    ),
+    Effect.provide(
+      AgentConfig.layer.pipe(Layer.provide(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
+    )
+  )
+
+/** The provider for a command: settings from flags over env, the given user aliases, Node platform. */
+export const providerLayer = (
+  global: GlobalOptions,
+  aliases: ReadonlyArray<readonly [string, string]> = []
+): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
+  NodeChutes.layer({ settings: settingsOptions(global), aliases })
+
+/**
+ * Loads the user aliases, and on a config that cannot be read, warns and goes on without them (listing models must
+ * not depend on a healthy config).
+ */
+export const userAliasesOrWarn = (global: GlobalOptions): Effect.Effect<ReadonlyArray<readonly [string, string]>> =>
+  userAliases(global).pipe(
+    Effect.catchAll((error) =>
+      Effect.as(
+        Effect.logWarning(`${error.message}; its aliases are ignored`),
+        [] as ReadonlyArray<readonly [string, string]>
+      )
+    )
+  )

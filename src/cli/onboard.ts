@@ -1,0 +1,319 @@
+/**
+ * `effect-chutes onboard` (SPEC §7): sign in with OAuth or an API key, store the auth profile, register the catalog
+ * (live if reachable, else static — and say which), set the default model, write the config, and print what was
+ * written where — never a secret (at most the last four characters).
+ *
+ * Order matters so a failure leaves nothing half-done: the config and the auth store are read first (a broken file
+ * stops onboarding before anything is written); an API key is stored only once the service did not reject it; an
+ * OAuth sign-in is stored as soon as the tokens arrive; the config is written last.
+ *
+ * Loaded lazily.
+ *
+ * @internal
+ */
+import type * as ValidationError from "@effect/cli/ValidationError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as AgentConfig from "../AgentConfig.js"
+import * as AuthProfileStore from "../AuthProfileStore.js"
+import * as CatalogCache from "../CatalogCache.js"
+import * as ChutesCredentials from "../ChutesCredentials.js"
+import { ConfigError, CredentialsError, type DiscoveryError, type OAuthError, type StoreError } from "../ChutesError.js"
+import type * as ChutesOAuth from "../ChutesOAuth.js"
+import { catalogWarnings } from "../ChutesProvider.js"
+import * as ChutesSettings from "../ChutesSettings.js"
+import * as ModelCatalog from "../ModelCatalog.js"
+import * as ModelDiscovery from "../ModelDiscovery.js"
+import * as ModelRef from "../ModelRef.js"
+import * as OAuthLogin from "../OAuthLogin.js"
+import { lastFour, out, usageError, withProgress } from "./render.js"
+
+/** The two sign-in methods, named as OpenClaw names them. */
+export type AuthChoice = "chutes" | "chutes-api-key"
+
+/** The choices, in the order they are offered. */
+export const AUTH_CHOICES: ReadonlyArray<AuthChoice> = ["chutes", "chutes-api-key"]
+
+/** Options of `onboard`. */
+export interface OnboardOptions {
+  readonly authChoice: Option.Option<AuthChoice>
+  readonly apiKey: Option.Option<Redacted.Redacted<string>>
+  /** Skip the browser and the local listener: print the URL and read the pasted redirect URL. */
+  readonly noBrowser: boolean
+}
+
+/** What `onboard` needs: the file- and network-backed services, a terminal and a browser. */
+export type OnboardServices =
+  | ChutesSettings.ChutesSettings
+  | AuthProfileStore.AuthProfileStore
+  | AgentConfig.AgentConfig
+  | ChutesOAuth.ChutesOAuth
+  | ModelDiscovery.ModelDiscovery
+  | CatalogCache.CatalogCache
+  | OAuthLogin.Prompter
+  | OAuthLogin.BrowserOpener
+
+/** How `onboard` can fail. */
+export type OnboardError =
+  | ValidationError.ValidationError
+  | CredentialsError
+  | OAuthError
+  | StoreError
+  | ConfigError
+
+/** A finished sign-in, before anything is written. */
+interface SignedIn {
+  readonly profileId: string
+  readonly profile: AuthProfileStore.ChutesProfile
+  readonly mode: "oauth" | "api_key"
+  /** The credential as stored (source `profile:<id>`). */
+  readonly credential: ChutesCredentials.Credential
+  /** Where an API key came from (`--chutes-api-key`, `env:CHUTES_API_KEY`, `prompt`); the user name for OAuth. */
+  readonly from: string
+  /** The discovery already made with the credential (the API-key validation), if any. */
+  readonly discovery: Option.Option<Either.Either<ModelDiscovery.DiscoveredModels, DiscoveryError>>
+}
+
+const ATTEMPTS = 3
+
+const isYes = (answer: string): boolean => /^(y|yes)?$/i.test(answer.trim())
+
+/** Asks which sign-in to use (only called with a terminal). */
+const askChoice = (
+  prompter: OAuthLogin.PrompterService
+): Effect.Effect<AuthChoice, OAuthError | ValidationError.ValidationError> =>
+  Effect.gen(function*() {
+    yield* prompter.print("How do you want to sign in to Chutes?")
+    yield* prompter.print("  1) chutes          Sign in with Chutes (OAuth in your browser)")
+    yield* prompter.print("  2) chutes-api-key  Use an API key (cpk_…)")
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const answer = (yield* prompter.prompt("Choose 1 or 2 [1]: ")).trim().toLowerCase()
+      if (answer === "" || answer === "1" || answer === "chutes" || answer === "oauth") return "chutes"
+      if (answer === "2" || answer === "chutes-api-key" || answer === "api-key" || answer === "key") {
+        return "chutes-api-key"
+      }
+      yield* prompter.print(`Please answer 1 or 2.`)
+    }
+    return yield* usageError("no sign-in method chosen: pass --auth-choice chutes or --auth-choice chutes-api-key")
+  })
+
+/** "No key": asked for with nothing entered, or the input ended. */
+const noKeyEntered = (detail: string) =>
+  new CredentialsError({ reason: "Missing", source: "prompt", detail })
+
+/** Reads a hidden API key from the terminal, asking again on an empty answer. */
+const promptKey = (prompter: OAuthLogin.PrompterService): Effect.Effect<Redacted.Redacted<string>, CredentialsError> =>
+  Effect.gen(function*() {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const answer = (yield* prompter.prompt("Chutes API key (cpk_…; input hidden): ", { hidden: true })).trim()
+      if (answer.length > 0) return Redacted.make(answer)
+      yield* prompter.print("No key entered.")
+    }
+    return yield* noKeyEntered(`no key entered after ${ATTEMPTS} tries`)
+  }).pipe(
+    Effect.catchTag("OAuthError", (error) => Effect.fail(noKeyEntered(error.detail ?? "the input ended")))
+  )
+
+/**
+ * The API key: `--chutes-api-key`, else `CHUTES_API_KEY` (confirmed first when interactive), else a hidden prompt.
+ * Without a terminal and without a key: a usage error naming the flag and the variable.
+ */
+const apiKeyFrom = (
+  flag: Option.Option<Redacted.Redacted<string>>,
+  prompter: OAuthLogin.PrompterService
+): Effect.Effect<
+  { readonly secret: Redacted.Redacted<string>; readonly from: string },
+  ValidationError.ValidationError | CredentialsError
+> =>
+  Effect.gen(function*() {
+    if (Option.isSome(flag)) {
+      const value = Redacted.value(flag.value).trim()
+      if (value.length === 0) return yield* usageError("--chutes-api-key is empty")
+      return { secret: Redacted.make(value), from: "--chutes-api-key" }
+    }
+    const env = yield* Effect.orDie(ChutesSettings.optionalEnv("CHUTES_API_KEY"))
+    if (Option.isSome(env)) {
+      const secret = Redacted.make(env.value)
+      if (!prompter.isInteractive) return { secret, from: "env:CHUTES_API_KEY" }
+      const question = `Use the API key from CHUTES_API_KEY (${lastFour(env.value)})? [Y/n] `
+      const answer = yield* prompter.prompt(question).pipe(
+        Effect.catchTag("OAuthError", (error) => Effect.fail(noKeyEntered(error.detail ?? "the input ended")))
+      )
+      if (isYes(answer)) return { secret, from: "env:CHUTES_API_KEY" }
+    } else if (!prompter.isInteractive) {
+      return yield* usageError(
+        "no API key: pass --chutes-api-key <key> or set CHUTES_API_KEY (there is no terminal to ask on)"
+      )
+    }
+    return { secret: yield* promptKey(prompter), from: "prompt" }
+  })
+
+/** Signs in with an API key: one discovery call validates it; a 401 fails with "key rejected" before any write. */
+const signInWithApiKey = (
+  flag: Option.Option<Redacted.Redacted<string>>
+): Effect.Effect<
+  SignedIn,
+  ValidationError.ValidationError | CredentialsError,
+  OAuthLogin.Prompter | ModelDiscovery.ModelDiscovery | ChutesSettings.ChutesSettings
+> =>
+  Effect.gen(function*() {
+    const prompter = yield* OAuthLogin.Prompter
+    const discovery = yield* ModelDiscovery.ModelDiscovery
+    const settings = yield* ChutesSettings.ChutesSettings
+    const { from, secret } = yield* apiKeyFrom(flag, prompter)
+    const candidate = ChutesCredentials.make({ kind: "api_key", source: from, secret })
+    yield* ChutesCredentials.warnOnShape(Option.some(candidate))
+    const url = `${settings.baseUrl}/models`
+    const result = yield* discovery.fetch(Option.some(candidate)).pipe(
+      withProgress(`Validating the API key against ${url}`),
+      Effect.either
+    )
+    if (Either.isLeft(result) && result.left.reason === "Unauthorized") {
+      return yield* new CredentialsError({
+        reason: "Rejected",
+        source: from,
+        detail: `HTTP 401 from ${url}; nothing was written`
+      })
+    }
+    const profileId = AuthProfileStore.profileIdFor({ type: "api_key" })
+    return {
+      profileId,
+      profile: { type: "api_key", provider: AuthProfileStore.PROVIDER, key: Redacted.value(secret) },
+      mode: "api_key",
+      credential: ChutesCredentials.make({ kind: "api_key", source: `profile:${profileId}`, secret, profileId }),
+      from,
+      discovery: Option.some(result)
+    } satisfies SignedIn
+  })
+
+/** Signs in with OAuth (SPEC §5.4); `noBrowser` forces the paste flow. Without a terminal: `NotInteractive`. */
+const signInWithOAuth = (
+  noBrowser: boolean
+): Effect.Effect<SignedIn, OAuthError, ChutesOAuth.ChutesOAuth | OAuthLogin.BrowserOpener | OAuthLogin.Prompter> =>
+  Effect.map(OAuthLogin.login({ forcePaste: noBrowser }), (completed) => ({
+    profileId: completed.profileId,
+    profile: completed.profile,
+    mode: "oauth",
+    credential: ChutesCredentials.fromProfile(completed.profileId, completed.profile),
+    from: completed.profile.email ?? "",
+    discovery: Option.none()
+  } satisfies SignedIn))
+
+const noConfigPath = () =>
+  new ConfigError({
+    reason: "Io",
+    path: "(no config path)",
+    detail: "no config file is known: pass --config or --state-dir, or set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR"
+  })
+
+/**
+ * Runs onboarding. `authChoice` absent: asked for with a terminal, else a usage error (exit 2).
+ */
+export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardError, OnboardServices> =>
+  Effect.gen(function*() {
+    const settings = yield* ChutesSettings.ChutesSettings
+    const prompter = yield* OAuthLogin.Prompter
+    const config = yield* AgentConfig.AgentConfig
+    const store = yield* AuthProfileStore.AuthProfileStore
+    const discovery = yield* ModelDiscovery.ModelDiscovery
+    const diskCache = yield* CatalogCache.CatalogCache
+
+    if (Option.isSome(options.apiKey) && Option.contains(options.authChoice, "chutes")) {
+      return yield* usageError("--chutes-api-key goes with --auth-choice chutes-api-key, not --auth-choice chutes")
+    }
+    // Both files must be usable before anything is written: a broken config or store stops here.
+    const configPath = config.path
+    if (configPath === undefined) return yield* noConfigPath()
+    const loaded = yield* config.load
+    yield* store.load
+
+    const choice: AuthChoice = Option.isSome(options.authChoice)
+      ? options.authChoice.value
+      : Option.isSome(options.apiKey)
+      ? "chutes-api-key"
+      : prompter.isInteractive
+      ? yield* askChoice(prompter)
+      : yield* usageError(
+        "--auth-choice is required without a terminal: --auth-choice chutes-api-key (with --chutes-api-key or " +
+          "CHUTES_API_KEY), or --auth-choice chutes (OAuth, needs a terminal)"
+      )
+
+    const signedIn = choice === "chutes-api-key"
+      ? yield* signInWithApiKey(options.apiKey)
+      : yield* signInWithOAuth(options.noBrowser)
+
+    yield* store.upsert(signedIn.profileId, signedIn.profile)
+
+    // The catalog: live with the new credential when reachable, else the built-in one — and why.
+    const fetched = Option.isSome(signedIn.discovery)
+      ? signedIn.discovery.value
+      : yield* discovery.fetch(Option.some(signedIn.credential)).pipe(
+        withProgress(`Discovering models at ${settings.baseUrl}/models`),
+        Effect.either
+      )
+    const models = Either.isRight(fetched) ? fetched.right.models : ModelCatalog.STATIC_MODELS
+    if (Either.isRight(fetched)) {
+      yield* diskCache.save({
+        version: 1,
+        baseUrl: settings.baseUrl,
+        fetchedAt: fetched.right.fetchedAt,
+        models: fetched.right.models
+      })
+    }
+
+    const doc = Option.getOrElse(loaded, () => AgentConfig.empty)
+    const merged = AgentConfig.mergeOnboarding(doc, {
+      defaultModel: ModelCatalog.DEFAULT_MODEL_REF,
+      baseUrl: settings.baseUrl,
+      models,
+      profileId: signedIn.profileId,
+      mode: signedIn.mode
+    })
+    yield* config.save(merged.doc)
+
+    // Report.
+    const secret = `${signedIn.mode === "oauth" ? "OAuth token" : "API key"} ${
+      lastFour(Redacted.value(signedIn.credential.secret))
+    }`
+    yield* out("")
+    if (signedIn.mode === "oauth") {
+      yield* out(`Signed in with Chutes${signedIn.from.length > 0 ? ` as ${signedIn.from}` : ""} (${secret}).`)
+    } else if (Either.isRight(fetched)) {
+      yield* out(`${secret} (from ${signedIn.from}) accepted by ${settings.baseUrl}/models.`)
+    } else {
+      yield* out(
+        `${secret} (from ${signedIn.from}) stored WITHOUT ` +
+          `validation: ${fetched.left.message}. It was not rejected; check it later with "effect-chutes models list".`
+      )
+    }
+    if (Either.isRight(fetched)) {
+      yield* out(`Catalog: live — ${models.length} models from ${settings.baseUrl}/models.`)
+      const byId = new Map(models.map((model) => [model.id, model] as const))
+      const aliases = new Map([
+        ...ModelRef.builtinAliases,
+        ...ModelRef.makeUserAliases(AgentConfig.userAliases(merged.doc)).aliases
+      ])
+      const warnings = catalogWarnings(models, byId, ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF), aliases)
+      for (const warning of warnings) yield* out(`  note: ${warning.message}`)
+    } else {
+      yield* out(
+        `Catalog: static — the ${models.length} built-in models (live discovery failed: ${fetched.left.message}).`
+      )
+    }
+    yield* out("")
+    yield* out("Wrote:")
+    yield* out(`  ${store.location}  (mode 0600)`)
+    yield* out(`    - profile ${JSON.stringify(signedIn.profileId)} (${secret})`)
+    yield* out(
+      `  ${configPath}  (mode 0600${Option.isSome(loaded) ? `; previous version kept as ${configPath}.bak` : ""})`
+    )
+    for (const change of merged.changes) yield* out(`    - ${change}`)
+    if (Either.isRight(fetched) && settings.diskCachePath !== undefined) {
+      yield* out(`  ${settings.diskCachePath}  (the live catalog, for offline fallback)`)
+    }
+    yield* out("")
+    yield* out(`Default model: ${ModelCatalog.DEFAULT_MODEL_REF}`)
+    yield* out(`Next: effect-chutes models list · effect-chutes models resolve chutes-pro · effect-chutes auth status`)
+  })

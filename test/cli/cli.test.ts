@@ -1,0 +1,653 @@
+/**
+ * The `effect-chutes` executable as a real subprocess (`node bin/effect-chutes.js`, the esbuild bundle) against
+ * FakeChutes over loopback, in a temporary home with no inherited CHUTES_* variables. The OAuth paste flow is driven
+ * through a pseudo-terminal (python3's `pty`), with an HTTP client playing the browser. Every run is checked for
+ * leaked secrets.
+ */
+import { assert, afterAll, beforeAll, describe, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { AuthStatusOutput, ModelsListOutput, ResolveOutput } from "../../src/cli/json.js"
+import * as FakeChutes from "../../src/testing/FakeChutes.js"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const bin = join(root, "bin/effect-chutes.js")
+const bundle = join(root, "dist/cli.mjs")
+
+/** The newest modification time under a directory. */
+const newest = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+    const path = join(dir, entry.name)
+    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
+  }, 0)
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  /** Wall time, to show a run ended on its own (it is never asserted against a tight bound). */
+  readonly millis: number
+}
+
+let fake: FakeChutes.FakeChutesServer
+/** Every secret a run must never print. Grows as tests learn new ones (tokens read back from a store). */
+const secrets = new Set<string>()
+
+/**
+ * The environment without any CHUTES_* variable, XDG_CONFIG_HOME (it would move the state dir), the markers of a
+ * remote session, a display or a desktop (they decide between the browser and the paste flow), or a browser.
+ */
+const DROPPED = new RegExp(
+  "^(CHUTES_.*|XDG_.*|SSH_.*|REMOTE_CONTAINERS|CODESPACES|DISPLAY|WAYLAND_DISPLAY|WSL_DISTRO_NAME|BROWSER|KDE_.*" +
+    "|GNOME_.*|DESKTOP_SESSION)$"
+)
+const clean: Record<string, string> = Object.fromEntries(
+  Object.entries(process.env).filter((entry): entry is [string, string] =>
+    entry[1] !== undefined && !DROPPED.test(entry[0])
+  )
+)
+
+/** A fresh temporary home: `<home>/state` is the state dir (not created), config inside it. */
+const makeHome = () => {
+  const home = mkdtempSync(join(tmpdir(), "chutes-cli-"))
+  const state = join(home, "state")
+  return {
+    home,
+    state,
+    store: join(state, "auth-profiles.json"),
+    config: join(state, "config.json5"),
+    env: {
+      ...clean,
+      HOME: home,
+      CHUTES_STATE_DIR: state,
+      CHUTES_CONFIG_PATH: join(state, "config.json5"),
+      CHUTES_BASE_URL: fake.baseUrl,
+      CHUTES_IDP_BASE_URL: fake.idpBaseUrl,
+      CHUTES_CLIENT_ID: fake.clientId,
+      CHUTES_CLIENT_SECRET: fake.clientSecret ?? ""
+    }
+  }
+}
+
+type Home = ReturnType<typeof makeHome>
+
+const assertNoSecrets = (run: Run, extra: ReadonlyArray<string> = []) => {
+  const text = run.stdout + run.stderr
+  for (const secret of [...secrets, ...extra]) {
+    assert.isFalse(text.includes(secret), `a secret ending in ${secret.slice(-4)} was printed`)
+  }
+}
+
+/**
+ * Runs the bin. stdin is a pipe left OPEN unless `input` is given (a prompt that waited for it would hang until the
+ * timeout, which fails the test).
+ */
+const cli = (
+  home: Home,
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Record<string, string>; readonly input?: string; readonly timeout?: number } = {}
+): Promise<Run> =>
+  new Promise<Run>((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...home.env, ...options.env },
+      cwd: home.home,
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+    if (options.input !== undefined) child.stdin.end(options.input)
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`effect-chutes ${args.join(" ")} did not finish in time:\n${stdout}\n${stderr}`))
+    }, options.timeout ?? 20_000)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      child.stdin.destroy()
+      resolve({ code, stdout, stderr, millis: Date.now() - started })
+    })
+  }).then((run) => {
+    assertNoSecrets(run)
+    return run
+  })
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"))
+const mode = (path: string) => statSync(path).mode & 0o777
+
+const onboardWithKey = (home: Home, key = fake.apiKey) =>
+  cli(home, ["onboard", "--auth-choice", "chutes-api-key", "--chutes-api-key", key, "--non-interactive"])
+
+beforeAll(async () => {
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, "src"))) {
+    execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" })
+  }
+  fake = await FakeChutes.start({ autoApprove: true })
+  secrets.add(fake.apiKey)
+  if (fake.clientSecret !== undefined) secrets.add(fake.clientSecret)
+}, 60_000)
+
+afterAll(async () => {
+  await fake?.close()
+})
+
+describe("onboard --auth-choice chutes-api-key", () => {
+  it("non-interactive: validates the key once, writes the store and the config (0600, dir 0700)", async () => {
+    const home = makeHome()
+    const before = fake.counters.models
+    const run = await onboardWithKey(home)
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.strictEqual(fake.counters.models - before, 1)
+
+    const store = readJson(home.store)
+    assert.deepStrictEqual(store, {
+      version: 1,
+      profiles: { "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey } }
+    })
+    assert.strictEqual(mode(home.store), 0o600)
+    assert.strictEqual(mode(home.config), 0o600)
+    assert.strictEqual(mode(home.state), 0o700)
+
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.strictEqual(config.agents.defaults.model.primary, "chutes/zai-org/GLM-4.7-TEE")
+    const models = config.agents.defaults.models
+    assert.deepStrictEqual(models["chutes/deepseek-ai/DeepSeek-V3.2-TEE"], { alias: "chutes-pro" })
+    assert.strictEqual(config.models.providers.chutes.baseUrl, fake.baseUrl)
+    assert.strictEqual(config.models.providers.chutes.api, "openai-completions")
+    assert.strictEqual(config.models.providers.chutes.models.length, FakeChutes.seedModels().length)
+    assert.deepStrictEqual(config.auth.profiles["chutes:default"], { provider: "chutes", mode: "api_key" })
+    assert.isFalse(readFileSync(home.config, "utf8").includes(fake.apiKey), "the config never holds the key")
+
+    // What was written where, and which catalog: said on stdout.
+    assert.include(run.stdout, home.store)
+    assert.include(run.stdout, home.config)
+    assert.include(run.stdout, "Catalog: live")
+    assert.include(run.stdout, `API key …${fake.apiKey.slice(-4)}`)
+  })
+
+  it("a second onboarding keeps the previous config as .bak and other providers' profiles", async () => {
+    const home = makeHome()
+    mkdirSync(home.state, { recursive: true, mode: 0o700 })
+    writeFileSync(
+      home.store,
+      JSON.stringify({
+        version: 1,
+        profiles: { "openai:default": { type: "api_key", provider: "openai", key: "sk-x" } }
+      })
+    )
+    writeFileSync(
+      home.config,
+      `// mine\n{ agents: { defaults: { model: { primary: "x/y", fallbacks: ["a/b"] } } }, keep: 1 }\n`
+    )
+    const run = await onboardWithKey(home)
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.deepStrictEqual(Object.keys(readJson(home.store).profiles), ["openai:default", "chutes:default"])
+    assert.include(readFileSync(`${home.config}.bak`, "utf8"), "// mine")
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.deepStrictEqual(config.agents.defaults.model, { primary: "chutes/zai-org/GLM-4.7-TEE", fallbacks: ["a/b"] })
+    assert.strictEqual(config.keep, 1)
+  })
+
+  it("a rejected key exits 1 with \"key rejected\" and writes nothing", async () => {
+    const home = makeHome()
+    const rejected = "cpk_" + "0".repeat(32) + "." + "1".repeat(32) + ".REJECTEDrejectedREJECTEDrejected"
+    const run = await cli(home, ["onboard", "--auth-choice", "chutes-api-key", "--chutes-api-key", rejected])
+    assertNoSecrets(run, [rejected])
+    assert.strictEqual(run.code, 1)
+    assert.include(run.stderr, "key rejected")
+    assert.notInclude(run.stderr, "    at ", "no stack trace")
+    assert.isFalse(existsSync(home.state), "nothing written, not even the state dir")
+  })
+
+  it("CHUTES_API_KEY is used without a terminal; the flag --state-dir wins over CHUTES_STATE_DIR", async () => {
+    const home = makeHome()
+    const elsewhere = join(home.home, "elsewhere")
+    const args = ["--state-dir", elsewhere, "--config", join(elsewhere, "c.json5")]
+    const run = await cli(home, ["onboard", "--auth-choice", "chutes-api-key", ...args], {
+      env: { CHUTES_API_KEY: fake.apiKey }
+    })
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.include(run.stdout, "from env:CHUTES_API_KEY")
+    assert.strictEqual(readJson(join(elsewhere, "auth-profiles.json")).profiles["chutes:default"].key, fake.apiKey)
+    assert.isTrue(existsSync(join(elsewhere, "c.json5")))
+    assert.isFalse(existsSync(home.state))
+  })
+
+  it("discovery fails, not with 401: the key is stored unvalidated, static catalog, and it says so", async () => {
+    const home = makeHome()
+    fake.fault({ _tag: "Status", route: "models", status: 404, times: 1 })
+    const run = await onboardWithKey(home)
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.include(run.stdout, "stored WITHOUT validation")
+    assert.include(run.stdout, "Catalog: static")
+    assert.strictEqual(readJson(home.store).profiles["chutes:default"].key, fake.apiKey)
+  })
+})
+
+describe("without a terminal, nothing waits for input", () => {
+  it("onboard without --auth-choice: exit 2 naming the flag", async () => {
+    const home = makeHome()
+    const run = await cli(home, ["onboard"])
+    assert.strictEqual(run.code, 2)
+    assert.include(run.stderr, "--auth-choice is required without a terminal")
+    assert.isFalse(existsSync(home.state))
+  })
+
+  it("an API key prompt: exit 2 naming --chutes-api-key and CHUTES_API_KEY", async () => {
+    const home = makeHome()
+    const run = await cli(home, ["onboard", "--auth-choice", "chutes-api-key"])
+    assert.strictEqual(run.code, 2)
+    assert.include(run.stderr, "--chutes-api-key")
+    assert.include(run.stderr, "CHUTES_API_KEY")
+    assert.include(run.stderr, "no terminal")
+  })
+
+  it("OAuth: exit 1, \"OAuth requires interactive mode\" and the alternatives; --non-interactive too", async () => {
+    const home = makeHome()
+    for (const extra of [[], ["--non-interactive"]]) {
+      const run = await cli(home, ["onboard", "--auth-choice", "chutes", ...extra])
+      assert.strictEqual(run.code, 1)
+      assert.include(run.stderr, "OAuth requires interactive mode")
+      assert.include(run.stderr, "chutes-api-key")
+      assert.notInclude(run.stdout + run.stderr, "/idp/authorize", "no sign-in was started")
+    }
+    assert.strictEqual(fake.counters.authorize, 0)
+    assert.isFalse(existsSync(home.state))
+  })
+})
+
+/** Spawns argv[1:] in a pseudo-terminal and exits with its exit code. */
+const PTY_SPAWN = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))"
+
+/** One step of a terminal session: when `prompt` appears (after the previous step's), type `answer` and Enter. */
+interface Step {
+  readonly prompt: RegExp
+  /** What to type; `undefined` types nothing (the step only acts, e.g. as the browser). */
+  readonly answer: (output: string) => Promise<string | undefined>
+  /** Wait this long after the prompt appeared before typing. */
+  readonly delayMillis?: number
+}
+
+/**
+ * Runs the bin inside a pseudo-terminal — python3's `pty.spawn` relays our pipe to the terminal and back, so stdin,
+ * stdout and stderr are all TTYs — and answers its prompts from `steps`, in order. stdout and stderr arrive merged.
+ */
+const cliInTerminal = (
+  home: Home,
+  args: ReadonlyArray<string>,
+  steps: ReadonlyArray<Step>,
+  env: Record<string, string> = {}
+): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(
+      "python3",
+      ["-c", PTY_SPAWN, process.execPath, bin, ...args],
+      { env: { ...home.env, TERM: "dumb", ...env }, cwd: home.home, stdio: ["pipe", "pipe", "pipe"] }
+    )
+    let output = ""
+    let next = 0
+    let seen = 0
+    let answering = false
+    const advance = (): void => {
+      const step = steps[next]
+      if (answering || step === undefined) return
+      const match = step.prompt.exec(output.slice(seen))
+      if (match === null) return
+      answering = true
+      seen += match.index + match[0].length
+      const typed = step.answer(output).then((answer) =>
+        new Promise<string | undefined>((done) => setTimeout(() => done(answer), step.delayMillis ?? 0))
+      )
+      typed.then((answer) => {
+        next += 1
+        answering = false
+        if (answer !== undefined) child.stdin.write(`${answer}\r`)
+        advance()
+      }, reject)
+    }
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8")
+      advance()
+    })
+    let stderr = ""
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`the terminal session did not finish (step ${next}):\n${output}\n${stderr}`))
+    }, 30_000)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout: output, stderr, millis: Date.now() - started })
+    })
+  })
+
+/** The browser: opens the authorize URL shown in `output` (FakeChutes auto-approves) and returns the redirect URL. */
+const approveInBrowser = async (output: string): Promise<string> => {
+  const url = /(http:\/\/127\.0\.0\.1:\d+\/idp\/authorize\?\S+)/.exec(output)?.[1]
+  if (url === undefined) throw new Error(`no authorize URL was shown:\n${output}`)
+  const response = await fetch(url, { redirect: "manual" })
+  const location = response.headers.get("location")
+  if (location === null) throw new Error(`no redirect from the authorize URL (${response.status})`)
+  return location
+}
+
+describe("onboard --auth-choice chutes (OAuth)", () => {
+  it("the paste flow in a terminal ends with a stored profile and the config", async () => {
+    const home = makeHome()
+    // A display is set, so without --no-browser this would be the local browser flow.
+    const run = await cliInTerminal(home, ["onboard", "--auth-choice", "chutes", "--no-browser"], [
+      { prompt: /Paste the redirect URL: /, answer: approveInBrowser }
+    ], { DISPLAY: ":0" })
+    assert.strictEqual(run.code, 0, run.stdout + run.stderr)
+    assert.include(run.stdout, "Open this URL in your LOCAL browser")
+    const profile = readJson(home.store).profiles["chutes:alice"]
+    assert.strictEqual(profile.type, "oauth")
+    assert.strictEqual(profile.provider, "chutes")
+    assert.strictEqual(profile.email, "alice")
+    assert.strictEqual(profile.clientId, fake.clientId)
+    assert.match(profile.access, /^cak_/)
+    assert.match(profile.refresh, /^crt_/)
+    assert.isTrue(profile.expires > Date.now())
+    assert.strictEqual(mode(home.store), 0o600)
+    secrets.add(profile.access)
+    secrets.add(profile.refresh)
+    assertNoSecrets(run)
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.deepStrictEqual(config.auth.profiles["chutes:alice"], { provider: "chutes", mode: "oauth" })
+    assert.include(run.stdout, "Signed in with Chutes as alice")
+    assert.include(run.stdout, "Catalog: live")
+  })
+})
+
+/** A loopback port that was free a moment ago. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() =>
+        address !== null && typeof address === "object" ? resolve(address.port) : reject(new Error("no port"))
+      )
+    })
+  })
+
+describe("onboard --auth-choice chutes, local browser flow", () => {
+  // Linux only: elsewhere the `open` package could start a real browser. Here BROWSER=true makes xdg-open a no-op.
+  it.skipIf(process.platform !== "linux")("the listener receives the browser's redirect; no paste needed", async () => {
+    const redirectUri = `http://127.0.0.1:${await freePort()}/oauth-callback`
+    const local = await FakeChutes.start({ autoApprove: true, redirectUris: [redirectUri], username: "carol" })
+    try {
+      const home = makeHome()
+      let page = ""
+      const run = await cliInTerminal(
+        { ...home, env: { ...home.env, CHUTES_BASE_URL: local.baseUrl, CHUTES_IDP_BASE_URL: local.idpBaseUrl } },
+        ["onboard", "--auth-choice", "chutes"],
+        [{
+          prompt: /Paste the redirect URL \(or wait for the browser\): /,
+          answer: async (output) => {
+            const url = /(http:\/\/127\.0\.0\.1:\d+\/idp\/authorize\?\S+)/.exec(output)?.[1] ?? ""
+            page = await (await fetch(url)).text()
+            return undefined
+          }
+        }],
+        { DISPLAY: ":0", BROWSER: "true", CHUTES_OAUTH_REDIRECT_URI: redirectUri }
+      )
+      assert.strictEqual(run.code, 0, run.stdout)
+      assert.include(page, "you can close this window")
+      assert.include(run.stdout, "Open this URL in your browser")
+      const profile = readJson(home.store).profiles["chutes:carol"]
+      assert.strictEqual(profile.type, "oauth")
+      secrets.add(profile.access)
+      secrets.add(profile.refresh)
+      assertNoSecrets(run)
+    } finally {
+      await local.close()
+    }
+  })
+})
+
+describe("onboard in a terminal, without --auth-choice", () => {
+  it("offers the choice; CHUTES_API_KEY is confirmed first; declined, a hidden prompt (no echo)", async () => {
+    const home = makeHome()
+    const typed = "cpk_" + "a".repeat(32) + "." + "b".repeat(32) + ".TYPEDtypedTYPEDtypedTYPEDtypedTY"
+    const fakeWithTyped = await FakeChutes.start({ apiKeys: [typed] })
+    try {
+      const run = await cliInTerminal(
+        { ...home, env: { ...home.env, CHUTES_BASE_URL: fakeWithTyped.baseUrl } },
+        ["onboard"],
+        [
+          { prompt: /Choose 1 or 2 \[1\]: /, answer: async () => "2" },
+          { prompt: /Use the API key from CHUTES_API_KEY \(\S+\)\? \[Y\/n\] /, answer: async () => "n" },
+          // Typed the instant the prompt shows: echo must already be off.
+          { prompt: /Chutes API key \(cpk_…; input hidden\): /, answer: async () => typed }
+        ],
+        { CHUTES_API_KEY: fake.apiKey }
+      )
+      assertNoSecrets(run, [typed])
+      assert.strictEqual(run.code, 0, run.stdout)
+      assert.include(run.stdout, "from prompt")
+      assert.strictEqual(readJson(home.store).profiles["chutes:default"].key, typed)
+    } finally {
+      await fakeWithTyped.close()
+    }
+  })
+})
+
+describe("models", () => {
+  it("list --json decodes with its schema: live with a stored key; static with the reason without one", async () => {
+    const home = makeHome()
+    const none = await cli(home, ["models", "list", "--json"])
+    assert.strictEqual(none.code, 0, none.stderr)
+    const fallback = Schema.decodeUnknownSync(ModelsListOutput)(JSON.parse(none.stdout))
+    assert.strictEqual(fallback.source, "static")
+    assert.strictEqual(fallback.reason?.tag, "CredentialsError")
+
+    assert.strictEqual((await onboardWithKey(home)).code, 0)
+    const live = await cli(home, ["models", "list", "--json", "--refresh"])
+    assert.strictEqual(live.code, 0, live.stderr)
+    const output = Schema.decodeUnknownEither(ModelsListOutput)(JSON.parse(live.stdout))
+    assert.isTrue(Either.isRight(output))
+    if (Either.isRight(output)) {
+      assert.strictEqual(output.right.source, "live")
+      assert.strictEqual(output.right.models.length, FakeChutes.seedModels().length)
+      assert.isTrue(output.right.warnings.some((w) => w.kind === "DefaultModelMissing"))
+    }
+  })
+
+  it("list: the table with the source on top; --offline reads no file and makes no request", async () => {
+    const home = makeHome()
+    const before = fake.counters.models
+    const offline = await cli(home, ["models", "list", "--offline"])
+    assert.strictEqual(offline.code, 0)
+    assert.strictEqual(fake.counters.models, before)
+    const [first, , header] = offline.stdout.split("\n")
+    assert.strictEqual(first, "source: static (offline; the built-in catalog)")
+    assert.match(header ?? "", /^ref\s+context\s+max out\s+input\s+reasoning\s+USD\/1M in \/ out$/)
+    assert.include(offline.stdout, "chutes/zai-org/GLM-4.7-TEE")
+    assert.isFalse(existsSync(home.state))
+    const both = await cli(home, ["models", "list", "--offline", "--refresh"])
+    assert.strictEqual(both.code, 2)
+  })
+
+  it("resolve: built-in alias, user alias from --config, bare id, and \"did you mean\"", async () => {
+    const home = makeHome()
+    const configPath = join(home.home, "my-config.json5")
+    const entry = `"chutes/zai-org/GLM-4.7-TEE": { alias: "Chutes GLM 4.7" }`
+    writeFileSync(configPath, `{ agents: { defaults: { models: { ${entry} } } } }`)
+    const pro = await cli(home, ["models", "resolve", "chutes-pro"])
+    assert.strictEqual(pro.code, 0, pro.stderr)
+    assert.strictEqual(pro.stdout.split("\n")[0], "chutes/deepseek-ai/DeepSeek-V3.2-TEE")
+    assert.include(pro.stdout, `alias "chutes-pro" (built-in)`)
+
+    const user = await cli(home, ["models", "resolve", "--config", configPath, "--json", "chutes glm 4.7"])
+    assert.strictEqual(user.code, 0, user.stderr)
+    const resolved = Schema.decodeUnknownSync(ResolveOutput)(JSON.parse(user.stdout))
+    assert.strictEqual(resolved.ref, "chutes/zai-org/GLM-4.7-TEE")
+    assert.deepStrictEqual(resolved.alias, { name: "Chutes GLM 4.7", source: "user" })
+    // Without --config (CHUTES_CONFIG_PATH points elsewhere), the user alias is unknown.
+    assert.strictEqual((await cli(home, ["models", "resolve", "--offline", "Chutes GLM 4.7"])).code, 1)
+
+    const bare = await cli(home, ["models", "resolve", "--offline", "zai-org/GLM-5-TEE"])
+    assert.include(bare.stdout, "bare model id -> chutes/zai-org/GLM-5-TEE")
+
+    const unknown = await cli(home, ["models", "resolve", "--offline", "glm-5"])
+    assert.strictEqual(unknown.code, 1)
+    assert.include(unknown.stderr, "did you mean")
+    assert.include(unknown.stderr, "chutes/zai-org/GLM-5-TEE")
+    assert.notInclude(unknown.stderr, "    at ")
+  })
+
+  it("an unknown flag is a usage error: exit 2", async () => {
+    const run = await cli(makeHome(), ["models", "list", "--bogus"])
+    assert.strictEqual(run.code, 2)
+  })
+})
+
+/** Writes a store with the given profiles into a fresh home. */
+const homeWithProfiles = (profiles: Record<string, unknown>) => {
+  const home = makeHome()
+  mkdirSync(home.state, { recursive: true, mode: 0o700 })
+  writeFileSync(home.store, JSON.stringify({ version: 1, profiles }, null, 2), { mode: 0o600 })
+  return home
+}
+
+const oauthProfile = (overrides: Record<string, unknown> = {}) => {
+  const tokens = fake.issueTokens()
+  secrets.add(tokens.access)
+  secrets.add(tokens.refresh)
+  return {
+    type: "oauth",
+    provider: "chutes",
+    access: tokens.access,
+    refresh: tokens.refresh,
+    expires: Date.now() + 3_600_000,
+    email: "alice",
+    clientId: fake.clientId,
+    ...overrides
+  }
+}
+
+describe("auth status", () => {
+  it("an expired profile that cannot refresh is reported as needing re-auth, not OK: exit 1", async () => {
+    const unknownRefresh = "crt_" + "dead".repeat(10)
+    secrets.add(unknownRefresh)
+    const home = homeWithProfiles({
+      "chutes:alice": oauthProfile({ refresh: unknownRefresh, expires: 1_000 }),
+      "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey }
+    })
+    const text = await cli(home, ["auth", "status"])
+    assert.strictEqual(text.code, 1)
+    // The active marker, then: source, kind, secret tail, account, state.
+    assert.match(text.stdout, /\*\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+re-auth needed: run "(.+)"/)
+    assert.include(text.stdout, `re-auth needed: run "effect-chutes onboard --auth-choice chutes"`)
+    assert.notMatch(text.stdout.split("\n").find((line) => line.includes("chutes:alice")) ?? "", /\b(valid|ok)\b/i)
+    assert.include(text.stderr, `"chutes:alice" needs to sign in again`)
+
+    const json = await cli(home, ["auth", "status", "--json"])
+    assert.strictEqual(json.code, 1)
+    const status = Schema.decodeUnknownSync(AuthStatusOutput)(JSON.parse(json.stdout))
+    assert.strictEqual(status.active, "profile:chutes:alice")
+    assert.isFalse(status.usable)
+    const alice = status.credentials.find((c) => c.profileId === "chutes:alice")
+    assert.deepStrictEqual([alice?.state, alice?.usable, alice?.active], ["reauth-required", false, true])
+    const key = status.credentials.find((c) => c.profileId === "chutes:default")
+    assert.deepStrictEqual([key?.state, key?.secret], ["valid", `…${fake.apiKey.slice(-4)}`])
+    // The failed refresh never touched the stored credential.
+    assert.strictEqual(readJson(home.store).profiles["chutes:alice"].refresh, unknownRefresh)
+  })
+
+  it("a due profile that can refresh is refreshed (new tokens stored) and reported valid: exit 0", async () => {
+    const before = oauthProfile({ expires: 1_000 })
+    const home = homeWithProfiles({ "chutes:alice": before })
+    const run = await cli(home, ["auth", "status", "--json"])
+    const after = readJson(home.store).profiles["chutes:alice"]
+    secrets.add(after.access)
+    secrets.add(after.refresh)
+    assertNoSecrets(run)
+    assert.strictEqual(run.code, 0, run.stderr)
+    const status = Schema.decodeUnknownSync(AuthStatusOutput)(JSON.parse(run.stdout))
+    assert.deepStrictEqual([status.credentials[0]?.state, status.usable], ["refreshed", true])
+    assert.notStrictEqual(after.refresh, before.refresh)
+    assert.isTrue(after.expires > Date.now())
+  })
+
+  it("a refresh failing for a passing reason says so; env credentials come first, marked active", async () => {
+    const home = homeWithProfiles({ "chutes:alice": oauthProfile({ expires: 1_000 }) })
+    fake.fault({ _tag: "Status", route: "token", status: 503, times: 1 })
+    const failed = await cli(home, ["auth", "status"])
+    assert.strictEqual(failed.code, 1)
+    assert.include(failed.stdout, "refresh failed")
+
+    const withEnv = await cli(home, ["auth", "status", "--json"], { env: { CHUTES_API_KEY: fake.apiKey } })
+    assert.strictEqual(withEnv.code, 0, withEnv.stderr)
+    const status = Schema.decodeUnknownSync(AuthStatusOutput)(JSON.parse(withEnv.stdout))
+    assert.strictEqual(status.active, "env:CHUTES_API_KEY")
+    assert.deepStrictEqual(status.credentials.map((c) => [c.source, c.active]), [
+      ["env:CHUTES_API_KEY", true],
+      ["profile:chutes:alice", false]
+    ])
+  })
+
+  it("no credential at all: exit 1 with the way to get one; --state-dir points at another store", async () => {
+    const home = makeHome()
+    const run = await cli(home, ["auth", "status"])
+    assert.strictEqual(run.code, 1)
+    assert.include(run.stdout, "No Chutes credential found.")
+    assert.include(run.stderr, "effect-chutes onboard")
+
+    const other = homeWithProfiles({ "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey } })
+    const elsewhere = await cli(home, ["auth", "status", "--json", "--state-dir", other.state])
+    assert.strictEqual(elsewhere.code, 0, elsewhere.stderr)
+    const status = Schema.decodeUnknownSync(AuthStatusOutput)(JSON.parse(elsewhere.stdout))
+    assert.deepStrictEqual([status.storePath, status.active], [other.store, "profile:chutes:default"])
+  })
+})
+
+describe("auth logout", () => {
+  it("revokes and removes the active profile; other profiles untouched", async () => {
+    const home = homeWithProfiles({
+      "chutes:alice": oauthProfile(),
+      "chutes:bob": oauthProfile({ email: "bob" }),
+      "openai:default": { type: "api_key", provider: "openai", key: "sk-other" }
+    })
+    const bob = readJson(home.store).profiles["chutes:bob"]
+    const revokes = fake.counters.revoke
+    const run = await cli(home, ["auth", "logout"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.strictEqual(fake.counters.revoke - revokes, 2)
+    assert.include(run.stdout, `Removed profile "chutes:alice"`)
+    const profiles = readJson(home.store).profiles
+    assert.deepStrictEqual(Object.keys(profiles), ["chutes:bob", "openai:default"])
+    assert.deepStrictEqual(profiles["chutes:bob"], bob)
+  })
+
+  it("--profile picks one; an unknown id is a usage error; a failed revoke is only a warning", async () => {
+    const home = homeWithProfiles({
+      "chutes:alice": oauthProfile(),
+      "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey }
+    })
+    const unknown = await cli(home, ["auth", "logout", "--profile", "chutes:nobody"])
+    assert.strictEqual(unknown.code, 2)
+    assert.include(unknown.stderr, "chutes:alice, chutes:default")
+
+    fake.fault({ _tag: "Status", route: "revoke", status: 500, times: 2 })
+    const run = await cli(home, ["auth", "logout", "--profile", "chutes:alice"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.include(run.stderr, "could not revoke")
+    assert.deepStrictEqual(Object.keys(readJson(home.store).profiles), ["chutes:default"])
+  })
+})
