@@ -7,6 +7,8 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import {
@@ -61,7 +63,11 @@ Effect.gen(function*() {
   yield* show.pipe(Effect.provide(providerWith(CuratedDiscovery)))
   yield* Console.log("== discovery down")
   yield* show.pipe(Effect.provide(providerWith(DownDiscovery)))
-}).pipe(Effect.runPromise).catch((error) => {
+}).pipe(
+  // The provider logs its fallbacks as warnings; this example prints them from the snapshot instead.
+  Logger.withMinimumLogLevel(LogLevel.Error),
+  Effect.runPromise
+).catch((error) => {
   console.error(error)
   process.exit(1)
 })
