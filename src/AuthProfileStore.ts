@@ -35,7 +35,6 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { basename, dirname, join, resolve } from "node:path"
-import * as Lockfile from "proper-lockfile"
 import { StoreError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
 import { ensurePrivateDir, TEMP_MARKER, writeAtomic } from "./internal/atomicFile.js"
@@ -473,8 +472,9 @@ export interface FileOptions {
   /** How often a holder refreshes its lock; default `lockStale / 2` (at least 1 s, at most `lockStale / 2`). */
   readonly lockUpdate?: Duration.DurationInput | undefined
   /**
-   * How long `modify` waits for the lock before failing with `Locked`. Default `lockStale + 5 s`, so that a lock left
-   * by a killed process is always waited out and taken over.
+   * How long `modify` waits for the lock before failing with `Locked`. Default: the larger of `lockStale + 5 s` (a lock
+   * left by a killed process is always waited out and taken over) and 40 s (a holder refreshing an OAuth token may
+   * keep the lock for the IdP's 30 s deadline).
    */
   readonly lockTimeout?: Duration.DurationInput | undefined
   /** Leftover temp files of other writers older than this are removed under the lock; default 1 minute. */
@@ -578,8 +578,9 @@ export const makeFile = (
     const lockDir = `${file}.lock`
     const stale = Math.max(Duration.toMillis(Duration.decode(options.lockStale ?? Duration.seconds(10))), 2000)
     const update = options.lockUpdate === undefined ? undefined : Duration.toMillis(Duration.decode(options.lockUpdate))
+    // A holder may keep the lock through an OAuth refresh (30 s IdP deadline): wait that out, and a stale lock too.
     const lockTimeout = options.lockTimeout === undefined
-      ? Duration.millis(stale + 5000)
+      ? Duration.millis(Math.max(stale + 5000, 40_000))
       : Duration.decode(options.lockTimeout)
     const staleTempAge = Duration.toMillis(Duration.decode(options.staleTempAge ?? Duration.minutes(1)))
     const semaphore = semaphoreFor(file)
@@ -597,8 +598,10 @@ export const makeFile = (
     const attempt = Effect.suspend(() => {
       const state = { compromised: false }
       return Effect.tryPromise({
+        // Loaded on first use: importing proper-lockfile patches `fs` (graceful-fs) and installs a signal handler,
+        // which a bare `import "effect-chutes"` must not do.
         try: () =>
-          Lockfile.lock(file, {
+          import("proper-lockfile").then((Lockfile) => Lockfile.lock(file, {
             realpath: false,
             retries: 0,
             stale,
@@ -607,7 +610,7 @@ export const makeFile = (
             onCompromised: () => {
               state.compromised = true
             }
-          }),
+          })),
         catch: (cause) =>
           new LockAttemptFailed(errorCode(cause), cause instanceof Error ? excerpt(cause.message, 160) : "unknown")
       }).pipe(Effect.map((release) => ({ release, state })))

@@ -242,6 +242,12 @@ export interface Options {
   readonly profileId?: string | undefined
   /** How long a resolved stored credential is reused before the store is read again (default 30 s). */
   readonly recheckAfter?: Duration.DurationInput | undefined
+  /**
+   * After a failed refresh, how long the same stored profile is not tried again (default 30 s, like discovery's
+   * negative TTL): a dead IdP is not hammered on every request. A profile changed on disk meanwhile (a new sign-in,
+   * another process's refresh) is tried at once.
+   */
+  readonly retryRefreshAfter?: Duration.DurationInput | undefined
 }
 
 /**
@@ -320,6 +326,9 @@ export const makeStored = (
     const oauth = yield* ChutesOAuth.ChutesOAuth
     const scope = yield* Effect.scope
     const recheckMillis = Duration.toMillis(options.recheckAfter ?? Duration.seconds(30))
+    const retryRefreshMillis = Duration.toMillis(options.retryRefreshAfter ?? Duration.seconds(30))
+    /** Failed refreshes per profile: the error, until when it stands, and the refresh token it was for. */
+    const failures = new Map<string, { readonly error: CredentialsError; readonly until: number; readonly refresh: string }>()
     let memo: { readonly credential: Credential; readonly validUntil: number } | undefined
     const inflight = new Map<string, Deferred.Deferred<Credential, CredentialsError>>()
 
@@ -396,7 +405,16 @@ export const makeStored = (
       let firstFailure: CredentialsError | undefined
       for (const [id, profile] of candidates) {
         if (profile.type === "oauth" && now >= profile.expires) {
-          const refreshed = yield* Effect.either(refresh(id, undefined))
+          const failed = failures.get(id)
+          const standing = failed !== undefined && failed.refresh === profile.refresh && now < failed.until
+          const refreshed = standing ? Either.left(failed.error) : yield* Effect.either(refresh(id, undefined))
+          if (!standing) {
+            if (Either.isLeft(refreshed)) {
+              failures.set(id, { error: refreshed.left, until: now + retryRefreshMillis, refresh: profile.refresh })
+            } else {
+              failures.delete(id)
+            }
+          }
           if (Either.isRight(refreshed)) return Option.some(refreshed.right)
           if (candidates.length === 1) return yield* refreshed.left
           firstFailure ??= refreshed.left

@@ -246,7 +246,15 @@ export const make = (options: Options = {}): Effect.Effect<
           const deferred = Deferred.unsafeMake<Done>(FiberId.none)
           entries.set(key, { _tag: "Pending", deferred })
           return fetchLive(credential).pipe(
-            Effect.tap((done) => Effect.sync(() => entries.set(key, done))),
+            Effect.tap((done) =>
+              Effect.sync(() => {
+                // Entries of other credentials (an OAuth token rotates hourly) go once expired: the map stays small.
+                for (const [other, entry] of entries) {
+                  if (entry._tag === "Done" && entry.expiresAt <= now) entries.delete(other)
+                }
+                entries.set(key, done)
+              })
+            ),
             Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => entries.delete(key))),
             Effect.intoDeferred(deferred),
             // The fetch belongs to the provider, not to the first caller: interrupting a caller must not leave the
@@ -260,10 +268,12 @@ export const make = (options: Options = {}): Effect.Effect<
     const discoverWith = (force: boolean) =>
       lookup(force).pipe(Effect.flatMap((done) => done.exit))
 
+    // A credential that cannot be produced (refresh failed, store unreadable) is a reason to fall back like any
+    // discovery failure: the disk cache first, then static.
     const catalogWith = (force: boolean) =>
       lookup(force).pipe(
         Effect.map((done) => done.snapshot),
-        Effect.catchAll((error) => Effect.succeed(ModelCatalog.staticSnapshot(error)))
+        Effect.catchAll(fallback)
       )
 
     const resolve = Effect.fn("ChutesProvider.resolve")(function*(input: string) {

@@ -361,7 +361,13 @@ export const callbackListener = (
         inFlight.delete(res)
         if (closing !== undefined && inFlight.size === 0) server.closeAllConnections()
       })
-      const url = new URL(req.url ?? "/", "http://127.0.0.1")
+      // A request target that is not a valid URL (e.g. "http://[") would throw here and take the process down.
+      let url: URL
+      try {
+        url = new URL(req.url ?? "/", "http://127.0.0.1")
+      } catch {
+        return respond(res, 400, "Bad request", "That is not a sign-in callback.", false)
+      }
       if (url.pathname !== target.path) {
         return respond(res, 404, "Not found", "This is not the sign-in callback.", false)
       }

@@ -199,7 +199,7 @@ describe("refresh", () => {
         assert.deepStrictEqual(readFileSync(s.storePath), bytes)
         const retried = yield* credentials.get
         assert.isTrue(Option.isSome(retried), "the next call refreshes")
-      }).pipe(Effect.provide(layer), withEnv(s.env))
+      }).pipe(Effect.provide(credentialsLayer(s, { retryRefreshAfter: "0 millis" })), withEnv(s.env))
     }))
 
   it.scopedLive("forceRefresh after a 401 refreshes once even before expiry; static credentials give None", () =>
@@ -223,6 +223,25 @@ describe("refresh", () => {
           withEnv({ ...s.env, CHUTES_OAUTH_TOKEN: "cak_static" })
         )
       assert.isTrue(Option.isNone(fromEnv))
+    }))
+})
+
+describe("a failed refresh is not retried on every call", () => {
+  it.scopedLive("within retryRefreshAfter: the same error, no new token request; a changed profile is tried at once", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake) } }))
+      s.fake.fault({ _tag: "Status", route: "token", status: 503, body: { error: "temporarily_unavailable" } })
+      yield* Effect.gen(function*() {
+        const credentials = yield* ChutesCredentials.ChutesCredentials
+        for (let i = 0; i < 5; i++) assert.strictEqual((yield* Effect.flip(credentials.get)).reason, "RefreshFailed")
+        assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 1, "one request for five calls")
+        // A new sign-in elsewhere changes the stored profile: it is used at once.
+        s.fake.clearFaults("token")
+        writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake) } }))
+        assert.isTrue(Option.isSome(yield* credentials.get))
+        assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 2)
+      }).pipe(Effect.provide(credentialsLayer(s)), withEnv(s.env))
     }))
 })
 

@@ -113,6 +113,25 @@ describe("fallback order: live -> disk cache -> static", () => {
     }))
 })
 
+describe("credential failures fall back like discovery failures", () => {
+  it.effect("a refresh that failed -> the disk cache, with the CredentialsError as the reason", () =>
+    Effect.gen(function*() {
+      const failed = new CredentialsError({ reason: "RefreshFailed", profileId: "chutes:alice" })
+      const layer = ChutesProvider.layerWithoutDependencies().pipe(
+        Layer.provide(Layer.mergeAll(
+          Layer.succeed(ChutesCredentials.ChutesCredentials, { get: Effect.fail(failed), forceRefresh: () => Effect.succeedNone }),
+          ModelDiscovery.layerStatic(liveModels),
+          CatalogCache.layerMemory({ version: 1, baseUrl: BASE, fetchedAt: 0, models: liveModels }),
+          ChutesSettings.layer({ baseUrl: BASE }),
+          Layer.succeed(HttpClient.HttpClient, scriptedClient([json(200, {})]).client)
+        ))
+      )
+      const snapshot = yield* Effect.flatMap(ChutesProvider.ChutesProvider, (p) => p.catalog).pipe(Effect.provide(layer))
+      assert.strictEqual(snapshot.source, "cache")
+      assert.strictEqual(snapshot.reason?._tag === "CredentialsError" && snapshot.reason.reason, "RefreshFailed")
+    }))
+})
+
 describe("the disk cache", () => {
   it.live("survives a new provider instance, as a real 0600 file", () =>
     Effect.gen(function*() {

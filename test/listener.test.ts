@@ -236,6 +236,27 @@ describe("callback listener: where it listens", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("callback listener: hostile requests", () => {
+  it.live("a request target that is not a URL gets 400 and the listener keeps serving", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const listener = yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/oauth-callback`, "s")
+      const raw = (request: string) =>
+        Effect.async<string>((resume) => {
+          const socket = Net.connect(port, "127.0.0.1", () => socket.end(request))
+          let data = ""
+          socket.on("data", (chunk) => (data += chunk.toString()))
+          socket.on("close", () => resume(Effect.succeed(data)))
+          socket.on("error", () => resume(Effect.succeed(data)))
+        })
+      const answer = yield* raw("GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.match(answer, /^HTTP\/1\.1 400/)
+      assert.strictEqual(listener.host, "127.0.0.1")
+      const after = yield* raw("GET /elsewhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.match(after, /^HTTP\/1\.1 404/, "still serving")
+    }).pipe(Effect.scoped))
+})
+
 describe("callback listener: nothing answers once the flow ends, and the port is free", () => {
   it.live("after success, a keep-alive connection the browser held is closed without another answer", () =>
     Effect.gen(function*() {
