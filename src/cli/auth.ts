@@ -134,18 +134,16 @@ export const status = (
     const envKey = yield* Effect.orDie(ChutesSettings.optionalEnv("CHUTES_API_KEY"))
     const envToken = yield* Effect.orDie(ChutesSettings.optionalEnv("CHUTES_OAUTH_TOKEN"))
     const set = yield* store.load
-    const chosen = ChutesCredentials.chooseProfile(set.profiles)
+    // Which entry is active is decided once every entry is checked: see below.
     const active = Option.isSome(envKey)
       ? "env:CHUTES_API_KEY"
       : Option.isSome(envToken)
       ? "env:CHUTES_OAUTH_TOKEN"
-      : chosen !== undefined
-      ? `profile:${chosen[0]}`
       : null
 
-    const credentials: Array<CredentialStatus & { readonly error?: CredentialsError | undefined }> = []
+    const checked: Array<CredentialStatus & { readonly error?: CredentialsError | undefined }> = []
     if (Option.isSome(envKey)) {
-      credentials.push({
+      checked.push({
         source: "env:CHUTES_API_KEY",
         profileId: null,
         kind: "api_key",
@@ -159,7 +157,7 @@ export const status = (
       })
     }
     if (Option.isSome(envToken)) {
-      credentials.push({
+      checked.push({
         source: "env:CHUTES_OAUTH_TOKEN",
         profileId: null,
         kind: "oauth",
@@ -176,7 +174,7 @@ export const status = (
       const source = `profile:${id}`
       const common = { source, profileId: id, kind: profile.type, active: active === source } as const
       if (profile.type === "api_key") {
-        credentials.push({
+        checked.push({
           ...common,
           secret: lastFour(profile.key),
           account: null,
@@ -190,7 +188,7 @@ export const status = (
       const now = yield* Clock.currentTimeMillis
       const account = profile.email ?? null
       if (now < profile.expires) {
-        credentials.push({
+        checked.push({
           ...common,
           secret: lastFour(profile.access),
           account,
@@ -204,7 +202,7 @@ export const status = (
       const check = yield* checkDue(id)
       // A refresh rotates the tokens: show the new access token's tail.
       const after = check.state === "refreshed" ? (yield* store.load).profiles.get(id) : undefined
-      credentials.push({
+      checked.push({
         ...common,
         secret: lastFour(after?.type === "oauth" ? after.access : profile.access),
         account,
@@ -216,6 +214,12 @@ export const status = (
       })
     }
 
+    // Like the SDK ("first that yields wins"): the first stored profile in resolution order that is usable, else the
+    // first in that order (which then shows why it is not).
+    const order = ChutesCredentials.orderProfiles(set.profiles).map(([id]) => `profile:${id}`)
+    const storedActive = order.find((source) => checked.some((c) => c.source === source && c.usable)) ?? order[0]
+    const activeSource = active ?? storedActive ?? null
+    const credentials = checked.map((c) => ({ ...c, active: c.source === activeSource }))
     const activeEntry = credentials.find((c) => c.active)
     const usable = activeEntry?.usable === true
     const otherProfiles = set.others
@@ -223,7 +227,7 @@ export const status = (
       stateDir: settings.stateDir ?? null,
       storePath: store.location,
       configPath: settings.configPath ?? null,
-      active,
+      active: activeSource,
       usable,
       credentials: credentials.map(({ error: _error, ...rest }) => rest),
       otherProfiles

@@ -545,10 +545,7 @@ describe("auth status", () => {
   it("an expired profile that cannot refresh is reported as needing re-auth, not OK: exit 1", async () => {
     const unknownRefresh = "crt_" + "dead".repeat(10)
     secrets.add(unknownRefresh)
-    const home = homeWithProfiles({
-      "chutes:alice": oauthProfile({ refresh: unknownRefresh, expires: 1_000 }),
-      "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey }
-    })
+    const home = homeWithProfiles({ "chutes:alice": oauthProfile({ refresh: unknownRefresh, expires: 1_000 }) })
     const text = await cli(home, ["auth", "status"])
     assert.strictEqual(text.code, 1)
     // The active marker, then: source, kind, secret tail, account, state.
@@ -564,10 +561,27 @@ describe("auth status", () => {
     assert.isFalse(status.usable)
     const alice = status.credentials.find((c) => c.profileId === "chutes:alice")
     assert.deepStrictEqual([alice?.state, alice?.usable, alice?.active], ["reauth-required", false, true])
-    const key = status.credentials.find((c) => c.profileId === "chutes:default")
-    assert.deepStrictEqual([key?.state, key?.secret], ["valid", `…${fake.apiKey.slice(-4)}`])
     // The failed refresh never touched the stored credential.
     assert.strictEqual(readJson(home.store).profiles["chutes:alice"].refresh, unknownRefresh)
+  })
+
+  it("with a stored API key too, the key is active (first that yields, like the SDK): exit 0", async () => {
+    const unknownRefresh = "crt_" + "beef".repeat(10)
+    secrets.add(unknownRefresh)
+    const home = homeWithProfiles({
+      "chutes:alice": oauthProfile({ refresh: unknownRefresh, expires: 1_000 }),
+      "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey }
+    })
+    const json = await cli(home, ["auth", "status", "--json"])
+    assertNoSecrets(json)
+    assert.strictEqual(json.code, 0, json.stderr)
+    const status = Schema.decodeUnknownSync(AuthStatusOutput)(JSON.parse(json.stdout))
+    assert.strictEqual(status.active, "profile:chutes:default")
+    assert.isTrue(status.usable)
+    const alice = status.credentials.find((c) => c.profileId === "chutes:alice")
+    assert.deepStrictEqual([alice?.state, alice?.usable, alice?.active], ["reauth-required", false, false])
+    const key = status.credentials.find((c) => c.profileId === "chutes:default")
+    assert.deepStrictEqual([key?.state, key?.secret, key?.active], ["valid", `…${fake.apiKey.slice(-4)}`, true])
   })
 
   it("a due profile that can refresh is refreshed (new tokens stored) and reported valid: exit 0", async () => {
