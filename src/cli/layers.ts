@@ -8,7 +8,9 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as AgentConfig from "../AgentConfig.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as CatalogCache from "../CatalogCache.js"
@@ -83,33 +85,51 @@ export const terminalLayer = (nonInteractive: boolean): Layer.Layer<Prompter | B
  */
 export const userAliases = (
   global: GlobalOptions
-): Effect.Effect<ReadonlyArray<readonly [string, string]>, ConfigError> =>
-  AgentConfig.loadUserAliases.pipe(
-    Effect.map((aliases) =>
-      aliases.filter(([name, ref]) => ModelRef.builtinAliases.get(name.trim().toLowerCase())?.ref !== ref)
-    ),
+): Effect.Effect<ConfigDefaults, ConfigError> =>
+  Effect.gen(function*() {
+    const aliases = yield* AgentConfig.loadUserAliases
+    const config = yield* AgentConfig.AgentConfig
+    const primary = Option.flatMap(yield* config.load, AgentConfig.primary)
+    // The config's primary model is the provider's default model, when it is a valid ref.
+    const defaultModel = Option.isSome(primary) && Either.isRight(ModelRef.parse(primary.value))
+      ? primary.value
+      : undefined
+    if (Option.isSome(primary) && defaultModel === undefined) {
+      yield* Effect.logWarning(`agents.defaults.model.primary ${JSON.stringify(primary.value)} is not a model ref; ignored`)
+    }
+    return {
+      aliases: aliases.filter(([name, ref]) => ModelRef.builtinAliases.get(name.trim().toLowerCase())?.ref !== ref),
+      defaultModel
+    }
+  }).pipe(
     Effect.provide(
       AgentConfig.layer.pipe(Layer.provide(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
     )
   )
 
+/** What the agent config contributes to the provider: user aliases and the default (primary) model. */
+export interface ConfigDefaults {
+  readonly aliases: ReadonlyArray<readonly [string, string]>
+  readonly defaultModel: string | undefined
+}
+
 /** The provider for a command: settings from flags over env, the given user aliases, Node platform. */
 export const providerLayer = (
   global: GlobalOptions,
-  aliases: ReadonlyArray<readonly [string, string]> = []
+  defaults: ConfigDefaults = { aliases: [], defaultModel: undefined }
 ): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
-  NodeChutes.layer({ settings: settingsOptions(global), aliases })
+  NodeChutes.layer({ settings: settingsOptions(global), aliases: defaults.aliases, defaultModel: defaults.defaultModel })
 
 /**
  * Loads the user aliases, and on a config that cannot be read, warns and goes on without them (listing models must
  * not depend on a healthy config).
  */
-export const userAliasesOrWarn = (global: GlobalOptions): Effect.Effect<ReadonlyArray<readonly [string, string]>> =>
+export const userAliasesOrWarn = (global: GlobalOptions): Effect.Effect<ConfigDefaults> =>
   userAliases(global).pipe(
     Effect.catchAll((error) =>
-      Effect.as(
-        Effect.logWarning(`${error.message}; its aliases are ignored`),
-        [] as ReadonlyArray<readonly [string, string]>
-      )
+      Effect.as(Effect.logWarning(`${error.message}; its aliases are ignored`), {
+        aliases: [],
+        defaultModel: undefined
+      } satisfies ConfigDefaults)
     )
   )

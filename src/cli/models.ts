@@ -81,7 +81,7 @@ export const resolve = (
     const [resolved, snapshot] = options.offline
       ? yield* Effect.gen(function*() {
         const snapshot = ModelCatalog.staticSnapshot()
-        const user = ModelRef.makeUserAliases(aliases).aliases
+        const user = ModelRef.makeUserAliases(aliases.aliases).aliases
         const resolved = yield* ModelRef.resolve(options.input, { ids: snapshot.byId, userAliases: user })
         return [resolved, snapshot] as const
       })

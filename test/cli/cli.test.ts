@@ -468,6 +468,18 @@ describe("models", () => {
     }
   })
 
+  it("list: the config's primary model is the default the live catalog is checked against", async () => {
+    const home = makeHome()
+    assert.strictEqual((await onboardWithKey(home)).code, 0)
+    // Onboarding set primary to the built-in default, which the 2026 capture does not list.
+    const before = Schema.decodeUnknownSync(ModelsListOutput)(JSON.parse((await cli(home, ["models", "list", "--json"])).stdout))
+    assert.isTrue(before.warnings.some((w) => w.kind === "DefaultModelMissing" && w.ref === "chutes/zai-org/GLM-4.7-TEE"))
+    writeFileSync(home.config, `{ agents: { defaults: { model: { primary: "chutes/zai-org/GLM-5-TEE" } } } }\n`)
+    const after = Schema.decodeUnknownSync(ModelsListOutput)(JSON.parse((await cli(home, ["models", "list", "--json"])).stdout))
+    assert.strictEqual(after.source, "live")
+    assert.isFalse(after.warnings.some((w) => w.kind === "DefaultModelMissing"), "GLM-5-TEE is live")
+  })
+
   it("list: the table with the source on top; --offline reads no file and makes no request", async () => {
     const home = makeHome()
     const before = fake.counters.models
