@@ -26,6 +26,7 @@ import * as AuthProfileStore from "./AuthProfileStore.js"
 import { CredentialsError, type OAuthError, type StoreError } from "./ChutesError.js"
 import * as ChutesOAuth from "./ChutesOAuth.js"
 import { optionalEnv } from "./ChutesSettings.js"
+import { lastFour } from "./internal/redact.js"
 
 /**
  * @since 0.1.0
@@ -103,11 +104,8 @@ export const identity = (credential: Credential): string =>
  * @since 0.1.0
  * @category utils
  */
-export const label = (credential: Credential): string => {
-  const secret = Redacted.value(credential.secret)
-  const tail = secret.length > 8 ? `…${secret.slice(-4)}` : "****"
-  return `${credential.kind === "oauth" ? "OAuth token" : "API key"} ${tail} (${credential.source})`
-}
+export const label = (credential: Credential): string =>
+  `${credential.kind === "oauth" ? "OAuth token" : "API key"} ${lastFour(Redacted.value(credential.secret))} (${credential.source})`
 
 const API_KEY_SHAPE = /^cpk_[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9]{32}$/
 

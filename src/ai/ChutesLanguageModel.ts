@@ -42,6 +42,7 @@ import type { CredentialsError } from "../ChutesError.js"
 import * as ChutesProvider from "../ChutesProvider.js"
 import { errorDetail, excerpt } from "../internal/redact.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
+import { parseRetryAfter } from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as ChatWire from "./ChatWire.js"
 import * as ChutesAiError from "./ChutesAiError.js"
@@ -315,15 +316,8 @@ const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 
     Effect.map((text) => text.slice(0, max))
   )
 
-const retryAfterMillis = (error: AiError.AiError, now: number): number | undefined => {
-  if (error._tag !== "HttpResponseError") return undefined
-  const value = error.response.headers["retry-after"]
-  if (value === undefined) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
-  const date = Date.parse(value)
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined
-}
+const retryAfterMillis = (error: AiError.AiError, now: number): number | undefined =>
+  error._tag === "HttpResponseError" ? parseRetryAfter(error.response.headers["retry-after"], now) : undefined
 
 // =====================================================================================================================
 // The model
