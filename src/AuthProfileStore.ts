@@ -648,15 +648,19 @@ export const makeFile = (
             Schedule.jittered,
             Schedule.upTo(lockTimeout)
           ),
-          while: (error) => error.code === "ELOCKED"
+          // ENOENT: the lock directory vanished while we took it (another process took the same stale lock over at the
+          // same moment and removed it). The store's directory exists by then, so it is a race: try again.
+          while: (error) => error.code === "ELOCKED" || error.code === "ENOENT"
         }),
         Effect.mapError((error) =>
           new StoreError({
-            reason: error.code === "ELOCKED" ? "Locked" : error.code === "EACCES" || error.code === "EPERM"
+            reason: error.code === "ELOCKED" || error.code === "ENOENT"
+              ? "Locked"
+              : error.code === "EACCES" || error.code === "EPERM"
               ? "Permission"
               : "Io",
             path: file,
-            detail: error.code === "ELOCKED"
+            detail: error.code === "ELOCKED" || error.code === "ENOENT"
               ? `${lockDir} is held by another process; gave up after ${Duration.format(lockTimeout)}`
               : `taking the lock ${lockDir} failed: ${error.message}`
           })

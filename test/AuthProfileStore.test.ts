@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   rmdirSync,
   statSync,
   utimesSync,
@@ -434,6 +435,23 @@ describe("file store: modify", () => {
 })
 
 describe("file store: the cross-process lock", () => {
+  it.live("a lock directory that vanishes while it is taken (a concurrent takeover) is retried, never an Io error", () =>
+    Effect.gen(function*() {
+      const path = storePath()
+      // Another process taking a stale lock over removes the lock directory at any moment.
+      const remover = setInterval(() => rmSync(`${path}.lock`, { recursive: true, force: true }), 1)
+      const outcomes = yield* Effect.all(
+        Array.from({ length: 150 }, (_, i) =>
+          Effect.flatMap(fileStore(path, { lockTimeout: "2 seconds" }), (store) =>
+            Effect.either(store.upsert(`chutes:p${i % 3}`, apiKey)))),
+        { concurrency: 1 }
+      ).pipe(Effect.ensuring(Effect.sync(() => clearInterval(remover))))
+      const reasons = outcomes.flatMap((o) => (o._tag === "Left" ? [o.left.reason] : []))
+      for (const reason of reasons) assert.strictEqual(reason, "Locked")
+      assert.isAbove(outcomes.length - reasons.length, 0, "some writes went through")
+    }), { timeout: 60_000 })
+
+
   it.live("a stale lock (old mtime, as left by a killed process) is taken over", () =>
     Effect.gen(function*() {
       const path = storePath()
