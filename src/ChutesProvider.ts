@@ -20,6 +20,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -112,11 +113,18 @@ export const catalogWarnings = (
   defaultModel: ModelRef.ModelRef,
   aliases: ModelRef.AliasTable
 ): ReadonlyArray<ModelCatalog.CatalogWarning> => {
-  const warnings: Array<ModelCatalog.CatalogWarning> = []
+  const missingDefault = !byId.has(ModelRef.modelId(defaultModel))
+  const missingAliases = Array.from(aliases.values()).filter((alias) => !byId.has(ModelRef.modelId(alias.ref)))
+  if (!missingDefault && missingAliases.length === 0) return []
+  // One pass over the catalog for every missing ref: on thousands of models the suggestion search is the costliest
+  // part of taking in a live catalog (bench/README.md).
   const refs = models.map((model) => `chutes/${model.id}`)
-  const suggest = (ref: string) => ModelRef.nearest(ModelRef.modelId(ref as ModelRef.ModelRef), refs, 1, (c) => c.slice(7))[0]
-  if (!byId.has(ModelRef.modelId(defaultModel))) {
-    const suggestion = suggest(defaultModel)
+  const targets = [...(missingDefault ? [defaultModel] : []), ...missingAliases.map((alias) => alias.ref)]
+  const suggestions = ModelRef.nearestEach(targets.map(ModelRef.modelId), refs, 1, (c) => c.slice(7))
+  const warnings: Array<ModelCatalog.CatalogWarning> = []
+  let next = 0
+  if (missingDefault) {
+    const suggestion = suggestions[next++]![0]
     warnings.push({
       kind: "DefaultModelMissing",
       ref: defaultModel,
@@ -125,9 +133,8 @@ export const catalogWarnings = (
         (suggestion ? `; nearest live model: ${suggestion}` : "")
     })
   }
-  for (const alias of aliases.values()) {
-    if (byId.has(ModelRef.modelId(alias.ref))) continue
-    const suggestion = suggest(alias.ref)
+  for (const alias of missingAliases) {
+    const suggestion = suggestions[next++]![0]
     warnings.push({
       kind: "AliasTargetMissing",
       ref: alias.ref,
@@ -170,15 +177,47 @@ export const make = (options: Options = {}): Effect.Effect<
     const user = ModelRef.makeUserAliases(aliasEntries(options.aliases))
     for (const invalid of user.invalid) yield* Effect.logWarning(`ignoring user alias: ${invalid.message}`)
     const aliases: ModelRef.AliasTable = new Map([...ModelRef.builtinAliases, ...user.aliases])
-    const missing = new CredentialsError({ reason: "Missing" })
-    const noCredential: Done = {
-      _tag: "Done",
-      exit: Exit.fail(missing),
-      snapshot: ModelCatalog.staticSnapshot(missing),
-      expiresAt: Number.POSITIVE_INFINITY
+    // Made on first use: constructing an error captures a stack trace, which cost more than the rest of `make`.
+    let noCredential: Done | undefined
+    const noCredentialDone = (): Done => {
+      if (noCredential === undefined) {
+        const missing = new CredentialsError({ reason: "Missing" })
+        noCredential = {
+          _tag: "Done",
+          exit: Exit.fail(missing),
+          snapshot: ModelCatalog.staticSnapshot(missing),
+          expiresAt: Number.POSITIVE_INFINITY
+        }
+      }
+      return noCredential
     }
 
     const entries = new Map<string, Entry>()
+
+    // Writing the disk cache is for later processes, so it is kept off the caller's path (with its fsyncs it cost more
+    // than the whole fetch of a small catalog; bench/README.md). The provider's scope waits for pending writes when it
+    // closes, so a program that lists the models and exits still leaves the cache behind.
+    const pendingSaves = new Set<Fiber.RuntimeFiber<void>>()
+    yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.awaitAll(Array.from(pendingSaves))))
+    const saveInBackground = (catalog: CatalogCache.CachedCatalog) =>
+      // Suspended (a cache service may encode as it builds the effect) and after a zero sleep (a timer tick), so that
+      // the callers waiting for this catalog resume before any of the encoding and writing.
+      Effect.flatMap(
+        Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.zero), Effect.suspend(() => diskCache.save(catalog)))),
+        (fiber) =>
+          Effect.sync(() => {
+            pendingSaves.add(fiber)
+            fiber.addObserver(() => pendingSaves.delete(fiber))
+          })
+      )
+
+    // The cache key of a credential: a SHA-256 of its secret, computed once per credential rather than on every call.
+    const keys = new WeakMap<ChutesCredentials.Credential, string>()
+    const keyOf = (credential: ChutesCredentials.Credential): string => {
+      let key = keys.get(credential)
+      if (key === undefined) keys.set(credential, key = ChutesCredentials.identity(credential))
+      return key
+    }
 
     const fallback = (error: DiscoverError) =>
       Effect.gen(function*() {
@@ -209,7 +248,7 @@ export const make = (options: Options = {}): Effect.Effect<
           for (const warning of warnings) yield* Effect.logWarning(warning.message)
           if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
           const snapshot: ModelCatalog.CatalogSnapshot = { ...indexed, warnings }
-          yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
+          yield* saveInBackground({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
           const done: Done = {
             _tag: "Done",
             exit: Exit.succeed(snapshot),
@@ -235,8 +274,8 @@ export const make = (options: Options = {}): Effect.Effect<
     const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
       Effect.gen(function*() {
         const credential = yield* credentials.get
-        if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredential
-        const key = Option.match(credential, { onNone: () => "anonymous", onSome: ChutesCredentials.identity })
+        if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredentialDone()
+        const key = Option.match(credential, { onNone: () => "anonymous", onSome: keyOf })
         const now = yield* Clock.currentTimeMillis
         return yield* Effect.suspend(() => {
           // Check and claim in one synchronous step, so concurrent callers see the pending entry.

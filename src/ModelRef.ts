@@ -255,27 +255,89 @@ const suggestionsFor = (input: string, context: ResolveContext): ReadonlyArray<s
   return nearest(input, candidates, 3, (candidate) => candidate.startsWith(PREFIX) ? candidate.slice(PREFIX.length) : candidate)
 }
 
+// Myers' bit-parallel edit distance, in Hyyrö's block form (as in edlib): one column of the edit table is a few
+// 32-bit words of +1/-1 vertical deltas, so comparing a 40-character needle with a candidate costs two handfuls of
+// integer operations per candidate character instead of 40 table cells. `nearest` runs it over every id of a catalog
+// for each missing model; on 5,000 ids the table took ~150 ms per missing model (bench/README.md).
+
+/** The needles' character masks (bit i of block i >> 5: the needle has that character at i), for recent needles. */
+const maskCache = new Map<string, Map<number, Int32Array>>()
+let noMatch = new Int32Array(4)
+let vp = new Int32Array(4)
+let vn = new Int32Array(4)
+
+const masksOf = (pattern: string, blocks: number): Map<number, Int32Array> => {
+  const cached = maskCache.get(pattern)
+  if (cached !== undefined) return cached
+  const byChar = new Map<number, Int32Array>()
+  for (let i = 0; i < pattern.length; i++) {
+    const code = pattern.charCodeAt(i)
+    let mask = byChar.get(code)
+    if (mask === undefined) byChar.set(code, mask = new Int32Array(blocks))
+    const word = i >> 5
+    mask[word] = (mask[word] ?? 0) | (1 << (i & 31))
+  }
+  // A handful of needles at a time (`nearestEach`); the cache never grows past that.
+  if (maskCache.size >= 16) maskCache.clear()
+  maskCache.set(pattern, byChar)
+  return byChar
+}
+
 /**
- * Levenshtein distance, case-insensitive, with an early exit above `max`.
+ * Levenshtein distance in UTF-16 units (callers lower-case first); any value above `max` means "more than `max`",
+ * returned as soon as that is certain.
  *
  * @internal
  */
 const distance = (a: string, b: string, max: number): number => {
-  if (Math.abs(a.length - b.length) > max) return max + 1
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    let rowMin = i
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost)
-      current.push(value)
-      if (value < rowMin) rowMin = value
-    }
-    if (rowMin > max) return max + 1
-    previous = current
+  const m = a.length
+  const n = b.length
+  if (Math.abs(m - n) > max) return max + 1
+  if (m === 0) return n
+  const blocks = (m + 31) >> 5
+  if (blocks > vp.length) {
+    noMatch = new Int32Array(blocks)
+    vp = new Int32Array(blocks)
+    vn = new Int32Array(blocks)
   }
-  return previous[b.length]!
+  const byChar = masksOf(a, blocks)
+  const last = blocks - 1
+  const lastBit = 1 << ((m - 1) & 31)
+  // Column 0: every vertical delta is +1 (D[i][0] = i).
+  vp.fill(-1, 0, blocks)
+  vn.fill(0, 0, blocks)
+  let score = m
+  for (let j = 0; j < n; j++) {
+    const eqs = byChar.get(b.charCodeAt(j)) ?? noMatch
+    // Row 0 grows by one per column: a +1 enters the first block from above.
+    let hin = 1
+    for (let k = 0; k < blocks; k++) {
+      const pv = vp[k]!
+      const mv = vn[k]!
+      let eq = eqs[k]!
+      const xv = eq | mv
+      if (hin < 0) eq |= 1
+      const xh = (((eq & pv) + pv) ^ pv) | eq
+      let ph = mv | ~(xh | pv)
+      let mh = pv & xh
+      // The horizontal delta on the needle's last row moves the score; on a block's top bit it feeds the next block.
+      if (k === last) {
+        if (ph & lastBit) score++
+        else if (mh & lastBit) score--
+      }
+      const hout = ph < 0 ? 1 : mh < 0 ? -1 : 0
+      ph <<= 1
+      mh <<= 1
+      if (hin < 0) mh |= 1
+      else if (hin > 0) ph |= 1
+      vp[k] = mh | ~(xv | ph)
+      vn[k] = ph & xv
+      hin = hout
+    }
+    // The last row can fall by at most one per column left.
+    if (score - (n - 1 - j) > max) return max + 1
+  }
+  return score
 }
 
 /**
@@ -291,10 +353,30 @@ export const nearest = (
   candidates: Iterable<string>,
   limit = 3,
   compareAs: (candidate: string) => string = (candidate) => candidate
-): ReadonlyArray<string> => {
-  const needle = input.toLowerCase()
-  const max = Math.max(2, Math.ceil(needle.length * 0.5))
-  const scored: Array<readonly [string, number]> = []
+): ReadonlyArray<string> => nearestEach([input], candidates, limit, compareAs)[0]!
+
+/**
+ * `nearest` for several inputs against the same candidates, which are prepared (lower-cased, split) once for all:
+ * the result for each input is exactly what `nearest` gives for it.
+ *
+ * @since 0.1.0
+ * @category resolution
+ */
+export const nearestEach = (
+  inputs: ReadonlyArray<string>,
+  candidates: Iterable<string>,
+  limit = 3,
+  compareAs: (candidate: string) => string = (candidate) => candidate
+): ReadonlyArray<ReadonlyArray<string>> => {
+  const needles = inputs.map((input) => input.toLowerCase())
+  const maxes = needles.map((needle) => Math.max(2, Math.ceil(needle.length * 0.5)))
+  const order = (a: readonly [string, number], b: readonly [string, number]) => a[1] - b[1] || a[0].localeCompare(b[0])
+  // Only the best `limit` are kept, best first. Once there are that many, a candidate must score no worse than the
+  // last of them to matter, which bounds the edit distance worth computing: against a catalog of thousands of similar
+  // ids most candidates then stop at the length check instead of filling a Levenshtein table. Same result as scoring
+  // every candidate and sorting (ties keep their input order, as the stable sort did).
+  const bounded = Number.isInteger(limit) && limit > 0
+  const bests = needles.map((): Array<readonly [string, number]> => [])
   const seen = new Set<string>()
   for (const candidate of candidates) {
     if (seen.has(candidate)) continue
@@ -303,15 +385,35 @@ export const nearest = (
     const short = compareAs(candidate).toLowerCase()
     // The last path segment too, so "glm-5.2" finds "zai-org/GLM-5-TEE".
     const last = short.slice(short.lastIndexOf("/") + 1)
-    let score: number
-    if (needle.length >= 3 && (full.includes(needle) || short.includes(needle) || needle.includes(short))) {
-      score = Math.abs(short.length - needle.length) / 1000
-    } else {
-      score = Math.min(distance(needle, full, max), distance(needle, short, max), distance(needle, last, max))
-      if (score > max) continue
+    for (let k = 0; k < needles.length; k++) {
+      const needle = needles[k]!
+      const best = bests[k]!
+      const worst = bounded && best.length === limit ? best[limit - 1]![1] : Number.POSITIVE_INFINITY
+      let score: number
+      if (needle.length >= 3 && (full.includes(needle) || short.includes(needle) || needle.includes(short))) {
+        score = Math.abs(short.length - needle.length) / 1000
+      } else {
+        // Each distance is only needed when it could beat the best so far, so it runs bounded by that.
+        const bound = Math.min(maxes[k]!, Math.floor(worst))
+        score = distance(needle, full, bound)
+        if (score > 0 && short !== full) score = Math.min(score, distance(needle, short, Math.min(bound, score)))
+        if (score > 0 && last !== short) score = Math.min(score, distance(needle, last, Math.min(bound, score)))
+        if (score > bound) continue
+      }
+      if (score > worst) continue
+      const entry = [candidate, score] as const
+      if (!bounded) {
+        best.push(entry)
+        continue
+      }
+      let at = best.length
+      while (at > 0 && order(entry, best[at - 1]!) < 0) at--
+      best.splice(at, 0, entry)
+      if (best.length > limit) best.pop()
     }
-    scored.push([candidate, score])
   }
-  scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
-  return scored.slice(0, limit).map(([candidate]) => candidate)
+  return bests.map((best) => {
+    if (!bounded) best.sort(order)
+    return best.slice(0, limit).map(([candidate]) => candidate)
+  })
 }
