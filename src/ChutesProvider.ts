@@ -194,20 +194,21 @@ export const make = (options: Options = {}): Effect.Effect<
 
     const entries = new Map<string, Entry>()
 
-    // Writing the disk cache is for later processes, so it is kept off the caller's path (with its fsyncs it cost more
-    // than the whole fetch of a small catalog; bench/README.md). The provider's scope waits for pending writes when it
-    // closes, so a program that lists the models and exits still leaves the cache behind.
-    const pendingSaves = new Set<Fiber.RuntimeFiber<void>>()
-    yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.awaitAll(Array.from(pendingSaves))))
-    const saveInBackground = (catalog: CatalogCache.CachedCatalog) =>
+    // Writing the disk cache is for later processes, and logging the warnings for people: both are kept off the
+    // caller's path (the cache write, with its fsyncs, cost more than the whole fetch of a small catalog;
+    // bench/README.md). The provider's scope waits for this work when it closes, so a program that lists the models
+    // and exits still leaves the cache and its warnings behind.
+    const pendingWork = new Set<Fiber.RuntimeFiber<void>>()
+    yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.awaitAll(Array.from(pendingWork))))
+    const inBackground = (work: Effect.Effect<void>) =>
       // Suspended (a cache service may encode as it builds the effect) and after a zero sleep (a timer tick), so that
-      // the callers waiting for this catalog resume before any of the encoding and writing.
+      // the callers waiting for this catalog resume before any of the work.
       Effect.flatMap(
-        Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.zero), Effect.suspend(() => diskCache.save(catalog)))),
+        Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.zero), Effect.suspend(() => work))),
         (fiber) =>
           Effect.sync(() => {
-            pendingSaves.add(fiber)
-            fiber.addObserver(() => pendingSaves.delete(fiber))
+            pendingWork.add(fiber)
+            fiber.addObserver(() => pendingWork.delete(fiber))
           })
       )
 
@@ -244,11 +245,20 @@ export const make = (options: Options = {}): Effect.Effect<
         if (Either.isRight(result)) {
           const { fetchedAt, models, skipped } = result.right
           const indexed = ModelCatalog.makeSnapshot({ source: "live", models, fetchedAt, skipped })
-          const warnings = catalogWarnings(indexed.models, indexed.byId, defaultModel, aliases)
-          for (const warning of warnings) yield* Effect.logWarning(warning.message)
-          if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
-          const snapshot: ModelCatalog.CatalogSnapshot = { ...indexed, warnings }
-          yield* saveInBackground({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
+          // The warnings' "nearest live model" search is the costliest part of taking in a large catalog: it is done
+          // on first read of `warnings`, or in the background below — not before the callers get their snapshot.
+          let warnings: ReadonlyArray<ModelCatalog.CatalogWarning> | undefined
+          const snapshot: ModelCatalog.CatalogSnapshot = {
+            ...indexed,
+            get warnings() {
+              return warnings ??= catalogWarnings(indexed.models, indexed.byId, defaultModel, aliases)
+            }
+          }
+          yield* inBackground(Effect.gen(function*() {
+            for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
+            if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
+            yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
+          }))
           const done: Done = {
             _tag: "Done",
             exit: Exit.succeed(snapshot),
