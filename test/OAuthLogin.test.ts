@@ -19,38 +19,13 @@ import type { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
+import { connect, freePort } from "./support/net.js"
 
 const { BrowserOpener, Prompter } = OAuthLogin
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers: ports, a scripted browser, the fake IdP
 // ---------------------------------------------------------------------------------------------------------------------
-
-/** A port that was free a moment ago (listen on 0, read it, close). */
-const freePort = Effect.promise(() =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = address !== null && typeof address === "object" ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-)
-
-/** "connected", or the error code of a TCP connection attempt (a fresh socket: no pooled connection is reused). */
-const connect = (port: number, host = "127.0.0.1") =>
-  Effect.promise(() =>
-    new Promise<string>((resolve) => {
-      const socket = Net.connect({ port, host })
-      socket.once("connect", () => {
-        socket.destroy()
-        resolve("connected")
-      })
-      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
-    })
-  )
 
 /** Occupies a port on 127.0.0.1 for the scope. */
 const occupy = (port: number) =>

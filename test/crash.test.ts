@@ -26,14 +26,13 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { build } from "esbuild"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { parseKey, profileId, storeKey } from "./support/storeWriter.js"
+import { bundleForNode } from "./support/bundle.js"
 
 const KILLS = Number(process.env["CRASH_KILLS"] ?? 200)
 /** Independent stores, each with its own writers: a stale lock stalls one store for 2 s, not the whole test. */
@@ -64,17 +63,7 @@ let writerScript = ""
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "chutes-crash-"))
   writerScript = join(scratch, "storeWriter.mjs")
-  await build({
-    entryPoints: [fileURLToPath(new URL("./support/storeWriter.ts", import.meta.url))],
-    outfile: writerScript,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    // Bundled CommonJS dependencies (proper-lockfile, graceful-fs) call require() for Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: "warning"
-  })
+  await bundleForNode(new URL("./support/storeWriter.ts", import.meta.url), writerScript)
 }, 60_000)
 
 afterAll(() => {

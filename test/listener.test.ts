@@ -22,46 +22,11 @@ import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
+import { bindable, connect, freePort } from "./support/net.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------------
-
-/** A port that was free a moment ago. */
-const freePort = Effect.promise(() =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = address !== null && typeof address === "object" ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-)
-
-/** "connected", or the error code of a fresh TCP connection attempt. */
-const connect = (port: number, host = "127.0.0.1") =>
-  Effect.promise(() =>
-    new Promise<string>((resolve) => {
-      const socket = Net.connect({ port, host })
-      socket.once("connect", () => {
-        socket.destroy()
-        resolve("connected")
-      })
-      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
-    })
-  )
-
-/** Whether the port can be bound exclusively on `host` right now (then it is released again). */
-const bindable = (port: number, host = "127.0.0.1") =>
-  Effect.promise(() =>
-    new Promise<boolean>((resolve) => {
-      const server = Net.createServer()
-      server.once("error", () => resolve(false))
-      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
-    })
-  )
 
 /** `a.b.c.d` from the little-endian hex of /proc/net/tcp. */
 const ipv4FromHex = (hex: string): string =>

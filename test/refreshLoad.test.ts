@@ -17,17 +17,16 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { build } from "esbuild"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import type { RoundReport } from "./support/loadWorker.js"
+import { bundleForNode } from "./support/bundle.js"
 
 const PROCESSES = 8
 const READS = 50
@@ -42,17 +41,7 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "chutes-load-"))
   workerScript = join(scratch, "loadWorker.mjs")
   // Bundled, a worker starts in ~0.1–0.3 s; with `node --import tsx`, 8 of them at once take seconds on 2 cores.
-  await build({
-    entryPoints: [fileURLToPath(new URL("./support/loadWorker.ts", import.meta.url))],
-    outfile: workerScript,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    // Bundled CommonJS dependencies (proper-lockfile, graceful-fs) call require() for Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: "warning"
-  })
+  await bundleForNode(new URL("./support/loadWorker.ts", import.meta.url), workerScript)
 }, 60_000)
 
 afterAll(() => {

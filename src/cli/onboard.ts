@@ -28,6 +28,7 @@ import * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
+import type { Services } from "./layers.js"
 import { lastFour, out, usageError, withProgress } from "./render.js"
 
 /** The two sign-in methods, named as OpenClaw names them. */
@@ -45,15 +46,7 @@ export interface OnboardOptions {
 }
 
 /** What `onboard` needs: the file- and network-backed services, a terminal and a browser. */
-export type OnboardServices =
-  | ChutesSettings.ChutesSettings
-  | AuthProfileStore.AuthProfileStore
-  | AgentConfig.AgentConfig
-  | ChutesOAuth.ChutesOAuth
-  | ModelDiscovery.ModelDiscovery
-  | CatalogCache.CatalogCache
-  | OAuthLogin.Prompter
-  | OAuthLogin.BrowserOpener
+export type OnboardServices = Services | OAuthLogin.Prompter | OAuthLogin.BrowserOpener
 
 /** How `onboard` can fail. */
 export type OnboardError =

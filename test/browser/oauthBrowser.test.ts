@@ -17,7 +17,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Page } from "playwright-core"
@@ -28,6 +27,7 @@ import * as ChutesSettings from "../../src/ChutesSettings.js"
 import * as OAuthLogin from "../../src/OAuthLogin.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
 import * as Chromium from "./chromium.js"
+import { bindable, connect, freePort } from "../support/net.js"
 
 const executable = Chromium.findChromium()
 if (executable === undefined) Chromium.warnSkipped()
@@ -35,42 +35,6 @@ if (executable === undefined) Chromium.warnSkipped()
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------------
-
-/** A port that was free a moment ago (listen on 0 on 127.0.0.1, read it, close). */
-const freePort = Effect.promise(() =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = address !== null && typeof address === "object" ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-)
-
-/** "connected", or the error code of a fresh TCP connection attempt. */
-const connect = (port: number, host = "127.0.0.1") =>
-  Effect.promise(() =>
-    new Promise<string>((resolve) => {
-      const socket = Net.connect({ port, host })
-      socket.once("connect", () => {
-        socket.destroy()
-        resolve("connected")
-      })
-      socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
-    })
-  )
-
-/** Binds the port on 127.0.0.1 and lets it go again: proves nothing holds it. */
-const bindable = (port: number) =>
-  Effect.promise(() =>
-    new Promise<boolean>((resolve) => {
-      const server = Net.createServer()
-      server.once("error", () => resolve(false))
-      server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)))
-    })
-  )
 
 /** `a.b.c.d` from the little-endian hex of /proc/net/tcp. */
 const ipv4FromHex = (hex: string): string =>

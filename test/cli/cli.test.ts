@@ -9,12 +9,12 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { AuthStatusOutput, ModelsListOutput, ResolveOutput } from "../../src/cli/json.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
+import { freePortPromise } from "../support/net.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = join(root, "bin/effect-chutes.js")
@@ -372,23 +372,10 @@ describe("onboard --auth-choice chutes (OAuth)", () => {
   })
 })
 
-/** A loopback port that was free a moment ago. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() =>
-        address !== null && typeof address === "object" ? resolve(address.port) : reject(new Error("no port"))
-      )
-    })
-  })
-
 describe("onboard --auth-choice chutes, local browser flow", () => {
   // Linux only: elsewhere the `open` package could start a real browser. Here BROWSER=true makes xdg-open a no-op.
   it.skipIf(process.platform !== "linux")("the listener receives the browser's redirect; no paste needed", async () => {
-    const redirectUri = `http://127.0.0.1:${await freePort()}/oauth-callback`
+    const redirectUri = `http://127.0.0.1:${await freePortPromise()}/oauth-callback`
     const local = await FakeChutes.start({ autoApprove: true, redirectUris: [redirectUri], username: "carol" })
     try {
       const home = makeHome()
