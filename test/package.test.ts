@@ -2,6 +2,7 @@
  * The package as a plain-Node user imports it: the export map's default condition points at the compiled ESM in
  * dist/lib (built by `npm run build`, which `npm install` and `npm test` run), not at TypeScript sources.
  */
+import { build } from "esbuild"
 import { assert, describe, it } from "vitest"
 import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -30,5 +31,26 @@ describe("the published entries", () => {
     assert.include(entries.node, "NodeChutes")
     assert.include(entries.testing, "FakeChutes")
     assert.include(entries.ai, "ChutesLanguageModel")
+  })
+})
+
+describe("what the core entry loads", () => {
+  it("neither the CLI, @effect/cli, @effect/platform-node nor @effect/ai (esbuild's list of every file it pulls in)", async () => {
+    const result = await build({
+      entryPoints: ["src/index.ts"],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      write: false,
+      metafile: true,
+      logLevel: "silent"
+    })
+    const inputs = Object.keys(result.metafile.inputs)
+    assert.isAbove(inputs.length, 50, "the bundle really walked the imports")
+    assert.isTrue(inputs.some((file) => file.includes("node_modules/effect/")), "effect is in")
+    const forbidden = inputs.filter((file) =>
+      /node_modules\/@effect\/(cli|platform-node|ai)\//.test(file) || file.startsWith("src/cli/") || file.startsWith("src/ai/")
+    )
+    assert.deepStrictEqual(forbidden, [])
   })
 })
