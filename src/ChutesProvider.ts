@@ -350,9 +350,10 @@ export const make = (options: Options = {}): Effect.Effect<
     )
 
     return {
-      catalog: catalogWith(false).pipe(Effect.withSpan("ChutesProvider.catalog")),
-      refresh: catalogWith(true).pipe(Effect.withSpan("ChutesProvider.refresh")),
-      discover: discoverWith(false).pipe(Effect.withSpan("ChutesProvider.discover")),
+      // These spans are built here, once: a captured stack trace would only ever point at this line.
+      catalog: catalogWith(false).pipe(Effect.withSpan("ChutesProvider.catalog", { captureStackTrace: false })),
+      refresh: catalogWith(true).pipe(Effect.withSpan("ChutesProvider.refresh", { captureStackTrace: false })),
+      discover: discoverWith(false).pipe(Effect.withSpan("ChutesProvider.discover", { captureStackTrace: false })),
       resolve,
       defaultModel,
       aliases,

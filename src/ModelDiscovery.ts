@@ -415,7 +415,9 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
       })
     )
 
-  const fetch = Effect.fn("ModelDiscovery.fetch")(function*(credential: Option.Option<Credential>) {
+  // No call-site stack trace on this span: its caller is the provider, and capturing one costs a measurable share of
+  // a small discovery (bench/README.md).
+  const fetch = Effect.fn("ModelDiscovery.fetch", { captureStackTrace: false })(function*(credential: Option.Option<Credential>) {
     yield* Effect.annotateCurrentSpan({ "chutes.url": url, "chutes.credential.kind": Option.match(credential, { onNone: () => "none", onSome: (c) => c.kind }) })
     let retry = 0
     while (true) {
