@@ -12,11 +12,9 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -26,6 +24,7 @@ import * as AuthProfileStore from "./AuthProfileStore.js"
 import { CredentialsError, type OAuthError, type StoreError } from "./ChutesError.js"
 import * as ChutesOAuth from "./ChutesOAuth.js"
 import { optionalEnv } from "./ChutesSettings.js"
+import * as SingleFlight from "./internal/singleFlight.js"
 import { lastFour } from "./internal/redact.js"
 
 /**
@@ -328,7 +327,7 @@ export const makeStored = (
     /** Failed refreshes per profile: the error, until when it stands, and the refresh token it was for. */
     const failures = new Map<string, { readonly error: CredentialsError; readonly until: number; readonly refresh: string }>()
     let memo: { readonly credential: Credential; readonly validUntil: number } | undefined
-    const inflight = new Map<string, Deferred.Deferred<Credential, CredentialsError>>()
+    const refreshes = SingleFlight.make<string, Credential, CredentialsError>(scope)
 
     const remember = (credential: Credential) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
@@ -378,19 +377,7 @@ export const makeStored = (
 
     /** One refresh per profile in flight; it belongs to the layer's scope, so an interrupted caller strands no one. */
     const refresh = (id: string, rejected: string | undefined): Effect.Effect<Credential, CredentialsError> =>
-      Effect.suspend(() => {
-        const pending = inflight.get(id)
-        if (pending !== undefined) return Deferred.await(pending)
-        const deferred = Deferred.unsafeMake<Credential, CredentialsError>(FiberId.none)
-        inflight.set(id, deferred)
-        return refreshUnderLock(id, rejected).pipe(
-          Effect.tap(remember),
-          Effect.ensuring(Effect.sync(() => inflight.delete(id))),
-          Effect.intoDeferred(deferred),
-          Effect.forkIn(scope),
-          Effect.zipRight(Deferred.await(deferred))
-        )
-      })
+      refreshes.run(id, Effect.tap(refreshUnderLock(id, rejected), remember))
 
     const get: Effect.Effect<Option.Option<Credential>, CredentialsError> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis

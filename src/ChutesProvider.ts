@@ -15,13 +15,11 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -34,6 +32,7 @@ import * as ChutesSettings from "./ChutesSettings.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
 import { maskAuthorization, maskError, maskResponse } from "./internal/http.js"
+import * as SingleFlight from "./internal/singleFlight.js"
 import * as ModelRef from "./ModelRef.js"
 
 /**
@@ -80,12 +79,7 @@ export interface Options {
 
 type DiscoverError = DiscoveryError | CredentialsError
 
-type Entry =
-  | { readonly _tag: "Pending"; readonly deferred: Deferred.Deferred<Done> }
-  | Done
-
 interface Done {
-  readonly _tag: "Done"
   readonly exit: Exit.Exit<ModelCatalog.CatalogSnapshot, DiscoverError>
   /** The snapshot `catalog` hands out: the live one, or the fallback computed once for this failure. */
   readonly snapshot: ModelCatalog.CatalogSnapshot
@@ -183,7 +177,6 @@ export const make = (options: Options = {}): Effect.Effect<
       if (noCredential === undefined) {
         const missing = new CredentialsError({ reason: "Missing" })
         noCredential = {
-          _tag: "Done",
           exit: Exit.fail(missing),
           snapshot: ModelCatalog.staticSnapshot(missing),
           expiresAt: Number.POSITIVE_INFINITY
@@ -192,7 +185,8 @@ export const make = (options: Options = {}): Effect.Effect<
       return noCredential
     }
 
-    const entries = new Map<string, Entry>()
+    const entries = new Map<string, Done>()
+    const fetches = SingleFlight.make<string, Done, never>(scope)
 
     // Writing the disk cache is for later processes, and logging the warnings for people: both are kept off the
     // caller's path (the cache write, with its fsyncs, cost more than the whole fetch of a small catalog;
@@ -260,7 +254,6 @@ export const make = (options: Options = {}): Effect.Effect<
             yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
           }))
           const done: Done = {
-            _tag: "Done",
             exit: Exit.succeed(snapshot),
             snapshot,
             expiresAt: now + Duration.toMillis(settings.cacheTtl)
@@ -272,7 +265,6 @@ export const make = (options: Options = {}): Effect.Effect<
         const snapshot = yield* fallback(error)
         yield* Effect.logWarning(`model catalog: using the ${snapshot.source} catalog: ${error.message}`)
         const done: Done = {
-          _tag: "Done",
           exit: Exit.fail(error),
           snapshot,
           expiresAt: now + Duration.toMillis(settings.negativeTtl)
@@ -280,38 +272,25 @@ export const make = (options: Options = {}): Effect.Effect<
         return done
       })
 
-    /** Single-flight lookup: one fetch per key in flight, shared by every caller; results kept until `expiresAt`. */
+    /** The cached result for the current credential, else a single-flight fetch; results kept until `expiresAt`. */
     const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
       Effect.gen(function*() {
         const credential = yield* credentials.get
         if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredentialDone()
         const key = Option.match(credential, { onNone: () => "anonymous", onSome: keyOf })
         const now = yield* Clock.currentTimeMillis
-        return yield* Effect.suspend(() => {
-          // Check and claim in one synchronous step, so concurrent callers see the pending entry.
-          const entry = entries.get(key)
-          if (entry?._tag === "Pending") return Deferred.await(entry.deferred)
-          if (entry?._tag === "Done" && !force && entry.expiresAt > now) return Effect.succeed(entry)
-          const deferred = Deferred.unsafeMake<Done>(FiberId.none)
-          entries.set(key, { _tag: "Pending", deferred })
-          return fetchLive(credential).pipe(
-            Effect.tap((done) =>
-              Effect.sync(() => {
-                // Entries of other credentials (an OAuth token rotates hourly) go once expired: the map stays small.
-                for (const [other, entry] of entries) {
-                  if (entry._tag === "Done" && entry.expiresAt <= now) entries.delete(other)
-                }
-                entries.set(key, done)
-              })
-            ),
-            Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => entries.delete(key))),
-            Effect.intoDeferred(deferred),
-            // The fetch belongs to the provider, not to the first caller: interrupting a caller must not leave the
-            // others waiting forever.
-            Effect.forkIn(scope),
-            Effect.zipRight(Deferred.await(deferred))
-          )
-        })
+        const entry = entries.get(key)
+        if (entry !== undefined && !force && entry.expiresAt > now) return entry
+        // One fetch per key in flight, whatever the number of callers; it belongs to the provider's scope.
+        return yield* fetches.run(
+          key,
+          Effect.tap(fetchLive(credential), (done) =>
+            Effect.sync(() => {
+              // Entries of other credentials (an OAuth token rotates hourly) go once expired: the map stays small.
+              for (const [other, old] of entries) if (old.expiresAt <= now) entries.delete(other)
+              entries.set(key, done)
+            }))
+        )
       })
 
     const discoverWith = (force: boolean) =>
