@@ -18,8 +18,8 @@ import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import type { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
-import * as FakeChutes from "../src/testing/FakeChutes.js"
 import { connect, freePort } from "./support/net.js"
+import { idpSetup } from "./support/idp.js"
 
 const { BrowserOpener, Prompter } = OAuthLogin
 
@@ -87,23 +87,7 @@ const withParams = (url: string, changes: Record<string, string | undefined>, pa
   return target.toString()
 }
 
-/** A fake IdP on loopback with an ephemeral-port redirect URI registered, and the OAuth layer over it. */
-const setup = (options: { readonly autoApprove?: boolean } = {}) =>
-  Effect.gen(function*() {
-    const port = yield* freePort
-    const redirectUri = `http://127.0.0.1:${port}/oauth-callback`
-    const server = yield* FakeChutes.make({ redirectUris: [redirectUri], autoApprove: options.autoApprove ?? true })
-    const app: ChutesOAuth.OAuthApp = {
-      clientId: server.clientId,
-      clientSecret: Redacted.make(server.clientSecret ?? ""),
-      redirectUri,
-      scopes: ChutesOAuth.DEFAULT_SCOPES
-    }
-    const oauth = ChutesOAuth.layer.pipe(
-      Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
-    )
-    return { port, redirectUri, server, app, oauth }
-  })
+const setup = idpSetup
 
 const layers = (
   oauth: Layer.Layer<ChutesOAuth.ChutesOAuth>,

@@ -4,7 +4,6 @@
  * the port free after every way the flow can end (success, interruption, a failed exchange, failed pastes), and a
  * wrong state never completing the flow even with a genuine code.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -13,16 +12,13 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
 import { existsSync, readFileSync } from "node:fs"
 import * as Net from "node:net"
-import * as ChutesOAuth from "../src/ChutesOAuth.js"
-import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
-import * as FakeChutes from "../src/testing/FakeChutes.js"
 import { bindable, connect, freePort } from "./support/net.js"
+import { idpSetup } from "./support/idp.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -132,21 +128,7 @@ const withParams = (url: string, changes: Record<string, string | undefined>): s
   return target.toString()
 }
 
-const setup = Effect.gen(function*() {
-  const port = yield* freePort
-  const redirectUri = `http://127.0.0.1:${port}/oauth-callback`
-  const server = yield* FakeChutes.make({ redirectUris: [redirectUri], autoApprove: true })
-  const app: ChutesOAuth.OAuthApp = {
-    clientId: server.clientId,
-    clientSecret: Redacted.make(server.clientSecret ?? ""),
-    redirectUri,
-    scopes: ChutesOAuth.DEFAULT_SCOPES
-  }
-  const oauth = ChutesOAuth.layer.pipe(
-    Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
-  )
-  return { port, redirectUri, server, app, oauth }
-})
+const setup = idpSetup()
 
 type Env = Effect.Effect.Success<typeof setup>
 

@@ -7,7 +7,6 @@
  * loud banner, never passed silently.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
@@ -25,9 +24,9 @@ import type { OAuthError } from "../../src/ChutesError.js"
 import * as ChutesOAuth from "../../src/ChutesOAuth.js"
 import * as ChutesSettings from "../../src/ChutesSettings.js"
 import * as OAuthLogin from "../../src/OAuthLogin.js"
-import * as FakeChutes from "../../src/testing/FakeChutes.js"
 import * as Chromium from "./chromium.js"
-import { bindable, connect, freePort } from "../support/net.js"
+import { bindable, connect } from "../support/net.js"
+import { idpSetup } from "../support/idp.js"
 
 const executable = Chromium.findChromium()
 if (executable === undefined) Chromium.warnSkipped()
@@ -60,19 +59,8 @@ const listeningOn = (port: number): ReadonlyArray<string> => {
 
 /** The fake IdP with an ephemeral-port redirect URI registered, the OAuth layer over it, and a temp state dir. */
 const setup = Effect.gen(function*() {
-  const port = yield* freePort
-  const redirectUri = `http://127.0.0.1:${port}/oauth-callback`
   // The consent page is shown (no auto-approve): the browser has to click.
-  const server = yield* FakeChutes.make({ redirectUris: [redirectUri], autoApprove: false })
-  const app: ChutesOAuth.OAuthApp = {
-    clientId: server.clientId,
-    clientSecret: Redacted.make(server.clientSecret ?? ""),
-    redirectUri,
-    scopes: ChutesOAuth.DEFAULT_SCOPES
-  }
-  const oauth = ChutesOAuth.layer.pipe(
-    Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
-  )
+  const { port, redirectUri, server, app, oauth } = yield* idpSetup({ autoApprove: false })
   const dir = yield* Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(Path.join(Os.tmpdir(), "effect-chutes-browser-"))),
     (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
