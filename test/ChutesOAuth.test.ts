@@ -1,4 +1,3 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
@@ -15,8 +14,8 @@ import * as TestClock from "effect/TestClock"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
-import * as FakeChutes from "../src/testing/FakeChutes.js"
 import { json, type Scripted, scriptedClient } from "./support/http.js"
+import { idpSetup } from "./support/idp.js"
 
 const IDP = "http://idp.test"
 const STATE = "st_0123456789abcdefABCDEF"
@@ -496,8 +495,6 @@ describe("completeLogin and profiles", () => {
 })
 
 describe("against FakeChutes over loopback", () => {
-  const redirectUri = "http://127.0.0.1:1456/oauth-callback"
-
   /** Plays the browser: GET the authorize URL (auto-approve) and return the redirect it answers with. */
   const browse = (url: string) =>
     Effect.promise(async () => {
@@ -508,16 +505,7 @@ describe("against FakeChutes over loopback", () => {
 
   it.live("runs the code flow, refresh rotation and revoke", () =>
     Effect.gen(function*() {
-      const server = yield* FakeChutes.make({ autoApprove: true })
-      const liveApp: ChutesOAuth.OAuthApp = {
-        clientId: server.clientId,
-        clientSecret: Redacted.make(server.clientSecret ?? ""),
-        redirectUri,
-        scopes: ChutesOAuth.DEFAULT_SCOPES
-      }
-      const layer = ChutesOAuth.layer.pipe(
-        Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
-      )
+      const { app: liveApp, oauth: layer, redirectUri, server } = yield* idpSetup()
       const env = withEnv({ CHUTES_CLIENT_SECRET: server.clientSecret ?? "" })
       yield* Effect.gen(function*() {
         const oauth = yield* ChutesOAuth.ChutesOAuth
@@ -572,16 +560,7 @@ describe("against FakeChutes over loopback", () => {
 
   it.live("a wrong verifier is refused as invalid_grant", () =>
     Effect.gen(function*() {
-      const server = yield* FakeChutes.make({ autoApprove: true })
-      const liveApp: ChutesOAuth.OAuthApp = {
-        clientId: server.clientId,
-        clientSecret: Redacted.make(server.clientSecret ?? ""),
-        redirectUri,
-        scopes: ChutesOAuth.DEFAULT_SCOPES
-      }
-      const layer = ChutesOAuth.layer.pipe(
-        Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
-      )
+      const { app: liveApp, oauth: layer } = yield* idpSetup()
       const error = yield* Effect.gen(function*() {
         const oauth = yield* ChutesOAuth.ChutesOAuth
         const request = yield* ChutesOAuth.makeAuthorizationRequest
