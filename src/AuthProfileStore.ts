@@ -30,6 +30,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -174,9 +175,6 @@ export type ProfileChange =
   | { readonly _tag: "Upsert"; readonly id: string; readonly profile: ChutesProfile }
   | { readonly _tag: "Remove"; readonly id: string }
 
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
-
 const decodeProfile = Schema.decodeUnknownOption(ChutesProfile)
 const encodeProfile = Schema.encodeSync(ChutesProfile)
 
@@ -201,7 +199,7 @@ const fromEntries = (
   const profiles = new Map<string, ChutesProfile>()
   const others: Array<string> = []
   for (const [id, value] of entries) {
-    const decoded = isRecord(value) && value["provider"] === PROVIDER ? decodeProfile(value) : Option.none()
+    const decoded = Predicate.isRecord(value) && value["provider"] === PROVIDER ? decodeProfile(value) : Option.none()
     if (Option.isSome(decoded)) profiles.set(id, decoded.value)
     else others.push(id)
   }
@@ -225,7 +223,7 @@ const corrupt = (path: string, detail: string) => new StoreError({ reason: "Corr
  * @category decoding
  */
 export const fromDocument = (document: unknown, path: string): Either.Either<ProfileSet, StoreError> => {
-  if (!isRecord(document)) return Either.left(corrupt(path, "the top level is not a JSON object"))
+  if (!Predicate.isRecord(document)) return Either.left(corrupt(path, "the top level is not a JSON object"))
   const version = document["version"]
   // The version is checked first so that a newer format is reported as such whatever its shape; only a number is
   // echoed, never a string that could be anything.
@@ -233,7 +231,7 @@ export const fromDocument = (document: unknown, path: string): Either.Either<Pro
   if (typeof version !== "number") return Either.left(corrupt(path, `"version" is not a number`))
   if (version !== VERSION) return Either.left(corrupt(path, `unsupported version ${version}`))
   const profiles = document["profiles"]
-  if (!isRecord(profiles)) return Either.left(corrupt(path, `"profiles" is missing or not an object`))
+  if (!Predicate.isRecord(profiles)) return Either.left(corrupt(path, `"profiles" is missing or not an object`))
   return Either.right(fromEntries(Object.entries(document), Object.entries(profiles), true))
 }
 
@@ -292,7 +290,7 @@ export const encode = (set: ProfileSet): string => `${JSON.stringify(toDocument(
 /** Known fields from `profile` over `previous`: unknown fields stay in place, absent known fields go. */
 const merge = (previous: unknown, profile: ChutesProfile): Record<string, unknown> => {
   const fresh = new Map(Object.entries(encodeProfile(profile)).filter(([, value]) => value !== undefined))
-  if (!isRecord(previous)) return Object.fromEntries(fresh)
+  if (!Predicate.isRecord(previous)) return Object.fromEntries(fresh)
   const out: Array<readonly [string, unknown]> = []
   for (const [key, value] of Object.entries(previous)) {
     if (fresh.has(key)) {
@@ -313,7 +311,7 @@ const merge = (previous: unknown, profile: ChutesProfile): Record<string, unknow
  * @category utils
  */
 export const isChutesEntry = (set: ProfileSet, id: string): boolean =>
-  set.raw.entries.some(([key, value]) => key === id && isRecord(value) && value["provider"] === PROVIDER)
+  set.raw.entries.some(([key, value]) => key === id && Predicate.isRecord(value) && value["provider"] === PROVIDER)
 
 /**
  * Applies changes in order. New ids are appended; existing ones keep their position.
@@ -333,7 +331,7 @@ export const applyChanges = (set: ProfileSet, changes: ReadonlyArray<ProfileChan
         break
       }
       case "Remove": {
-        if (current !== undefined && isRecord(current[1]) && current[1]["provider"] === PROVIDER) {
+        if (current !== undefined && Predicate.isRecord(current[1]) && current[1]["provider"] === PROVIDER) {
           entries = entries.filter((_, i) => i !== index)
         }
         break
@@ -344,8 +342,8 @@ export const applyChanges = (set: ProfileSet, changes: ReadonlyArray<ProfileChan
 }
 
 /**
- * The profile id of a sign-in (SPEC §6.2): OAuth `chutes:<username>` (or `chutes:default` without a username),
- * API key `chutes:default`.
+ * The profile id of a sign-in (SPEC §6.2): OAuth `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (at
+ * most 64 characters; a name with nothing left gives `chutes:default`), API key `chutes:default`.
  *
  * @since 0.1.0
  * @category utils
@@ -353,8 +351,12 @@ export const applyChanges = (set: ProfileSet, changes: ReadonlyArray<ProfileChan
 export const profileIdFor = (
   options: { readonly type: "oauth"; readonly username?: string | undefined } | { readonly type: "api_key" }
 ): string => {
-  const username = options.type === "oauth" ? options.username?.trim() ?? "" : ""
-  return `${PROVIDER}:${username.length > 0 ? username : "default"}`
+  const safe = (options.type === "oauth" ? options.username ?? "" : "")
+    .trim()
+    .replace(/[^A-Za-z0-9._-]+/g, "-")
+    .replace(/^[.-]+|[.-]+$/g, "")
+    .slice(0, 64)
+  return `${PROVIDER}:${safe.length > 0 && /[A-Za-z0-9]/.test(safe) ? safe : "default"}`
 }
 
 /**

@@ -22,8 +22,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import * as AuthProfileStore from "./AuthProfileStore.js"
 import { OAuthError } from "./ChutesError.js"
 import { ChutesSettings, optionalEnv } from "./ChutesSettings.js"
 import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
@@ -440,9 +442,6 @@ export const parseExpiresIn = (value: unknown): Option.Option<number> => {
   return Number.isSafeInteger(number) && number > 0 && number <= MAX_EXPIRES_IN ? Option.some(number) : Option.none()
 }
 
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
-
 const parseJson = (text: string): unknown => {
   try {
     return JSON.parse(text)
@@ -470,7 +469,7 @@ export const decodeTokenResponse = (
   previousRefresh?: Redacted.Redacted<string>
 ): Either.Either<TokenSet, OAuthError> => {
   const json = parseJson(body)
-  if (!isRecord(json)) {
+  if (!Predicate.isRecord(json)) {
     const detail = errorDetail(body)
     const html = detail?.startsWith("HTML") === true
     return Either.left(invalidTokenResponse(html ? `expected JSON, got an ${detail}` : "the body is not a JSON object"))
@@ -514,24 +513,12 @@ export interface UserInfo {
 
 /**
  * The auth profile written to `auth-profiles.json` after a sign-in (SPEC §6.2), with plain strings: it is what the
- * store persists. Do not log it.
+ * store persists (`AuthProfileStore.OAuthProfile`). Do not log it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface OAuthProfile {
-  readonly type: "oauth"
-  readonly provider: "chutes"
-  readonly access: string
-  readonly refresh: string
-  /** Epoch milliseconds, margin included. */
-  readonly expires: number
-  /** The Chutes user name (OpenClaw's field name). */
-  readonly email?: string
-  readonly clientId?: string
-  /** The userinfo `sub`. */
-  readonly accountId?: string
-}
+export type OAuthProfile = AuthProfileStore.OAuthProfile
 
 /**
  * A finished sign-in: the profile id and the profile to store.
@@ -547,19 +534,13 @@ export interface CompletedLogin {
 }
 
 /**
- * `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (at most 64 characters), else `chutes:default`.
+ * The profile id of a sign-in: `chutes:<username>` (sanitised), else `chutes:default` (`AuthProfileStore.profileIdFor`).
  *
  * @since 0.1.0
  * @category profiles
  */
-export const profileIdFor = (info: UserInfo | undefined): string => {
-  const safe = (info?.username ?? "")
-    .trim()
-    .replace(/[^A-Za-z0-9._-]+/g, "-")
-    .replace(/^[.-]+|[.-]+$/g, "")
-    .slice(0, 64)
-  return safe.length > 0 && /[A-Za-z0-9]/.test(safe) ? `chutes:${safe}` : DEFAULT_PROFILE_ID
-}
+export const profileIdFor = (info: UserInfo | undefined): string =>
+  AuthProfileStore.profileIdFor({ type: "oauth", username: info?.username })
 
 /**
  * The profile to store for `tokens` (unwraps the secrets: the store is their edge).
@@ -649,8 +630,8 @@ const reveal = (secret: SecretInput): string => (typeof secret === "string" ? se
  */
 export const refusal = (status: number, body: string): OAuthError => {
   const json = parseJson(body)
-  const code = isRecord(json) && typeof json["error"] === "string" ? errorCode(json["error"]) : undefined
-  const description = isRecord(json) ? nonEmptyString(json["error_description"]) : undefined
+  const code = Predicate.isRecord(json) && typeof json["error"] === "string" ? errorCode(json["error"]) : undefined
+  const description = Predicate.isRecord(json) ? nonEmptyString(json["error_description"]) : undefined
   const detail = description !== undefined
     ? excerpt(description, 200)
     : code === undefined
@@ -785,7 +766,7 @@ export const make = (
       const { body, response } = yield* send(request, "userinfo")
       if (response.status < 200 || response.status >= 300) return yield* refusal(response.status, body)
       const json = parseJson(body)
-      if (!isRecord(json)) return yield* invalidTokenResponse("userinfo: the body is not a JSON object")
+      if (!Predicate.isRecord(json)) return yield* invalidTokenResponse("userinfo: the body is not a JSON object")
       const sub = nonEmptyString(json["sub"])
       const username = nonEmptyString(json["username"])
       const info: UserInfo = {

@@ -20,6 +20,7 @@ import * as Encoding from "effect/Encoding"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
@@ -580,9 +581,6 @@ const parseJson = (text: string): Either.Either<unknown, string> => {
   }
 }
 
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
-
 /** Tool arguments as the model wrote them -> parameters; "" means none. */
 const parseArguments = (
   method: Method,
@@ -626,7 +624,7 @@ export const completionParts = (
         `The answer from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(bodyText, 200)}`
       )
     }
-    if (isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+    if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
       return yield* serviceError(method, json.right["error"], info, false)
     }
     const decoded = Schema.decodeUnknownEither(CompletionSchema)(json.right)
@@ -834,7 +832,7 @@ export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
         `A stream event from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(event.data, 200)}`
       ))
     }
-    if (isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+    if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
       return Effect.fail(serviceError(method, json.right["error"], info, true))
     }
     const decoded = Schema.decodeUnknownEither(ChunkSchema)(json.right)

@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto"
@@ -349,9 +350,6 @@ const defaultScope = "openid profile chutes:invoke"
 const codeLifetimeMillis = 600_000
 const pendingLifetimeMillis = 600_000
 
-const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
-
 let seedCache: ReadonlyArray<unknown> | undefined
 
 /**
@@ -364,7 +362,7 @@ export const seedModels = (): ReadonlyArray<unknown> => {
   if (seedCache === undefined) {
     const text = readFileSync(new URL("./fixtures/chutes-models-2026-06-11.json", import.meta.url), "utf8")
     const parsed: unknown = JSON.parse(text)
-    const data = isRecord(parsed) ? parsed["data"] : undefined
+    const data = Predicate.isRecord(parsed) ? parsed["data"] : undefined
     if (!Array.isArray(data)) {
       throw new Error("FakeChutes: the models fixture has no data array")
     }
@@ -385,7 +383,7 @@ export const generateModels = (count: number): ReadonlyArray<unknown> => {
   if (seed.length === 0) return out
   for (let i = 0; i < count; i++) {
     const item = seed[i % seed.length]
-    if (i < seed.length || !isRecord(item) || typeof item["id"] !== "string") {
+    if (i < seed.length || !Predicate.isRecord(item) || typeof item["id"] !== "string") {
       out.push(item)
     } else {
       out.push({ ...item, id: `${item["id"]}-g${i}` })
@@ -886,7 +884,7 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
   let modelIds: ReadonlySet<string> = new Set()
   const setModels = (items: ReadonlyArray<unknown>): void => {
     modelCount = items.length
-    modelIds = new Set(items.flatMap((item) => (isRecord(item) && typeof item["id"] === "string" ? [item["id"]] : [])))
+    modelIds = new Set(items.flatMap((item) => (Predicate.isRecord(item) && typeof item["id"] === "string" ? [item["id"]] : [])))
     // Serialised once: catalogs can hold thousands of items.
     modelsBody = Buffer.from(JSON.stringify({ object: "list", data: items }))
   }
@@ -1069,7 +1067,7 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
     const denied = llmAuth(req, true) ?? chatScope(req)
     if (denied !== undefined) return denied
     const parsed = parseJson(body)
-    if (Either.isLeft(parsed) || !isRecord(parsed.right)) return detailReply(400, "Invalid JSON body.")
+    if (Either.isLeft(parsed) || !Predicate.isRecord(parsed.right)) return detailReply(400, "Invalid JSON body.")
     const request = parsed.right
     const model = request["model"]
     if (typeof model !== "string" || model === "") return detailReply(400, "model is required")
