@@ -112,9 +112,8 @@ export const catalogWarnings = (
   if (!missingDefault && missingAliases.length === 0) return []
   // One pass over the catalog for every missing ref: on thousands of models the suggestion search is the costliest
   // part of taking in a live catalog (bench/README.md).
-  const refs = models.map((model) => `chutes/${model.id}`)
   const targets = [...(missingDefault ? [defaultModel] : []), ...missingAliases.map((alias) => alias.ref)]
-  const suggestions = ModelRef.nearestEach(targets.map(ModelRef.modelId), refs, 1, (c) => c.slice(7))
+  const suggestions = ModelRef.nearestRefs(targets.map(ModelRef.modelId), models.map((model) => model.id), 1)
   const warnings: Array<ModelCatalog.CatalogWarning> = []
   let next = 0
   if (missingDefault) {

@@ -417,3 +417,17 @@ export const nearestEach = (
     return best.slice(0, limit).map(([candidate]) => candidate)
   })
 }
+
+/**
+ * For each model id, the nearest refs among the ids of a catalog (`nearestEach` with refs as candidates, compared by
+ * their model id): the "nearest live model" of catalog warnings and of a 404 from the service.
+ *
+ * @since 0.1.0
+ * @category resolution
+ */
+export const nearestRefs = (
+  ids: ReadonlyArray<string>,
+  catalogIds: Iterable<string>,
+  limit = 3
+): ReadonlyArray<ReadonlyArray<string>> =>
+  nearestEach(ids, Array.from(catalogIds, (id) => PREFIX + id), limit, (ref) => ref.slice(PREFIX.length))

@@ -272,12 +272,10 @@ const classify = (
       if (!/model/i.test(detail ?? "")) {
         return { kind: "NotFound", text: `Chutes answered 404${detailSuffix(detail)}; check the base URL` }
       }
-      const suggestions = ModelRef.nearest(
-        target.id,
-        snapshot.models.filter((model) => model.id !== target.id).map((model) => `chutes/${model.id}`),
-        3,
-        (candidate) => candidate.slice("chutes/".length)
-      )
+      const suggestions = ModelRef.nearestRefs(
+        [target.id],
+        snapshot.models.filter((model) => model.id !== target.id).map((model) => model.id)
+      )[0] ?? []
       const hint = suggestions.length > 0
         ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(", ")}? (${snapshot.source} catalog)`
         : ""
