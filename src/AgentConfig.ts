@@ -803,11 +803,17 @@ export class AgentConfig extends Context.Tag("effect-chutes/AgentConfig")<AgentC
 
 const UNSET = "(no config path)"
 
-const noPath = () =>
+/**
+ * The error when no config path is known (no `CHUTES_CONFIG_PATH`, no state directory).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const noPath = (): ConfigError =>
   new ConfigError({
     reason: "Io",
     path: UNSET,
-    detail: "no config path is known: set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR"
+    detail: "no config path is known: set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR (--config / --state-dir on the CLI)"
   })
 
 const fromPlatform = (path: string) => (error: PlatformError): ConfigError =>

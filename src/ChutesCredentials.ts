@@ -2,7 +2,7 @@
  * Which credential the SDK sends, and where it came from (SPEC §4).
  *
  * Resolution order, first that yields wins: an explicit credential given in code -> `CHUTES_API_KEY` ->
- * `CHUTES_OAUTH_TOKEN` -> stored auth profiles (see `ChutesAuth`) -> none. Empty or whitespace-only values count as
+ * `CHUTES_OAUTH_TOKEN` -> stored auth profiles (`layer`) -> none. Empty or whitespace-only values count as
  * unset. Secrets stay `Redacted` from the edge to the `Authorization` header.
  *
  * Callers only ever use `ChutesCredentials.get` / `require`; where the credential comes from is the layer's business,
@@ -204,7 +204,7 @@ export const layerStatic = (credential: Credential | undefined): Layer.Layer<Chu
   })
 
 /**
- * Explicit credential, then the environment. No stored profiles (see `ChutesAuth.layerCredentials` for those).
+ * Explicit credential, then the environment. No stored profiles (see `layer` for those).
  *
  * @since 0.1.0
  * @category layers
@@ -420,7 +420,7 @@ export const makeStored = (
 
 /**
  * The full credentials: explicit, env, then stored profiles refreshed when due. Needs the profile store and the OAuth
- * protocol service (see `layerNode`-style wiring in `ChutesProvider.layer`).
+ * protocol service (`ChutesProvider.layer` wires both).
  *
  * @since 0.1.0
  * @category layers

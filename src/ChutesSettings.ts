@@ -74,7 +74,12 @@ export interface Options {
   readonly baseUrl?: string | undefined
   readonly idpBaseUrl?: string | undefined
   readonly requestTimeout?: Duration.DurationInput | undefined
-  readonly retry?: Partial<{ readonly [K in keyof RetryPolicy]: RetryPolicy[K] | Duration.DurationInput }> | undefined
+  readonly retry?: {
+    readonly maxRetries?: number | undefined
+    readonly baseDelay?: Duration.DurationInput | undefined
+    readonly maxDelay?: Duration.DurationInput | undefined
+    readonly retryAfterCap?: Duration.DurationInput | undefined
+  } | undefined
   readonly cacheTtl?: Duration.DurationInput | undefined
   readonly negativeTtl?: Duration.DurationInput | undefined
   readonly maxResponseBytes?: number | undefined
@@ -133,7 +138,7 @@ export const make = (options: Options = {}): Settings => {
     idpBaseUrl: stripSlash(options.idpBaseUrl ?? defaults.idpBaseUrl),
     requestTimeout: Duration.decode(options.requestTimeout ?? defaults.requestTimeout),
     retry: {
-      maxRetries: typeof retry.maxRetries === "number" ? Math.max(0, Math.floor(retry.maxRetries)) : defaults.retry.maxRetries,
+      maxRetries: retry.maxRetries !== undefined ? Math.max(0, Math.floor(retry.maxRetries)) : defaults.retry.maxRetries,
       baseDelay: Duration.decode(retry.baseDelay ?? defaults.retry.baseDelay),
       maxDelay: Duration.decode(retry.maxDelay ?? defaults.retry.maxDelay),
       retryAfterCap: Duration.decode(retry.retryAfterCap ?? defaults.retry.retryAfterCap)

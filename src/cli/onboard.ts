@@ -194,13 +194,6 @@ const signInWithOAuth = (
     discovery: Option.none()
   } satisfies SignedIn))
 
-const noConfigPath = () =>
-  new ConfigError({
-    reason: "Io",
-    path: "(no config path)",
-    detail: "no config file is known: pass --config or --state-dir, or set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR"
-  })
-
 /**
  * Runs onboarding. `authChoice` absent: asked for with a terminal, else a usage error (exit 2).
  */
@@ -218,7 +211,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     }
     // Both files must be usable before anything is written: a broken config or store stops here.
     const configPath = config.path
-    if (configPath === undefined) return yield* noConfigPath()
+    if (configPath === undefined) return yield* AgentConfig.noPath()
     const loaded = yield* config.load
     yield* store.load
 
