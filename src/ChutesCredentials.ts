@@ -94,8 +94,17 @@ export const current: Effect.Effect<Credential, CredentialsError, ChutesCredenti
  * @since 0.1.0
  * @category utils
  */
-export const identity = (credential: Credential): string =>
-  createHash("sha256").update(Redacted.value(credential.secret)).digest("hex").slice(0, 16)
+export const identity = (credential: Credential): string => {
+  let id = identities.get(credential)
+  if (id === undefined) {
+    id = createHash("sha256").update(Redacted.value(credential.secret)).digest("hex").slice(0, 16)
+    identities.set(credential, id)
+  }
+  return id
+}
+
+// A credential is immutable, so its identity is hashed once per object: the provider asks on every cached call.
+const identities = new WeakMap<Credential, string>()
 
 /**
  * A label safe to print: kind, source and the last four characters.

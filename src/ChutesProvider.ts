@@ -79,6 +79,8 @@ export interface Options {
 
 type DiscoverError = DiscoveryError | CredentialsError
 
+const DEFAULT_MODEL = ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF)
+
 interface Done {
   readonly exit: Exit.Exit<ModelCatalog.CatalogSnapshot, DiscoverError>
   /** The snapshot `catalog` hands out: the live one, or the fallback computed once for this failure. */
@@ -166,10 +168,12 @@ export const make = (options: Options = {}): Effect.Effect<
 
     const defaultModel = options.defaultModel !== undefined
       ? yield* ModelRef.parse(options.defaultModel)
-      : ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF)
+      : DEFAULT_MODEL
     const user = ModelRef.makeUserAliases(aliasEntries(options.aliases))
     for (const invalid of user.invalid) yield* Effect.logWarning(`ignoring user alias: ${invalid.message}`)
-    const aliases: ModelRef.AliasTable = new Map([...ModelRef.builtinAliases, ...user.aliases])
+    const aliases: ModelRef.AliasTable = user.aliases.size === 0
+      ? ModelRef.builtinAliases
+      : new Map([...ModelRef.builtinAliases, ...user.aliases])
     // Made on first use: constructing an error captures a stack trace, which cost more than the rest of `make`.
     let noCredential: Done | undefined
     const noCredentialDone = (): Done => {
@@ -192,7 +196,7 @@ export const make = (options: Options = {}): Effect.Effect<
     // bench/README.md). The provider's scope waits for this work when it closes, so a program that lists the models
     // and exits still leaves the cache and its warnings behind.
     const pendingWork = new Set<Fiber.RuntimeFiber<void>>()
-    yield* Effect.addFinalizer(() => Effect.suspend(() => Fiber.awaitAll(Array.from(pendingWork))))
+    yield* Scope.addFinalizer(scope, Effect.suspend(() => Fiber.awaitAll(Array.from(pendingWork))))
     const inBackground = (work: Effect.Effect<void>) =>
       // Suspended (a cache service may encode as it builds the effect) and after a zero sleep (a timer tick), so that
       // the callers waiting for this catalog resume before any of the work.
@@ -204,14 +208,6 @@ export const make = (options: Options = {}): Effect.Effect<
             fiber.addObserver(() => pendingWork.delete(fiber))
           })
       )
-
-    // The cache key of a credential: a SHA-256 of its secret, computed once per credential rather than on every call.
-    const keys = new WeakMap<ChutesCredentials.Credential, string>()
-    const keyOf = (credential: ChutesCredentials.Credential): string => {
-      let key = keys.get(credential)
-      if (key === undefined) keys.set(credential, key = ChutesCredentials.identity(credential))
-      return key
-    }
 
     const fallback = (error: DiscoverError) =>
       Effect.gen(function*() {
@@ -276,7 +272,8 @@ export const make = (options: Options = {}): Effect.Effect<
       Effect.gen(function*() {
         const credential = yield* credentials.get
         if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredentialDone()
-        const key = Option.match(credential, { onNone: () => "anonymous", onSome: keyOf })
+        // The cache key of a credential: a hash of its secret (never the secret itself).
+        const key = Option.match(credential, { onNone: () => "anonymous", onSome: ChutesCredentials.identity })
         const now = yield* Clock.currentTimeMillis
         const entry = entries.get(key)
         if (entry !== undefined && !force && entry.expiresAt > now) return entry
@@ -303,10 +300,12 @@ export const make = (options: Options = {}): Effect.Effect<
         Effect.catchAll(fallback)
       )
 
-    const resolve = Effect.fn("ChutesProvider.resolve")(function*(input: string) {
-      const snapshot = yield* catalogWith(false)
-      return yield* ModelRef.resolve(input, { ids: snapshot.byId, userAliases: user.aliases })
-    })
+    // A span per call, without `Effect.fn`'s call-site capture: that cost a `new Error()` on every call (bench/README.md).
+    const resolve = (input: string) =>
+      catalogWith(false).pipe(
+        Effect.flatMap((snapshot) => ModelRef.resolve(input, { ids: snapshot.byId, userAliases: user.aliases })),
+        Effect.withSpan("ChutesProvider.resolve", { captureStackTrace: false })
+      )
 
     const currentCredential = ChutesCredentials.current.pipe(
       Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)

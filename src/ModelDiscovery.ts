@@ -415,10 +415,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
       })
     )
 
-  // No call-site stack trace on this span: its caller is the provider, and capturing one costs a measurable share of
-  // a small discovery (bench/README.md).
-  const fetch = Effect.fn("ModelDiscovery.fetch", { captureStackTrace: false })(function*(credential: Option.Option<Credential>) {
-    yield* Effect.annotateCurrentSpan({ "chutes.url": url, "chutes.credential.kind": Option.match(credential, { onNone: () => "none", onSome: (c) => c.kind }) })
+  const loop = (credential: Option.Option<Credential>) => Effect.gen(function*() {
     let retry = 0
     while (true) {
       const result = yield* Effect.either(attempt(credential))
@@ -444,6 +441,14 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
       retry++
     }
   })
+
+  // A span per call, without a call-site stack trace (its caller is the provider): `Effect.fn` makes a `new Error()`
+  // on every call, a measurable share of a small discovery (bench/README.md).
+  const fetch = (credential: Option.Option<Credential>) =>
+    Effect.withSpan(loop(credential), "ModelDiscovery.fetch", {
+      captureStackTrace: false,
+      attributes: { "chutes.url": url, "chutes.credential.kind": Option.isSome(credential) ? credential.value.kind : "none" }
+    })
 
   return { fetch }
 })
