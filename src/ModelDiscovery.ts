@@ -375,7 +375,11 @@ const readCapped = (
  */
 export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesSettings> = Effect.gen(function*() {
   const settings = yield* ChutesSettings
-  const client = yield* HttpClient.HttpClient
+  // Discovery is traced by its own span, `ModelDiscovery.fetch` (URL, credential kind, attempts, the last status; a
+  // retry is a log event on it), not by the platform's `http.client` span per attempt: that span repeats the same
+  // facts with every header as an attribute and sends trace headers to a third-party service, for a measurable share
+  // of a small discovery (bench/README.md). `ChutesProvider.client`, for the LLM calls, keeps the platform's spans.
+  const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
   const url = `${settings.baseUrl}/models`
   const baseRequest = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
 
@@ -388,6 +392,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
       const response = yield* client.execute(request).pipe(
         Effect.mapError((error) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) }))
       )
+      yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
       const body = yield* readCapped(response, settings.maxResponseBytes, url)
       const fetchedAt = yield* Clock.currentTimeMillis
       if (response.status === 401) {

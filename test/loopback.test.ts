@@ -8,6 +8,7 @@ import * as Redacted from "effect/Redacted"
 import * as ChutesProvider from "../src/ChutesProvider.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
+import * as Capture from "./support/capture.js"
 
 const providerFor = (
   fake: FakeChutes.FakeChutesServer,
@@ -64,6 +65,29 @@ describe("against FakeChutes over loopback", () => {
       const snapshot = yield* withProvider(providerFor(fake), (p) => p.discover)
       assert.strictEqual(snapshot.source, "live")
       assert.strictEqual(fake.counters.models, 3)
+    }))
+
+  it.scopedLive("discovery is traced by one ModelDiscovery.fetch span: attempts, last status, retries as events", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.fault({ _tag: "Status", route: "models", status: 503, times: 2 })
+      const capture = Capture.make()
+      yield* withProvider(providerFor(fake), (p) => p.discover).pipe(Effect.provide(Capture.layer(capture)))
+      const attribute = (name: string) =>
+        capture.entries.find((entry) => entry.where === `span ModelDiscovery.fetch attribute ${name}`)?.text
+      assert.strictEqual(attribute("chutes.attempts"), "chutes.attempts=3")
+      assert.strictEqual(attribute("http.response.status_code"), "http.response.status_code=200")
+      assert.strictEqual(attribute("chutes.url"), `chutes.url=${fake.baseUrl}/models`)
+      const retries = capture.entries.filter((entry) =>
+        entry.where === "span ModelDiscovery.fetch event" && entry.text.includes("retrying in")
+      )
+      assert.strictEqual(retries.length, 2)
+      // No platform span per attempt, and no trace headers sent to the service.
+      assert.isFalse(capture.entries.some((entry) => entry.where.startsWith("span http.client")))
+      for (const request of fake.requests) {
+        assert.isUndefined(request.headers["traceparent"])
+        assert.isUndefined(request.headers["b3"])
+      }
     }))
 
   it.scopedLive("a connection reset, an HTML page and malformed JSON are typed", () =>

@@ -198,7 +198,10 @@ describe("secrets stay out of logs, spans and errors: discovery", () => {
       Capture.recordOutput(t.capture, "credential JSON", JSON.stringify(result.credential))
       Capture.recordOutput(t.capture, "credential String", String(result.credential.secret))
       assert.isTrue(hasEntry(t.capture, "log", /using the static catalog/), "the fallback warning was captured")
-      assert.isTrue(hasEntry(t.capture, "span", /span http\.client GET attribute http\.request\.header\.authorization/))
+      // Discovery is traced by its own span (no per-attempt platform span): the 401 is on it, with the URL.
+      assert.isTrue(hasEntry(t.capture, "span", /span ModelDiscovery\.fetch attribute http\.response\.status_code/))
+      assert.isTrue(hasEntry(t.capture, "span", /span ModelDiscovery\.fetch attribute chutes\.url/))
+      assert.isFalse(hasEntry(t.capture, "span", /span http\.client GET/), "no platform span for discovery")
       assert.isTrue(hasEntry(t.capture, "span", /span ModelDiscovery\.fetch exit/), "the failed span was captured")
       assertNoLeaks(t.capture, t.secrets)
     }).pipe(Effect.scoped))
