@@ -16,10 +16,12 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 const ROWS = [
   "discover, cold cache, 15 models",
   "  ModelDiscovery.fetch alone, 15",
+  "  fresh provider + discover, 15",
   "  discover + provider close, 15",
   "discover, cold cache, 500 models",
   "discover, cold cache, 5,000 models",
   "  ModelDiscovery.fetch alone, 5,000",
+  "  fresh provider + discover, 5,000",
   "  discover + provider close, 5,000",
   "catalog, cached (500 models)",
   "resolve, alias",
