@@ -19,7 +19,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -86,6 +85,8 @@ interface Done {
   /** The snapshot `catalog` hands out: the live one, or the fallback computed once for this failure. */
   readonly snapshot: ModelCatalog.CatalogSnapshot
   readonly expiresAt: number
+  /** Work to do once the callers have the result (live catalogs: log the warnings, write the disk cache). */
+  readonly afterwards?: Effect.Effect<void> | undefined
 }
 
 const aliasEntries = (
@@ -191,23 +192,14 @@ export const make = (options: Options = {}): Effect.Effect<
     const entries = new Map<string, Done>()
     const fetches = SingleFlight.make<string, Done, never>(scope)
 
-    // Writing the disk cache is for later processes, and logging the warnings for people: both are kept off the
-    // caller's path (the cache write, with its fsyncs, cost more than the whole fetch of a small catalog;
-    // bench/README.md). The provider's scope waits for this work when it closes, so a program that lists the models
-    // and exits still leaves the cache and its warnings behind.
-    const pendingWork = new Set<Fiber.RuntimeFiber<void>>()
-    yield* Scope.addFinalizer(scope, Effect.suspend(() => Fiber.awaitAll(Array.from(pendingWork))))
-    const inBackground = (work: Effect.Effect<void>) =>
-      // Suspended (a cache service may encode as it builds the effect) and after a zero sleep (a timer tick), so that
-      // the callers waiting for this catalog resume before any of the work.
-      Effect.flatMap(
-        Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.zero), Effect.suspend(() => work))),
-        (fiber) =>
-          Effect.sync(() => {
-            pendingWork.add(fiber)
-            fiber.addObserver(() => pendingWork.delete(fiber))
-          })
-      )
+    // Logging a live catalog's warnings (for people) and writing it to the disk cache (for later processes) happen
+    // after the callers have their snapshot, in the fetch's own fiber: the cache write, with its fsyncs, cost more
+    // than the whole fetch of a small catalog (bench/README.md). A zero sleep (a timer tick) first lets the waiting
+    // callers resume. The work is uninterruptible, so closing the provider waits for it: a program that lists the
+    // models and exits still leaves the cache and its warnings behind.
+    const afterwards = (done: Done): Effect.Effect<void> =>
+      done.afterwards === undefined ? Effect.void : Effect.zipRight(Effect.sleep(Duration.zero), done.afterwards)
+
 
     const fallback = (error: DiscoverError) =>
       Effect.gen(function*() {
@@ -243,15 +235,15 @@ export const make = (options: Options = {}): Effect.Effect<
               return warnings ??= catalogWarnings(indexed.models, indexed.byId, defaultModel, aliases)
             }
           }
-          yield* inBackground(Effect.gen(function*() {
-            for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
-            if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
-            yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
-          }))
           const done: Done = {
             exit: Exit.succeed(snapshot),
             snapshot,
-            expiresAt: now + Duration.toMillis(settings.cacheTtl)
+            expiresAt: now + Duration.toMillis(settings.cacheTtl),
+            afterwards: Effect.gen(function*() {
+              for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
+              if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
+              yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
+            })
           }
           return done
         }
@@ -285,7 +277,8 @@ export const make = (options: Options = {}): Effect.Effect<
               // Entries of other credentials (an OAuth token rotates hourly) go once expired: the map stays small.
               for (const [other, old] of entries) if (old.expiresAt <= now) entries.delete(other)
               entries.set(key, done)
-            }))
+            })),
+          afterwards
         )
       })
 

@@ -7,29 +7,46 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import type * as Scope from "effect/Scope"
 
 export interface SingleFlight<K, A, E> {
-  /** Runs `effect` for `key`, or joins the run already in flight for it. */
-  readonly run: (key: K, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
+  /**
+   * Runs `effect` for `key`, or joins the run already in flight for it. `after`, when given, is work the run's fiber
+   * does once every caller has the result (e.g. writing it to disk): uninterruptibly, so closing the scope waits for
+   * it, and without a fiber of its own.
+   */
+  readonly run: (
+    key: K,
+    effect: Effect.Effect<A, E>,
+    after?: (a: A) => Effect.Effect<void>
+  ) => Effect.Effect<A, E>
 }
 
 export const make = <K, A, E>(scope: Scope.Scope): SingleFlight<K, A, E> => {
   const flights = new Map<K, Deferred.Deferred<A, E>>()
-  const run = (key: K, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  const run = (key: K, effect: Effect.Effect<A, E>, after?: (a: A) => Effect.Effect<void>): Effect.Effect<A, E> =>
     Effect.suspend(() => {
       // Check and claim in one synchronous step, so concurrent callers see the flight.
       const pending = flights.get(key)
       if (pending !== undefined) return Deferred.await(pending)
       const deferred = Deferred.unsafeMake<A, E>(FiberId.none)
       flights.set(key, deferred)
-      return effect.pipe(
-        Effect.ensuring(Effect.sync(() => flights.delete(key))),
-        Effect.intoDeferred(deferred),
-        Effect.forkIn(scope),
-        Effect.zipRight(Deferred.await(deferred))
+      // Only `effect` is interruptible (by the scope closing): the hand-over to the callers and `after` always run.
+      // The fiber is forked uninterruptible, so even a scope closed before it starts cannot skip the hand-over and
+      // leave the callers waiting forever.
+      const flight = Effect.uninterruptibleMask((restore) =>
+        Effect.forkIn(
+          Effect.flatMap(Effect.exit(restore(effect)), (exit) => {
+            flights.delete(key)
+            const handed = Deferred.done(deferred, exit)
+            return after === undefined || Exit.isFailure(exit) ? handed : Effect.zipRight(handed, after(exit.value))
+          }),
+          scope
+        )
       )
+      return Effect.zipRight(flight, Deferred.await(deferred))
     })
   return { run }
 }
