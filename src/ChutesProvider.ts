@@ -227,7 +227,7 @@ export const make = (options: Options = {}): Effect.Effect<
           const { fetchedAt, models, skipped } = result.right
           const indexed = ModelCatalog.makeSnapshot({ source: "live", models, fetchedAt, skipped })
           // The warnings' "nearest live model" search is the costliest part of taking in a large catalog: it is done
-          // on first read of `warnings`, or in the background below — not before the callers get their snapshot.
+          // on first read of `warnings`, or by `afterwards` below — not before the callers get their snapshot.
           let warnings: ReadonlyArray<ModelCatalog.CatalogWarning> | undefined
           const snapshot: ModelCatalog.CatalogSnapshot = {
             ...indexed,
