@@ -200,7 +200,6 @@ export const make = (options: Options = {}): Effect.Effect<
     const afterwards = (done: Done): Effect.Effect<void> =>
       done.afterwards === undefined ? Effect.void : Effect.zipRight(Effect.sleep(Duration.zero), done.afterwards)
 
-
     const fallback = (error: DiscoverError) =>
       Effect.gen(function*() {
         const cached = yield* diskCache.load
