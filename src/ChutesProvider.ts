@@ -85,8 +85,6 @@ interface Done {
   /** The snapshot `catalog` hands out: the live one, or the fallback computed once for this failure. */
   readonly snapshot: ModelCatalog.CatalogSnapshot
   readonly expiresAt: number
-  /** Work to do once the callers have the result (live catalogs: log the warnings, write the disk cache). */
-  readonly afterwards?: Effect.Effect<void> | undefined
 }
 
 const aliasEntries = (
@@ -197,8 +195,16 @@ export const make = (options: Options = {}): Effect.Effect<
     // than the whole fetch of a small catalog (bench/README.md). A zero sleep (a timer tick) first lets the waiting
     // callers resume. The work is uninterruptible, so closing the provider waits for it: a program that lists the
     // models and exits still leaves the cache and its warnings behind.
-    const afterwards = (done: Done): Effect.Effect<void> =>
-      done.afterwards === undefined ? Effect.void : Effect.zipRight(Effect.sleep(Duration.zero), done.afterwards)
+    const afterwards = ({ exit, snapshot }: Done): Effect.Effect<void> => {
+      const fetchedAt = snapshot.fetchedAt
+      if (Exit.isFailure(exit) || snapshot.source !== "live" || fetchedAt === undefined) return Effect.void
+      return Effect.gen(function*() {
+        yield* Effect.sleep(Duration.zero)
+        for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
+        if (snapshot.skipped > 0) yield* Effect.logWarning(`model discovery skipped ${snapshot.skipped} malformed item(s)`)
+        yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: snapshot.models })
+      })
+    }
 
     const fallback = (error: DiscoverError) =>
       Effect.gen(function*() {
@@ -226,7 +232,7 @@ export const make = (options: Options = {}): Effect.Effect<
           const { fetchedAt, models, skipped } = result.right
           const indexed = ModelCatalog.makeSnapshot({ source: "live", models, fetchedAt, skipped })
           // The warnings' "nearest live model" search is the costliest part of taking in a large catalog: it is done
-          // on first read of `warnings`, or by `afterwards` below — not before the callers get their snapshot.
+          // on first read of `warnings`, or by `afterwards` — not before the callers get their snapshot.
           let warnings: ReadonlyArray<ModelCatalog.CatalogWarning> | undefined
           const snapshot: ModelCatalog.CatalogSnapshot = {
             ...indexed,
@@ -237,12 +243,7 @@ export const make = (options: Options = {}): Effect.Effect<
           const done: Done = {
             exit: Exit.succeed(snapshot),
             snapshot,
-            expiresAt: now + Duration.toMillis(settings.cacheTtl),
-            afterwards: Effect.gen(function*() {
-              for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
-              if (skipped > 0) yield* Effect.logWarning(`model discovery skipped ${skipped} malformed item(s)`)
-              yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: indexed.models })
-            })
+            expiresAt: now + Duration.toMillis(settings.cacheTtl)
           }
           return done
         }
