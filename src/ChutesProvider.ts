@@ -191,15 +191,14 @@ export const make = (options: Options = {}): Effect.Effect<
     const fetches = SingleFlight.make<string, Done, never>(scope)
 
     // Logging a live catalog's warnings (for people) and writing it to the disk cache (for later processes) happen
-    // after the callers have their snapshot, in the fetch's own fiber: the cache write, with its fsyncs, cost more
-    // than the whole fetch of a small catalog (bench/README.md). A zero sleep (a timer tick) first lets the waiting
-    // callers resume. The work is uninterruptible, so closing the provider waits for it: a program that lists the
-    // models and exits still leaves the cache and its warnings behind.
+    // after the callers have their snapshot and have gone on, in the fetch's own fiber (SingleFlight's `after`): the
+    // cache write, with its fsyncs, cost more than the whole fetch of a small catalog (bench/README.md). The work is
+    // uninterruptible, so closing the provider waits for it: a program that lists the models and exits still leaves
+    // the cache and its warnings behind.
     const afterwards = ({ exit, snapshot }: Done): Effect.Effect<void> => {
       const fetchedAt = snapshot.fetchedAt
       if (Exit.isFailure(exit) || snapshot.source !== "live" || fetchedAt === undefined) return Effect.void
       return Effect.gen(function*() {
-        yield* Effect.sleep(Duration.zero)
         for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
         if (snapshot.skipped > 0) yield* Effect.logWarning(`model discovery skipped ${snapshot.skipped} malformed item(s)`)
         yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: snapshot.models })

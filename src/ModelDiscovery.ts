@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as Headers from "@effect/platform/Headers"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
@@ -26,6 +27,7 @@ import * as Stream from "effect/Stream"
 import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
+import { withDeadline } from "./internal/deadline.js"
 import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
 import type { InputModality, ModelDefinition } from "./ModelCatalog.js"
 
@@ -317,55 +319,83 @@ export const retryDelay = (
   return Math.round(step / 2 + (random * step) / 2)
 }
 
+// The transport is written as plain combinator chains, not `Effect.gen`: on a small catalog every step of the
+// Effect runtime shows next to a loopback request (bench/README.md, third round).
+
 const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
+  headers: Headers.Headers,
   maxBytes: number,
   url: string
-): Effect.Effect<string, DiscoveryError> =>
-  Effect.gen(function*() {
-    const length = Number(response.headers["content-length"])
-    if (Number.isFinite(length) && length > maxBytes) {
-      return yield* new DiscoveryError({
-        reason: "TooLarge",
-        url,
-        status: response.status,
-        detail: `content-length ${length} bytes > cap ${maxBytes}`
-      })
-    }
-    // A declared length within the cap frames the body (the client ends it there), so such a body is read in one go:
-    // the chunk-by-chunk stream costs a third of a millisecond per call, about half of a whole raw request for a small
-    // catalog (bench/README.md). A body without a length, or one the client may decompress (a small length could
-    // expand past the cap), is counted chunk by chunk against the cap.
-    const encoding = response.headers["content-encoding"]
-    if (Number.isFinite(length) && (encoding === undefined || encoding === "identity")) {
-      const whole = yield* response.arrayBuffer.pipe(
-        Effect.mapError((error) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) }))
-      )
-      if (whole.byteLength > maxBytes) {
-        const detail = `body > cap ${maxBytes} bytes`
-        return yield* new DiscoveryError({ reason: "TooLarge", url, status: response.status, detail })
+): Effect.Effect<string, DiscoveryError> => {
+  const tooLarge = (detail: string) => new DiscoveryError({ reason: "TooLarge", url, status: response.status, detail })
+  const transport = (error: Parameters<typeof transportDetail>[0]) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })
+  const length = Number(headers["content-length"])
+  if (Number.isFinite(length) && length > maxBytes) {
+    return Effect.fail(tooLarge(`content-length ${length} bytes > cap ${maxBytes}`))
+  }
+  // A declared length within the cap frames the body (the client ends it there), so such a body is read in one go:
+  // the chunk-by-chunk stream costs a third of a millisecond per call, about half of a whole raw request for a small
+  // catalog (bench/README.md). A body without a length, or one the client may decompress (a small length could
+  // expand past the cap), is counted chunk by chunk against the cap.
+  const encoding = headers["content-encoding"]
+  if (Number.isFinite(length) && (encoding === undefined || encoding === "identity")) {
+    return Effect.flatMap(Effect.mapError(response.arrayBuffer, transport), (whole) =>
+      whole.byteLength > maxBytes
+        ? Effect.fail(tooLarge(`body > cap ${maxBytes} bytes`))
+        : Effect.succeed(new TextDecoder().decode(whole)))
+  }
+  let total = 0
+  return response.stream.pipe(
+    Stream.mapError(transport),
+    Stream.mapEffect((chunk) => {
+      total += chunk.length
+      return total > maxBytes ? Effect.fail(tooLarge(`body > cap ${maxBytes} bytes`)) : Effect.succeed(chunk)
+    }),
+    Stream.runCollect,
+    Effect.map((chunks) => {
+      const buffer = new Uint8Array(total)
+      let offset = 0
+      for (const chunk of Chunk.toReadonlyArray(chunks)) {
+        buffer.set(chunk, offset)
+        offset += chunk.length
       }
-      return new TextDecoder().decode(whole)
-    }
-    let total = 0
-    const chunks = yield* response.stream.pipe(
-      Stream.mapError((error) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })),
-      Stream.mapEffect((chunk) => {
-        total += chunk.length
-        return total > maxBytes
-          ? Effect.fail(new DiscoveryError({ reason: "TooLarge", url, status: response.status, detail: `body > cap ${maxBytes} bytes` }))
-          : Effect.succeed(chunk)
-      }),
-      Stream.runCollect
+      return new TextDecoder().decode(buffer)
+    })
+  )
+}
+
+/** What one successful attempt yields: the decoded catalog, when it came, and the status for the span. */
+interface Answer {
+  readonly models: ReadonlyArray<ModelDefinition>
+  readonly skipped: number
+  readonly fetchedAt: number
+  readonly status: number
+}
+
+/** Judges a complete response: 2xx with a usable catalog, else the typed reason. */
+const judge = (status: number, headers: Headers.Headers, body: string, fetchedAt: number, url: string) => {
+  if (status === 401) {
+    return Effect.fail(new DiscoveryError({ reason: "Unauthorized", url, status, detail: errorDetail(body) }))
+  }
+  if (status < 200 || status >= 300) {
+    return Effect.fail(
+      new DiscoveryError({
+        reason: "HttpStatus",
+        url,
+        status,
+        detail: errorDetail(body),
+        retryAfterMillis: parseRetryAfter(headers["retry-after"], fetchedAt)
+      })
     )
-    const buffer = new Uint8Array(total)
-    let offset = 0
-    for (const chunk of Chunk.toReadonlyArray(chunks)) {
-      buffer.set(chunk, offset)
-      offset += chunk.length
-    }
-    return new TextDecoder().decode(buffer)
-  })
+  }
+  const decoded = decodeCatalog(body)
+  if (Either.isLeft(decoded)) {
+    return Effect.fail(new DiscoveryError({ reason: decoded.left._tag, url, status, detail: decoded.left.detail }))
+  }
+  const answer: Answer = { models: decoded.right.models, skipped: decoded.right.skipped, fetchedAt, status }
+  return Effect.succeed(answer)
+}
 
 /**
  * Discovery over an `HttpClient`, configured by `ChutesSettings`.
@@ -383,77 +413,85 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
   const url = `${settings.baseUrl}/models`
   const baseRequest = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
 
-  const attempt = (credential: Option.Option<Credential>) =>
-    Effect.gen(function*() {
-      const request = Option.match(credential, {
-        onNone: () => baseRequest,
-        onSome: (c) => HttpClientRequest.bearerToken(baseRequest, c.secret)
-      })
-      const response = yield* client.execute(request).pipe(
-        Effect.mapError((error) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) }))
-      )
-      yield* Effect.annotateCurrentSpan("http.response.status_code", response.status)
-      const body = yield* readCapped(response, settings.maxResponseBytes, url)
-      const fetchedAt = yield* Clock.currentTimeMillis
-      if (response.status === 401) {
-        return yield* new DiscoveryError({ reason: "Unauthorized", url, status: 401, detail: errorDetail(body) })
-      }
-      if (response.status < 200 || response.status >= 300) {
-        return yield* new DiscoveryError({
-          reason: "HttpStatus",
-          url,
-          status: response.status,
-          detail: errorDetail(body),
-          retryAfterMillis: parseRetryAfter(response.headers["retry-after"], fetchedAt)
-        })
-      }
-      const decoded = decodeCatalog(body)
-      if (Either.isLeft(decoded)) {
-        return yield* new DiscoveryError({ reason: decoded.left._tag, url, status: response.status, detail: decoded.left.detail })
-      }
-      return { ...decoded.right, fetchedAt }
-    }).pipe(
-      Effect.timeoutFail({
-        duration: settings.requestTimeout,
-        onTimeout: () =>
-          new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
-      })
+  // One attempt: the request, its whole body under the cap, the verdict; all within the per-attempt deadline.
+  // `withDeadline`, not `Effect.timeoutFail`: the latter's race machinery cost about a tenth of a small raw request
+  // (bench/README.md).
+  const attempt = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Answer, DiscoveryError> =>
+    withDeadline(
+      Effect.flatMap(
+        Effect.mapError(client.execute(request), (error) =>
+          new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })),
+        (response) => {
+          const headers = response.headers
+          return Effect.flatMap(readCapped(response, headers, settings.maxResponseBytes, url), (body) =>
+            Effect.flatMap(Clock.currentTimeMillis, (fetchedAt) =>
+              judge(response.status, headers, body, fetchedAt, url)))
+        }
+      ),
+      settings.requestTimeout,
+      () =>
+        new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
     )
 
-  const loop = (credential: Option.Option<Credential>) => Effect.gen(function*() {
-    let retry = 0
-    while (true) {
-      const result = yield* Effect.either(attempt(credential))
-      if (Either.isRight(result)) {
-        yield* Effect.annotateCurrentSpan("chutes.attempts", retry + 1)
-        return { ...result.right, attempts: retry + 1 }
-      }
-      const error = result.left
-      if (!error.retryable || retry >= settings.retry.maxRetries) {
-        yield* Effect.annotateCurrentSpan("chutes.attempts", retry + 1)
-        return yield* retry === 0 ? error : new DiscoveryError({
-          reason: error.reason,
-          url: error.url,
-          status: error.status,
-          detail: error.detail,
-          retryAfterMillis: error.retryAfterMillis,
-          attempts: retry + 1
+  // Attempts until one succeeds, the error is not retryable, or the retries are spent. The span gets the number of
+  // attempts and the last status seen, once, at the end.
+  const attempts = (request: HttpClientRequest.HttpClientRequest) =>
+    Effect.suspend(() => {
+      let lastStatus: number | undefined
+      const annotate = (count: number) =>
+        Effect.annotateCurrentSpan(
+          lastStatus === undefined
+            ? { "chutes.attempts": count }
+            : { "chutes.attempts": count, "http.response.status_code": lastStatus }
+        )
+      const from = (retry: number): Effect.Effect<DiscoveredModels, DiscoveryError> =>
+        Effect.matchEffect(attempt(request), {
+          onSuccess: (answer) => {
+            lastStatus = answer.status
+            const found: DiscoveredModels = {
+              models: answer.models,
+              skipped: answer.skipped,
+              fetchedAt: answer.fetchedAt,
+              attempts: retry + 1
+            }
+            return Effect.as(annotate(retry + 1), found)
+          },
+          onFailure: (error) => {
+            if (error.status !== undefined) lastStatus = error.status
+            if (!error.retryable || retry >= settings.retry.maxRetries) {
+              const final = retry === 0 ? error : new DiscoveryError({
+                reason: error.reason,
+                url: error.url,
+                status: error.status,
+                detail: error.detail,
+                retryAfterMillis: error.retryAfterMillis,
+                attempts: retry + 1
+              })
+              return Effect.zipRight(annotate(retry + 1), Effect.fail(final))
+            }
+            return Effect.flatMap(Random.next, (random) => {
+              const delay = retryDelay(settings.retry, retry, error.retryAfterMillis, random)
+              return Effect.logDebug(`model discovery: ${error.message}; retrying in ${delay} ms`).pipe(
+                Effect.zipRight(Effect.sleep(Duration.millis(delay))),
+                Effect.zipRight(Effect.suspend(() => from(retry + 1)))
+              )
+            })
+          }
         })
-      }
-      const delay = retryDelay(settings.retry, retry, error.retryAfterMillis, yield* Random.next)
-      yield* Effect.logDebug(`model discovery: ${error.message}; retrying in ${delay} ms`)
-      yield* Effect.sleep(Duration.millis(delay))
-      retry++
-    }
-  })
+      return from(0)
+    })
 
   // A span per call, without a call-site stack trace (its caller is the provider): `Effect.fn` makes a `new Error()`
   // on every call, a measurable share of a small discovery (bench/README.md).
   const fetch = (credential: Option.Option<Credential>) =>
-    Effect.withSpan(loop(credential), "ModelDiscovery.fetch", {
-      captureStackTrace: false,
-      attributes: { "chutes.url": url, "chutes.credential.kind": Option.isSome(credential) ? credential.value.kind : "none" }
-    })
+    Effect.withSpan(
+      attempts(Option.isSome(credential) ? HttpClientRequest.bearerToken(baseRequest, credential.value.secret) : baseRequest),
+      "ModelDiscovery.fetch",
+      {
+        captureStackTrace: false,
+        attributes: { "chutes.url": url, "chutes.credential.kind": Option.isSome(credential) ? credential.value.kind : "none" }
+      }
+    )
 
   return { fetch }
 })

@@ -53,6 +53,18 @@ describe("SingleFlight", () => {
       assert.deepStrictEqual(log.slice(3), ["after v"])
     }))
 
+  it.live("`after` waits for the event loop's next turn: code awaiting a caller's promise has gone on by then", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const flight = SingleFlight.make<string, string, never>(scope)
+      const log: Array<string> = []
+      const caller = Effect.runPromise(flight.run("k", Effect.succeed("v"), () => Effect.sync(() => log.push("after"))))
+        .then(() => log.push("awaiting code"))
+      yield* Effect.promise(() => caller)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(log, ["awaiting code", "after"])
+    }))
+
   it.effect("`after` does not run when the run fails; the failure reaches every caller", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
