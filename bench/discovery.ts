@@ -2,9 +2,10 @@
  * Discovery with a cold cache: the SDK's `discover` on a provider that has not fetched yet vs the raw limit (plain
  * `fetch` + `JSON.parse` + a minimal map of the same fields), interleaved in one run against the same fake.
  */
+import Undici from "@effect/platform-node/Undici"
 import * as Effect from "effect/Effect"
 import type { FakeProcess } from "./fake.js"
-import { interleave, type Plan, ratioRow, type Row, sinceMs, stats } from "./harness.js"
+import { interleaveRounds, type Plan, ratioRow, type Row, sinceMs, stats } from "./harness.js"
 import { rawDefinition, type WireModel } from "./raw.js"
 import { credential, expectModels, fetchModels, freshProvider, type Runtime } from "./sdk.js"
 
@@ -22,6 +23,23 @@ export const rawDiscover = async (baseUrl: string, apiKey: string) => {
 }
 
 /**
+ * The raw limit on the SDK's own transport: undici's `request` (what `NodeHttpClient.layerUndici` calls) instead of
+ * global `fetch`, with the same parse and map. A second anchor, not the target's: what the SDK costs over the
+ * transport it uses (undici's `request` is cheaper than global `fetch`, which is itself built on undici).
+ */
+export const rawUndiciDiscover = async (baseUrl: string, apiKey: string) => {
+  const response = await Undici.request(`${baseUrl}/models`, {
+    headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" }
+  })
+  if (response.statusCode !== 200) {
+    await response.body.dump()
+    throw new Error(`raw undici discovery: HTTP ${response.statusCode}`)
+  }
+  const body = JSON.parse(await response.body.text()) as { readonly data: ReadonlyArray<WireModel> }
+  return body.data.map(rawDefinition)
+}
+
+/**
  * The discovery rows for one catalog size.
  */
 export const discoveryRows = async (options: {
@@ -32,8 +50,13 @@ export const discoveryRows = async (options: {
   readonly plan: Plan
   /** The target for the main row (ratio at most), if any. */
   readonly max: number | undefined
-  /** Also report the breakdown rows (`ModelDiscovery.fetch` alone, discover with the provider's close). */
+  /** Also report the breakdown rows (`ModelDiscovery.fetch` alone, discover with the provider's close, ...). */
   readonly breakdown: boolean
+  /**
+   * Also report `discover` over these warm-up rounds (0-based, end exclusive; clamped to the plan's warm-up), when
+   * the JIT is still compiling both sides: the figures the main row leaves out.
+   */
+  readonly warming?: { readonly from: number; readonly to: number } | undefined
 }): Promise<ReadonlyArray<Row>> => {
   const { fake, runtime, size } = options
   await fake.setModels(size)
@@ -81,12 +104,22 @@ export const discoveryRows = async (options: {
     return ms
   }
 
-  const fns = options.breakdown ? [raw, sdk, fetchOnly, withMake] : [raw, sdk]
-  const samples = await interleave(fns, options.plan)
+  const rawUndici = async () => {
+    const start = process.hrtime.bigint()
+    const models = await rawUndiciDiscover(fake.baseUrl, fake.apiKey)
+    const ms = sinceMs(start)
+    expectModels("raw undici", models, size)
+    return ms
+  }
+
+  const fns = options.breakdown ? [raw, sdk, fetchOnly, withMake, rawUndici] : [raw, sdk]
+  const rounds = await interleaveRounds(fns, options.plan)
+  const { warmup } = options.plan
+  const samples = rounds.map((all) => all.slice(warmup))
   const rawStats = stats(samples[0]!)
   const sdkStats = stats(samples[1]!)
-  // Warm-up rounds also pushed into withClose: keep the timed ones only.
-  const closeStats = stats(withClose.slice(withClose.length - samples[1]!.length))
+  // withClose has a figure for every round, warm-up included: keep the timed ones.
+  const closeStats = stats(withClose.slice(warmup))
   await fake.reset()
 
   const anchorLabel = "raw fetch+parse+map"
@@ -124,8 +157,28 @@ export const discoveryRows = async (options: {
         anchorLabel,
         anchor: rawStats,
         note: "includes closing the provider's scope (the disk-cache write finishes by then)"
+      }),
+      ratioRow({
+        name: `  discover vs raw undici.request, ${options.label}`,
+        unit: "ms",
+        sdk: sdkStats,
+        anchorLabel: "raw undici.request+parse+map",
+        anchor: stats(samples[4]!),
+        note: "the same discover against the raw limit on the SDK's own transport (undici's request, not fetch)"
       })
     )
+  }
+  if (options.warming !== undefined) {
+    const from = Math.min(options.warming.from, Math.max(0, warmup - 1))
+    const to = Math.min(options.warming.to, warmup)
+    rows.push(ratioRow({
+      name: `  discover while the JIT warms up, ${options.label}`,
+      unit: "ms",
+      sdk: stats(rounds[1]!.slice(from, to)),
+      anchorLabel,
+      anchor: stats(rounds[0]!.slice(from, to)),
+      note: `warm-up rounds ${from + 1}–${to} of ${warmup}, which the main row leaves out`
+    }))
   }
   return rows
 }

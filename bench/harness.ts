@@ -64,10 +64,11 @@ export interface Plan {
 }
 
 /**
- * Runs the functions interleaved, forwards then backwards (A/B/C, C/B/A, ...), warm-up rounds first and untimed.
- * Each function returns the milliseconds it measured itself, so that it can leave set-up and tear-down out.
+ * Runs the functions interleaved, forwards then backwards (A/B/C, C/B/A, ...), and returns every round's figures,
+ * warm-up rounds first: `samples[fn][round]`. Each function returns the milliseconds it measured itself, so that it
+ * can leave set-up and tear-down out.
  */
-export const interleave = async (
+export const interleaveRounds = async (
   fns: ReadonlyArray<() => Promise<number>>,
   plan: Plan
 ): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
@@ -75,13 +76,19 @@ export const interleave = async (
   const forwards = fns.map((_, i) => i)
   const backwards = [...forwards].reverse()
   for (let round = 0; round < plan.warmup + plan.runs; round++) {
-    for (const i of round % 2 === 0 ? forwards : backwards) {
-      const ms = await fns[i]!()
-      if (round >= plan.warmup) samples[i]!.push(ms)
-    }
+    for (const i of round % 2 === 0 ? forwards : backwards) samples[i]!.push(await fns[i]!())
   }
   return samples
 }
+
+/**
+ * `interleaveRounds` without the warm-up rounds: the timed figures only.
+ */
+export const interleave = async (
+  fns: ReadonlyArray<() => Promise<number>>,
+  plan: Plan
+): Promise<ReadonlyArray<ReadonlyArray<number>>> =>
+  (await interleaveRounds(fns, plan)).map((samples) => samples.slice(plan.warmup))
 
 /**
  * What a row measures.
