@@ -322,6 +322,7 @@ export const retryDelay = (
 // The transport is written as plain combinator chains, not `Effect.gen`: on a small catalog every step of the
 // Effect runtime shows next to a loopback request (bench/README.md, third round).
 
+/** The body as text, within `maxBytes`. `headers` is `response.headers`, read once by the caller. */
 const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
   headers: Headers.Headers,
@@ -365,12 +366,11 @@ const readCapped = (
   )
 }
 
-/** What one successful attempt yields: the decoded catalog, when it came, and the status for the span. */
+/** What one successful attempt yields: the decoded catalog and when it came. */
 interface Answer {
   readonly models: ReadonlyArray<ModelDefinition>
   readonly skipped: number
   readonly fetchedAt: number
-  readonly status: number
 }
 
 /** Judges a complete response: 2xx with a usable catalog, else the typed reason. */
@@ -393,7 +393,7 @@ const judge = (status: number, headers: Headers.Headers, body: string, fetchedAt
   if (Either.isLeft(decoded)) {
     return Effect.fail(new DiscoveryError({ reason: decoded.left._tag, url, status, detail: decoded.left.detail }))
   }
-  const answer: Answer = { models: decoded.right.models, skipped: decoded.right.skipped, fetchedAt, status }
+  const answer: Answer = { models: decoded.right.models, skipped: decoded.right.skipped, fetchedAt }
   return Effect.succeed(answer)
 }
 
@@ -415,13 +415,18 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
 
   // One attempt: the request, its whole body under the cap, the verdict; all within the per-attempt deadline.
   // `withDeadline`, not `Effect.timeoutFail`: the latter's race machinery cost about a tenth of a small raw request
-  // (bench/README.md).
-  const attempt = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Answer, DiscoveryError> =>
+  // (bench/README.md). `onStatus` hears the status as soon as the headers are in, even if the body then fails.
+  const attempt = (
+    request: HttpClientRequest.HttpClientRequest,
+    onStatus: (status: number) => void
+  ): Effect.Effect<Answer, DiscoveryError> =>
     withDeadline(
       Effect.flatMap(
         Effect.mapError(client.execute(request), (error) =>
           new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })),
         (response) => {
+          onStatus(response.status)
+          // Read once: the response's `headers` getter builds a new object on every read.
           const headers = response.headers
           return Effect.flatMap(readCapped(response, headers, settings.maxResponseBytes, url), (body) =>
             Effect.flatMap(Clock.currentTimeMillis, (fetchedAt) =>
@@ -434,10 +439,13 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
     )
 
   // Attempts until one succeeds, the error is not retryable, or the retries are spent. The span gets the number of
-  // attempts and the last status seen, once, at the end.
+  // attempts and the status of the last response received, once, at the end.
   const attempts = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.suspend(() => {
       let lastStatus: number | undefined
+      const onStatus = (status: number) => {
+        lastStatus = status
+      }
       const annotate = (count: number) =>
         Effect.annotateCurrentSpan(
           lastStatus === undefined
@@ -445,9 +453,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
             : { "chutes.attempts": count, "http.response.status_code": lastStatus }
         )
       const from = (retry: number): Effect.Effect<DiscoveredModels, DiscoveryError> =>
-        Effect.matchEffect(attempt(request), {
+        Effect.matchEffect(attempt(request, onStatus), {
           onSuccess: (answer) => {
-            lastStatus = answer.status
             const found: DiscoveredModels = {
               models: answer.models,
               skipped: answer.skipped,
@@ -457,7 +464,6 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
             return Effect.as(annotate(retry + 1), found)
           },
           onFailure: (error) => {
-            if (error.status !== undefined) lastStatus = error.status
             if (!error.retryable || retry >= settings.retry.maxRetries) {
               const final = retry === 0 ? error : new DiscoveryError({
                 reason: error.reason,

@@ -11,6 +11,7 @@ import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import { DiscoveryError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
+import * as Capture from "./support/capture.js"
 import { capture, json, type Scripted, scriptedClient } from "./support/http.js"
 
 // Built from parts, so no committed line looks like a real key.
@@ -231,6 +232,19 @@ describe("discovery over HTTP", () => {
       const result = yield* runToEnd(fetch)
       assert.strictEqual(requests.length, 2)
       assert.isTrue(Either.isLeft(result) && result.left.reason === "Timeout" && result.left.attempts === 2)
+    }))
+
+  it.effect("the span keeps the status of the last response received, even when its body then times out", () =>
+    Effect.gen(function*() {
+      const capture = Capture.make()
+      const { fetch, requests } = discoveryWith([json(503, { detail: "busy" }), "stall"], { retry: { maxRetries: 1 } })
+      const result = yield* runToEnd(fetch.pipe(Effect.provide(Capture.layer(capture))))
+      assert.strictEqual(requests.length, 2)
+      assert.isTrue(Either.isLeft(result) && result.left.reason === "Timeout" && result.left.status === undefined)
+      const attribute = (name: string) =>
+        capture.entries.find((entry) => entry.where === `span ModelDiscovery.fetch attribute ${name}`)?.text
+      assert.strictEqual(attribute("http.response.status_code"), "http.response.status_code=200")
+      assert.strictEqual(attribute("chutes.attempts"), "chutes.attempts=2")
     }))
 
   it.effect("retries a connection reset as a transport error", () =>

@@ -10,11 +10,12 @@ export const capture: { readonly object: string; readonly data: ReadonlyArray<Re
   readFileSync(new URL("../../src/testing/fixtures/chutes-models-2026-06-11.json", import.meta.url), "utf8")
 )
 
-/** One scripted answer: a response, a transport failure, or no answer at all. */
+/** One scripted answer: a response, a transport failure, no answer at all, or a 200 whose body stalls. */
 export type Scripted =
   | { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
   | "reset"
   | "hang"
+  | "stall"
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Scripted => ({
   status,
@@ -32,6 +33,14 @@ export const scriptedClient = (script: ReadonlyArray<Scripted>) => {
       const step = script[Math.min(requests.length, script.length - 1)]!
       requests.push(request)
       if (step === "hang") return Effect.never
+      if (step === "stall") {
+        // Headers and the first bytes arrive; the rest never does.
+        const body = new ReadableStream<Uint8Array>({
+          start: (controller) => controller.enqueue(new TextEncoder().encode(`{"object":"list","data":[`)),
+          pull: () => new Promise<void>(() => {})
+        })
+        return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 })))
+      }
       if (step === "reset") {
         return Effect.fail(
           new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up (ECONNRESET)" })
