@@ -330,7 +330,8 @@ const readCapped = (
   url: string
 ): Effect.Effect<string, DiscoveryError> => {
   const tooLarge = (detail: string) => new DiscoveryError({ reason: "TooLarge", url, status: response.status, detail })
-  const transport = (error: Parameters<typeof transportDetail>[0]) => new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })
+  const transport = (error: Parameters<typeof transportDetail>[0]) =>
+    new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })
   const length = Number(headers["content-length"])
   if (Number.isFinite(length) && length > maxBytes) {
     return Effect.fail(tooLarge(`content-length ${length} bytes > cap ${maxBytes}`))

@@ -27,8 +27,9 @@ export interface SingleFlight<K, A, E> {
 /**
  * Resumes in the event loop's next turn, after the current task's microtasks: by then the callers the hand-over woke
  * have normally resumed, and so has the code awaiting a `runPromise` of theirs (not if Effect's scheduler has moved
- * them to a timer after 2,048 nested microtask turns; then `after` merely runs earlier, which is only slower for them). `setImmediate` where there is one (a zero
- * timeout is at least 1 ms on Node and cost a caller about 50 µs of wall time: bench/README.md), else a zero timeout.
+ * them to a timer after 2,048 nested microtask turns; then `after` merely runs first, which only delays them).
+ * `setImmediate` where there is one (a zero timeout is at least 1 ms on Node and cost a caller about 50 µs of wall
+ * time: bench/README.md), else a zero timeout.
  */
 const nextMacrotask: Effect.Effect<void> = Effect.async<void>((resume) => {
   if (typeof globalThis.setImmediate === "function") {
