@@ -367,12 +367,8 @@ const readCapped = (
   )
 }
 
-/** What one successful attempt yields: the decoded catalog and when it came. */
-interface Answer {
-  readonly models: ReadonlyArray<ModelDefinition>
-  readonly skipped: number
-  readonly fetchedAt: number
-}
+/** What one successful attempt yields: the result, but for the count of attempts. */
+type Answer = Omit<DiscoveredModels, "attempts">
 
 /** Judges a complete response: 2xx with a usable catalog, else the typed reason. */
 const judge = (status: number, headers: Headers.Headers, body: string, fetchedAt: number, url: string) => {
