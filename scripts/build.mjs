@@ -1,8 +1,9 @@
-// `npm run build` (run by `npm install` / `npm ci` through `prepare`, and by `npm test`):
-// 1. the library entries compiled to plain ESM with declarations in dist/lib — what `import "effect-chutes"` loads on
-//    plain Node (the package's "development" export condition points at the TypeScript sources instead);
+// `npm run build` (run by `npm test`, and by `npm pack` / `npm publish` through `prepack`; never by `npm install`):
+// 1. the library entries compiled to plain ESM with declarations in dist/lib — what `import "effect-chutes"` loads for
+//    every consumer (inside this repository, tsconfig paths and the "effect-chutes:source" export condition point at the
+//    TypeScript sources instead);
 // 2. the CLI bundled into one ESM file, dist/cli.mjs, so `effect-chutes` starts in a few times the time of a bare
-//    `node -e` (PERF.md: bundling is the main lever for cold start).
+//    `node -e` (bundling is the main lever for cold start; bench/README.md has the cold-start row).
 import { build } from "esbuild"
 import { spawnSync } from "node:child_process"
 import { cpSync, rmSync } from "node:fs"
