@@ -1,9 +1,11 @@
 /**
  * The demo: `npm run demo` (or `npx tsx examples/quickstart.ts`). No network needed.
  *
- * 1. starts FakeChutes (a faithful fake of the Chutes API) on 127.0.0.1,
+ * 1. starts FakeChutes (a faithful fake of the Chutes API, serving the 2026-08-06 capture of the real catalog) on
+ *    127.0.0.1,
  * 2. discovers the live catalog from it with an API key and prints it as a table with its source,
- * 3. resolves the three built-in aliases and a user alias,
+ * 3. resolves the default model, the three built-in aliases and a user alias — the built-in names whose documented
+ *    targets Chutes has retired follow their successors, and say so,
  * 4. makes the fake service fail and shows the fallback — first to the disk cache, then to the static catalog —
  *    each with its reason.
  */
@@ -12,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
-import { ChutesProvider, ModelCatalog, ModelRef } from "effect-chutes"
+import { ChutesProvider, ModelCatalog, ModelRef, Successors } from "effect-chutes"
 import { NodeChutes } from "effect-chutes/node"
 import { FakeChutes } from "effect-chutes/testing"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -22,14 +24,14 @@ import { join } from "node:path"
 const stateDir = mkdtempSync(join(tmpdir(), "effect-chutes-demo-"))
 
 const program = Effect.gen(function*() {
-  const fake = yield* FakeChutes.make()
+  const fake = yield* FakeChutes.make({ models: FakeChutes.capturedModels("2026-08-06") })
   yield* Console.log(`FakeChutes listening on ${fake.baseUrl}\n`)
 
   // The provider as an app would build it, pointed at the fake service. The API key is the fake's own.
   const providerLayer = (options: { readonly diskCache: boolean }) =>
     NodeChutes.layer({
       credential: { apiKey: Redacted.make(fake.apiKey) },
-      aliases: { "Chutes GLM 5": "chutes/zai-org/GLM-5-TEE" },
+      aliases: { "Chutes GLM 5.1": "chutes/zai-org/GLM-5.1-TEE" },
       settings: {
         baseUrl: fake.baseUrl,
         stateDir,
@@ -45,8 +47,10 @@ const program = Effect.gen(function*() {
     yield* Console.log(ModelCatalog.formatTable(snapshot.models))
     for (const warning of snapshot.warnings) yield* Console.log(`warning: ${warning.message}`)
 
-    yield* Console.log(`\n== Resolving (default model: ${provider.defaultModel})`)
-    for (const input of ["chutes-fast", "chutes-pro", "CHUTES-VISION", "chutes glm 5", "zai-org/GLM-5-TEE", "glm-5.1"]) {
+    yield* Console.log(`\n== Resolving`)
+    const defaultModel = yield* provider.resolveDefault
+    yield* Console.log(`  (default): ${ModelRef.describe(defaultModel)}`)
+    for (const input of ["chutes-fast", "chutes-pro", "CHUTES-VISION", "chutes glm 5.1", "zai-org/GLM-5.2-TEE", "glm-5"]) {
       const line = yield* provider.resolve(input).pipe(
         Effect.map((resolved) => `${JSON.stringify(input)}: ${ModelRef.describe(resolved)}`),
         Effect.catchAll((error) => Effect.succeed(`${JSON.stringify(input)}: ${error.message}`))
@@ -67,7 +71,11 @@ const program = Effect.gen(function*() {
     Effect.provide(providerLayer({ diskCache: false }))
   )
   yield* Console.log(`new provider, no disk cache:  ${ModelCatalog.describeSource(fallback)}\n`)
-  yield* Console.log(ModelCatalog.formatTable(fallback.models))
+  // The built-in catalog marks what Chutes retired, and the models the built-in names follow there.
+  const followed = yield* Effect.map(ChutesProvider.ChutesProvider, (p) => p.followed(fallback)).pipe(
+    Effect.provide(providerLayer({ diskCache: false }))
+  )
+  yield* Console.log(ModelCatalog.formatTable(fallback.models, Successors.listingNotes(fallback.models, followed)))
   yield* Console.log(`\n${fake.counters.models} requests reached FakeChutes' /v1/models.`)
 })
 

@@ -1,8 +1,11 @@
 /**
  * Runs FakeChutes (the fake Chutes LLM API + IdP) as a standalone process, for multi-process tests and manual runs.
  *
- *   npx tsx scripts/fake-chutes.ts [--port N] [--models N] [--access-token-ttl S] [--auto-approve]
+ *   npx tsx scripts/fake-chutes.ts [--port N] [--models N | --capture DATE] [--access-token-ttl S] [--auto-approve]
  *                                  [--client-id ID] [--client-secret S | --no-client-secret] [--username NAME]
+ *
+ * `--capture 2026-08-06` serves that capture of the real catalog (default: the 2026-06-11 one); `--models N`, N
+ * generated models.
  *
  * Environment fallbacks: FAKE_CHUTES_PORT, FAKE_CHUTES_MODELS, FAKE_CHUTES_ACCESS_TOKEN_TTL,
  * FAKE_CHUTES_AUTO_APPROVE (1/true). Prints ONE line of JSON to stdout:
@@ -14,7 +17,8 @@
 import { parseArgs } from "node:util"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 
-const usage = "usage: fake-chutes [--port N] [--models N] [--access-token-ttl S] [--auto-approve] " +
+const usage = "usage: fake-chutes [--port N] [--models N | --capture 2026-06-11|2026-08-06] [--access-token-ttl S] " +
+  "[--auto-approve] " +
   "[--client-id ID] [--client-secret S | --no-client-secret] [--username NAME]"
 
 const fail = (message: string): never => {
@@ -28,6 +32,7 @@ const parsed = (() => {
       options: {
         port: { type: "string" },
         models: { type: "string" },
+        capture: { type: "string" },
         "access-token-ttl": { type: "string" },
         "auto-approve": { type: "boolean" },
         "client-id": { type: "string" },
@@ -65,12 +70,22 @@ const ttl = integer(
   parsed["access-token-ttl"] ?? nonEmpty(env["FAKE_CHUTES_ACCESS_TOKEN_TTL"]),
   0
 )
+const captures: ReadonlyArray<FakeChutes.CaptureDate> = ["2026-06-11", "2026-08-06"]
+const capture = parsed.capture === undefined
+  ? undefined
+  : captures.find((date) => date === parsed.capture) ?? fail(`--capture must be one of ${captures.join(", ")}`)
+if (capture !== undefined && modelCount !== undefined) fail("--models and --capture exclude each other")
+
 const autoApprove = parsed["auto-approve"] === true ||
   ["1", "true", "yes"].includes((env["FAKE_CHUTES_AUTO_APPROVE"] ?? "").toLowerCase())
 
 const server = await FakeChutes.start({
   port,
-  models: modelCount === undefined ? undefined : FakeChutes.generateModels(modelCount),
+  models: capture !== undefined
+    ? FakeChutes.capturedModels(capture)
+    : modelCount === undefined
+    ? undefined
+    : FakeChutes.generateModels(modelCount),
   accessTokenTtlSeconds: ttl,
   autoApprove,
   clientId: parsed["client-id"],

@@ -14,7 +14,6 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import type { PlatformError } from "@effect/platform/Error"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -23,13 +22,12 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import JSON5 from "json5"
-import { dirname } from "node:path"
 import { ConfigError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
-import { ensurePrivateDir, writeAtomic } from "./internal/atomicFile.js"
 import { excerpt } from "./internal/redact.js"
 import { BUILTIN_ALIASES, type ModelDefinition, PROVIDER_ID } from "./ModelCatalog.js"
 import * as ModelRef from "./ModelRef.js"
+import * as PrivateFiles from "./PrivateFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // JSON values
@@ -142,7 +140,12 @@ export type ProviderModel = typeof ProviderModel.Type
 export const ProviderConfig = Schema.Struct({
   baseUrl: optional(Schema.String),
   api: optional(Schema.String),
-  models: optional(Schema.Array(ProviderModel))
+  models: optional(Schema.Array(ProviderModel)),
+  /**
+   * `false` keeps the built-in default model and aliases on their documented targets (effect-chutes' own key; tools
+   * with a strict schema for this entry may refuse it: use `CHUTES_FOLLOW_SUCCESSORS=false` there).
+   */
+  followSuccessors: optional(Schema.Boolean)
 }).annotations({ identifier: "an object like { baseUrl, api, models }" })
 
 /**
@@ -298,7 +301,7 @@ const valueAt = (root: Json, path: ReadonlyArray<PropertyKey>): Json | undefined
 // actual value is described by its kind only: config files can hold secrets (e.g. a provider's apiKey).
 const invalidDetail = (root: Json, error: ParseResult.ParseError): string => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const depth = Math.max(...issues.map((issue) => issue.path.length))
+  const depth = issues.reduce((deepest, issue) => Math.max(deepest, issue.path.length), 0)
   const deepest = issues.filter((issue) => issue.path.length === depth)
   const first = deepest[0]
   if (first === undefined) return "unexpected shape"
@@ -431,6 +434,15 @@ export const fallbacks = (doc: AgentConfigDocument): ReadonlyArray<string> => {
  */
 export const providerConfig = (doc: AgentConfigDocument): Option.Option<ProviderConfig> =>
   Option.fromNullable(doc.view.models?.providers?.chutes)
+
+/**
+ * `models.providers.chutes.followSuccessors`, when set.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const followSuccessors = (doc: AgentConfigDocument): Option.Option<boolean> =>
+  Option.fromNullable(doc.view.models?.providers?.chutes?.followSuccessors)
 
 /**
  * `auth.profiles`, every provider's.
@@ -816,33 +828,49 @@ export const noPath = (): ConfigError =>
     detail: "no config path is known: set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR (--config / --state-dir on the CLI)"
   })
 
-const fromPlatform = (path: string) => (error: PlatformError): ConfigError =>
-  new ConfigError({
-    reason: error._tag === "SystemError" && error.reason === "PermissionDenied" ? "Permission" : "Io",
-    path,
-    detail: excerpt(error.message, 200)
-  })
+const fromFiles = (path: string) => (error: PrivateFiles.PrivateFileError): ConfigError =>
+  new ConfigError({ reason: error.reason === "TooLarge" ? "Invalid" : error.reason, path, detail: error.detail })
 
 /**
- * The file-backed service for a given path.
+ * The largest config read (real ones take a few KiB); a larger file is `Invalid` and never read into memory.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_BYTES = 4 * 1024 * 1024
+
+/**
+ * Options of the file-backed service.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FileOptions {
+  /**
+   * Accept a group-writable config file and directory (a Kubernetes `fsGroup` volume). Default: false; `layer` takes
+   * it from `ChutesSettings.allowGroupWritable` (`CHUTES_ALLOW_GROUP_WRITABLE`).
+   */
+  readonly allowGroupWritable?: boolean | undefined
+}
+
+/**
+ * The file-backed service for a given path. The file and its directory are read and written through `PrivateFiles`
+ * (the one in context, else the portable one over `FileSystem`): one that someone else could change, a symbolic
+ * link, or not a regular file is `ConfigError` `Unsafe` with the fix; one over `MAX_BYTES` is `Invalid`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (path: string | undefined): Effect.Effect<Service, never, FileSystem.FileSystem> =>
+export const make = (
+  path: string | undefined,
+  options: FileOptions = {}
+): Effect.Effect<Service, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const provide = Effect.provideService(FileSystem.FileSystem, fs)
+    const files = yield* PrivateFiles.orFileSystem
+    const policy: PrivateFiles.Policy = { allowGroupWritable: options.allowGroupWritable === true }
 
     const readText = (file: string): Effect.Effect<Option.Option<string>, ConfigError> =>
-      fs.readFileString(file).pipe(
-        Effect.map(Option.some),
-        Effect.catchIf(
-          (error) => error._tag === "SystemError" && error.reason === "NotFound",
-          () => Effect.succeed(Option.none<string>())
-        ),
-        Effect.mapError(fromPlatform(file))
-      )
+      files.readFile(file, { ...policy, maxBytes: MAX_BYTES }).pipe(Effect.mapError(fromFiles(file)))
 
     const load = Effect.gen(function*() {
       if (path === undefined) return Option.none<AgentConfigDocument>()
@@ -853,14 +881,16 @@ export const make = (path: string | undefined): Effect.Effect<Service, never, Fi
 
     const save = Effect.fn("AgentConfig.save")(function*(doc: AgentConfigDocument) {
       if (path === undefined) return yield* noPath()
-      yield* ensurePrivateDir(dirname(path)).pipe(provide, Effect.mapError(fromPlatform(path)))
+      yield* files.ensureDirectory(PrivateFiles.parentOf(path), policy).pipe(Effect.mapError(fromFiles(path)))
       // Re-read right before writing: a file the user broke since it was loaded is reported, never replaced.
       const previous = yield* readText(path)
       if (Option.isSome(previous)) {
         yield* parse(previous.value, path)
-        yield* writeAtomic(`${path}.bak`, previous.value).pipe(provide, Effect.mapError(fromPlatform(`${path}.bak`)))
+        yield* files.writeFileAtomic(`${path}.bak`, previous.value, policy).pipe(
+          Effect.mapError(fromFiles(`${path}.bak`))
+        )
       }
-      yield* writeAtomic(path, format(doc)).pipe(provide, Effect.mapError(fromPlatform(path)))
+      yield* files.writeFileAtomic(path, format(doc), policy).pipe(Effect.mapError(fromFiles(path)))
     })
 
     return AgentConfig.of({ path, load, save })
@@ -874,7 +904,10 @@ export const make = (path: string | undefined): Effect.Effect<Service, never, Fi
  */
 export const layer: Layer.Layer<AgentConfig, never, FileSystem.FileSystem | ChutesSettings> = Layer.effect(
   AgentConfig,
-  Effect.flatMap(ChutesSettings, (settings) => make(settings.configPath))
+  Effect.flatMap(
+    ChutesSettings,
+    (settings) => make(settings.configPath, { allowGroupWritable: settings.allowGroupWritable })
+  )
 )
 
 /**
@@ -883,8 +916,10 @@ export const layer: Layer.Layer<AgentConfig, never, FileSystem.FileSystem | Chut
  * @since 0.1.0
  * @category layers
  */
-export const layerPath = (path: string): Layer.Layer<AgentConfig, never, FileSystem.FileSystem> =>
-  Layer.effect(AgentConfig, make(path))
+export const layerPath = (
+  path: string,
+  options: FileOptions = {}
+): Layer.Layer<AgentConfig, never, FileSystem.FileSystem> => Layer.effect(AgentConfig, make(path, options))
 
 /**
  * The in-memory "files" behind `layerMemory`: the config text and its backup, inspectable by tests.

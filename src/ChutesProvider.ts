@@ -33,6 +33,8 @@ import * as ModelDiscovery from "./ModelDiscovery.js"
 import { maskAuthorization, maskError, maskResponse } from "./internal/http.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import * as ModelRef from "./ModelRef.js"
+import * as Successors from "./Successors.js"
+import { warnOnce } from "./internal/warnOnce.js"
 
 /**
  * @since 0.1.0
@@ -45,8 +47,16 @@ export interface Service {
   readonly refresh: Effect.Effect<ModelCatalog.CatalogSnapshot>
   /** The live catalog without fallback: fails with the typed reason. Cached like `catalog`. */
   readonly discover: Effect.Effect<ModelCatalog.CatalogSnapshot, DiscoveryError | CredentialsError>
-  /** Resolves an alias, a ref or a bare model id against the current catalog (SPEC §2). */
+  /**
+   * Resolves an alias, a ref or a bare model id against the current catalog. A built-in alias whose target the catalog
+   * no longer serves follows its successor (`followed` says from, to, why and the price change; warned once).
+   */
   readonly resolve: (input: string) => Effect.Effect<ModelRef.ResolvedModel, UnknownModel | InvalidModelRef>
+  /** The default model against the current catalog: the built-in default follows its successor like a built-in alias. */
+  readonly resolveDefault: Effect.Effect<ModelRef.ResolvedModel>
+  /** The built-in names that follow a successor in `snapshot` (for listings). */
+  readonly followed: (snapshot: ModelCatalog.CatalogSnapshot) => ReadonlyArray<Successors.Hop>
+  /** The default model as configured (or the documented one); `resolveDefault` says where it goes today. */
   readonly defaultModel: ModelRef.ModelRef
   /** Alias name (lower case) -> alias, user aliases over built-in ones. */
   readonly aliases: ModelRef.AliasTable
@@ -97,7 +107,9 @@ const aliasEntries = (
     : Object.entries(aliases)
 
 /**
- * Warnings for a live catalog: the default model or an alias target not listed, with the nearest live model.
+ * Warnings for a live catalog: the default model or an alias target not listed, with the nearest live model and the
+ * known successor. A built-in name that follows its successor in this catalog is not a warning (the hop is reported
+ * where it is used: see `Successors`).
  *
  * @since 0.1.0
  * @category utils
@@ -106,16 +118,28 @@ export const catalogWarnings = (
   models: ReadonlyArray<ModelCatalog.ModelDefinition>,
   byId: ReadonlyMap<string, ModelCatalog.ModelDefinition>,
   defaultModel: ModelRef.ModelRef,
-  aliases: ModelRef.AliasTable
+  aliases: ModelRef.AliasTable,
+  followSuccessors = true
 ): ReadonlyArray<ModelCatalog.CatalogWarning> => {
-  const missingDefault = !byId.has(ModelRef.modelId(defaultModel))
-  const missingAliases = Array.from(aliases.values()).filter((alias) => !byId.has(ModelRef.modelId(alias.ref)))
+  const catalog: Successors.Catalog = { byId, source: "live" }
+  const follows = (name: string, ref: ModelRef.ModelRef, builtin: boolean) =>
+    followSuccessors && builtin && Successors.follow(name, ref, catalog) !== undefined
+  const missing = (ref: ModelRef.ModelRef) => !byId.has(ModelRef.modelId(ref))
+  const missingDefault = missing(defaultModel) &&
+    !follows("default model", defaultModel, Successors.isBuiltinDefault(defaultModel))
+  const missingAliases = Array.from(aliases.values()).filter((alias) =>
+    missing(alias.ref) && !follows(alias.name, alias.ref, alias.source === "builtin")
+  )
   if (!missingDefault && missingAliases.length === 0) return []
   // One pass over the catalog for every missing ref: on thousands of models the suggestion search is the costliest
   // part of taking in a live catalog (bench/README.md).
   const targets = [...(missingDefault ? [defaultModel] : []), ...missingAliases.map((alias) => alias.ref)]
   const suggestions = ModelRef.nearestRefs(targets.map(ModelRef.modelId), models.map((model) => model.id), 1)
   const warnings: Array<ModelCatalog.CatalogWarning> = []
+  const successor = (ref: ModelRef.ModelRef) => {
+    const replacement = Successors.replacementFor(ref, catalog)
+    return replacement === undefined ? "" : `; its successor: ${replacement}`
+  }
   let next = 0
   if (missingDefault) {
     const suggestion = suggestions[next++]![0]
@@ -123,7 +147,7 @@ export const catalogWarnings = (
       kind: "DefaultModelMissing",
       ref: defaultModel,
       suggestion,
-      message: `The default model ${defaultModel} is not in the live catalog` +
+      message: `The default model ${defaultModel} is not in the live catalog` + successor(defaultModel) +
         (suggestion ? `; nearest live model: ${suggestion}` : "")
     })
   }
@@ -134,7 +158,7 @@ export const catalogWarnings = (
       ref: alias.ref,
       alias: alias.name,
       suggestion,
-      message: `Alias "${alias.name}" points at ${alias.ref}, which is not in the live catalog` +
+      message: `Alias "${alias.name}" points at ${alias.ref}, which is not in the live catalog` + successor(alias.ref) +
         (suggestion ? `; nearest live model: ${suggestion}` : "")
     })
   }
@@ -168,8 +192,9 @@ export const make = (options: Options = {}): Effect.Effect<
     const defaultModel = options.defaultModel !== undefined
       ? yield* ModelRef.parse(options.defaultModel)
       : DEFAULT_MODEL
+    for (const warning of ChutesSettings.unencryptedEndpoints(settings)) yield* warnOnce(warning)
     const user = ModelRef.makeUserAliases(aliasEntries(options.aliases))
-    for (const invalid of user.invalid) yield* Effect.logWarning(`ignoring user alias: ${invalid.message}`)
+    for (const invalid of user.invalid) yield* warnOnce(`ignoring user alias: ${invalid.message}`)
     const aliases: ModelRef.AliasTable = user.aliases.size === 0
       ? ModelRef.builtinAliases
       : new Map([...ModelRef.builtinAliases, ...user.aliases])
@@ -199,8 +224,8 @@ export const make = (options: Options = {}): Effect.Effect<
       const fetchedAt = snapshot.fetchedAt
       if (Exit.isFailure(exit) || snapshot.source !== "live" || fetchedAt === undefined) return Effect.void
       return Effect.gen(function*() {
-        for (const warning of snapshot.warnings) yield* Effect.logWarning(warning.message)
-        if (snapshot.skipped > 0) yield* Effect.logWarning(`model discovery skipped ${snapshot.skipped} malformed item(s)`)
+        for (const warning of snapshot.warnings) yield* warnOnce(warning.message)
+        if (snapshot.skipped > 0) yield* warnOnce(`model discovery skipped ${snapshot.skipped} malformed item(s)`)
         yield* diskCache.save({ version: 1, baseUrl: settings.baseUrl, fetchedAt, models: snapshot.models })
       })
     }
@@ -236,7 +261,13 @@ export const make = (options: Options = {}): Effect.Effect<
           const snapshot: ModelCatalog.CatalogSnapshot = {
             ...indexed,
             get warnings() {
-              return warnings ??= catalogWarnings(indexed.models, indexed.byId, defaultModel, aliases)
+              return warnings ??= catalogWarnings(
+                indexed.models,
+                indexed.byId,
+                defaultModel,
+                aliases,
+                settings.followSuccessors
+              )
             }
           }
           const done: Done = {
@@ -249,7 +280,7 @@ export const make = (options: Options = {}): Effect.Effect<
         // Keep the error itself, not the span-annotated proxy Effect wraps it in, so callers can compare it.
         const error = Cause.originalError(result.left)
         const snapshot = yield* fallback(error)
-        yield* Effect.logWarning(`model catalog: using the ${snapshot.source} catalog: ${error.message}`)
+        yield* warnOnce(`model catalog: using the ${snapshot.source} catalog: ${error.message}`)
         const done: Done = {
           exit: Exit.fail(error),
           snapshot,
@@ -293,17 +324,33 @@ export const make = (options: Options = {}): Effect.Effect<
       )
 
     // A span per call, without `Effect.fn`'s call-site capture: that cost a `new Error()` on every call (bench/README.md).
+    const context = (catalog: ModelCatalog.CatalogSnapshot): Successors.Context => ({
+      catalog,
+      userAliases: user.aliases,
+      followSuccessors: settings.followSuccessors
+    })
+    // A built-in name that moved on says so once per process (and in the result's `followed`, every time).
+    const announce = (resolved: ModelRef.ResolvedModel) =>
+      resolved.followed === undefined ? Effect.void : warnOnce(resolved.followed.message)
     const resolve = (input: string) =>
       catalogWith(false).pipe(
-        Effect.flatMap((snapshot) => ModelRef.resolve(input, { ids: snapshot.byId, userAliases: user.aliases })),
+        Effect.flatMap((snapshot) => Successors.resolve(input, context(snapshot))),
+        Effect.tap(announce),
         Effect.withSpan("ChutesProvider.resolve", { captureStackTrace: false })
       )
+    const resolveDefault = catalogWith(false).pipe(
+      Effect.map((snapshot) => Successors.resolveDefault(defaultModel, context(snapshot))),
+      Effect.tap(announce),
+      Effect.withSpan("ChutesProvider.resolveDefault", { captureStackTrace: false })
+    )
 
     const currentCredential = ChutesCredentials.current.pipe(
       Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)
     )
 
     const client = httpClient.pipe(
+      // The platform's client spans stay (apps see their LLM calls), but no trace headers go to Chutes.
+      HttpClient.withTracerPropagation(false),
       HttpClient.mapRequest(HttpClientRequest.prependUrl(settings.baseUrl)),
       HttpClient.mapRequestEffect((request) =>
         Effect.map(currentCredential, (credential) => HttpClientRequest.bearerToken(request, credential.secret))
@@ -324,6 +371,8 @@ export const make = (options: Options = {}): Effect.Effect<
       refresh: catalogWith(true).pipe(Effect.withSpan("ChutesProvider.refresh", { captureStackTrace: false })),
       discover: discoverWith(false).pipe(Effect.withSpan("ChutesProvider.discover", { captureStackTrace: false })),
       resolve,
+      resolveDefault,
+      followed: (snapshot) => Successors.builtinHops(defaultModel, aliases, context(snapshot)),
       defaultModel,
       aliases,
       userAliases: user.aliases,

@@ -3,7 +3,8 @@
  *
  * `ChutesSettings.layer(options)` takes them from code; `ChutesSettings.layerConfig(options)` reads the environment
  * (`CHUTES_BASE_URL`, `CHUTES_IDP_BASE_URL`, `CHUTES_STATE_DIR`, `CHUTES_CONFIG_PATH`, `XDG_CONFIG_HOME`, `HOME`,
- * `CHUTES_DISCOVERY_ANONYMOUS`) with code options taking precedence.
+ * `CHUTES_DISCOVERY_ANONYMOUS`, `CHUTES_FOLLOW_SUCCESSORS`, `CHUTES_ALLOW_GROUP_WRITABLE`) with code options taking
+ * precedence.
  *
  * @since 0.1.0
  */
@@ -30,6 +31,34 @@ export interface RetryPolicy {
   readonly maxDelay: Duration.Duration
   /** The longest wait a `Retry-After` header can impose; a longer one is cut to this before the retry. */
   readonly retryAfterCap: Duration.Duration
+  /**
+   * Told of each retry before its wait starts: the attempt about to be made, how many the policy allows, why the last
+   * one failed and how long the wait is — for a progress line ("attempt 2 of 4 after HTTP 503, retrying in 1.2 s").
+   * It belongs to the policy, not to one retry loop: whatever runs the policy calls it once per retry. Its own run
+   * time adds to the wait; keep it short. Default: none.
+   */
+  readonly onRetry?: ((event: RetryEvent) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * One retry decided by the `RetryPolicy`, as `onRetry` hears of it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryEvent {
+  /** What is retried: `"discovery"` (`GET {base}/models`). */
+  readonly operation: string
+  /** The attempt about to be made: 2 for the first retry. */
+  readonly attempt: number
+  /** The attempts the policy allows in all (`maxRetries + 1`). */
+  readonly maxAttempts: number
+  /** Why the previous attempt failed, in a few words: `HTTP 503`, `timeout`, `connection error`. */
+  readonly reason: string
+  /** The wait before `attempt`: the backoff step with jitter, or the server's `Retry-After` (capped). */
+  readonly delay: Duration.Duration
+  /** The previous attempt's error (a `DiscoveryError` for discovery). */
+  readonly error: unknown
 }
 
 /**
@@ -62,6 +91,18 @@ export interface Settings {
   readonly diskCacheMaxAge: Duration.Duration
   /** Query the live catalog without a credential (the endpoint is public). Default: false (static catalog). */
   readonly anonymousDiscovery: boolean
+  /**
+   * Whether the built-in default model and built-in aliases follow their successors when the catalog in hand lacks
+   * their documented target or marks it deprecated (docs/models.md). Default: true.
+   */
+  readonly followSuccessors: boolean
+  /**
+   * Accept a group-writable state directory and files (POSIX). Default: false — such a directory is refused, because
+   * everyone in its group could replace the config or the auth profiles. Kubernetes `fsGroup` volumes are
+   * group-writable by design: set this (or `CHUTES_ALLOW_GROUP_WRITABLE=1`) there. World-writable ones and ones owned
+   * by another user are always refused (`PrivateFiles`).
+   */
+  readonly allowGroupWritable: boolean
 }
 
 /**
@@ -79,6 +120,7 @@ export interface Options {
     readonly baseDelay?: Duration.DurationInput | undefined
     readonly maxDelay?: Duration.DurationInput | undefined
     readonly retryAfterCap?: Duration.DurationInput | undefined
+    readonly onRetry?: ((event: RetryEvent) => Effect.Effect<void>) | undefined
   } | undefined
   readonly cacheTtl?: Duration.DurationInput | undefined
   readonly negativeTtl?: Duration.DurationInput | undefined
@@ -89,6 +131,10 @@ export interface Options {
   readonly diskCachePath?: string | false | undefined
   readonly diskCacheMaxAge?: Duration.DurationInput | undefined
   readonly anonymousDiscovery?: boolean | undefined
+  /** `false` keeps the built-in names on their documented targets. */
+  readonly followSuccessors?: boolean | undefined
+  /** Accept a group-writable state directory and files (a Kubernetes `fsGroup` volume). Default: false. */
+  readonly allowGroupWritable?: boolean | undefined
 }
 
 /**
@@ -111,7 +157,9 @@ export const defaults = {
   negativeTtl: Duration.seconds(30),
   maxResponseBytes: 8 * 1024 * 1024,
   diskCacheMaxAge: Duration.days(7),
-  anonymousDiscovery: false
+  anonymousDiscovery: false,
+  followSuccessors: true,
+  allowGroupWritable: false
 } as const
 
 /**
@@ -141,7 +189,8 @@ export const make = (options: Options = {}): Settings => {
       maxRetries: retry.maxRetries !== undefined ? Math.max(0, Math.floor(retry.maxRetries)) : defaults.retry.maxRetries,
       baseDelay: Duration.decode(retry.baseDelay ?? defaults.retry.baseDelay),
       maxDelay: Duration.decode(retry.maxDelay ?? defaults.retry.maxDelay),
-      retryAfterCap: Duration.decode(retry.retryAfterCap ?? defaults.retry.retryAfterCap)
+      retryAfterCap: Duration.decode(retry.retryAfterCap ?? defaults.retry.retryAfterCap),
+      ...(retry.onRetry !== undefined ? { onRetry: retry.onRetry } : {})
     },
     cacheTtl: Duration.decode(options.cacheTtl ?? defaults.cacheTtl),
     negativeTtl: Duration.decode(options.negativeTtl ?? defaults.negativeTtl),
@@ -152,9 +201,40 @@ export const make = (options: Options = {}): Settings => {
       ? undefined
       : options.diskCachePath ?? (stateDir !== undefined ? join(stateDir, "models-cache.json") : undefined),
     diskCacheMaxAge: Duration.decode(options.diskCacheMaxAge ?? defaults.diskCacheMaxAge),
-    anonymousDiscovery: options.anonymousDiscovery ?? defaults.anonymousDiscovery
+    anonymousDiscovery: options.anonymousDiscovery ?? defaults.anonymousDiscovery,
+    followSuccessors: options.followSuccessors ?? defaults.followSuccessors,
+    allowGroupWritable: options.allowGroupWritable ?? defaults.allowGroupWritable
   }
 }
+
+/**
+ * Whether a URL host (as `URL.hostname` gives it) is this machine: `localhost`, `127.x.y.z` or `[::1]`.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isLoopbackHost = (hostname: string): boolean =>
+  hostname === "localhost" || hostname === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(hostname)
+
+/**
+ * A sentence for each endpoint that would carry credentials unencrypted: a base URL that is not `https:` and not on
+ * this machine (a loopback test server is fine).
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const unencryptedEndpoints = (settings: Settings): ReadonlyArray<string> =>
+  ([["base URL", settings.baseUrl], ["API base URL", settings.idpBaseUrl]] as const).flatMap(([name, url]) => {
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      return []
+    }
+    return parsed.protocol === "https:" || isLoopbackHost(parsed.hostname)
+      ? []
+      : [`The Chutes ${name} ${url} is not https: credentials sent to it travel unencrypted`]
+  })
 
 /**
  * An environment variable as an optional string; empty or whitespace-only counts as unset.
@@ -188,6 +268,9 @@ export const stateDirConfig: Config.Config<Option.Option<string>> = Config.all([
     ))
 ))
 
+const isTrue = (value: string): boolean => /^(1|true|yes|on)$/i.test(value)
+const isFalse = (value: string): boolean => /^(0|false|no|off)$/i.test(value)
+
 /**
  * Reads the settings from the environment; explicit options win over it.
  *
@@ -201,7 +284,9 @@ export const fromEnv = (options: Options = {}): Effect.Effect<Settings, never> =
       idpBaseUrl: optionalEnv("CHUTES_IDP_BASE_URL"),
       configPath: optionalEnv("CHUTES_CONFIG_PATH"),
       stateDir: stateDirConfig,
-      anonymous: optionalEnv("CHUTES_DISCOVERY_ANONYMOUS")
+      anonymous: optionalEnv("CHUTES_DISCOVERY_ANONYMOUS"),
+      follow: optionalEnv("CHUTES_FOLLOW_SUCCESSORS"),
+      groupWritable: optionalEnv("CHUTES_ALLOW_GROUP_WRITABLE")
     }).pipe(Effect.orDie)
     return make({
       ...options,
@@ -210,7 +295,9 @@ export const fromEnv = (options: Options = {}): Effect.Effect<Settings, never> =
       configPath: options.configPath ?? Option.getOrUndefined(env.configPath),
       stateDir: options.stateDir ?? Option.getOrUndefined(env.stateDir),
       anonymousDiscovery: options.anonymousDiscovery ??
-        Option.getOrUndefined(Option.map(env.anonymous, (value) => /^(1|true|yes|on)$/i.test(value)))
+        Option.getOrUndefined(Option.map(env.anonymous, isTrue)),
+      followSuccessors: options.followSuccessors ?? Option.getOrUndefined(Option.map(env.follow, (value) => !isFalse(value))),
+      allowGroupWritable: options.allowGroupWritable ?? Option.getOrUndefined(Option.map(env.groupWritable, isTrue))
     })
   })
 

@@ -1,8 +1,10 @@
 /**
  * Model definitions, catalog snapshots, and the built-in static catalog (SPEC §3.1).
  *
- * The static catalog is the fallback that keeps start-up and onboarding working offline. It holds the seed's eight
- * refs in order plus the `chutes-fast` target, so every built-in alias resolves without a network.
+ * The static catalog is the fallback that keeps start-up and onboarding working offline. It holds the documented
+ * built-in refs first, in their documented order, each with its lifecycle as of a capture of the live catalog
+ * (`active`, or `deprecated` with the ref that `replacedBy` names), then the models that capture listed. Built-in names
+ * follow `replacedBy` when their documented target is gone (see `Successors.ts` and docs/models.md).
  *
  * @since 0.1.0
  */
@@ -23,6 +25,47 @@ export const InputModality = Schema.Literal("text", "image", "video", "audio")
  */
 export type InputModality = typeof InputModality.Type
 
+// C0/C1 control characters, DEL and the Unicode bidirectional controls: none of them belongs in a name a terminal
+// shows (ESC starts escape sequences; U+202E reverses the text after it).
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+
+/**
+ * Whether a server- or file-supplied string can be shown on a terminal as it is.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isPrintable = (text: string): boolean => !UNPRINTABLE.test(text)
+
+/**
+ * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace) and printable.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isModelId = (text: string): boolean => text.length > 0 && !/\s/.test(text) && isPrintable(text)
+
+/**
+ * A model id, checked the same way whether it comes from the service or from a file (the disk cache).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ModelId = Schema.String.pipe(
+  Schema.filter(isModelId, { message: () => "a model id without whitespace or control characters" })
+)
+
+/**
+ * A string from a server or a file that is shown to people: no control or bidirectional-control characters.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const PrintableString = Schema.String.pipe(
+  Schema.filter(isPrintable, { message: () => "text without control characters" })
+)
+
 /**
  * Prices in USD per one million tokens.
  *
@@ -42,14 +85,29 @@ export const ModelCost = Schema.Struct({
 export type ModelCost = typeof ModelCost.Type
 
 /**
+ * Where a model stands in Chutes' lifecycle, as of a capture of the live catalog: `active` (listed and served) or
+ * `deprecated` (no longer served; `replacedBy` names its successor when there is one).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ModelStatus = Schema.Literal("active", "deprecated")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type ModelStatus = typeof ModelStatus.Type
+
+/**
  * One model the provider can serve. `id` is the name sent as `model` to the service (no `chutes/` prefix).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const ModelDefinition = Schema.Struct({
-  id: Schema.String,
-  name: Schema.String,
+  id: ModelId,
+  name: PrintableString,
   contextWindow: Schema.Number,
   /** Unknown when the service does not say (never invented). */
   maxOutputTokens: Schema.optional(Schema.Number),
@@ -60,9 +118,13 @@ export const ModelDefinition = Schema.Struct({
   jsonMode: Schema.optional(Schema.Boolean),
   structuredOutputs: Schema.optional(Schema.Boolean),
   confidentialCompute: Schema.optional(Schema.Boolean),
-  quantization: Schema.optional(Schema.String),
-  root: Schema.optional(Schema.String),
-  ownedBy: Schema.optional(Schema.String)
+  quantization: Schema.optional(PrintableString),
+  root: Schema.optional(PrintableString),
+  ownedBy: Schema.optional(PrintableString),
+  /** Lifecycle, for entries of the built-in catalog; a live model carries none (being listed means it is served). */
+  status: Schema.optional(ModelStatus),
+  /** For a deprecated entry: the ref of its successor (`chutes/<id>`). */
+  replacedBy: Schema.optional(PrintableString)
 })
 
 /**
@@ -163,7 +225,8 @@ export const PROVIDER_ID = "chutes"
 export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1"
 
 /**
- * The default model ref (SPEC §1).
+ * The documented default model ref. Chutes no longer serves it: unless successors are turned off, the provider
+ * resolves it to its successor (see `replacedBy` in `STATIC_MODELS`).
  *
  * @since 0.1.0
  * @category constants
@@ -171,7 +234,8 @@ export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1"
 export const DEFAULT_MODEL_REF = "chutes/zai-org/GLM-4.7-TEE"
 
 /**
- * The built-in aliases, alias name (lower case) -> model ref. Names match case-insensitively.
+ * The built-in aliases, alias name (lower case) -> documented target ref. Names match case-insensitively; a target
+ * Chutes no longer serves is followed to its successor (see `STATIC_MODELS`).
  *
  * @since 0.1.0
  * @category constants
@@ -182,7 +246,30 @@ export const BUILTIN_ALIASES: ReadonlyArray<readonly [alias: string, ref: string
   ["chutes-vision", "chutes/chutesai/Mistral-Small-3.2-24B-Instruct-2506"]
 ]
 
-const staticModel = (
+/**
+ * The date of the live catalog capture the built-in catalog's lifecycle and current entries come from.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const LIFECYCLE_AS_OF = "2026-08-06"
+
+type Entry = Omit<ModelDefinition, "name" | "confidentialCompute" | "status" | "replacedBy">
+
+const active = (entry: Entry): ModelDefinition => ({
+  ...entry,
+  name: entry.id,
+  confidentialCompute: entry.id.endsWith("-TEE"),
+  status: "active"
+})
+
+const deprecated = (entry: Entry, replacedBy: string): ModelDefinition => ({
+  ...active(entry),
+  status: "deprecated",
+  replacedBy: `chutes/${replacedBy}`
+})
+
+const seed = (
   id: string,
   contextWindow: number,
   maxOutputTokens: number,
@@ -190,33 +277,92 @@ const staticModel = (
   reasoning: boolean,
   costIn: number,
   costOut: number
-): ModelDefinition => ({
-  id,
-  name: id,
-  contextWindow,
-  maxOutputTokens,
-  input,
-  reasoning,
-  cost: { input: costIn, output: costOut },
-  confidentialCompute: id.endsWith("-TEE")
-})
+): Entry => ({ id, contextWindow, maxOutputTokens, input, reasoning, cost: { input: costIn, output: costOut } })
+
+const features = { tools: true, jsonMode: true, structuredOutputs: true } as const
+
+type Prices = readonly [input: number, output: number, cacheRead: number]
+
+const current = (
+  id: string,
+  contextWindow: number,
+  maxOutputTokens: number,
+  input: ReadonlyArray<InputModality>,
+  [costIn, costOut, cacheRead]: Prices,
+  quantization: string
+): ModelDefinition =>
+  active({
+    id,
+    contextWindow,
+    maxOutputTokens,
+    input,
+    reasoning: true,
+    cost: { input: costIn, output: costOut, cacheRead },
+    ...features,
+    quantization
+  })
+
+const minimal = (id: string, contextWindow: number, [costIn, costOut, cacheRead]: Prices): ModelDefinition =>
+  active({ id, contextWindow, input: ["text"], reasoning: false, cost: { input: costIn, output: costOut, cacheRead } })
 
 /**
- * The built-in static catalog, exactly as SPEC §3.1 lists it (prices are a snapshot and drift).
+ * The built-in static catalog. First the documented built-in refs in their documented order, with their lifecycle as
+ * of `LIFECYCLE_AS_OF` (only DeepSeek-V3.2 is still served; the successors and why they were chosen are in
+ * docs/models.md), then the other models of that capture, with its prices (USD per 1M tokens) and limits. Prices
+ * drift; a live catalog always replaces this one.
  *
  * @since 0.1.0
  * @category constants
  */
 export const STATIC_MODELS: ReadonlyArray<ModelDefinition> = [
-  staticModel("zai-org/GLM-4.7-TEE", 202752, 65535, ["text"], true, 0.4, 2.0),
-  staticModel("zai-org/GLM-5-TEE", 202752, 65535, ["text"], true, 0.95, 3.15),
-  staticModel("deepseek-ai/DeepSeek-V3.2-TEE", 131072, 65536, ["text"], true, 0.28, 0.42),
-  staticModel("deepseek-ai/DeepSeek-R1-0528-TEE", 163840, 65536, ["text"], true, 0.45, 2.15),
-  staticModel("moonshotai/Kimi-K2.5-TEE", 262144, 65535, ["text", "image", "video"], true, 0.44, 2.0),
-  staticModel("chutesai/Mistral-Small-3.2-24B-Instruct-2506", 131072, 131072, ["text", "image"], false, 0.06, 0.18),
-  staticModel("Qwen/Qwen3-Coder-Next-TEE", 262144, 65536, ["text"], false, 0.12, 0.75),
-  staticModel("openai/gpt-oss-120b-TEE", 131072, 65536, ["text"], true, 0.09, 0.36),
-  staticModel("zai-org/GLM-4.7-FP8", 202752, 65535, ["text"], true, 0.3, 1.2)
+  // The documented built-in refs (prices as documented, not served since 2026-06).
+  deprecated(seed("zai-org/GLM-4.7-TEE", 202752, 65535, ["text"], true, 0.4, 2.0), "zai-org/GLM-5.2-TEE"),
+  deprecated(seed("zai-org/GLM-5-TEE", 202752, 65535, ["text"], true, 0.95, 3.15), "zai-org/GLM-5.1-TEE"),
+  active({
+    id: "deepseek-ai/DeepSeek-V3.2-TEE",
+    contextWindow: 131072,
+    maxOutputTokens: 65536,
+    input: ["text"],
+    reasoning: true,
+    cost: { input: 1, output: 1, cacheRead: 0.1 },
+    ...features,
+    quantization: "fp8"
+  }),
+  deprecated(
+    seed("deepseek-ai/DeepSeek-R1-0528-TEE", 163840, 65536, ["text"], true, 0.45, 2.15),
+    "deepseek-ai/DeepSeek-V3.2-TEE"
+  ),
+  deprecated(
+    seed("moonshotai/Kimi-K2.5-TEE", 262144, 65535, ["text", "image", "video"], true, 0.44, 2.0),
+    "moonshotai/Kimi-K2.6-TEE"
+  ),
+  deprecated(
+    seed("chutesai/Mistral-Small-3.2-24B-Instruct-2506", 131072, 131072, ["text", "image"], false, 0.06, 0.18),
+    "moonshotai/Kimi-K2.6-TEE"
+  ),
+  deprecated(seed("Qwen/Qwen3-Coder-Next-TEE", 262144, 65536, ["text"], false, 0.12, 0.75), "Qwen/Qwen3.6-27B-TEE"),
+  deprecated(
+    seed("openai/gpt-oss-120b-TEE", 131072, 65536, ["text"], true, 0.09, 0.36),
+    "deepseek-ai/DeepSeek-V4-Flash-0731-TEE"
+  ),
+  deprecated(
+    seed("zai-org/GLM-4.7-FP8", 202752, 65535, ["text"], true, 0.3, 1.2),
+    "deepseek-ai/DeepSeek-V4-Flash-0731-TEE"
+  ),
+  // The other models of the capture, in its order (all with tools, JSON mode, structured outputs and reasoning).
+  current("Qwen/Qwen3-32B-TEE", 40960, 40960, ["text"], [0.104, 0.416, 0.0104], "fp8"),
+  current("google/gemma-4-31B-turbo-TEE", 131072, 65536, ["text", "image"], [0.12, 0.37, 0.012], "fp4"),
+  current("moonshotai/Kimi-K2.6-TEE", 262144, 65535, ["text", "image", "video"], [0.58, 3.4, 0.058], "int4"),
+  current("zai-org/GLM-5.1-TEE", 202752, 65535, ["text"], [0.98, 3.08, 0.098], "fp8"),
+  current("Qwen/Qwen3.5-397B-A17B-TEE", 262144, 65536, ["text", "image"], [0.45, 3, 0.045], "fp8"),
+  current("deepseek-ai/DeepSeek-V4-Flash-0731-TEE", 1048576, 131072, ["text"], [0.14, 0.28, 0.014], "fp8"),
+  current("Qwen/Qwen3.6-27B-TEE", 262144, 65536, ["text", "image"], [0.3, 2, 0.03], "fp8"),
+  current("moonshotai/Kimi-K3-TEE", 1048576, 65535, ["text", "image", "video"], [3, 15, 0.3], "mxfp4"),
+  current("Qwen/Qwen3-235B-A22B-Thinking-2507-TEE", 262144, 262144, ["text"], [0.2989, 1.1957, 0.02989], "bf16"),
+  current("zai-org/GLM-5.2-TEE", 1048576, 65535, ["text"], [1.25, 3.95, 0.125], "fp4"),
+  // Listed with only the minimal fields (no features, no max output).
+  minimal("unsloth/Mistral-Nemo-Instruct-2407-TEE", 131072, [0.0245, 0.0978, 0.00245]),
+  minimal("Nemotron-3-Nano-Omni-30B-TEE", 131072, [0.0245, 0.0978, 0.00245])
 ]
 
 /**
@@ -229,21 +375,25 @@ export const staticSnapshot = (reason?: DiscoveryError | CredentialsError | unde
   makeSnapshot({ source: "static", models: STATIC_MODELS, reason })
 
 /**
- * Model ids of the static catalog, for editor completion of model names (`(string & {}) | KnownModelId`).
+ * Model ids the static catalog lists as active, for editor completion of model names (`(string & {}) | KnownModelId`).
  *
  * @since 0.1.0
  * @category models
  */
 export type KnownModelId =
-  | "zai-org/GLM-4.7-TEE"
-  | "zai-org/GLM-5-TEE"
+  | "zai-org/GLM-5.2-TEE"
+  | "zai-org/GLM-5.1-TEE"
   | "deepseek-ai/DeepSeek-V3.2-TEE"
-  | "deepseek-ai/DeepSeek-R1-0528-TEE"
-  | "moonshotai/Kimi-K2.5-TEE"
-  | "chutesai/Mistral-Small-3.2-24B-Instruct-2506"
-  | "Qwen/Qwen3-Coder-Next-TEE"
-  | "openai/gpt-oss-120b-TEE"
-  | "zai-org/GLM-4.7-FP8"
+  | "deepseek-ai/DeepSeek-V4-Flash-0731-TEE"
+  | "moonshotai/Kimi-K2.6-TEE"
+  | "moonshotai/Kimi-K3-TEE"
+  | "Qwen/Qwen3-32B-TEE"
+  | "Qwen/Qwen3.5-397B-A17B-TEE"
+  | "Qwen/Qwen3.6-27B-TEE"
+  | "Qwen/Qwen3-235B-A22B-Thinking-2507-TEE"
+  | "google/gemma-4-31B-turbo-TEE"
+  | "unsloth/Mistral-Nemo-Instruct-2407-TEE"
+  | "Nemotron-3-Nano-Omni-30B-TEE"
 
 const formatTokens = (n: number | undefined): string => (n === undefined ? "?" : String(n))
 
@@ -251,22 +401,29 @@ const formatPrice = (cost: ModelCost | undefined): string =>
   cost === undefined ? "?" : `$${cost.input.toFixed(2)} / $${cost.output.toFixed(2)}`
 
 /**
- * Renders models as a plain-text table: ref, context, max output, input, reasoning, USD per 1M in / out.
+ * Renders models as a plain-text table: ref, context, max output, input, reasoning, USD per 1M in / out, and — when
+ * any model has one — a notes column (e.g. `deprecated -> chutes/…`, or which built-in names follow a model here).
  *
  * @since 0.1.0
  * @category formatting
  */
-export const formatTable = (models: ReadonlyArray<ModelDefinition>): string => {
-  const header = ["ref", "context", "max out", "input", "reasoning", "USD/1M in / out"] as const
+export const formatTable = (
+  models: ReadonlyArray<ModelDefinition>,
+  notes: ReadonlyMap<string, string> = new Map()
+): string => {
+  const withNotes = notes.size > 0
+  const header = ["ref", "context", "max out", "input", "reasoning", "USD/1M in / out", ...(withNotes ? ["notes"] : [])]
   const rows = models.map((m) => [
     `${PROVIDER_ID}/${m.id}`,
     formatTokens(m.contextWindow),
     formatTokens(m.maxOutputTokens),
     m.input.join("+"),
     m.reasoning ? "yes" : "no",
-    formatPrice(m.cost)
+    formatPrice(m.cost),
+    ...(withNotes ? [notes.get(m.id) ?? ""] : [])
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  // A loop, not `Math.max(...column)`: spreading a column of 100,000 models overflows the call stack.
+  const widths = header.map((h, i) => rows.reduce((width, row) => Math.max(width, row[i]!.length), h.length))
   const line = (cells: ReadonlyArray<string>) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
 }

@@ -1,12 +1,13 @@
 /**
- * Model refs (`chutes/<model-id>`) and aliases: parse, format and resolve (SPEC §2). Pure: no services.
+ * Model refs (`chutes/<model-id>`) and aliases: parse, format and resolve. Pure: no services.
  *
  * @since 0.1.0
  */
 import * as Brand from "effect/Brand"
 import * as Either from "effect/Either"
 import { InvalidModelRef, UnknownModel } from "./ChutesError.js"
-import { BUILTIN_ALIASES, PROVIDER_ID } from "./ModelCatalog.js"
+import { BUILTIN_ALIASES, isPrintable, PROVIDER_ID } from "./ModelCatalog.js"
+import type { Hop } from "./Successors.js"
 
 /**
  * A valid model ref, always in the normal form `chutes/<model-id>`.
@@ -20,14 +21,13 @@ const brand = Brand.nominal<ModelRef>()
 
 const PREFIX = `${PROVIDER_ID}/`
 
-// Control characters (C0, DEL, C1): never valid in a model name, and dangerous to echo to a terminal.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+// Control characters (C0, DEL, C1) and bidirectional controls (`!isPrintable`) are never valid in a model name, and
+// dangerous to echo to a terminal.
 const WHITESPACE = /\s/
 
 const checkId = (input: string, id: string): InvalidModelRef | undefined => {
   if (id.length === 0) return new InvalidModelRef({ input, reason: "EmptyId" })
-  if (CONTROL.test(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
+  if (!isPrintable(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
   if (WHITESPACE.test(id)) return new InvalidModelRef({ input, reason: "Whitespace" })
   return undefined
 }
@@ -42,7 +42,7 @@ const checkId = (input: string, id: string): InvalidModelRef | undefined => {
 export const parse = (input: string): Either.Either<ModelRef, InvalidModelRef> => {
   const trimmed = input.trim()
   if (trimmed.length === 0) return Either.left(new InvalidModelRef({ input, reason: "Empty" }))
-  if (CONTROL.test(trimmed)) return Either.left(new InvalidModelRef({ input, reason: "ControlCharacter" }))
+  if (!isPrintable(trimmed)) return Either.left(new InvalidModelRef({ input, reason: "ControlCharacter" }))
   const slash = trimmed.indexOf("/")
   if (slash === -1) return Either.left(new InvalidModelRef({ input, reason: "MissingProvider" }))
   const provider = trimmed.slice(0, slash)
@@ -121,7 +121,9 @@ export const builtinAliases: AliasTable = new Map(
 
 /**
  * Builds a user alias table from `alias name -> ref` pairs. Entries whose ref does not parse are returned separately
- * so the caller can report them; they never break resolution of the others.
+ * so the caller can report them; they never break resolution of the others. An entry that repeats a built-in alias
+ * (same name, same documented target — onboarding writes those into the config) is the built-in, not a user alias,
+ * so it keeps following its target's successor.
  *
  * @since 0.1.0
  * @category constructors
@@ -135,12 +137,13 @@ export const makeUserAliases = (
     const key = name.trim().toLowerCase()
     if (key.length === 0) continue
     // resolve() refuses control characters before it looks at aliases, so such a name could never be used.
-    if (CONTROL.test(key)) {
+    if (!isPrintable(key)) {
       invalid.push(new InvalidModelRef({ input: name, reason: "ControlCharacter" }))
       continue
     }
     const parsed = parse(ref)
     if (Either.isLeft(parsed)) invalid.push(parsed.left)
+    else if (builtinAliases.get(key)?.ref === parsed.right) continue
     else if (!aliases.has(key)) aliases.set(key, { name: name.trim(), ref: parsed.right, source: "user" })
   }
   return { aliases, invalid }
@@ -156,14 +159,16 @@ export interface ResolvedModel {
   readonly ref: ModelRef
   /** The model id to send to the service. */
   readonly id: string
-  /** `alias`: an alias name; `ref`: a `chutes/…` ref; `id`: a bare model id of the catalog. */
-  readonly via: "alias" | "ref" | "id"
+  /** `alias`: an alias name; `ref`: a `chutes/…` ref; `id`: a bare model id of the catalog; `default`: the default. */
+  readonly via: "alias" | "ref" | "id" | "default"
   /** The alias used, when `via` is `alias`. */
   readonly alias?: Alias | undefined
   /** When a user alias shadows a built-in alias of the same name: the built-in it replaced. */
   readonly shadowed?: Alias | undefined
   /** Whether the current catalog lists the model. Unknown refs still resolve: lists go stale. */
   readonly known: boolean
+  /** When a built-in name followed its documented target's successor: from, to, why, and the price change. */
+  readonly followed?: Hop | undefined
 }
 
 /**
@@ -186,6 +191,11 @@ export interface ResolveContext {
  */
 export const describe = (resolved: ResolvedModel): string => {
   const unknown = resolved.known ? "" : " (not in the current catalog; passed through)"
+  const hop = resolved.followed === undefined ? "" : `\n  followed: ${resolved.followed.message}`
+  return describeVia(resolved, unknown) + hop
+}
+
+const describeVia = (resolved: ResolvedModel, unknown: string): string => {
   switch (resolved.via) {
     case "alias": {
       const alias = resolved.alias!
@@ -196,6 +206,8 @@ export const describe = (resolved: ResolvedModel): string => {
       return `model ref -> ${resolved.ref}${unknown}`
     case "id":
       return `bare model id -> ${resolved.ref}`
+    case "default":
+      return `default model -> ${resolved.ref}${unknown}`
   }
 }
 
@@ -212,7 +224,7 @@ export const resolve = (
 ): Either.Either<ResolvedModel, UnknownModel | InvalidModelRef> => {
   const trimmed = input.trim()
   if (trimmed.length === 0) return Either.left(new InvalidModelRef({ input, reason: "Empty" }))
-  if (CONTROL.test(trimmed)) return Either.left(new InvalidModelRef({ input, reason: "ControlCharacter" }))
+  if (!isPrintable(trimmed)) return Either.left(new InvalidModelRef({ input, reason: "ControlCharacter" }))
   const builtins = context.builtinAliases ?? builtinAliases
   const key = trimmed.toLowerCase()
   const user = context.userAliases?.get(key)

@@ -27,7 +27,10 @@ export * as ModelCatalog from "./ModelCatalog.js"
 export * as ModelDiscovery from "./ModelDiscovery.js"
 /** @since 0.1.0 */
 export * as ModelRef from "./ModelRef.js"
+export * as Successors from "./Successors.js"
 /** @since 0.1.0 */
 export * as ChutesOAuth from "./ChutesOAuth.js"
 /** @since 0.1.0 */
 export * as OAuthLogin from "./OAuthLogin.js"
+/** @since 0.2.0 */
+export * as PrivateFiles from "./PrivateFiles.js"

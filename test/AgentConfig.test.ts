@@ -266,7 +266,8 @@ describe("mergeOnboarding", () => {
     assert.deepStrictEqual(doc.view.agents?.defaults?.models?.[FAST], { alias: "chutes-fast" })
     const resolved = Either.getOrThrow(resolveWith(doc, "chutes-fast"))
     assert.strictEqual(resolved.ref, FAST)
-    assert.strictEqual(resolved.alias?.source, "user")
+    // An entry that repeats a built-in alias is the built-in (so it keeps following its target's successor).
+    assert.strictEqual(resolved.alias?.source, "builtin")
     assert.isTrue(resolved.known)
     // And through a save / load round trip of the text.
     const reloaded = parseOk(AgentConfig.format(doc))

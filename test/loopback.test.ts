@@ -106,3 +106,70 @@ describe("against FakeChutes over loopback", () => {
       }
     }))
 })
+
+describe("built-in names against a live catalog like 2026-08-06", () => {
+  const resolveAll = (provider: ChutesProvider.Service) =>
+    Effect.all({
+      defaultModel: provider.resolveDefault,
+      vision: provider.resolve("chutes-vision"),
+      visionAgain: provider.resolve("chutes-vision"),
+      fast: provider.resolve("chutes-fast"),
+      pro: provider.resolve("chutes-pro"),
+      snapshot: provider.catalog
+    })
+
+  it.scopedLive("follow their successors, say so in the result, and warn once per fact", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make({ models: FakeChutes.capturedModels("2026-08-06") })
+      const capture = Capture.make()
+      const result = yield* withProvider(providerFor(fake), resolveAll).pipe(Effect.provide(Capture.layer(capture)))
+      assert.strictEqual(result.snapshot.source, "live")
+      assert.strictEqual(result.defaultModel.ref, "chutes/zai-org/GLM-5.2-TEE")
+      assert.strictEqual(result.defaultModel.followed?.from, "chutes/zai-org/GLM-4.7-TEE")
+      assert.strictEqual(result.vision.ref, "chutes/moonshotai/Kimi-K2.6-TEE")
+      assert.strictEqual(result.fast.ref, "chutes/deepseek-ai/DeepSeek-V4-Flash-0731-TEE")
+      assert.strictEqual(result.pro.ref, "chutes/deepseek-ai/DeepSeek-V3.2-TEE")
+      assert.strictEqual(result.pro.followed, undefined)
+      // The live catalog's own warnings no longer complain about built-ins that followed.
+      assert.deepStrictEqual(result.snapshot.warnings, [])
+      const logs = capture.entries.filter((entry) => entry.where.startsWith("message")).map((entry) => entry.text)
+      assert.strictEqual(logs.filter((line) => line.includes("chutes-vision:")).length, 1)
+      assert.strictEqual(logs.filter((line) => line.includes("default model:")).length, 1)
+    }))
+
+  it.scopedLive("keep their documented targets with followSuccessors: false (and the catalog warns)", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make({ models: FakeChutes.capturedModels("2026-08-06") })
+      const layer = NodeChutes.layer({
+        credential: { apiKey: Redacted.make(fake.apiKey) },
+        settings: { baseUrl: fake.baseUrl, diskCachePath: false, followSuccessors: false }
+      })
+      const result = yield* withProvider(layer, resolveAll)
+      assert.strictEqual(result.defaultModel.ref, "chutes/zai-org/GLM-4.7-TEE")
+      assert.isFalse(result.defaultModel.known)
+      assert.strictEqual(result.vision.ref, "chutes/chutesai/Mistral-Small-3.2-24B-Instruct-2506")
+      assert.deepStrictEqual(
+        result.snapshot.warnings.map((warning) => [warning.kind, warning.ref]),
+        [
+          ["DefaultModelMissing", "chutes/zai-org/GLM-4.7-TEE"],
+          ["AliasTargetMissing", "chutes/zai-org/GLM-4.7-FP8"],
+          ["AliasTargetMissing", "chutes/chutesai/Mistral-Small-3.2-24B-Instruct-2506"]
+        ]
+      )
+      assert.include(result.snapshot.warnings[0]!.message, "its successor: chutes/zai-org/GLM-5.2-TEE")
+    }))
+
+  it.scopedLive("a default model a user chose is passed through, and its warning names the replacement", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make({ models: FakeChutes.capturedModels("2026-08-06") })
+      const layer = NodeChutes.layer({
+        credential: { apiKey: Redacted.make(fake.apiKey) },
+        defaultModel: "chutes/zai-org/GLM-5-TEE",
+        settings: { baseUrl: fake.baseUrl, diskCachePath: false }
+      })
+      const result = yield* withProvider(layer, resolveAll)
+      assert.strictEqual(result.defaultModel.ref, "chutes/zai-org/GLM-5-TEE")
+      assert.strictEqual(result.defaultModel.followed, undefined)
+      assert.include(result.snapshot.warnings[0]!.message, "its successor: chutes/zai-org/GLM-5.1-TEE")
+    }))
+})

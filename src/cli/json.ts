@@ -6,6 +6,39 @@
 import * as Schema from "effect/Schema"
 import type { CatalogSnapshot } from "../ModelCatalog.js"
 import { ModelDefinition } from "../ModelCatalog.js"
+import type { Hop } from "../Successors.js"
+
+/**
+ * A built-in name that followed its documented target's successor (see `Successors.Hop`).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const FollowedOutput = Schema.Struct({
+  name: Schema.String,
+  from: Schema.String,
+  to: Schema.String,
+  through: Schema.Array(Schema.String),
+  reason: Schema.Literal("NotListed", "Deprecated"),
+  priceRatio: Schema.NullOr(Schema.Struct({ input: Schema.Number, output: Schema.Number })),
+  message: Schema.String
+})
+
+/**
+ * The JSON view of a hop.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const followedOutput = (hop: Hop): typeof FollowedOutput.Type => ({
+  name: hop.name,
+  from: hop.from,
+  to: hop.to,
+  through: hop.through,
+  reason: hop.reason,
+  priceRatio: hop.priceRatio ?? null,
+  message: hop.message
+})
 
 /**
  * `effect-chutes models list --json`.
@@ -20,6 +53,8 @@ export const ModelsListOutput = Schema.Struct({
   reason: Schema.NullOr(Schema.Struct({ tag: Schema.String, reason: Schema.String, message: Schema.String })),
   skipped: Schema.Number,
   warnings: Schema.Array(Schema.Struct({ kind: Schema.String, ref: Schema.String, message: Schema.String })),
+  /** The built-in names (default model, aliases) that follow a successor in this catalog. */
+  followed: Schema.Array(FollowedOutput),
   models: Schema.Array(Schema.Struct({ ref: Schema.String, ...ModelDefinition.fields }))
 })
 
@@ -35,7 +70,11 @@ export type ModelsListOutput = typeof ModelsListOutput.Type
  * @since 0.1.0
  * @category constructors
  */
-export const modelsListOutput = (snapshot: CatalogSnapshot, offline: boolean): ModelsListOutput => ({
+export const modelsListOutput = (
+  snapshot: CatalogSnapshot,
+  offline: boolean,
+  followed: ReadonlyArray<Hop> = []
+): ModelsListOutput => ({
   source: snapshot.source,
   offline,
   fetchedAt: snapshot.fetchedAt ?? null,
@@ -44,6 +83,7 @@ export const modelsListOutput = (snapshot: CatalogSnapshot, offline: boolean): M
     : { tag: snapshot.reason._tag, reason: snapshot.reason.reason, message: snapshot.reason.message },
   skipped: snapshot.skipped,
   warnings: snapshot.warnings.map((w) => ({ kind: w.kind, ref: w.ref, message: w.message })),
+  followed: followed.map(followedOutput),
   models: snapshot.models.map((model) => ({ ref: `chutes/${model.id}`, ...model }))
 })
 
@@ -57,12 +97,14 @@ export const ResolveOutput = Schema.Struct({
   input: Schema.String,
   ref: Schema.String,
   id: Schema.String,
-  via: Schema.Literal("alias", "ref", "id"),
+  via: Schema.Literal("alias", "ref", "id", "default"),
   alias: Schema.NullOr(Schema.Struct({ name: Schema.String, source: Schema.Literal("user", "builtin") })),
   /** The built-in alias target a user alias of the same name replaced. */
   shadowed: Schema.NullOr(Schema.String),
   /** Whether the catalog used lists the model. */
   known: Schema.Boolean,
+  /** Set when a built-in name followed its documented target's successor. */
+  followed: Schema.NullOr(FollowedOutput),
   /** The catalog the input was checked against. */
   source: Schema.Literal("live", "cache", "static"),
   explanation: Schema.String

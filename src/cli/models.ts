@@ -11,29 +11,37 @@ import * as ChutesProvider from "../ChutesProvider.js"
 import type { ConfigError, InvalidModelRef, UnknownModel } from "../ChutesError.js"
 import * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelRef from "../ModelRef.js"
+import * as ChutesSettings from "../ChutesSettings.js"
+import * as Successors from "../Successors.js"
 import type { GlobalOptions } from "./global.js"
-import { type ResolveOutput, modelsListOutput } from "./json.js"
-import { providerLayer, userAliases, userAliasesOrWarn } from "./layers.js"
-import { out, withProgress } from "./render.js"
+import { followedOutput, modelsListOutput, type ResolveOutput } from "./json.js"
+import { catalogWithProgress, providerLayer, userAliases, userAliasesOrWarn } from "./layers.js"
+import { notes, out } from "./render.js"
 
-/** Prints a snapshot: the source line (with any fallback reason) and warnings on top, then the table or JSON. */
+/**
+ * Prints a snapshot: the source line (with any fallback reason), warnings and the built-in names that follow a
+ * successor on top, then the table (deprecated and followed entries marked) or JSON.
+ */
 export const printSnapshot = (
   snapshot: ModelCatalog.CatalogSnapshot,
-  options: { readonly json: boolean; readonly offline: boolean }
+  options: { readonly json: boolean; readonly offline: boolean; readonly followed: ReadonlyArray<Successors.Hop> }
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    if (options.json) return yield* out(JSON.stringify(modelsListOutput(snapshot, options.offline), null, 2))
+    yield* notes(snapshot.warnings)
+    if (options.json) {
+      return yield* out(JSON.stringify(modelsListOutput(snapshot, options.offline, options.followed), null, 2))
+    }
     yield* out(
       options.offline ? "source: static (offline; the built-in catalog)" : ModelCatalog.describeSource(snapshot)
     )
-    for (const warning of snapshot.warnings) yield* out(`warning: ${warning.message}`)
+    for (const hop of options.followed) yield* out(`followed: ${hop.message}`)
     yield* out("")
-    yield* out(ModelCatalog.formatTable(snapshot.models))
+    yield* out(ModelCatalog.formatTable(snapshot.models, Successors.listingNotes(snapshot.models, options.followed)))
   })
 
 /**
  * `models list` (not offline): live catalog, else the disk cache, else static — with the reason on top. The provider's
- * own warnings are silenced here: the same facts are printed on stdout (or in the JSON).
+ * own warnings are silenced here: the same facts are short notes on stderr (and in the JSON).
  */
 export const list = (
   global: GlobalOptions,
@@ -41,15 +49,16 @@ export const list = (
 ): Effect.Effect<void, InvalidModelRef> =>
   Effect.gen(function*() {
     const aliases = yield* userAliasesOrWarn(global)
-    const snapshot = yield* Effect.flatMap(
+    const [snapshot, followed] = yield* Effect.flatMap(
       ChutesProvider.ChutesProvider,
-      (provider) => (options.refresh ? provider.refresh : provider.catalog)
+      (provider) =>
+        Effect.map(catalogWithProgress(global, options.refresh), (snapshot) =>
+          [snapshot, provider.followed(snapshot)] as const)
     ).pipe(
       Logger.withMinimumLogLevel(LogLevel.Error),
-      withProgress("Discovering models"),
       Effect.provide(providerLayer(global, aliases))
     )
-    yield* printSnapshot(snapshot, { json: options.json, offline: false })
+    yield* printSnapshot(snapshot, { json: options.json, offline: false, followed })
   })
 
 const resolveOutput = (
@@ -64,39 +73,54 @@ const resolveOutput = (
   alias: resolved.alias === undefined ? null : { name: resolved.alias.name, source: resolved.alias.source },
   shadowed: resolved.shadowed?.ref ?? null,
   known: resolved.known,
+  followed: resolved.followed === undefined ? null : followedOutput(resolved.followed),
   source,
   explanation: ModelRef.describe(resolved)
 })
 
 /**
- * `models resolve`: the ref, and why (alias, ref, bare id), checked against the live catalog (or the offline static
- * one), with the user aliases of the config. An unknown input fails with "did you mean …".
+ * `models resolve`: the ref, and why (alias, ref, bare id, default; a built-in name that follows its target's successor
+ * shows the hop), checked against the live catalog (or the offline static one), with the user aliases of the config.
+ * Without an input it resolves the default model. An unknown input fails with "did you mean …".
  */
 export const resolve = (
   global: GlobalOptions,
-  options: { readonly input: string; readonly json: boolean; readonly offline: boolean }
+  options: { readonly input: string | undefined; readonly json: boolean; readonly offline: boolean }
 ): Effect.Effect<void, InvalidModelRef | UnknownModel | ConfigError> =>
   Effect.gen(function*() {
     const aliases = yield* userAliases(global)
+    const input = options.input
     const [resolved, snapshot] = options.offline
       ? yield* Effect.gen(function*() {
         const snapshot = ModelCatalog.staticSnapshot()
-        const user = ModelRef.makeUserAliases(aliases.aliases).aliases
-        const resolved = yield* ModelRef.resolve(options.input, { ids: snapshot.byId, userAliases: user })
+        const settings = yield* ChutesSettings.fromEnv({
+          followSuccessors: global.followSuccessors ?? aliases.followSuccessors
+        })
+        const context: Successors.Context = {
+          catalog: snapshot,
+          userAliases: ModelRef.makeUserAliases(aliases.aliases).aliases,
+          followSuccessors: settings.followSuccessors
+        }
+        const resolved = input === undefined
+          ? Successors.resolveDefault(
+            yield* ModelRef.parse(aliases.defaultModel ?? ModelCatalog.DEFAULT_MODEL_REF),
+            context
+          )
+          : yield* Successors.resolve(input, context)
         return [resolved, snapshot] as const
       })
       : yield* Effect.gen(function*() {
         const provider = yield* ChutesProvider.ChutesProvider
-        const snapshot = yield* provider.catalog
-        const resolved = yield* provider.resolve(options.input)
+        const snapshot = yield* catalogWithProgress(global, false)
+        const resolved = input === undefined ? yield* provider.resolveDefault : yield* provider.resolve(input)
         return [resolved, snapshot] as const
       }).pipe(
         // The catalog's warnings concern the whole list; the source line below says what was used and why.
         Logger.withMinimumLogLevel(LogLevel.Error),
-        withProgress("Resolving"),
         Effect.provide(providerLayer(global, aliases))
       )
-    const output = resolveOutput(options.input, resolved, snapshot.source)
+    yield* notes(snapshot.warnings)
+    const output = resolveOutput(input ?? "(default model)", resolved, snapshot.source)
     if (options.json) return yield* out(JSON.stringify(output, null, 2))
     yield* out(output.ref)
     yield* out(`  ${output.explanation}`)
