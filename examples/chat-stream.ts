@@ -1,9 +1,12 @@
 /**
  * Stream a Chutes model's answer through `@effect/ai`: reasoning and text as they arrive, then the usage.
  *
- *   npx tsx examples/chat-stream.ts ["your question"]               offline, against FakeChutes on 127.0.0.1
- *   CHUTES_API_KEY=cpk_… npx tsx examples/chat-stream.ts ["…"]     the real service (or CHUTES_OAUTH_TOKEN)
- *   npx tsx examples/chat-stream.ts --live ["…"]                   the real service with the credential the SDK finds
+ *   npx tsx examples/chat-stream.ts ["your question"]
+ *
+ * It calls the real service when a credential is at hand — `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, or the profile
+ * `effect-chutes onboard` stored — and otherwise FakeChutes on 127.0.0.1, offline. `--offline` always takes the fake;
+ * `--live` always takes the real service (and says so when no credential is found). Offline, the fake streams as fast
+ * as it can; `--slow` paces its events to watch the tokens arrive.
  *
  * `CHUTES_MODEL` picks the model (default `chutes-pro`); `CHUTES_THINKING=0` turns a reasoning model's thinking off.
  */
@@ -11,18 +14,14 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { ChutesAiError, ChutesLanguageModel } from "effect-chutes/ai"
-import { NodeChutes } from "effect-chutes/node"
-import { FakeChutes } from "effect-chutes/testing"
+import { target } from "./chutes.js"
 
 const args = process.argv.slice(2)
-const live = args.includes("--live") || Boolean(process.env["CHUTES_API_KEY"] || process.env["CHUTES_OAUTH_TOKEN"])
-const question = args.filter((arg) => arg !== "--live").join(" ") || "Write a haiku about streaming tokens."
+const question = args.filter((arg) => !arg.startsWith("--")).join(" ") || "Write a haiku about streaming tokens."
 const dim = (text: string) => (process.stdout.isTTY ? `\x1b[2m${text}\x1b[22m` : text)
 const write = (text: string) => Effect.sync(() => void process.stdout.write(text))
 
@@ -58,27 +57,19 @@ const model = ChutesLanguageModel.layer({
   config: { maxTokens: 1024, ...(process.env["CHUTES_THINKING"] === "0" ? { thinking: false } : {}) }
 })
 
-const main = live
-  ? program.pipe(Effect.provide(model.pipe(Layer.provide(NodeChutes.layer()))))
-  : Effect.gen(function*() {
-    // Streamed like the live service: SSE chunks, usage repeated on each, the body cut into small network writes.
-    const fake = yield* FakeChutes.make()
+const main = Effect.gen(function*() {
+  // Streamed like the live service: SSE chunks, usage repeated on each, the body cut into small network writes —
+  // without pauses unless `--slow` asks for one before each event.
+  const chutes = yield* target((fake) =>
     fake.chat.setDefaultReply({
       reasoningContent: "Five, seven, five syllables; tokens arriving one by one.",
       content: "Tokens drift like snow,\none by one the answer forms —\nthe stream says [DONE].",
       usage: { prompt_tokens: 18, completion_tokens: 40 },
-      stream: { deltaChars: 3, chunkBytes: 40, intervalMillis: 15 }
+      stream: args.includes("--slow") ? { deltaChars: 3, intervalMillis: 40 } : { deltaChars: 3, chunkBytes: 40 }
     })
-    yield* Console.log(
-      `(offline: FakeChutes on ${fake.baseUrl}; set CHUTES_API_KEY or pass --live for the real service)\n`
-    )
-    yield* program.pipe(
-      Effect.provide(model.pipe(Layer.provide(NodeChutes.layer({
-        credential: { apiKey: Redacted.make(fake.apiKey) },
-        settings: { baseUrl: fake.baseUrl, diskCachePath: false }
-      }))))
-    )
-  })
+  )
+  yield* program.pipe(Effect.provide(model), Effect.provide(chutes.provider))
+})
 
 main.pipe(
   Effect.scoped,
@@ -87,7 +78,7 @@ main.pipe(
       `\nChutes call failed (${ChutesAiError.kind(error) ?? error._tag}): ${error.description ?? error.message}`
     )
       .pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 1))))),
-  Logger.withMinimumLogLevel(live ? LogLevel.Warning : LogLevel.Error),
+  Logger.withMinimumLogLevel(LogLevel.Warning),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

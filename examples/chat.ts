@@ -1,9 +1,11 @@
 /**
  * Ask a Chutes model one question through `@effect/ai`.
  *
- *   npx tsx examples/chat.ts ["your question"]               offline, against FakeChutes on 127.0.0.1
- *   CHUTES_API_KEY=cpk_… npx tsx examples/chat.ts ["…"]     the real service (or CHUTES_OAUTH_TOKEN)
- *   npx tsx examples/chat.ts --live ["…"]                   the real service with the credential the SDK finds
+ *   npx tsx examples/chat.ts ["your question"]
+ *
+ * It calls the real service when a credential is at hand — `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, or the profile
+ * `effect-chutes onboard` stored — and otherwise FakeChutes on 127.0.0.1, offline. `--offline` always takes the fake;
+ * `--live` always takes the real service (and says so when no credential is found).
  *
  * `CHUTES_MODEL` picks the model (an alias like `chutes-fast`, a ref or a model id; default `chutes-pro`), with
  * `zai-org/GLM-5-TEE` as the fallback when the first has no instances or is rate limited.
@@ -12,17 +14,13 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Redacted from "effect/Redacted"
 import { ChutesAiError, ChutesLanguageModel } from "effect-chutes/ai"
-import { NodeChutes } from "effect-chutes/node"
-import { FakeChutes } from "effect-chutes/testing"
+import { target } from "./chutes.js"
 
 const args = process.argv.slice(2)
-const live = args.includes("--live") || Boolean(process.env["CHUTES_API_KEY"] || process.env["CHUTES_OAUTH_TOKEN"])
-const question = args.filter((arg) => arg !== "--live").join(" ") ||
+const question = args.filter((arg) => !arg.startsWith("--")).join(" ") ||
   "In two sentences: what is a trusted execution environment?"
 
 const program = Effect.gen(function*() {
@@ -51,11 +49,9 @@ const model = ChutesLanguageModel.layer({
   config: { maxTokens: 1024 }
 })
 
-const main = live
-  ? program.pipe(Effect.provide(model.pipe(Layer.provide(NodeChutes.layer()))))
-  : Effect.gen(function*() {
-    // The fake answers like the live service: reasoning_content, content, usage, an invocation id.
-    const fake = yield* FakeChutes.make()
+const main = Effect.gen(function*() {
+  // The fake answers like the live service: reasoning_content, content, usage, an invocation id.
+  const chutes = yield* target((fake) =>
     fake.chat.setDefaultReply({
       reasoningContent: "The user asks about TEEs. Keep it short: isolation, attestation.",
       content: "A trusted execution environment (TEE) is an isolated area of a processor that runs code and holds " +
@@ -63,16 +59,9 @@ const main = live
         "what code runs inside before you send it anything.",
       usage: { prompt_tokens: 42, completion_tokens: 61 }
     })
-    yield* Console.log(
-      `(offline: FakeChutes on ${fake.baseUrl}; set CHUTES_API_KEY or pass --live for the real service)\n`
-    )
-    yield* program.pipe(
-      Effect.provide(model.pipe(Layer.provide(NodeChutes.layer({
-        credential: { apiKey: Redacted.make(fake.apiKey) },
-        settings: { baseUrl: fake.baseUrl, diskCachePath: false }
-      }))))
-    )
-  })
+  )
+  yield* program.pipe(Effect.provide(model), Effect.provide(chutes.provider))
+})
 
 main.pipe(
   Effect.scoped,
@@ -81,8 +70,7 @@ main.pipe(
       `Chutes call failed (${ChutesAiError.kind(error) ?? error._tag}): ${error.description ?? error.message}`
     )
       .pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 1))))),
-  // Offline, the fake's catalog lacks some built-in models and the provider warns about it: not news here.
-  Logger.withMinimumLogLevel(live ? LogLevel.Warning : LogLevel.Error),
+  Logger.withMinimumLogLevel(LogLevel.Warning),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

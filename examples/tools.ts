@@ -2,8 +2,11 @@
  * A tool round trip with `@effect/ai`'s Toolkit: the model asks for a tool, the handler runs, the result goes back,
  * and the model answers with it.
  *
- *   npx tsx examples/tools.ts                            offline, against FakeChutes on 127.0.0.1
- *   CHUTES_API_KEY=cpk_… npx tsx examples/tools.ts      the real service (or CHUTES_OAUTH_TOKEN, or --live)
+ *   npx tsx examples/tools.ts
+ *
+ * It calls the real service when a credential is at hand — `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, or the profile
+ * `effect-chutes onboard` stored — and otherwise FakeChutes on 127.0.0.1, offline. `--offline` always takes the fake;
+ * `--live` always takes the real service (and says so when no credential is found).
  *
  * `CHUTES_MODEL` picks the model (default `chutes-pro`; it must support tools).
  */
@@ -17,14 +20,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Redacted from "effect/Redacted"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ChutesAiError, ChutesLanguageModel } from "effect-chutes/ai"
-import { NodeChutes } from "effect-chutes/node"
-import { FakeChutes } from "effect-chutes/testing"
-
-const live = process.argv.includes("--live") ||
-  Boolean(process.env["CHUTES_API_KEY"] || process.env["CHUTES_OAUTH_TOKEN"])
+import { target } from "./chutes.js"
 
 // A tool: its parameters and result are schemas; @effect/ai sends the JSON schema and checks what comes back.
 const GetWeather = Tool.make("get_weather", {
@@ -36,10 +35,7 @@ const WeatherTools = Toolkit.make(GetWeather)
 
 // The handler: a made-up lookup table stands in for a weather service.
 const WeatherHandlers = WeatherTools.toLayer({
-  get_weather: ({ city }) =>
-    Console.log(`  [tool] get_weather(${JSON.stringify(city)})`).pipe(
-      Effect.as({ city, celsius: city.toLowerCase() === "oslo" ? -3 : 21, sky: "clear" })
-    )
+  get_weather: ({ city }) => Effect.succeed({ city, celsius: city.toLowerCase() === "oslo" ? -3 : 21, sky: "clear" })
 })
 
 const program = Effect.gen(function*() {
@@ -50,7 +46,12 @@ const program = Effect.gen(function*() {
   // Each round: the model answers or asks for tools; @effect/ai runs the handlers and returns their results.
   for (let round = 1; round <= 4; round++) {
     const response = yield* LanguageModel.generateText({ prompt, toolkit: WeatherTools })
-    for (const call of response.toolCalls) yield* Console.log(`round ${round}: the model calls ${call.name}`)
+    // One line per call, with its arguments and what the handler returned (the results carry the call's id).
+    for (const call of response.toolCalls) {
+      const result = response.toolResults.find((part) => part.id === call.id)?.result
+      const params = JSON.stringify(call.params)
+      yield* Console.log(`round ${round}: the model calls ${call.name}(${params}) -> ${JSON.stringify(result)}`)
+    }
     prompt = Prompt.merge(prompt, Prompt.fromResponseParts(response.content))
     if (response.finishReason !== "tool-calls") {
       yield* Console.log(`\n${response.text.trim()}`)
@@ -63,11 +64,9 @@ const program = Effect.gen(function*() {
 
 const model = ChutesLanguageModel.layer({ model: process.env["CHUTES_MODEL"] ?? "chutes-pro" })
 
-const main = live
-  ? program.pipe(Effect.provide(Layer.merge(model.pipe(Layer.provide(NodeChutes.layer())), WeatherHandlers)))
-  : Effect.gen(function*() {
-    const fake = yield* FakeChutes.make()
-    // The fake plays the model: first two tool calls, then an answer that uses their results.
+const main = Effect.gen(function*() {
+  // Offline, the fake plays the model: first two tool calls, then an answer that uses their results.
+  const chutes = yield* target((fake) =>
     fake.chat.script(
       {
         toolCalls: [
@@ -77,22 +76,14 @@ const main = live
       },
       { content: "Paris: 21 °C under a clear sky. Oslo: a clear but cold -3 °C." }
     )
-    yield* Console.log(
-      `(offline: FakeChutes on ${fake.baseUrl}; set CHUTES_API_KEY or pass --live for the real service)\n`
-    )
-    yield* program.pipe(
-      Effect.provide(Layer.merge(
-        model.pipe(Layer.provide(NodeChutes.layer({
-          credential: { apiKey: Redacted.make(fake.apiKey) },
-          settings: { baseUrl: fake.baseUrl, diskCachePath: false }
-        }))),
-        WeatherHandlers
-      ))
-    )
-    // What went over the wire the second time: the tool calls and their results.
+  )
+  yield* program.pipe(Effect.provide(Layer.merge(model, WeatherHandlers)), Effect.provide(chutes.provider))
+  // What went over the wire the second time: the tool calls and their results.
+  for (const fake of Option.toArray(chutes.fake)) {
     const second = fake.chat.bodies[1] as { readonly messages: ReadonlyArray<{ readonly role: string }> } | undefined
     yield* Console.log(`  (second request's roles: ${second?.messages.map((m) => m.role).join(", ")})`)
-  })
+  }
+})
 
 main.pipe(
   Effect.scoped,
@@ -101,7 +92,7 @@ main.pipe(
       `Chutes call failed (${ChutesAiError.kind(error) ?? error._tag}): ${error.description ?? error.message}`
     )
       .pipe(Effect.zipRight(Effect.sync(() => (process.exitCode = 1))))),
-  Logger.withMinimumLogLevel(live ? LogLevel.Warning : LogLevel.Error),
+  Logger.withMinimumLogLevel(LogLevel.Warning),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

@@ -1,9 +1,10 @@
 /**
- * Live model discovery: `GET {base}/models` -> model definitions (SPEC §3.2).
+ * Live model discovery: `GET {base}/models` -> model definitions.
  *
  * One call is a sequence of attempts. Each attempt has its own deadline (headers and body) and a body size cap.
  * Only transient failures are retried (transport, timeout, 408/425/429/5xx), with exponential backoff and jitter;
- * a `Retry-After` header is honoured up to a cap. 400/401/402/403/404 are never retried. There is no fallback
+ * a `Retry-After` header is honoured up to a cap. 400/401/402/403/404 are never retried. Each retry is told to the
+ * policy's `onRetry` hook before its wait (`ChutesSettings.RetryPolicy`), for progress displays. There is no fallback
  * here: that is `ChutesProvider.catalog`'s job.
  *
  * @since 0.1.0
@@ -29,7 +30,14 @@ import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
 import { withDeadline } from "./internal/deadline.js"
 import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
-import type { InputModality, ModelDefinition } from "./ModelCatalog.js"
+import {
+  type InputModality,
+  isModelId,
+  isPrintable,
+  type ModelDefinition,
+  ModelId,
+  PrintableString
+} from "./ModelCatalog.js"
 
 /**
  * The result of one successful discovery.
@@ -66,8 +74,6 @@ export class ModelDiscovery extends Context.Tag("effect-chutes/ModelDiscovery")<
 // Decoding: only the fields a definition keeps are decoded (PERF.md); unknown fields are ignored.
 // ---------------------------------------------------------------------------------------------------------------------
 
-// eslint-disable-next-line no-control-regex
-const ADDRESSABLE_ID = /^[^\s\u0000-\u001f\u007f-\u009f]+$/
 
 const Length = Schema.Number.pipe(Schema.int(), Schema.positive())
 const Price = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
@@ -82,7 +88,7 @@ const optionalNullable = <S extends Schema.Schema.Any>(schema: S) => Schema.opti
 export const RawModel = Schema.Struct({
   // An id must be addressable as `chutes/<id>`: no whitespace, no control characters (which a server could otherwise
   // push into a terminal through `models list`).
-  id: Schema.String.pipe(Schema.pattern(ADDRESSABLE_ID)),
+  id: ModelId,
   max_model_len: optionalNullable(Length),
   context_length: optionalNullable(Length),
   max_output_length: optionalNullable(Length),
@@ -94,9 +100,9 @@ export const RawModel = Schema.Struct({
     input_cache_read: optionalNullable(Price)
   })),
   confidential_compute: optionalNullable(Schema.Boolean),
-  quantization: optionalNullable(Schema.String),
-  root: optionalNullable(Schema.String),
-  owned_by: optionalNullable(Schema.String)
+  quantization: optionalNullable(PrintableString),
+  root: optionalNullable(PrintableString),
+  owned_by: optionalNullable(PrintableString)
 })
 
 /**
@@ -152,6 +158,7 @@ export const toDefinition = (raw: RawModel): ModelDefinition | undefined => {
 const decodeRaw = Schema.decodeUnknownEither(RawModel)
 
 const isString = (value: unknown): value is string => typeof value === "string"
+const isText = (value: unknown): value is string => isString(value) && isPrintable(value)
 const isBoolean = (value: unknown): value is boolean => typeof value === "boolean"
 const isLength = (value: unknown): value is number =>
   typeof value === "number" && Number.isSafeInteger(value) && value > 0
@@ -188,11 +195,11 @@ const readRaw = (item: unknown): RawModel | undefined => {
   const root = own(item, "root")
   const ownedBy = own(item, "owned_by")
   if (
-    !isString(id) || !ADDRESSABLE_ID.test(id) ||
+    !isString(id) || !isModelId(id) ||
     !optional(maxModelLen, isLength) || !optional(contextLength, isLength) || !optional(maxOutputLength, isLength) ||
     !optional(inputModalities, isStrings) || !optional(supportedFeatures, isStrings) ||
-    !optional(confidentialCompute, isBoolean) || !optional(quantization, isString) || !optional(root, isString) ||
-    !optional(ownedBy, isString)
+    !optional(confidentialCompute, isBoolean) || !optional(quantization, isText) || !optional(root, isText) ||
+    !optional(ownedBy, isText)
   ) return undefined
   let price: RawModel["pricing"]
   if (pricing !== undefined && pricing !== null) {
@@ -297,13 +304,16 @@ export const parseRetryAfter = (value: string | undefined, now: number): number 
   if (value === undefined) return undefined
   const trimmed = value.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  // Anything else must be an HTTP date ("Wed, 21 Oct 2026 07:28:00 GMT"); "-1" or "1.5" are neither and are ignored
+  // (`Date.parse` would read them as dates long past).
+  if (!/^[A-Za-z]{3},/.test(trimmed)) return undefined
   const date = Date.parse(trimmed)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
 /**
- * The delay before retry number `retry` (0-based): `Retry-After` when given (capped), else exponential backoff with
- * equal jitter — half the step fixed, half random — so concurrent clients spread out.
+ * The delay before retry number `retry` (0-based): exponential backoff with equal jitter — half the step fixed, half
+ * random — so concurrent clients spread out; a longer `Retry-After` (capped) wins over it.
  *
  * @since 0.1.0
  * @category retry
@@ -314,9 +324,27 @@ export const retryDelay = (
   retryAfterMillis: number | undefined,
   random: number
 ): number => {
-  if (retryAfterMillis !== undefined) return Math.min(retryAfterMillis, Duration.toMillis(policy.retryAfterCap))
   const step = Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry)
-  return Math.round(step / 2 + (random * step) / 2)
+  const backoff = Math.round(step / 2 + (random * step) / 2)
+  // A `Retry-After` lengthens the wait (up to the cap), never shortens it: `0` or a date in the past must not turn
+  // the retries into a tight loop.
+  return retryAfterMillis === undefined
+    ? backoff
+    : Math.max(backoff, Math.min(retryAfterMillis, Duration.toMillis(policy.retryAfterCap)))
+}
+
+/** Why an attempt failed, in a few words, for a progress line: `HTTP 503`, `timeout`, `connection error`. */
+const retryReason = (error: DiscoveryError): string => {
+  switch (error.reason) {
+    case "HttpStatus":
+      return error.status !== undefined ? `HTTP ${error.status}` : "an HTTP error"
+    case "Timeout":
+      return "timeout"
+    case "Transport":
+      return "connection error"
+    default:
+      return error.reason
+  }
 }
 
 // The transport is written as plain combinator chains, not `Effect.gen`: on a small catalog every step of the
@@ -435,6 +463,17 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
         new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
     )
 
+  // The policy's progress hook, told of each retry before its wait.
+  const onRetry = (attempt: number, error: DiscoveryError, delayMillis: number): Effect.Effect<void> =>
+    settings.retry.onRetry === undefined ? Effect.void : settings.retry.onRetry({
+      operation: "discovery",
+      attempt,
+      maxAttempts: settings.retry.maxRetries + 1,
+      reason: retryReason(error),
+      delay: Duration.millis(delayMillis),
+      error
+    })
+
   // Attempts until one succeeds, the error is not retryable, or the retries are spent. The span gets the number of
   // attempts and the status of the last response received, once, at the end.
   const attempts = (request: HttpClientRequest.HttpClientRequest) =>
@@ -475,6 +514,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
             return Effect.flatMap(Random.next, (random) => {
               const delay = retryDelay(settings.retry, retry, error.retryAfterMillis, random)
               return Effect.logDebug(`model discovery: ${error.message}; retrying in ${delay} ms`).pipe(
+                Effect.zipRight(onRetry(retry + 2, error, delay)),
                 Effect.zipRight(Effect.sleep(Duration.millis(delay))),
                 Effect.zipRight(Effect.suspend(() => from(retry + 1)))
               )

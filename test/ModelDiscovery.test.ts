@@ -1,5 +1,6 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -194,6 +195,41 @@ describe("discovery over HTTP", () => {
         assert.strictEqual(result.left.attempts, 4)
         assert.include(result.left.message, "after 4 attempts: No instances available")
       }
+    }))
+
+  it.effect("tells the policy's onRetry hook of each retry before its wait: attempt, reason, delay", () =>
+    Effect.gen(function*() {
+      const events: Array<ChutesSettings.RetryEvent & { readonly at: number }> = []
+      const onRetry = (event: ChutesSettings.RetryEvent) =>
+        Effect.map(Clock.currentTimeMillis, (at) => void events.push({ ...event, at }))
+      const { fetch, requests } = discoveryWith(
+        [json(503, { detail: "busy" }), "hang", json(429, {}, { "retry-after": "3" }), okBody],
+        { requestTimeout: "10 seconds", retry: { onRetry } }
+      )
+      const result = yield* runToEnd(fetch)
+      assert.isTrue(Either.isRight(result))
+      assert.strictEqual(requests.length, 4)
+      assert.deepStrictEqual(
+        events.map((e) => [e.operation, e.attempt, e.maxAttempts, e.reason]),
+        [["discovery", 2, 4, "HTTP 503"], ["discovery", 3, 4, "timeout"], ["discovery", 4, 4, "HTTP 429"]]
+      )
+      // Backoff steps 250..500 ms and 500..1000 ms (jittered), then the server's Retry-After.
+      const delays = events.map((e) => Duration.toMillis(e.delay))
+      assert.isTrue(delays[0]! >= 250 && delays[0]! <= 500, String(delays[0]))
+      assert.isTrue(delays[1]! >= 500 && delays[1]! <= 1000, String(delays[1]))
+      assert.strictEqual(delays[2], 3000)
+      // Told before the wait: the hook's clock is the failure's, the wait follows it.
+      assert.strictEqual(events[1]!.at - events[0]!.at, delays[0]! + 10_000, "the hang timed out after the first wait")
+      assert.instanceOf(events[0]!.error, DiscoveryError)
+    }))
+
+  it.effect("no retry, no event: a success at once and a failure that is not retried", () =>
+    Effect.gen(function*() {
+      const events: Array<ChutesSettings.RetryEvent> = []
+      const onRetry = (event: ChutesSettings.RetryEvent) => Effect.sync(() => void events.push(event))
+      yield* discoveryWith([okBody], { retry: { onRetry } }).fetch
+      yield* Effect.flip(discoveryWith([json(401, {})], { retry: { onRetry } }).fetch)
+      assert.deepStrictEqual(events, [])
     }))
 
   it.effect("honours Retry-After, capped", () =>

@@ -24,7 +24,8 @@ import { excerpt } from "../internal/redact.js"
  *   refreshed: sign in again.
  * - `QuotaExceeded` (402): quota or balance exhausted; the description holds the message and the reset time.
  * - `MissingScope` (403): the OAuth token lacks the `chutes:invoke` scope.
- * - `ModelNotFound` (404 `model not found`): with "did you mean" from the catalog.
+ * - `ModelNotFound` (404 `model not found`): with "did you mean" from the catalog, and the successor of a model Chutes
+ *   retired (`its successor: chutes/…`) when the built-in lifecycle names one.
  * - `NotFound` (any other 404: usually a wrong base URL).
  * - `RateLimited` (429): capacity, the daily cap, or the edge limiter.
  * - `NoInstances` (503 "No instances available"): the model has no running instance.
@@ -36,11 +37,15 @@ import { excerpt } from "../internal/redact.js"
  * - `ServiceError`: the service reported an error inside a 200 answer (e.g. the raw `{"error": …}` line mid-stream).
  * - `StreamInterrupted`: the connection broke while the body was being read.
  * - `StreamTruncated`: the stream ended before the model finished (no finish reason, no `[DONE]`).
- * - `InvalidResponse`: a 2xx body that is not a usable chat completion.
+ * - `Timeout`: a deadline of `ChutesLanguageModel`'s `timeouts` passed: the whole non-streaming call (`completion`),
+ *   the wait for a stream's first data event (`firstEvent`), the wait for its next one (`idle`), or the whole stream
+ *   (`stream`). The description names the limit. Not retried: asking again would wait as long.
+ * - `InvalidResponse`: a 2xx body that is not a usable chat completion, or one over a size cap of
+ *   `ChutesLanguageModel`'s `limits` (the body, an SSE line or event, the tool-call arguments).
  * - `InvalidToolArguments`: a tool call whose arguments are not valid JSON.
  * - `UnsupportedInput`: the prompt holds something the model or the API cannot take (e.g. an image for a text-only
  *   model).
- * - `UnknownModel`: the model name resolves to nothing (not an alias, a ref, or a model id).
+ * - `UnknownModel`: the model name resolves to nothing (not an alias, a ref, or a model id), or is a malformed ref.
  * - `Credentials`: no credential at all, or the credential store could not be read.
  *
  * @since 0.1.0
@@ -63,6 +68,7 @@ export type Kind =
   | "ServiceError"
   | "StreamInterrupted"
   | "StreamTruncated"
+  | "Timeout"
   | "InvalidResponse"
   | "InvalidToolArguments"
   | "UnsupportedInput"
@@ -86,6 +92,7 @@ const KINDS: ReadonlySet<string> = new Set<Kind>([
   "ServiceError",
   "StreamInterrupted",
   "StreamTruncated",
+  "Timeout",
   "InvalidResponse",
   "InvalidToolArguments",
   "UnsupportedInput",
@@ -230,13 +237,33 @@ export const transportError = (options: {
     description: describe("Transport", excerpt(options.text, 300))
   })
 
+// `@effect/ai` gives `MalformedInput` and `MalformedOutput` no `message` of their own, so theirs is `Schema`'s dump of
+// the fields (`{ "module": …, "cause": undefined }`). These subclasses say it in words, the way `@effect/ai`'s
+// `UnknownError` does (`module.method: description`); they are still those classes (`instanceof`, `_tag`, `Schema`).
+const sentence = (
+  error: { readonly module: string; readonly method: string; readonly description?: string | undefined }
+) =>
+  `${error.module}.${error.method}: ${error.description ?? "An error occurred"}`
+
+class MalformedInput extends AiError.MalformedInput {
+  override get message(): string {
+    return sentence(this)
+  }
+}
+
+class MalformedOutput extends AiError.MalformedOutput {
+  override get message(): string {
+    return sentence(this)
+  }
+}
+
 /**
  * A prompt or option the model or the API cannot take.
  *
  * @internal
  */
 export const inputError = (method: Method, errorKind: Kind, text: string, cause?: unknown): AiError.MalformedInput =>
-  new AiError.MalformedInput({ module: MODULE, method, description: describe(errorKind, text), cause })
+  new MalformedInput({ module: MODULE, method, description: describe(errorKind, text), cause })
 
 /**
  * A 2xx answer that cannot be used.
@@ -244,10 +271,10 @@ export const inputError = (method: Method, errorKind: Kind, text: string, cause?
  * @internal
  */
 export const outputError = (method: Method, errorKind: Kind, text: string): AiError.MalformedOutput =>
-  new AiError.MalformedOutput({ module: MODULE, method, description: describe(errorKind, text) })
+  new MalformedOutput({ module: MODULE, method, description: describe(errorKind, text) })
 
 /**
- * Anything else (no credential, store failures, a service error inside a 200 answer, a truncated stream).
+ * Anything else (no credential, store failures, a service error inside a 200 answer, a truncated stream, a deadline).
  *
  * @internal
  */
@@ -274,9 +301,9 @@ export const appendDescription = (error: AiError.AiError, text: string): AiError
         body: error.body
       })
     case "MalformedInput":
-      return new AiError.MalformedInput({ ...base, cause: error.cause })
+      return new MalformedInput({ ...base, cause: error.cause })
     case "MalformedOutput":
-      return new AiError.MalformedOutput({ ...base, cause: error.cause })
+      return new MalformedOutput({ ...base, cause: error.cause })
     case "UnknownError":
       return new AiError.UnknownError({ ...base, cause: error.cause })
   }

@@ -4,8 +4,9 @@
  * `status` lists every credential the SDK could use — `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, each stored chutes
  * profile — with its kind, source, last four characters, and an honest state: an OAuth profile that is due is refreshed
  * right there through the real credentials machinery (under the store lock), so "valid" is never said of a token that
- * cannot be refreshed. The active credential is the one the resolution order picks (SPEC §4). The exit code is 0 when
- * the active credential is usable, 1 otherwise (none at all, or it needs a new sign-in / its refresh failed).
+ * cannot be refreshed. The active credential is the one the resolution order picks (`ChutesCredentials.ts`). The exit
+ * code is 0 when the active credential is usable, 1 otherwise (none at all, or it needs a new sign-in / its refresh
+ * failed).
  *
  * `logout` revokes an OAuth profile's tokens when it can (a failure is only a warning), then removes the profile;
  * every other profile stays untouched.
@@ -23,6 +24,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as AgentConfig from "../AgentConfig.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import { CredentialsError, type StoreError } from "../ChutesError.js"
@@ -32,7 +34,11 @@ import type { AuthStatusOutput, CredentialStatus } from "./json.js"
 import { formatDuration, lastFour, out, usageError, withProgress } from "./render.js"
 
 /** What the auth commands need. */
-export type AuthServices = ChutesSettings.ChutesSettings | AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth
+export type AuthServices =
+  | ChutesSettings.ChutesSettings
+  | AuthProfileStore.AuthProfileStore
+  | ChutesOAuth.ChutesOAuth
+  | AgentConfig.AgentConfig
 
 const REAUTH_COMMAND = "effect-chutes onboard --auth-choice chutes"
 
@@ -111,6 +117,15 @@ const checkDue = (
     Logger.withMinimumLogLevel(LogLevel.Error),
     withProgress(`Checking profile ${profileId} (refresh due)`)
   )
+
+/** Where the config is, and whether it exists yet — worded like the store's line. */
+const configLine: Effect.Effect<string, never, AgentConfig.AgentConfig> = Effect.gen(function*() {
+  const config = yield* AgentConfig.AgentConfig
+  if (config.path === undefined) return "(none: set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR)"
+  const loaded = yield* Effect.either(config.load)
+  if (Either.isLeft(loaded)) return `${config.path} (unreadable: ${loaded.left.message})`
+  return Option.isSome(loaded.right) ? config.path : `${config.path} (not created yet)`
+})
 
 const kindLabel = (kind: "api_key" | "oauth"): string => (kind === "oauth" ? "OAuth" : "API key")
 
@@ -237,7 +252,7 @@ export const status = (
       yield* out(JSON.stringify(output, null, 2))
     } else {
       yield* out(`Auth profiles: ${store.location}${set.exists ? "" : " (not created yet)"}`)
-      yield* out(`Config:        ${settings.configPath ?? "(none: set CHUTES_CONFIG_PATH or CHUTES_STATE_DIR)"}`)
+      yield* out(`Config:        ${yield* configLine}`)
       yield* out("")
       if (credentials.length === 0) {
         yield* out("No Chutes credential found.")
@@ -313,7 +328,8 @@ export const logout = (
       } else {
         const tokens = [["refresh token", profile.refresh], ["access token", profile.access]] as const
         const failures = yield* Effect.forEach(tokens, ([what, token]) =>
-          oauth.revoke(Redacted.make(token), clientId).pipe(
+          // The stored id and secret are a pair (the IdP checks the secret on revoke too); env values fill in.
+          oauth.revoke(Redacted.make(token), { clientId, clientSecret: profile.clientSecret }).pipe(
             Effect.as(Option.none<string>()),
             Effect.catchAll((error) => Effect.succeedSome(`could not revoke the ${what} of ${id}: ${error.message}`))
           )).pipe(withProgress(`Revoking the tokens of ${id} at ${oauth.idpBaseUrl}`))

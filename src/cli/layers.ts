@@ -18,21 +18,25 @@ import * as ChutesOAuth from "../ChutesOAuth.js"
 import * as ChutesProvider from "../ChutesProvider.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import { type ConfigError, type InvalidModelRef, OAuthError } from "../ChutesError.js"
+import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import * as NodeOAuthLogin from "../node/NodeOAuthLogin.js"
 import { BrowserOpener, Prompter } from "../OAuthLogin.js"
 import type { GlobalOptions } from "./global.js"
-import { out } from "./render.js"
+import { out, reportRetry, withProgress } from "./render.js"
 
 /**
  * The settings of a command: `--state-dir` / `--config` win over `CHUTES_STATE_DIR` / `CHUTES_CONFIG_PATH`, which win
- * over the defaults (SPEC §6.1).
+ * over the defaults.
  */
 export const settingsOptions = (global: GlobalOptions): ChutesSettings.Options => ({
   stateDir: global.stateDir,
-  configPath: global.configPath
+  configPath: global.configPath,
+  // Each retry of discovery shows on the progress line: "attempt 2 of 4 after HTTP 503, retrying in 1.2 s".
+  retry: { onRetry: reportRetry },
+  followSuccessors: global.followSuccessors
 })
 
 /** `ChutesSettings` for a command. */
@@ -98,8 +102,9 @@ export const userAliases = (
       yield* Effect.logWarning(`agents.defaults.model.primary ${JSON.stringify(primary.value)} is not a model ref; ignored`)
     }
     return {
-      aliases: aliases.filter(([name, ref]) => ModelRef.builtinAliases.get(name.trim().toLowerCase())?.ref !== ref),
-      defaultModel
+      aliases,
+      defaultModel,
+      followSuccessors: Option.getOrUndefined(Option.flatMap(yield* config.load, AgentConfig.followSuccessors))
     }
   }).pipe(
     Effect.provide(
@@ -107,18 +112,49 @@ export const userAliases = (
     )
   )
 
-/** What the agent config contributes to the provider: user aliases and the default (primary) model. */
+/**
+ * What the agent config contributes to the provider: user aliases (an entry that repeats a built-in alias counts as
+ * the built-in: see `ModelRef.makeUserAliases`), the default (primary) model, and `followSuccessors`.
+ */
 export interface ConfigDefaults {
   readonly aliases: ReadonlyArray<readonly [string, string]>
   readonly defaultModel: string | undefined
+  readonly followSuccessors: boolean | undefined
 }
 
 /** The provider for a command: settings from flags over env, the given user aliases, Node platform. */
 export const providerLayer = (
   global: GlobalOptions,
-  defaults: ConfigDefaults = { aliases: [], defaultModel: undefined }
+  defaults: ConfigDefaults = noConfigDefaults
 ): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
-  NodeChutes.layer({ settings: settingsOptions(global), aliases: defaults.aliases, defaultModel: defaults.defaultModel })
+  NodeChutes.layer({
+    settings: { ...settingsOptions(global), followSuccessors: global.followSuccessors ?? defaults.followSuccessors },
+    aliases: defaults.aliases,
+    defaultModel: defaults.defaultModel
+  })
+
+/** No config: no user aliases, the built-in default, successors as the environment says. */
+export const noConfigDefaults: ConfigDefaults = { aliases: [], defaultModel: undefined, followSuccessors: undefined }
+
+/**
+ * The provider's catalog (`refresh` when `force`), with a progress line while a live discovery runs — and only then:
+ * without a credential (and without anonymous discovery) the provider answers with the built-in catalog at once, and
+ * nothing says "Discovering".
+ */
+export const catalogWithProgress = (
+  global: GlobalOptions,
+  force: boolean
+): Effect.Effect<ModelCatalog.CatalogSnapshot, never, ChutesProvider.ChutesProvider> =>
+  Effect.gen(function*() {
+    const provider = yield* ChutesProvider.ChutesProvider
+    const settings = yield* ChutesSettings.fromEnv(settingsOptions(global))
+    // The provider's own rule (ChutesProvider.ts, `lookup`): discovery needs a credential unless it may go anonymous.
+    const credential = yield* Effect.either(provider.credential)
+    const discovers = Either.isRight(credential) ||
+      (credential.left.reason === "Missing" && settings.anonymousDiscovery)
+    const catalog = force ? provider.refresh : provider.catalog
+    return yield* discovers ? withProgress(`Discovering models at ${settings.baseUrl}/models`)(catalog) : catalog
+  })
 
 /**
  * Loads the user aliases, and on a config that cannot be read, warns and goes on without them (listing models must
@@ -127,9 +163,6 @@ export const providerLayer = (
 export const userAliasesOrWarn = (global: GlobalOptions): Effect.Effect<ConfigDefaults> =>
   userAliases(global).pipe(
     Effect.catchAll((error) =>
-      Effect.as(Effect.logWarning(`${error.message}; its aliases are ignored`), {
-        aliases: [],
-        defaultModel: undefined
-      } satisfies ConfigDefaults)
+      Effect.as(Effect.logWarning(`${error.message}; its aliases are ignored`), noConfigDefaults)
     )
   )

@@ -10,11 +10,21 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ChutesSettings from "../ChutesSettings.js"
 import * as ModelCatalog from "../ModelCatalog.js"
-import { globalOf, globalOptions } from "./global.js"
+import * as ModelRef from "../ModelRef.js"
+import * as Successors from "../Successors.js"
+import { followOptions, globalOf, globalOptions, type GlobalValues, withTimeout } from "./global.js"
+import { findCommand, type HelpNode, layoutFor, render as renderHelp } from "./help.js"
 import { modelsListOutput } from "./json.js"
 import { out, usageError } from "./render.js"
+
+/** Bounds a command by its `--timeout` (see `global.ts`). */
+const bounded = <Name extends string, R, E, A extends GlobalValues>(self: Command.Command<Name, R, E, A>) =>
+  Command.transformHandler(self, (effect, options: A) => withTimeout(globalOf(options))(effect))
 
 const json = Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
 const offline = Options.boolean("offline").pipe(
@@ -25,6 +35,7 @@ const modelsList = Command.make(
   "list",
   {
     ...globalOptions,
+    ...followOptions,
     json,
     offline,
     refresh: Options.boolean("refresh").pipe(
@@ -37,10 +48,16 @@ const modelsList = Command.make(
       if (options.offline) {
         // No config, no store, no network: the fast path (it is what start-up is benchmarked on).
         const snapshot = ModelCatalog.staticSnapshot()
-        if (options.json) return yield* out(JSON.stringify(modelsListOutput(snapshot, true), null, 2))
+        const settings = yield* ChutesSettings.fromEnv({ followSuccessors: globalOf(options).followSuccessors })
+        const followed = Successors.builtinHops(ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF), ModelRef.builtinAliases, {
+          catalog: snapshot,
+          followSuccessors: settings.followSuccessors
+        })
+        if (options.json) return yield* out(JSON.stringify(modelsListOutput(snapshot, true, followed), null, 2))
         yield* out("source: static (offline; the built-in catalog)")
+        for (const hop of followed) yield* out(`followed: ${hop.message}`)
         yield* out("")
-        return yield* out(ModelCatalog.formatTable(snapshot.models))
+        return yield* out(ModelCatalog.formatTable(snapshot.models, Successors.listingNotes(snapshot.models, followed)))
       }
       const models = yield* Effect.promise(() => import("./models.js"))
       yield* models.list(globalOf(options), { json: options.json, refresh: options.refresh })
@@ -56,33 +73,44 @@ const modelsResolve = Command.make(
   "resolve",
   {
     ...globalOptions,
+    ...followOptions,
     json,
     offline,
     input: Args.text({ name: "alias|ref" }).pipe(
-      Args.withDescription("an alias (chutes-pro, or one from the config), a chutes/<id> ref, or a bare model id")
+      Args.withDescription(
+        "an alias (chutes-pro, or one from the config), a chutes/<id> ref, or a bare model id; " +
+          "without it, the default model"
+      ),
+      Args.optional
     )
   },
   (options) =>
     Effect.gen(function*() {
       const models = yield* Effect.promise(() => import("./models.js"))
-      yield* models.resolve(globalOf(options), { input: options.input, json: options.json, offline: options.offline })
+      yield* models.resolve(globalOf(options), {
+        input: Option.getOrUndefined(options.input),
+        json: options.json,
+        offline: options.offline
+      })
     })
 ).pipe(Command.withDescription("Resolve an alias, ref or bare model id to a model ref, and say why"))
 
 const models = Command.make("models").pipe(
   Command.withDescription("List and resolve Chutes models"),
-  Command.withSubcommands([modelsList, modelsResolve])
+  Command.withSubcommands([bounded(modelsList), bounded(modelsResolve)])
 )
 
 const onboard = Command.make(
   "onboard",
   {
     ...globalOptions,
+    ...followOptions,
     authChoice: Options.choice("auth-choice", ["chutes", "chutes-api-key"]).pipe(
       Options.withDescription("chutes = Sign in with Chutes (OAuth); chutes-api-key = an API key. Asked when omitted"),
       Options.optional
     ),
     apiKey: Options.redacted("chutes-api-key").pipe(
+      Options.withPseudoName("<key>"),
       Options.withDescription(
         "the API key (cpk_…); else CHUTES_API_KEY, else a hidden prompt. Prefer those two: arguments show up in `ps`"
       ),
@@ -93,6 +121,14 @@ const onboard = Command.make(
     ),
     nonInteractive: Options.boolean("non-interactive").pipe(
       Options.withDescription("never prompt (also implied when stdin or stdout is not a terminal)")
+    ),
+    model: Options.text("model").pipe(
+      Options.withPseudoName("<alias|ref>"),
+      Options.withDescription(
+        "the default model to write (an alias or a chutes/<id> ref); else offered from the catalog with a terminal, " +
+          "else the documented default or, where Chutes retired it, its successor"
+      ),
+      Options.optional
     )
   },
   (options) =>
@@ -101,7 +137,13 @@ const onboard = Command.make(
         Promise.all([import("./onboard.js"), import("./layers.js")])
       )
       const global = globalOf(options)
-      yield* onboard({ authChoice: options.authChoice, apiKey: options.apiKey, noBrowser: options.noBrowser }).pipe(
+      yield* onboard({
+        authChoice: options.authChoice,
+        apiKey: options.apiKey,
+        noBrowser: options.noBrowser,
+        model: Option.getOrUndefined(options.model),
+        followSuccessors: global.followSuccessors
+      }).pipe(
         Effect.provide(layers.servicesLayer(global)),
         Effect.provide(layers.terminalLayer(options.nonInteractive))
       )
@@ -109,7 +151,7 @@ const onboard = Command.make(
 ).pipe(
   Command.withDescription(
     "Sign in (OAuth or API key), store the auth profile, register the catalog, set the default model " +
-      "chutes/zai-org/GLM-4.7-TEE and write the config"
+      "(one the catalog serves) and write the config"
   )
 )
 
@@ -129,6 +171,7 @@ const authLogout = Command.make(
   {
     ...globalOptions,
     profile: Options.text("profile").pipe(
+      Options.withPseudoName("<id>"),
       Options.withDescription("the profile to remove, e.g. chutes:alice (default: the active stored profile)"),
       Options.optional
     )
@@ -142,7 +185,7 @@ const authLogout = Command.make(
 
 const auth = Command.make("auth").pipe(
   Command.withDescription("Inspect and remove credentials"),
-  Command.withSubcommands([authStatus, authLogout])
+  Command.withSubcommands([bounded(authStatus), bounded(authLogout)])
 )
 
 /**
@@ -152,12 +195,75 @@ const auth = Command.make("auth").pipe(
  */
 export const command = Command.make("effect-chutes").pipe(
   Command.withDescription("Chutes.ai for Effect: sign in, list and resolve models, inspect credentials"),
-  Command.withSubcommands([onboard, models, auth])
+  Command.withSubcommands([bounded(onboard), models, auth])
 )
+
+const VERSION = "0.1.0"
+
+/** The commands by name, for `--help` and for naming the command of a usage error. */
+const tree: HelpNode = {
+  name: "effect-chutes",
+  command,
+  children: [
+    { name: "onboard", command: onboard },
+    {
+      name: "models",
+      command: models,
+      children: [{ name: "list", command: modelsList }, { name: "resolve", command: modelsResolve }]
+    },
+    {
+      name: "auth",
+      command: auth,
+      children: [{ name: "status", command: authStatus }, { name: "logout", command: authLogout }]
+    }
+  ]
+}
+
+/** The built-in options of @effect/cli worth a line in the top-level help. */
+const ROOT_OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ["--version", "print the version"],
+  ["--completions <shell>", "print a completion script for sh, bash, fish or zsh"]
+]
 
 /**
  * Runs the CLI on `process.argv`-style arguments (the node and script paths first; they are dropped).
  *
  * @since 0.1.0
  */
-export const run = Command.run(command, { name: "effect-chutes", version: "0.1.0" })
+export const run = Command.run(command, { name: "effect-chutes", version: VERSION })
+
+/** The words before `--`, where `--help` and `--version` count. */
+const words = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const args = argv.slice(2)
+  const end = args.indexOf("--")
+  return end === -1 ? args : args.slice(0, end)
+}
+
+/** The command a command line names, as words (`["effect-chutes", "models", "list"]`): where its `--help` is. */
+export const commandOf = (argv: ReadonlyArray<string>): ReadonlyArray<string> => findCommand(tree, words(argv)).path
+
+/**
+ * @effect/cli prints a parse error itself, coloured and without saying where help is: silenced here, as the
+ * executable prints every usage error the same way ("effect-chutes: …", then where `--help` is).
+ */
+const withoutCliErrorOutput = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Console.consoleWith((console) => Console.withConsole(effect, { ...console, error: () => Effect.void }))
+
+/**
+ * The executable's entry: `--help` (also a group named without a command) and `--version` are answered here (see
+ * `help.ts`); everything else goes to `run`.
+ *
+ * @since 0.2.0
+ */
+export const main = (argv: ReadonlyArray<string>) => {
+  const given = words(argv)
+  const { node, path, rest } = findCommand(tree, given)
+  if (given.includes("--help") || given.includes("-h") || (node.children !== undefined && rest.length === 0)) {
+    return out(renderHelp(node, path, layoutFor(process.stdout), {
+      options: node === tree ? ROOT_OPTIONS : [],
+      shared: ["--config", "--state-dir", "--timeout", "--no-follow-successors"]
+    }))
+  }
+  if (given.includes("--version")) return out(VERSION)
+  return withoutCliErrorOutput(run(argv))
+}

@@ -1,5 +1,5 @@
 /**
- * `effect-chutes onboard` (SPEC §7): sign in with OAuth or an API key, store the auth profile, register the catalog
+ * `effect-chutes onboard`: sign in with OAuth or an API key, store the auth profile, register the catalog
  * (live if reachable, else static — and say which), set the default model, write the config, and print what was
  * written where — never a secret (at most the last four characters).
  *
@@ -28,8 +28,9 @@ import * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
+import * as DefaultModel from "./defaultModel.js"
 import type { Services } from "./layers.js"
-import { lastFour, out, usageError, withProgress } from "./render.js"
+import { lastFour, notes, out, usageError, withProgress } from "./render.js"
 
 /** The two sign-in methods, named as OpenClaw names them. */
 export type AuthChoice = "chutes" | "chutes-api-key"
@@ -43,6 +44,10 @@ export interface OnboardOptions {
   readonly apiKey: Option.Option<Redacted.Redacted<string>>
   /** Skip the browser and the local listener: print the URL and read the pasted redirect URL. */
   readonly noBrowser: boolean
+  /** `--model <alias|ref>`: the default model to write; else asked (with a terminal) or the suggested one. */
+  readonly model?: string | undefined
+  /** `false` with `--no-follow-successors`; else the config, then `CHUTES_FOLLOW_SUCCESSORS`, decide. */
+  readonly followSuccessors?: boolean | undefined
 }
 
 /** What `onboard` needs: the file- and network-backed services, a terminal and a browser. */
@@ -143,7 +148,10 @@ const apiKeyFrom = (
     return { secret: yield* promptKey(prompter), from: "prompt" }
   })
 
-/** Signs in with an API key: one discovery call validates it; a 401 fails with "key rejected" before any write. */
+/**
+ * Signs in with an API key: one discovery call validates it. A 401 at a terminal asks for another key (three keys in
+ * all); without a terminal, or after the third, it fails with "key rejected" before any write.
+ */
 const signInWithApiKey = (
   flag: Option.Option<Redacted.Redacted<string>>
 ): Effect.Effect<
@@ -155,30 +163,40 @@ const signInWithApiKey = (
     const prompter = yield* OAuthLogin.Prompter
     const discovery = yield* ModelDiscovery.ModelDiscovery
     const settings = yield* ChutesSettings.ChutesSettings
-    const { from, secret } = yield* apiKeyFrom(flag, prompter)
-    const candidate = ChutesCredentials.make({ kind: "api_key", source: from, secret })
-    yield* ChutesCredentials.warnOnShape(Option.some(candidate))
     const url = `${settings.baseUrl}/models`
-    const result = yield* discovery.fetch(Option.some(candidate)).pipe(
-      withProgress(`Validating the API key against ${url}`),
-      Effect.either
-    )
-    if (Either.isLeft(result) && result.left.reason === "Unauthorized") {
-      return yield* new CredentialsError({
-        reason: "Rejected",
-        source: from,
-        detail: `HTTP 401 from ${url}; nothing was written`
-      })
+    let { from, secret } = yield* apiKeyFrom(flag, prompter)
+    // A key the service refuses gets another try at a terminal (ATTEMPTS keys in all); without one, it ends here.
+    for (let attempt = 1;; attempt++) {
+      const candidate = ChutesCredentials.make({ kind: "api_key", source: from, secret })
+      yield* ChutesCredentials.warnOnShape(Option.some(candidate))
+      const result = yield* discovery.fetch(Option.some(candidate)).pipe(
+        withProgress(`Validating the API key against ${url}`),
+        Effect.either
+      )
+      if (Either.isRight(result) || result.left.reason !== "Unauthorized") {
+        const profileId = AuthProfileStore.profileIdFor({ type: "api_key" })
+        return {
+          profileId,
+          profile: { type: "api_key", provider: AuthProfileStore.PROVIDER, key: Redacted.value(secret) },
+          mode: "api_key",
+          credential: ChutesCredentials.make({ kind: "api_key", source: `profile:${profileId}`, secret, profileId }),
+          from,
+          discovery: Option.some(result)
+        } satisfies SignedIn
+      }
+      if (!prompter.isInteractive || attempt >= ATTEMPTS) {
+        return yield* new CredentialsError({
+          reason: "Rejected",
+          source: from,
+          detail: `HTTP 401 from ${url}${attempt > 1 ? ` for each of ${attempt} keys` : ""}; nothing was written`
+        })
+      }
+      yield* prompter.print(
+        `The Chutes API refused the API key (HTTP 401). Try again (${attempt + 1} of ${ATTEMPTS}), or press Ctrl-C.`
+      )
+      secret = yield* promptKey(prompter)
+      from = "prompt"
     }
-    const profileId = AuthProfileStore.profileIdFor({ type: "api_key" })
-    return {
-      profileId,
-      profile: { type: "api_key", provider: AuthProfileStore.PROVIDER, key: Redacted.value(secret) },
-      mode: "api_key",
-      credential: ChutesCredentials.make({ kind: "api_key", source: `profile:${profileId}`, secret, profileId }),
-      from,
-      discovery: Option.some(result)
-    } satisfies SignedIn
   })
 
 /** Signs in with OAuth (SPEC §5.4); `noBrowser` forces the paste flow. Without a terminal: `NotInteractive`. */
@@ -250,8 +268,18 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     }
 
     const doc = Option.getOrElse(loaded, () => AgentConfig.empty)
+    const userAliases = ModelRef.makeUserAliases(AgentConfig.userAliases(doc)).aliases
+    const followSuccessors = options.followSuccessors ?? Option.getOrUndefined(AgentConfig.followSuccessors(doc)) ??
+      settings.followSuccessors
+    const chosen = yield* DefaultModel.choose({
+      input: options.model,
+      prompter,
+      catalog: ModelCatalog.makeSnapshot({ source: Either.isRight(fetched) ? "live" : "static", models }),
+      userAliases,
+      followSuccessors
+    })
     const merged = AgentConfig.mergeOnboarding(doc, {
-      defaultModel: ModelCatalog.DEFAULT_MODEL_REF,
+      defaultModel: chosen.ref,
       baseUrl: settings.baseUrl,
       models,
       profileId: signedIn.profileId,
@@ -281,8 +309,8 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
         ...ModelRef.builtinAliases,
         ...ModelRef.makeUserAliases(AgentConfig.userAliases(merged.doc)).aliases
       ])
-      const warnings = catalogWarnings(models, byId, ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF), aliases)
-      for (const warning of warnings) yield* out(`  note: ${warning.message}`)
+      const warnings = catalogWarnings(models, byId, chosen.ref, aliases, followSuccessors)
+      yield* notes(warnings)
     } else {
       yield* out(
         `Catalog: static — the ${models.length} built-in models (live discovery failed: ${fetched.left.message}).`
@@ -300,6 +328,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
       yield* out(`  ${settings.diskCachePath}  (the live catalog, for offline fallback)`)
     }
     yield* out("")
-    yield* out(`Default model: ${ModelCatalog.DEFAULT_MODEL_REF}`)
+    yield* out(`Default model: ${chosen.ref}`)
+    for (const line of chosen.why) yield* out(`  ${line}`)
     yield* out(`Next: effect-chutes models list · effect-chutes models resolve chutes-pro · effect-chutes auth status`)
   })

@@ -1,5 +1,6 @@
 /**
- * Terminal output of the CLI: plain lines on stdout, progress and warnings on stderr, typed errors as one message.
+ * Terminal output of the CLI: plain lines on stdout; progress, notes and warnings on stderr; a failure as one message
+ * and an exit code.
  *
  * @internal
  */
@@ -7,10 +8,13 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import type { RetryEvent } from "../ChutesSettings.js"
 import { scrub } from "../internal/redact.js"
+import { docText } from "./help.js"
 
 /** Writes a line to stdout. */
 export const out = (line: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(`${line}\n`))
@@ -18,29 +22,94 @@ export const out = (line: string): Effect.Effect<void> => Effect.sync(() => void
 /** Writes a line to stderr. */
 export const err = (line: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(`${line}\n`))
 
+/** The spinner on screen: the latest news of its work (a retry), and how to redraw it. */
+interface Spinner {
+  detail: string | undefined
+  readonly redraw: () => void
+}
+
+/** The one line a terminal can show progress on belongs to the process: the innermost `withProgress` holds it. */
+let spinner: Spinner | undefined
+
+/** A spinner needs a terminal that understands `\r` and erasing a line. */
+const canSpin = (): boolean => process.stderr.isTTY === true && process.env["TERM"] !== "dumb"
+
 /**
- * Shows progress on stderr while `effect` runs: a spinner on a terminal, one line otherwise. The line is cleared
- * when the effect ends, whatever the outcome.
+ * Shows progress on stderr while `effect` runs: a spinner on a terminal, one line otherwise. News told with
+ * `progressNews` (a retry: "attempt 2 of 4 after HTTP 503, retrying in 1.2 s") joins the spinner's line, or gets a
+ * line of its own without a terminal. The spinner is cleared when the effect ends, whatever the outcome.
  */
 export const withProgress = (label: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  if (!process.stderr.isTTY) return Effect.zipRight(err(`${label}…`), effect)
+  if (!canSpin()) return Effect.zipRight(err(`${label}…`), effect)
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
   return Effect.acquireUseRelease(
     Effect.sync(() => {
       let frame = 0
-      process.stderr.write(`${frames[0]} ${label}…`)
-      return setInterval(() => {
+      const current: Spinner = {
+        detail: undefined,
+        redraw: () => {
+          // Within the terminal's width (a wrapped line could not be redrawn in place): the label is cut, the news
+          // stays whole. A terminal that reports no width counts as 80 columns.
+          const news = current.detail !== undefined ? ` ${current.detail}` : ""
+          const room = Math.max(8, (process.stderr.columns || 80) - 1 - news.length - 3)
+          const shown = label.length <= room ? label : `${label.slice(0, room - 1)}…`
+          process.stderr.write(`\r\u001b[2K${frames[frame]} ${shown}…${news}`)
+        }
+      }
+      const previous = spinner
+      spinner = current
+      current.redraw()
+      const timer = setInterval(() => {
         frame = (frame + 1) % frames.length
-        process.stderr.write(`\r${frames[frame]} ${label}…`)
+        current.redraw()
       }, 80)
+      return { timer, previous }
     }),
     () => effect,
-    (timer) => Effect.sync(() => {
-      clearInterval(timer)
-      process.stderr.write("\r\u001b[2K")
-    })
+    ({ previous, timer }) =>
+      Effect.sync(() => {
+        clearInterval(timer)
+        process.stderr.write("\r\u001b[2K")
+        spinner = previous
+        spinner?.redraw()
+      })
   )
 }
+
+/** News of the running work: on the spinner's line (see `withProgress`), else a line of its own on stderr. */
+export const progressNews = (detail: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    if (spinner !== undefined) {
+      spinner.detail = detail
+      spinner.redraw()
+    } else {
+      process.stderr.write(`  ${detail}\n`)
+    }
+  })
+
+/** A retry of the SDK's retry policy as progress news: "attempt 2 of 4 after HTTP 503, retrying in 1.2 s". */
+export const reportRetry = (event: RetryEvent): Effect.Effect<void> =>
+  progressNews(
+    `attempt ${event.attempt} of ${event.maxAttempts} after ${event.reason}, retrying in ` +
+      `${(Duration.toMillis(event.delay) / 1000).toFixed(1)} s`
+  )
+
+/** The facts already told with `notes`, so each is said once per process. */
+const told = new Set<string>()
+
+/**
+ * The catalog's warnings (a default model or alias target the catalog lacks, a built-in name that followed its
+ * successor, …) as short `note:` lines on stderr, each fact once per process however many times it comes up. The one
+ * place the CLI renders `snapshot.warnings`.
+ */
+export const notes = (warnings: ReadonlyArray<{ readonly message: string }>): Effect.Effect<void> =>
+  Effect.sync(() => {
+    for (const { message } of warnings) {
+      if (told.has(message)) continue
+      told.add(message)
+      process.stderr.write(`note: ${scrub(message)}\n`)
+    }
+  })
 
 /** Effect log lines as plain `warning: …` on stderr, scrubbed; below Warning is dropped. */
 export const stderrLogger = Logger.make(({ logLevel, message }) => {
@@ -56,15 +125,12 @@ export const withCliLogging = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.provide(loggerLayer), Logger.withMinimumLogLevel(LogLevel.Warning))
 
 /**
- * A usage problem found by a command itself (a missing flag without a terminal to ask on, an unknown profile id): the
- * message goes to stderr now and the failure is a `ValidationError`, which the executable maps to exit code 2 — like
- * the parse errors @effect/cli reports.
+ * A usage problem found by a command itself (a missing flag without a terminal to ask on, an unknown profile id): a
+ * `ValidationError`, which the executable prints as "effect-chutes: <message>" with a pointer to `--help` and maps to
+ * exit code 2 — like the parse errors of @effect/cli.
  */
 export const usageError = (message: string): Effect.Effect<never, ValidationError.ValidationError> =>
-  Effect.zipRight(
-    err(`effect-chutes: ${scrub(message)}`),
-    Effect.fail(ValidationError.invalidValue(HelpDoc.p(message)))
-  )
+  Effect.fail(ValidationError.invalidValue(HelpDoc.p(message)))
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null
 
@@ -93,6 +159,36 @@ export const renderCause = <E>(cause: Cause.Cause<E>): string => {
   if (Cause.isInterruptedOnly(cause)) return "interrupted"
   const first = Chunk.head(Cause.defects(cause)).pipe((head) => (head._tag === "Some" ? head.value : undefined))
   return `internal error: ${scrub(first instanceof Error ? first.message : String(first))}`
+}
+
+/**
+ * Whether a failure is the user's to fix by calling differently, exit code 2: a `ValidationError` (bad flags, or a
+ * missing one without a terminal to ask on), or an `OAuthError` saying a terminal is needed (OAuth without one).
+ */
+const usageMessage = <E>(cause: Cause.Cause<E>): string | undefined => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "None") return undefined
+  const error: unknown = failure.value
+  if (ValidationError.isValidationError(error)) return scrub(docText(error.error))
+  if (isRecord(error) && error["_tag"] === "OAuthError" && error["reason"] === "NotInteractive") {
+    return renderError(error)
+  }
+  return undefined
+}
+
+/**
+ * How a failed run ends: its exit code — 2 for usage (with a pointer to the command's `--help`), 130 when interrupted,
+ * 1 otherwise — and the text for stderr, each line starting with "effect-chutes:" or a pointer.
+ */
+export const failure = <E>(
+  cause: Cause.Cause<E>,
+  command: ReadonlyArray<string>
+): { readonly code: number; readonly text: string } => {
+  const usage = usageMessage(cause)
+  if (usage !== undefined) {
+    return { code: 2, text: `effect-chutes: ${usage}\nSee "${[...command, "--help"].join(" ")}".\n` }
+  }
+  return { code: Cause.isInterruptedOnly(cause) ? 130 : 1, text: `effect-chutes: ${renderCause(cause)}\n` }
 }
 
 /**

@@ -57,6 +57,22 @@ describe("ChutesAiError", () => {
     assert.deepStrictEqual(error.request.headers, { "content-type": "application/json" })
   })
 
+  it("MalformedInput and MalformedOutput say what happened in their message, not a dump of their fields", () => {
+    const input = ChutesAiError.inputError("generateText", "UnsupportedInput", "extraBody.store: not sent")
+    const output = ChutesAiError.outputError("streamText", "InvalidResponse", "The answer has no choices")
+    assert.instanceOf(input, AiError.MalformedInput)
+    assert.instanceOf(output, AiError.MalformedOutput)
+    assert.strictEqual(input.message, "ChutesLanguageModel.generateText: [UnsupportedInput] extraBody.store: not sent")
+    assert.strictEqual(output.message, "ChutesLanguageModel.streamText: [InvalidResponse] The answer has no choices")
+    assert.strictEqual(String(input), `MalformedInput: ${input.message}`)
+    const appended = ChutesAiError.appendDescription(input, "; tried before: a")
+    assert.strictEqual(appended.message, `${input.message}; tried before: a`)
+    // Still @effect/ai's own classes for its schema: encoded and decoded, the kind is there.
+    const decoded = Schema.decodeUnknownSync(AiError.AiError)(Schema.encodeSync(AiError.AiError)(input))
+    assert.strictEqual(decoded._tag, "MalformedInput")
+    assert.strictEqual(ChutesAiError.kind(decoded), "UnsupportedInput")
+  })
+
   it("appendDescription keeps the class, the kind and the details", () => {
     const error = ChutesAiError.appendDescription(status(503, "NoInstances"), "; tried before: a")
     assert.instanceOf(error, AiError.HttpResponseError)

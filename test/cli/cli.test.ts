@@ -252,11 +252,11 @@ describe("without a terminal, nothing waits for input", () => {
     assert.include(run.stderr, "no terminal")
   })
 
-  it("OAuth: exit 1, \"OAuth requires interactive mode\" and the alternatives; --non-interactive too", async () => {
+  it("OAuth: exit 2, \"OAuth requires interactive mode\" and the alternatives; --non-interactive too", async () => {
     const home = makeHome()
     for (const extra of [[], ["--non-interactive"]]) {
       const run = await cli(home, ["onboard", "--auth-choice", "chutes", ...extra])
-      assert.strictEqual(run.code, 1)
+      assert.strictEqual(run.code, 2)
       assert.include(run.stderr, "OAuth requires interactive mode")
       assert.include(run.stderr, "chutes-api-key")
       assert.notInclude(run.stdout + run.stderr, "/idp/authorize", "no sign-in was started")
@@ -333,6 +333,9 @@ const cliInTerminal = (
     })
   })
 
+/** Onboarding in a terminal offers the default model last: Enter takes the preselected one. */
+const takeSuggestedModel: Step = { prompt: /Number, alias or ref \[[^\]]*\]: /, answer: async () => "" }
+
 /** The browser: opens the authorize URL shown in `output` (FakeChutes auto-approves) and returns the redirect URL. */
 const approveInBrowser = async (output: string): Promise<string> => {
   const url = /(http:\/\/127\.0\.0\.1:\d+\/idp\/authorize\?\S+)/.exec(output)?.[1]
@@ -348,7 +351,8 @@ describe("onboard --auth-choice chutes (OAuth)", () => {
     const home = makeHome()
     // A display is set, so without --no-browser this would be the local browser flow.
     const run = await cliInTerminal(home, ["onboard", "--auth-choice", "chutes", "--no-browser"], [
-      { prompt: /Paste the redirect URL: /, answer: approveInBrowser }
+      { prompt: /Paste the redirect URL: /, answer: approveInBrowser },
+      takeSuggestedModel
     ], { DISPLAY: ":0" })
     assert.strictEqual(run.code, 0, run.stdout + run.stderr)
     assert.include(run.stdout, "Open this URL in your LOCAL browser")
@@ -372,6 +376,61 @@ describe("onboard --auth-choice chutes (OAuth)", () => {
   })
 })
 
+describe("onboard --auth-choice chutes: the client secret", () => {
+  it("without a terminal and without CHUTES_CLIENT_SECRET: exit 2 at once, naming the variable", async () => {
+    const home = makeHome()
+    const authorizeBefore = fake.counters.authorize
+    const run = await cli(home, ["onboard", "--auth-choice", "chutes"], { env: { CHUTES_CLIENT_SECRET: "" } })
+    assert.strictEqual(run.code, 2)
+    assert.include(run.stderr, "CHUTES_CLIENT_SECRET")
+    assert.notInclude(run.stdout + run.stderr, "/idp/authorize", "no sign-in was started")
+    assert.strictEqual(fake.counters.authorize, authorizeBefore)
+    assert.isFalse(existsSync(home.state))
+  })
+
+  it("in a terminal: asked for (hidden) before the URL is shown; stored with the profile; a new shell refreshes", async () => {
+    const home = makeHome()
+    const secret = fake.clientSecret ?? ""
+    let urlShownFirst = true
+    const run = await cliInTerminal(home, ["onboard", "--auth-choice", "chutes", "--no-browser"], [
+      {
+        prompt: /Chutes OAuth client secret \(csc_…; input hidden\): /,
+        answer: async (output) => {
+          urlShownFirst = output.includes("/idp/authorize")
+          return secret
+        }
+      },
+      { prompt: /Paste the redirect URL: /, answer: approveInBrowser },
+      // Whatever onboarding asks next with a preselected answer (the default model): take it.
+      { prompt: /\[[^\]\n]*\]: /, answer: async () => "" }
+    ], { DISPLAY: ":0", CHUTES_CLIENT_SECRET: "" })
+    assert.strictEqual(run.code, 0, run.stdout + run.stderr)
+    assert.isFalse(urlShownFirst, "the secret is asked for before the browser part starts")
+    assert.include(run.stdout, "CHUTES_CLIENT_SECRET")
+    assertNoSecrets(run, [secret])
+    const profile = readJson(home.store).profiles["chutes:alice"]
+    assert.strictEqual(profile.clientId, fake.clientId)
+    assert.strictEqual(profile.clientSecret, secret)
+    assert.strictEqual(mode(home.store), 0o600)
+    secrets.add(profile.access)
+    secrets.add(profile.refresh)
+
+    // A new shell without CHUTES_CLIENT_ID / CHUTES_CLIENT_SECRET: the due token refreshes with the stored pair.
+    writeFileSync(home.store, JSON.stringify({ version: 1, profiles: { "chutes:alice": { ...profile, expires: 1 } } }))
+    const refreshesBefore = fake.counters.tokenByGrant.refresh_token
+    const status = await cli(home, ["auth", "status"], { env: { CHUTES_CLIENT_ID: "", CHUTES_CLIENT_SECRET: "" } })
+    assert.strictEqual(status.code, 0, status.stdout + status.stderr)
+    assert.include(status.stdout, "refreshed")
+    assert.strictEqual(fake.counters.tokenByGrant.refresh_token, refreshesBefore + 1)
+    const after = readJson(home.store).profiles["chutes:alice"]
+    assert.notStrictEqual(after.access, profile.access)
+    assert.strictEqual(after.clientSecret, secret)
+    secrets.add(after.access)
+    secrets.add(after.refresh)
+    assertNoSecrets(status)
+  })
+})
+
 describe("onboard --auth-choice chutes, local browser flow", () => {
   // Linux only: elsewhere the `open` package could start a real browser. Here BROWSER=true makes xdg-open a no-op.
   it.skipIf(process.platform !== "linux")("the listener receives the browser's redirect; no paste needed", async () => {
@@ -390,7 +449,7 @@ describe("onboard --auth-choice chutes, local browser flow", () => {
             page = await (await fetch(url)).text()
             return undefined
           }
-        }],
+        }, takeSuggestedModel],
         { DISPLAY: ":0", BROWSER: "true", CHUTES_OAUTH_REDIRECT_URI: redirectUri }
       )
       assert.strictEqual(run.code, 0, run.stdout)
@@ -420,7 +479,8 @@ describe("onboard in a terminal, without --auth-choice", () => {
           { prompt: /Choose 1 or 2 \[1\]: /, answer: async () => "2" },
           { prompt: /Use the API key from CHUTES_API_KEY \(\S+\)\? \[Y\/n\] /, answer: async () => "n" },
           // Typed the instant the prompt shows: echo must already be off.
-          { prompt: /Chutes API key \(cpk_…; input hidden\): /, answer: async () => typed }
+          { prompt: /Chutes API key \(cpk_…; input hidden\): /, answer: async () => typed },
+          takeSuggestedModel
         ],
         { CHUTES_API_KEY: fake.apiKey }
       )
@@ -473,10 +533,17 @@ describe("models", () => {
     const offline = await cli(home, ["models", "list", "--offline"])
     assert.strictEqual(offline.code, 0)
     assert.strictEqual(fake.counters.models, before)
-    const [first, , header] = offline.stdout.split("\n")
-    assert.strictEqual(first, "source: static (offline; the built-in catalog)")
-    assert.match(header ?? "", /^ref\s+context\s+max out\s+input\s+reasoning\s+USD\/1M in \/ out$/)
-    assert.include(offline.stdout, "chutes/zai-org/GLM-4.7-TEE")
+    const lines = offline.stdout.split("\n")
+    assert.strictEqual(lines[0], "source: static (offline; the built-in catalog)")
+    // One "followed:" line per built-in name that moved on, a blank line, then the table.
+    const header = lines[lines.indexOf("") + 1]
+    assert.deepStrictEqual(lines.slice(1, lines.indexOf("")).map((line) => line.split(":")[1]), [
+      " default model",
+      " chutes-fast",
+      " chutes-vision"
+    ])
+    assert.match(header ?? "", /^ref\s+context\s+max out\s+input\s+reasoning\s+USD\/1M in \/ out\s+notes$/)
+    assert.match(offline.stdout, /chutes\/zai-org\/GLM-4\.7-TEE .* deprecated -> chutes\/zai-org\/GLM-5\.2-TEE/)
     assert.isFalse(existsSync(home.state))
     const both = await cli(home, ["models", "list", "--offline", "--refresh"])
     assert.strictEqual(both.code, 2)
@@ -648,6 +715,16 @@ describe("auth logout", () => {
     assert.deepStrictEqual(profiles["chutes:bob"], bob)
   })
 
+  it("revokes with the stored client id and secret in a shell without the OAuth variables", async () => {
+    const home = homeWithProfiles({ "chutes:alice": oauthProfile({ clientSecret: fake.clientSecret }) })
+    const revokes = fake.counters.revoke
+    const run = await cli(home, ["auth", "logout"], { env: { CHUTES_CLIENT_ID: "", CHUTES_CLIENT_SECRET: "" } })
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.notInclude(run.stderr, "could not revoke")
+    assert.include(run.stdout, "Revoked the tokens of chutes:alice")
+    assert.strictEqual(fake.counters.revoke - revokes, 2)
+  })
+
   it("--profile picks one; an unknown id is a usage error; a failed revoke is only a warning", async () => {
     const home = homeWithProfiles({
       "chutes:alice": oauthProfile(),
@@ -662,5 +739,324 @@ describe("auth logout", () => {
     assert.strictEqual(run.code, 0, run.stderr)
     assert.include(run.stderr, "could not revoke")
     assert.deepStrictEqual(Object.keys(readJson(home.store).profiles), ["chutes:default"])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// What the CLI says while it works, how it fails, and its help.
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** A home whose store holds the fake's API key: every `models` command discovers live. */
+const homeWithKey = () => homeWithProfiles({ "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey } })
+
+/** The lines of a text, without the empty last one. */
+const lines = (text: string) => text.split("\n").filter((line, i, all) => i < all.length - 1 || line !== "")
+
+describe("progress while discovering", () => {
+  it("a retried discovery shows the attempt, the reason and the wait", async () => {
+    const home = homeWithKey()
+    fake.fault({ _tag: "Status", route: "models", status: 503, times: 1 })
+    const run = await cli(home, ["models", "list", "--json"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.strictEqual(Schema.decodeUnknownSync(ModelsListOutput)(JSON.parse(run.stdout)).source, "live")
+    assert.match(run.stderr, /Discovering models at http:\/\/127\.0\.0\.1:\d+\/v1\/models…/)
+    assert.match(run.stderr, /attempt 2 of 4 after HTTP 503, retrying in \d+\.\d s/)
+  })
+
+  it("in a terminal, the spinner line carries the attempt", async () => {
+    const home = homeWithKey()
+    fake.fault({ _tag: "Status", route: "models", status: 503, times: 1 })
+    const run = await cliInTerminal(home, ["models", "list"], [], { TERM: "xterm-256color" })
+    assert.strictEqual(run.code, 0, run.stdout)
+    // The line is redrawn in place (at most 80 columns here: the pseudo-terminal reports no width).
+    assert.match(run.stdout, /\r\u001b\[2K. Discovering models at [^\r]*… attempt 2 of 4 after HTTP 503, retrying in \d+\.\d s/)
+    assert.include(run.stdout, "source: live")
+  })
+
+  it("nothing says \"Discovering\" when nothing is discovered: --offline, or no credential", async () => {
+    const home = makeHome()
+    const before = fake.counters.models
+    for (const args of [["models", "list"], ["models", "list", "--offline"], ["models", "resolve", "chutes-pro"]]) {
+      const run = await cli(home, args)
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.notInclude(run.stderr, "Discovering", args.join(" "))
+    }
+    assert.strictEqual(fake.counters.models, before, "no request was made")
+    const live = await cli(homeWithKey(), ["models", "resolve", "chutes-pro"])
+    assert.strictEqual(live.code, 0, live.stderr)
+    assert.include(live.stderr, "Discovering models")
+  })
+
+  it("--timeout bounds the whole command: exit 1 and a clear line; a bad duration is a usage error", async () => {
+    const home = homeWithKey()
+    fake.fault({ _tag: "Delay", route: "models", millis: 15_000, times: 1 })
+    const run = await cli(home, ["models", "list", "--timeout", "1s"])
+    assert.strictEqual(run.code, 1, run.stderr)
+    assert.isBelow(run.millis, 8_000)
+    assert.match(run.stderr, /^effect-chutes: timed out: the command did not finish within 1s \(--timeout\)$/m)
+    assert.notInclude(run.stderr, "    at ")
+    assert.strictEqual(run.stdout, "")
+
+    const bad = await cli(home, ["models", "list", "--timeout", "soon"])
+    assert.strictEqual(bad.code, 2)
+    assert.match(bad.stderr, /^effect-chutes: .*--timeout/)
+  })
+})
+
+describe("catalog warnings are short notes on stderr", () => {
+  it("a user alias whose target the live catalog lacks: one note line, no WARN and no warning on stdout", async () => {
+    const home = homeWithKey()
+    writeFileSync(home.config, `{ agents: { defaults: { models: { "chutes/nope/Gone-TEE": { alias: "gone" } } } } }\n`)
+    for (const args of [["models", "list"], ["models", "resolve", "gone"]]) {
+      const run = await cli(home, args)
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.notInclude(run.stdout, "warning", args.join(" "))
+      const notes = lines(run.stderr).filter((line) => line.includes("Gone-TEE"))
+      assert.strictEqual(notes.length, 1, run.stderr)
+      assert.match(notes[0]!, /^note: Alias "gone" points at chutes\/nope\/Gone-TEE, which is not in the live catalog/)
+      assert.notMatch(run.stderr, /^(warning|WARN)/m)
+    }
+  })
+})
+
+describe("exit codes and usage errors", () => {
+  const usage: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+    [["models", "list", "--bogus"], "effect-chutes models list --help"],
+    [["auth", "logout", "--profile"], "effect-chutes auth logout --help"],
+    [["bogus"], "effect-chutes --help"],
+    [["onboard", "--auth-choice", "nope"], "effect-chutes onboard --help"],
+    [["models", "list", "--offline", "--refresh"], "effect-chutes models list --help"],
+    [["onboard"], "effect-chutes onboard --help"]
+  ]
+  for (const [args, help] of usage) {
+    it(`${args.join(" ")}: exit 2, "effect-chutes:" first, pointing at ${help}`, async () => {
+      const run = await cli(makeHome(), args)
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.match(run.stderr, /^effect-chutes: \S/)
+      assert.include(run.stderr, help)
+      assert.notInclude(run.stderr, "\u001b[", "no colour")
+      assert.strictEqual(run.stdout, "")
+    })
+  }
+
+  it("OAuth without a terminal needs a terminal: exit 2 like the other usage errors", async () => {
+    const run = await cli(makeHome(), ["onboard", "--auth-choice", "chutes"])
+    assert.strictEqual(run.code, 2)
+    assert.match(run.stderr, /^effect-chutes: OAuth requires interactive mode/)
+    assert.include(run.stderr, "effect-chutes onboard --help")
+  })
+})
+
+describe("a rejected key at the prompt", () => {
+  const rejected = "cpk_" + "0".repeat(32) + "." + "1".repeat(32) + ".REJECTEDrejectedREJECTEDrejected"
+  const keyPrompt = /Chutes API key \(cpk_…; input hidden\): /
+
+  it("offers another try; the next accepted key is stored", async () => {
+    const home = makeHome()
+    // --model: the default model is not asked for (this test is about the key).
+    const run = await cliInTerminal(home, ["onboard", "--auth-choice", "chutes-api-key", "--model", "chutes-pro"], [
+      { prompt: keyPrompt, answer: async () => rejected },
+      { prompt: keyPrompt, answer: async () => fake.apiKey }
+    ])
+    assertNoSecrets(run, [rejected])
+    assert.strictEqual(run.code, 0, run.stdout)
+    assert.match(run.stdout, /refused the API key \(HTTP 401\)\. Try again \(2 of 3\)/)
+    assert.strictEqual(readJson(home.store).profiles["chutes:default"].key, fake.apiKey)
+  })
+
+  it("three refusals: exit 1, \"key rejected\", nothing written", async () => {
+    const home = makeHome()
+    const run = await cliInTerminal(home, ["onboard", "--auth-choice", "chutes-api-key"], [
+      { prompt: keyPrompt, answer: async () => rejected },
+      { prompt: keyPrompt, answer: async () => rejected },
+      { prompt: keyPrompt, answer: async () => rejected }
+    ])
+    assertNoSecrets(run, [rejected])
+    assert.strictEqual(run.code, 1, run.stdout)
+    assert.include(run.stdout, "key rejected")
+    assert.isFalse(existsSync(home.state))
+  })
+})
+
+describe("--help and --version", () => {
+  const commands = [
+    [],
+    ["onboard"],
+    ["models"],
+    ["models", "list"],
+    ["models", "resolve"],
+    ["auth"],
+    ["auth", "status"],
+    ["auth", "logout"]
+  ]
+  const boilerplate = [
+    "A true or false value",
+    "This setting is optional",
+    "A user-defined piece of text",
+    "One of the following",
+    "redacted"
+  ]
+
+  it("without a terminal: no colour, no line over 100 columns, no boilerplate, secrets as <key>", async () => {
+    const home = makeHome()
+    for (const command of commands) {
+      const run = await cli(home, [...command, "--help"])
+      const name = ["effect-chutes", ...command].join(" ")
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.notInclude(run.stdout, "\u001b", `${name}: no escape sequence`)
+      for (const line of lines(run.stdout)) assert.isAtMost(line.length, 100, `${name}: ${line}`)
+      for (const text of boilerplate) assert.notInclude(run.stdout, text, name)
+      assert.include(run.stdout, `${name} `, `${name}: the usage names the command`)
+    }
+    const onboard = await cli(home, ["onboard", "--help"])
+    assert.include(onboard.stdout, "--chutes-api-key <key>")
+    const list = await cli(home, ["models", "list", "--help"])
+    assert.include(list.stdout, "--timeout <duration>")
+  })
+
+  it("in a terminal: colour, unless NO_COLOR is set", async () => {
+    const home = makeHome()
+    const coloured = await cliInTerminal(home, ["models", "list", "--help"], [], { TERM: "xterm-256color" })
+    assert.strictEqual(coloured.code, 0)
+    assert.include(coloured.stdout, "\u001b[")
+    const plain = await cliInTerminal(home, ["models", "list", "--help"], [], { TERM: "xterm-256color", NO_COLOR: "1" })
+    assert.strictEqual(plain.code, 0)
+    assert.notInclude(plain.stdout, "\u001b")
+    assert.include(plain.stdout, "--offline")
+  })
+
+  it("--version: the version and one newline", async () => {
+    const run = await cli(makeHome(), ["--version"])
+    assert.strictEqual(run.code, 0)
+    assert.match(run.stdout, /^\d+\.\d+\.\d+\S*\n$/)
+  })
+})
+
+describe("auth status, the files", () => {
+  it("a missing config is \"(not created yet)\", like a missing store", async () => {
+    const missing = await cli(makeHome(), ["auth", "status"])
+    assert.match(missing.stdout, /^Auth profiles: .*auth-profiles\.json \(not created yet\)$/m)
+    assert.match(missing.stdout, /^Config: +.*config\.json5 \(not created yet\)$/m)
+
+    const home = homeWithKey()
+    writeFileSync(home.config, "{}\n")
+    const present = await cli(home, ["auth", "status"])
+    assert.strictEqual(present.code, 0, present.stderr)
+    assert.notInclude(present.stdout, "not created yet")
+  })
+})
+
+describe("built-in names against a live catalog like 2026-08-06", () => {
+  beforeAll(() => fake.setModels(FakeChutes.capturedModels("2026-08-06")))
+  afterAll(() => fake.setModels(FakeChutes.seedModels()))
+
+  it("onboarding writes a default the catalog serves (the successor), and says why and what it costs", async () => {
+    const home = makeHome()
+    const run = await onboardWithKey(home)
+    assert.strictEqual(run.code, 0, run.stderr)
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.strictEqual(config.agents.defaults.model.primary, "chutes/zai-org/GLM-5.2-TEE")
+    assert.include(run.stdout, "Default model: chutes/zai-org/GLM-5.2-TEE")
+    assert.include(run.stdout, "chutes/zai-org/GLM-4.7-TEE is not in the live catalog")
+    assert.include(run.stdout, "$1.25 / $3.95 per 1M tokens")
+    assert.notInclude(run.stdout, "note: The default model", "a followed default is not also a warning")
+
+    // The aliases onboarding copied into the config still follow their successors.
+    const vision = await cli(home, ["models", "resolve", "chutes-vision", "--json"])
+    assert.strictEqual(vision.code, 0, vision.stderr)
+    const output = Schema.decodeUnknownSync(ResolveOutput)(JSON.parse(vision.stdout))
+    assert.strictEqual(output.ref, "chutes/moonshotai/Kimi-K2.6-TEE")
+    assert.strictEqual(output.followed?.from, "chutes/chutesai/Mistral-Small-3.2-24B-Instruct-2506")
+    assert.strictEqual(output.followed?.priceRatio?.input.toFixed(1), "9.7")
+    assert.strictEqual(output.followed?.priceRatio?.output.toFixed(1), "18.9")
+  })
+
+  it("models resolve names the hop of the default and of chutes-fast; models list marks the followed entries", async () => {
+    const home = makeHome()
+    const env = { CHUTES_API_KEY: fake.apiKey }
+    const fallbackDefault = await cli(home, ["models", "resolve"], { env })
+    assert.strictEqual(fallbackDefault.code, 0, fallbackDefault.stderr)
+    assert.match(fallbackDefault.stdout, /^chutes\/zai-org\/GLM-5\.2-TEE\n/)
+    assert.include(fallbackDefault.stdout, "default model: chutes/zai-org/GLM-4.7-TEE is not in the live catalog")
+    const fast = await cli(home, ["models", "resolve", "chutes-fast"], { env })
+    assert.include(fast.stdout, "followed: chutes-fast: chutes/zai-org/GLM-4.7-FP8 is not in the live catalog")
+    assert.match(fast.stdout, /^chutes\/deepseek-ai\/DeepSeek-V4-Flash-0731-TEE\n/)
+    const list = await cli(home, ["models", "list"], { env })
+    assert.strictEqual(list.code, 0, list.stderr)
+    assert.match(list.stdout, /chutes\/zai-org\/GLM-5\.2-TEE .*<- default model/)
+    assert.match(list.stdout, /chutes\/moonshotai\/Kimi-K2\.6-TEE .*<- chutes-vision/)
+    const json = Schema.decodeUnknownSync(ModelsListOutput)(
+      JSON.parse((await cli(home, ["models", "list", "--json"], { env })).stdout)
+    )
+    assert.deepStrictEqual(json.followed.map((hop) => hop.name), ["default model", "chutes-fast", "chutes-vision"])
+    assert.deepStrictEqual(json.warnings, [])
+  })
+
+  it("--no-follow-successors and followSuccessors: false in the config keep the documented targets", async () => {
+    const home = makeHome()
+    const env = { CHUTES_API_KEY: fake.apiKey }
+    const pinned = await cli(home, ["models", "resolve", "chutes-fast", "--no-follow-successors"], { env })
+    assert.match(pinned.stdout, /^chutes\/zai-org\/GLM-4\.7-FP8\n/)
+    mkdirSync(home.state, { recursive: true, mode: 0o700 })
+    writeFileSync(home.config, `{ models: { providers: { chutes: { followSuccessors: false } } } }`, { mode: 0o600 })
+    const fromConfig = await cli(home, ["models", "resolve", "chutes-vision"], { env })
+    assert.match(fromConfig.stdout, /^chutes\/chutesai\/Mistral-Small-3\.2-24B-Instruct-2506\n/)
+    const fromEnv = await cli(home, ["models", "resolve", "chutes-vision", "--offline"], {
+      env: { CHUTES_FOLLOW_SUCCESSORS: "false" }
+    })
+    assert.match(fromEnv.stdout, /^chutes\/chutesai\/Mistral-Small-3\.2-24B-Instruct-2506\n/)
+  })
+
+  it("interactive onboarding offers the live models with the successor preselected", async () => {
+    const modelPrompt = /Number, alias or ref \[(\d+)\]: /
+    const primaryAfter = async (answer: string) => {
+      const home = makeHome()
+      const run = await cliInTerminal(home, ["onboard", "--auth-choice", "chutes-api-key", "--chutes-api-key", fake.apiKey], [
+        { prompt: modelPrompt, answer: async () => answer }
+      ])
+      assert.strictEqual(run.code, 0, run.stdout)
+      const JSON5 = (await import("json5")).default
+      return { run, primary: JSON5.parse(readFileSync(home.config, "utf8")).agents.defaults.model.primary }
+    }
+    const taken = await primaryAfter("")
+    assert.strictEqual(taken.primary, "chutes/zai-org/GLM-5.2-TEE")
+    const preselected = modelPrompt.exec(taken.run.stdout)![1]!
+    assert.match(taken.run.stdout, new RegExp(`\\* +${preselected}\\) chutes/zai-org/GLM-5\\.2-TEE`))
+    assert.strictEqual(taken.run.stdout.match(/^\s*[* ] +\d+\) chutes\//gm)?.length, 13, "the 13 live models")
+    assert.strictEqual((await primaryAfter("chutes-pro")).primary, "chutes/deepseek-ai/DeepSeek-V3.2-TEE")
+    assert.strictEqual((await primaryAfter("1")).primary, "chutes/Qwen/Qwen3-32B-TEE")
+  })
+
+  it("onboard --model chooses explicitly; an unknown one is a usage error and no config is written", async () => {
+    const home = makeHome()
+    const run = await cli(home, [
+      "onboard",
+      "--auth-choice",
+      "chutes-api-key",
+      "--chutes-api-key",
+      fake.apiKey,
+      "--non-interactive",
+      "--model",
+      "chutes-pro"
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.strictEqual(config.agents.defaults.model.primary, "chutes/deepseek-ai/DeepSeek-V3.2-TEE")
+    const other = makeHome()
+    const bad = await cli(other, [
+      "onboard",
+      "--auth-choice",
+      "chutes-api-key",
+      "--chutes-api-key",
+      fake.apiKey,
+      "--non-interactive",
+      "--model",
+      "no-such-model"
+    ])
+    assert.strictEqual(bad.code, 2, bad.stderr)
+    assert.include(bad.stderr, "--model")
+    assert.isFalse(existsSync(other.config))
   })
 })
