@@ -5,7 +5,7 @@
  * ```json
  * { "version": 1, "profiles": {
  *   "chutes:alice":   { "type": "oauth", "provider": "chutes", "access": "cak_…", "refresh": "crt_…",
- *                       "expires": 1760000000000, "email": "alice" },
+ *                       "expires": 1760000000000, "email": "alice", "clientId": "cid_…", "clientSecret": "csc_…" },
  *   "chutes:default": { "type": "api_key", "provider": "chutes", "key": "cpk_…" } } }
  * ```
  *
@@ -13,15 +13,19 @@
  * - Other providers' profiles, top-level keys this SDK does not know (`order`, `lastGood`, …), chutes profiles that
  *   do not decode, and unknown fields inside a chutes profile are written back as they were, in their order.
  * - A file that is not `{ "version": 1, "profiles": { … } }` is never written over: every operation fails with
- *   `StoreError` `Corrupt` naming the file (a newer `version` counts as corrupt, so a newer format is never clobbered).
- * - Writes are crash-safe (`writeAtomic`: temp file 0600 in the same dir, fsync, rename, fsync dir) and the state
- *   dir is created 0700. A reader sees the old or the new file, never a torn one, so `load` takes no lock.
+ *   `StoreError` `Corrupt` naming the file (a newer `version` counts as corrupt, so a newer format is never clobbered;
+ *   so does a file nested deeper than `MAX_DEPTH` or larger than `MAX_BYTES`). The store is re-read right before
+ *   every write, so this also holds for a file broken by hand while an update was running.
+ * - The state directory and the file must be the user's own (`PrivateFiles`): world-writable, group-writable (unless
+ *   allowed), foreign-owned, a symbolic link or not a regular file is `StoreError` `Unsafe`, with the fix.
+ * - Writes are crash-safe (temp file 0600 in the same dir, fsync, rename, fsync dir) and the state dir is created
+ *   0700. A reader sees the old or the new file, never a torn one, so `load` takes no lock.
  * - Read-modify-write (`modify`, `upsert`, `remove`) runs under a cross-process lock (proper-lockfile, compatible with
  *   OpenClaw's `auth-profiles.json.lock`) and, within one process, under a per-path semaphore.
+ * - An upsert that replaces a profile of another kind (an API key by an OAuth sign-in, …) logs a warning saying so.
  *
  * @since 0.1.0
  */
-import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -32,21 +36,24 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { basename, dirname, join, resolve } from "node:path"
 import { StoreError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
-import { ensurePrivateDir, TEMP_MARKER, writeAtomic } from "./internal/atomicFile.js"
+import * as FileLock from "./internal/fileLock.js"
+import { depthExceeds } from "./internal/jsonDepth.js"
 import { excerpt } from "./internal/redact.js"
+import * as PrivateFiles from "./PrivateFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Schemas
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
- * A stored OAuth sign-in: access and refresh token, and when the access token expires (epoch milliseconds).
+ * A stored OAuth sign-in: access and refresh token, when the access token expires (epoch milliseconds), and the OAuth
+ * app that issued them — its client id and client secret, a pair used together at refresh (the IdP checks the secret
+ * on every refresh, and a refresh token is bound to its client).
  *
  * @since 0.1.0
  * @category schemas
@@ -61,6 +68,11 @@ export const OAuthProfile = Schema.Struct({
   expires: Schema.Finite,
   email: Schema.optional(Schema.String),
   clientId: Schema.optional(Schema.String),
+  /**
+   * A plain string in the file (mode 0600, beside the refresh token, which is as sensitive), `Redacted` once read, so
+   * a loaded profile can be logged or inspected without showing it. Absent in older and OpenClaw profiles.
+   */
+  clientSecret: Schema.optional(Schema.Redacted(Schema.String)),
   accountId: Schema.optional(Schema.String)
 })
 
@@ -187,6 +199,7 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   "expires",
   "email",
   "clientId",
+  "clientSecret",
   "accountId",
   "key"
 ])
@@ -217,6 +230,16 @@ export const empty: ProfileSet = fromEntries([["version", VERSION], ["profiles",
 const corrupt = (path: string, detail: string) => new StoreError({ reason: "Corrupt", path, detail })
 
 /**
+ * The deepest nesting a store may have. Profiles are 3 levels deep; another tool's entry nested thousands of levels
+ * would make the encoder overflow the stack on the next write — after a refresh has already rotated the token — so
+ * such a store is `Corrupt` on load, before anything is sent anywhere.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_DEPTH = 100
+
+/**
  * Checks a parsed document and builds the profile set. `path` only names the store in errors.
  *
  * @since 0.1.0
@@ -224,6 +247,7 @@ const corrupt = (path: string, detail: string) => new StoreError({ reason: "Corr
  */
 export const fromDocument = (document: unknown, path: string): Either.Either<ProfileSet, StoreError> => {
   if (!Predicate.isRecord(document)) return Either.left(corrupt(path, "the top level is not a JSON object"))
+  if (depthExceeds(document, MAX_DEPTH)) return Either.left(corrupt(path, `nested deeper than ${MAX_DEPTH} levels`))
   const version = document["version"]
   // The version is checked first so that a newer format is reported as such whatever its shape; only a number is
   // echoed, never a string that could be anything.
@@ -247,13 +271,17 @@ const syntaxPosition = (text: string, error: unknown): string => {
 }
 
 /**
- * Parses the text of a store. `path` only names the store in errors. Error details never quote the text.
+ * Parses the text of a store. `path` only names the store in errors. Error details never quote the text. A text over
+ * `MAX_BYTES` characters or nested deeper than `MAX_DEPTH` is `Corrupt`.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const decode = (text: string, path: string): Either.Either<ProfileSet, StoreError> => {
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text
+  if (body.length > MAX_BYTES) {
+    return Either.left(corrupt(path, `larger than ${PrivateFiles.formatBytes(MAX_BYTES)}`))
+  }
   if (body.trim().length === 0) return Either.left(corrupt(path, "the file is empty"))
   let document: unknown
   try {
@@ -342,8 +370,25 @@ export const applyChanges = (set: ProfileSet, changes: ReadonlyArray<ProfileChan
 }
 
 /**
- * The profile id of a sign-in (SPEC §6.2): OAuth `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (at
- * most 64 characters; a name with nothing left gives `chutes:default`), API key `chutes:default`.
+ * The profile id of an API key.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const API_KEY_PROFILE_ID = `${PROVIDER}:default`
+
+/**
+ * The profile id of an OAuth sign-in whose user name is unknown (the user info could not be read): never the API
+ * key's id, so a sign-in cannot replace a stored key.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const OAUTH_FALLBACK_PROFILE_ID = `${PROVIDER}:oauth`
+
+/**
+ * The profile id of a sign-in: OAuth `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (at most 64
+ * characters; no name, or nothing left of it, gives `chutes:oauth`), API key `chutes:default`.
  *
  * @since 0.1.0
  * @category utils
@@ -351,12 +396,13 @@ export const applyChanges = (set: ProfileSet, changes: ReadonlyArray<ProfileChan
 export const profileIdFor = (
   options: { readonly type: "oauth"; readonly username?: string | undefined } | { readonly type: "api_key" }
 ): string => {
-  const safe = (options.type === "oauth" ? options.username ?? "" : "")
+  if (options.type === "api_key") return API_KEY_PROFILE_ID
+  const safe = (options.username ?? "")
     .trim()
     .replace(/[^A-Za-z0-9._-]+/g, "-")
     .replace(/^[.-]+|[.-]+$/g, "")
     .slice(0, 64)
-  return `${PROVIDER}:${safe.length > 0 && /[A-Za-z0-9]/.test(safe) ? safe : "default"}`
+  return safe.length > 0 && /[A-Za-z0-9]/.test(safe) ? `${PROVIDER}:${safe}` : OAUTH_FALLBACK_PROFILE_ID
 }
 
 /**
@@ -388,7 +434,8 @@ export interface Service {
    * Read-modify-write under the cross-process lock: takes the lock, re-reads the store, runs `f`, and writes when `f`
    * returns changes. Nothing is written when `f` fails or is interrupted, or when the store is corrupt (then `f` is
    * not run). `f` may take its time (an HTTP refresh, say): the lock is kept fresh while it runs, and other
-   * `modify` calls wait, in this process and in others.
+   * `modify` calls wait, in this process and in others. The changes are deltas: they are applied to the store as it
+   * is right before the write (a hand edit made meanwhile stays; a file that became invalid fails `Corrupt`).
    */
   readonly modify: <A, E, R>(
     f: (current: ProfileSet) => Effect.Effect<readonly [A, ReadonlyArray<ProfileChange>], E, R>
@@ -405,8 +452,11 @@ export interface Service {
  */
 export class AuthProfileStore extends Context.Tag("effect-chutes/AuthProfileStore")<AuthProfileStore, Service>() {}
 
-/** Writes `changes` made against `current`. */
-type Commit = (current: ProfileSet, changes: ReadonlyArray<ProfileChange>) => Effect.Effect<void, StoreError>
+/**
+ * Writes `changes` to the store. `base` is the text the caller's `current` was read from: the store is re-read under
+ * the lock right before the write, and the changes (which are deltas) are applied to what is there then.
+ */
+type Commit = (base: Option.Option<string>, changes: ReadonlyArray<ProfileChange>) => Effect.Effect<void, StoreError>
 
 /** What a backend provides: reading the text, and an exclusive section that hands out the committer. */
 interface Backend {
@@ -416,24 +466,53 @@ interface Backend {
   readonly exclusive: <A, E, R>(body: (commit: Commit) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
 }
 
-const loadFrom = (location: string, read: Backend["read"]): Effect.Effect<ProfileSet, StoreError> =>
-  read.pipe(
-    Effect.flatMap(Option.match({
-      onNone: () => Effect.succeed(empty),
-      onSome: (text) => decode(text, location)
-    }))
-  )
+const fromText = (location: string, text: Option.Option<string>): Effect.Effect<ProfileSet, StoreError> =>
+  Option.match(text, { onNone: () => Effect.succeed(empty), onSome: (body) => decode(body, location) })
+
+/** A kind of entry in words, for the warning when an upsert replaces an entry of another kind. */
+const kindOf = (entry: unknown): string => {
+  if (!Predicate.isRecord(entry)) return "an entry that is not an object"
+  const type = entry["type"]
+  if (entry["provider"] !== PROVIDER) {
+    // The name comes from the file: capped, its control and bidi characters escaped.
+    const provider = entry["provider"]
+    return `a profile of provider ${typeof provider === "string" ? excerpt(JSON.stringify(provider), 40) : "?"}`
+  }
+  return type === "oauth" ? "an OAuth sign-in" : type === "api_key" ? "an API key" : "a chutes profile of unknown type"
+}
+
+/**
+ * One warning per upsert that replaces an entry of another kind (an API key by an OAuth sign-in, …): never silently.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const replacements = (set: ProfileSet, changes: ReadonlyArray<ProfileChange>): ReadonlyArray<string> =>
+  changes.flatMap((change) => {
+    if (change._tag !== "Upsert") return []
+    const previous = set.raw.entries.find(([key]) => key === change.id)
+    if (previous === undefined) return []
+    const before = kindOf(previous[1])
+    const after = kindOf(encodeProfile(change.profile))
+    return before === after
+      ? []
+      : [`auth profile store: profile ${JSON.stringify(change.id)} held ${before}; it is replaced by ${after}`]
+  })
 
 const fromBackend = (backend: Backend): Service => {
-  const load = loadFrom(backend.location, backend.read)
+  const load = Effect.flatMap(backend.read, (text) => fromText(backend.location, text))
   const modify = <A, E, R>(
     f: (current: ProfileSet) => Effect.Effect<readonly [A, ReadonlyArray<ProfileChange>], E, R>
   ): Effect.Effect<A, E | StoreError, R> =>
     backend.exclusive((commit) =>
       Effect.gen(function*() {
-        const current = yield* load
+        const base = yield* backend.read
+        const current = yield* fromText(backend.location, base)
         const [result, changes] = yield* f(current)
-        if (changes.length > 0) yield* commit(current, changes)
+        if (changes.length > 0) {
+          for (const warning of replacements(current, changes)) yield* Effect.logWarning(warning)
+          yield* commit(base, changes)
+        }
         return result
       })
     ).pipe(Effect.withSpan("AuthProfileStore.modify", { attributes: { location: backend.location } }))
@@ -453,9 +532,31 @@ const fromBackend = (backend: Backend): Service => {
   }
 }
 
+/**
+ * The text of `set`, or `Corrupt` when it cannot be encoded: a write fails with a `StoreError`, never a defect.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeEither = (set: ProfileSet, path: string): Either.Either<string, StoreError> =>
+  Either.try({
+    try: () => encode(set),
+    catch: (error) =>
+      corrupt(path, `it could not be encoded (${error instanceof Error ? excerpt(error.message, 80) : "unknown"})`)
+  })
+
 // ---------------------------------------------------------------------------------------------------------------------
 // File layer
 // ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * The largest store read: a few profiles take a few KiB; a larger file is `Corrupt` (a file grown without bound, or
+ * `/dev/zero` behind the name, must not exhaust memory).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_BYTES = 4 * 1024 * 1024
 
 /**
  * Options of the file store. The lock options exist mostly for tests and crash drills; the defaults suit real use.
@@ -468,7 +569,8 @@ export interface FileOptions {
   readonly path?: string | undefined
   /**
    * A lock whose mtime is older than this is taken over (its holder died). Default 10 s; proper-lockfile enforces
-   * at least 2 s. A live holder refreshes the mtime every `lockUpdate`.
+   * at least 2 s. A live holder refreshes the mtime every `lockUpdate`. A lock dated in the future, or a file at the
+   * lock path, is taken over once it stays unchanged this long.
    */
   readonly lockStale?: Duration.DurationInput | undefined
   /** How often a holder refreshes its lock; default `lockStale / 2` (at least 1 s, at most `lockStale / 2`). */
@@ -481,6 +583,11 @@ export interface FileOptions {
   readonly lockTimeout?: Duration.DurationInput | undefined
   /** Leftover temp files of other writers older than this are removed under the lock; default 1 minute. */
   readonly staleTempAge?: Duration.DurationInput | undefined
+  /**
+   * Accept a group-writable state directory and store (a Kubernetes `fsGroup` volume). Default: false; `layerFile`
+   * takes it from `ChutesSettings.allowGroupWritable` (`CHUTES_ALLOW_GROUP_WRITABLE`).
+   */
+  readonly allowGroupWritable?: boolean | undefined
 }
 
 // proper-lockfile keeps one lock per path and process; two fibers locking the same path would step on each other, so
@@ -494,47 +601,9 @@ const semaphoreFor = (path: string): Effect.Semaphore => {
   return created
 }
 
-const errorCode = (cause: unknown): string | undefined =>
-  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
-    ? cause.code
-    : undefined
-
-const fromPlatform = (path: string, action: string) => (error: PlatformError): StoreError => {
-  const code = error._tag === "SystemError" ? errorCode(error.cause) : undefined
-  const permission = (error._tag === "SystemError" && error.reason === "PermissionDenied") || code === "EPERM"
-  const description = error._tag === "SystemError" && error.description !== undefined
-    ? `: ${excerpt(error.description, 160)}`
-    : ""
-  return new StoreError({
-    reason: permission ? "Permission" : "Io",
-    path,
-    detail: `${action} failed (${error._tag === "SystemError" ? error.reason : "BadArgument"})${description}`
-  })
-}
-
-/** A lock attempt that failed, with the errno-style code of proper-lockfile (`ELOCKED`, `EACCES`, …). */
-class LockAttemptFailed {
-  readonly _tag = "LockAttemptFailed"
-  constructor(readonly code: string | undefined, readonly message: string) {}
-}
-
-interface HeldLock {
-  readonly release: () => Promise<void>
-  /** Set by proper-lockfile when it could not keep the lock fresh, or found it taken over. */
-  readonly state: { compromised: boolean }
-  /** The lock directory right after it was taken (`None` if it could not be read). */
-  readonly identity: Option.Option<LockIdentity>
-}
-
-/** The identity of the lock directory right after taking it, to notice a takeover before writing. */
-interface LockIdentity {
-  readonly ino: Option.Option<number>
-  readonly birthtime: Option.Option<number>
-}
-
-const sameIdentity = (a: LockIdentity, b: LockIdentity): boolean =>
-  Option.getEquivalence<number>((x, y) => x === y)(a.ino, b.ino) &&
-  Option.getEquivalence<number>((x, y) => x === y)(a.birthtime, b.birthtime)
+/** A refusal or failure of the file access, as the store's error (named after the store; the detail names what). */
+const fromFiles = (path: string) => (error: PrivateFiles.PrivateFileError): StoreError =>
+  new StoreError({ reason: error.reason === "TooLarge" ? "Corrupt" : error.reason, path, detail: error.detail })
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -542,25 +611,42 @@ const isAlive = (pid: number): boolean => {
     return true
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return errorCode(error) === "EPERM"
+    return FileLock.errorCode(error) === "EPERM"
   }
 }
 
+/** Why a write was not renamed into place: the lock is not ours any more, or the store changed under it. */
+class NotWritten {
+  readonly _tag = "NotWritten"
+  constructor(readonly why: "lost" | "changed") {}
+}
+
+/** How often a write starts over because the store changed under the lock (edited by hand meanwhile). */
+const MAX_WRITE_ATTEMPTS = 3
+
 /**
- * The store in a file, read and written through `FileSystem` and locked with proper-lockfile.
+ * The store in a file, read and written through `PrivateFiles` (the one in context — `NodeChutes.layerPlatform` has
+ * the hardened Node one — else the portable one over `FileSystem`) and locked with proper-lockfile.
+ *
+ * Reads check the state directory and the file (see `PrivateFiles`: not world-writable, not group-writable unless
+ * `allowGroupWritable`, owned by the user or root, a regular file reached without a symbolic link, at most
+ * `MAX_BYTES`); a refusal is `StoreError` `Unsafe` (or `Corrupt` for the size) and says how to fix it.
  *
  * The lock is proper-lockfile's `<file>.lock` directory next to the store (`realpath: false`, because the store may
  * not exist yet); it is the same lock OpenClaw takes, so both can share a file. A lock whose mtime is older than
  * `lockStale` was left by a dead process and is taken over; a live holder refreshes it every `lockUpdate`, also
- * while a slow `modify` callback runs. Attempts are retried with jittered exponential backoff (≤ 500 ms apart) up to
+ * while a slow `modify` callback runs. A lock directory dated in the future, or a plain file at the lock path (never
+ * taken over by proper-lockfile), is removed once it stays unchanged for `lockStale`; what cannot be removed fails
+ * with the command that removes it. Attempts are retried with jittered exponential backoff (≤ 500 ms apart) up to
  * `lockTimeout`, each attempt uninterruptible and the waits interruptible, and the lock is released in a finalizer,
  * on success, failure and interruption alike (but never when it was taken over: it then belongs to the new holder).
  *
- * Just before writing, the lock is checked to still be ours (not reported compromised, same directory inode and birth
- * time). A live holder keeps its lock fresh even while `f` awaits a slow HTTP call, so losing it takes a blocked event
- * loop or the rare double takeover of a stale lock; then the changes (which are deltas) are re-applied to the latest
- * store under a fresh lock rather than dropped — so a rotated refresh token is not lost — and if that lock is lost
- * too, `modify` fails with `Locked` and nothing is written.
+ * Every write checks that the lock is still ours, re-reads the store, applies the changes (deltas) to what is
+ * there, and checks right before the rename that the file is still what they were applied to (else it starts over,
+ * at most 3 times). So a store edited meanwhile — by hand, or by a tool that does not take the lock — keeps that edit
+ * (a warning says so), and one that became invalid (broken JSON, another `version`) is never written over: `Corrupt`,
+ * nothing written. A lock lost while `f` ran (a blocked event loop, a double takeover)
+ * is taken again once and the changes re-applied — so a rotated refresh token is not lost — else `Locked`.
  *
  * Under the lock, leftovers `auth-profiles.json.tmp-<pid>-<hex>` of killed writers are removed opportunistically:
  * at once when their pid is no longer running, otherwise when older than `staleTempAge` (1 minute). They never
@@ -575,102 +661,26 @@ export const makeFile = (
 ): Effect.Effect<Service, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
+    const files = yield* PrivateFiles.orFileSystem
     const file = resolve(path)
     const dir = dirname(file)
-    const lockDir = `${file}.lock`
+    const policy: PrivateFiles.Policy = { allowGroupWritable: options.allowGroupWritable === true }
     const stale = Math.max(Duration.toMillis(Duration.decode(options.lockStale ?? Duration.seconds(10))), 2000)
     const update = options.lockUpdate === undefined ? undefined : Duration.toMillis(Duration.decode(options.lockUpdate))
     // A holder may keep the lock through an OAuth refresh (30 s IdP deadline): wait that out, and a stale lock too.
-    const lockTimeout = options.lockTimeout === undefined
+    const timeout = options.lockTimeout === undefined
       ? Duration.millis(Math.max(stale + 5000, 40_000))
       : Duration.decode(options.lockTimeout)
     const staleTempAge = Duration.toMillis(Duration.decode(options.staleTempAge ?? Duration.minutes(1)))
     const semaphore = semaphoreFor(file)
-    const provideFs = Effect.provideService(FileSystem.FileSystem, fs)
+    const lock = FileLock.make(file, { stale, update, timeout })
 
-    const read: Backend["read"] = fs.readFileString(file).pipe(
-      Effect.map(Option.some),
-      Effect.catchIf(
-        (error) => error._tag === "SystemError" && error.reason === "NotFound",
-        () => Effect.succeedNone
-      ),
-      Effect.mapError(fromPlatform(file, "reading"))
+    const read: Backend["read"] = files.readFile(file, { ...policy, maxBytes: MAX_BYTES }).pipe(
+      Effect.mapError(fromFiles(file))
     )
-
-    const attempt = Effect.suspend(() => {
-      const state = { compromised: false }
-      return Effect.tryPromise({
-        // Loaded on first use: importing proper-lockfile patches `fs` (graceful-fs) and installs a signal handler,
-        // which a bare `import "effect-chutes"` must not do.
-        try: () =>
-          import("proper-lockfile").then((Lockfile) => Lockfile.lock(file, {
-            realpath: false,
-            retries: 0,
-            stale,
-            ...(update !== undefined ? { update } : {}),
-            // The default throws from a timer, which would crash the process; a lost lock is checked before writing.
-            onCompromised: () => {
-              state.compromised = true
-            }
-          })),
-        catch: (cause) =>
-          new LockAttemptFailed(errorCode(cause), cause instanceof Error ? excerpt(cause.message, 160) : "unknown")
-      }).pipe(Effect.map((release) => ({ release, state })))
-    })
-
-    const lockIdentity = fs.stat(lockDir).pipe(
-      Effect.map((info): LockIdentity => ({ ino: info.ino, birthtime: Option.map(info.birthtime, (d) => d.getTime()) }))
-    )
-
-    /** Whether the lock is still ours: not reported compromised, and the same directory as when it was taken. */
-    const stillHeld = (held: HeldLock): Effect.Effect<boolean> =>
-      Effect.gen(function*() {
-        if (held.state.compromised) return false
-        const now = yield* Effect.option(lockIdentity)
-        if (Option.isNone(now)) return false
-        return Option.isNone(held.identity) || sameIdentity(held.identity.value, now.value)
-      })
-
-    const acquire: Effect.Effect<HeldLock, StoreError, Scope.Scope> = Effect
-      .acquireRelease(
-        attempt.pipe(
-          Effect.flatMap((held) => Effect.map(Effect.option(lockIdentity), (identity) => ({ ...held, identity })))
-        ),
-        // proper-lockfile's release removes `<file>.lock` whoever made it; a lock that was taken over belongs to its
-        // new holder and is left alone (proper-lockfile notices the takeover on its next refresh and forgets ours).
-        (held) =>
-          Effect.flatMap(
-            stillHeld(held),
-            (ours) => (ours ? Effect.tryPromise(() => held.release()).pipe(Effect.ignore) : Effect.void)
-          )
-      ).pipe(
-        Effect.retry({
-          schedule: Schedule.exponential(Duration.millis(20), 1.5).pipe(
-            Schedule.either(Schedule.spaced(Duration.millis(500))),
-            Schedule.jittered,
-            Schedule.upTo(lockTimeout)
-          ),
-          // ENOENT: the lock directory vanished while we took it (another process took the same stale lock over at the
-          // same moment and removed it). The store's directory exists by then, so it is a race: try again.
-          while: (error) => error.code === "ELOCKED" || error.code === "ENOENT"
-        }),
-        Effect.mapError((error) =>
-          new StoreError({
-            reason: error.code === "ELOCKED" || error.code === "ENOENT"
-              ? "Locked"
-              : error.code === "EACCES" || error.code === "EPERM"
-              ? "Permission"
-              : "Io",
-            path: file,
-            detail: error.code === "ELOCKED" || error.code === "ENOENT"
-              ? `${lockDir} is held by another process; gave up after ${Duration.format(lockTimeout)}`
-              : `taking the lock ${lockDir} failed: ${error.message}`
-          })
-        )
-      )
 
     const removeLeftovers = Effect.gen(function*() {
-      const prefix = `${basename(file)}${TEMP_MARKER}`
+      const prefix = `${basename(file)}${PrivateFiles.TEMP_MARKER}`
       const now = yield* Clock.currentTimeMillis
       const names = yield* fs.readDirectory(dir)
       for (const name of names) {
@@ -686,38 +696,88 @@ export const makeFile = (
       }
     }).pipe(Effect.ignore)
 
-    const writeText = (text: string): Effect.Effect<void, StoreError> =>
-      writeAtomic(file, text).pipe(provideFs, Effect.mapError(fromPlatform(file, "writing")))
+    /** One write of `changes` over the store as it is now, unless the lock is lost or the store changes meanwhile. */
+    const writeOnce = (held: FileLock.HeldLock, changes: ReadonlyArray<ProfileChange>) =>
+      Effect.gen(function*() {
+        if (!(yield* lock.stillHeld(held))) return { outcome: "lost" as const, latest: Option.none<string>() }
+        const latest = yield* read
+        const set = yield* fromText(file, latest).pipe(
+          Effect.mapError((error) =>
+            corrupt(
+              file,
+              `it changed while it was being updated and is no longer valid (${error.detail ?? "?"}); nothing was ` +
+                `written`
+            )
+          )
+        )
+        const text = yield* encodeEither(applyChanges(set, changes), file)
+        // The last moment before the rename: the file is still what the changes were applied to (a writer that does
+        // not take the lock, or took a lock it thought stale, shows here), and the lock was not reported lost.
+        const recheck = Effect.gen(function*() {
+          if (held.state.compromised) return yield* Effect.fail(new NotWritten("lost"))
+          const now = yield* read
+          if (!Option.getEquivalence<string>((a, b) => a === b)(now, latest)) {
+            return yield* Effect.fail(new NotWritten("changed"))
+          }
+        })
+        const outcome = yield* files.writeFileAtomic(file, text, { ...policy, beforeRename: recheck }).pipe(
+          Effect.as("written" as const),
+          Effect.catchIf((error) => error instanceof NotWritten, (error) => Effect.succeed((error as NotWritten).why)),
+          Effect.mapError((error) =>
+            error instanceof StoreError ? error : fromFiles(file)(error as PrivateFiles.PrivateFileError)
+          )
+        )
+        return { outcome, latest }
+      })
 
     const lost = new StoreError({
       reason: "Locked",
       path: file,
-      detail: `the lock ${lockDir} was lost twice (held past its stale time or taken over); nothing was written`
+      detail: `the lock ${lock.path} was lost twice (held past its stale time or taken over); nothing was written`
     })
+
+    const commitUnder = (
+      held: FileLock.HeldLock,
+      base: Option.Option<string>,
+      changes: ReadonlyArray<ProfileChange>,
+      retaken: boolean
+    ): Effect.Effect<void, StoreError, Scope.Scope> =>
+      Effect.gen(function*() {
+        let warned = false
+        for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+          const { latest, outcome } = yield* writeOnce(held, changes)
+          if (outcome === "lost") {
+            if (retaken) return yield* lost
+            // Another process may have written since `base` was read; dropping our changes could lose a rotated
+            // refresh token. They are deltas: re-apply them to the latest store under a fresh lock.
+            yield* Effect.logWarning(`auth profile store: lost the lock ${lock.path} while modifying; re-applying`)
+            return yield* Effect.scoped(
+              Effect.flatMap(lock.acquire, (again) => commitUnder(again, base, changes, true))
+            )
+          }
+          // (After a lost lock the change is the other holder's, and that warning was given.)
+          if (!warned && !retaken && !Option.getEquivalence<string>((a, b) => a === b)(latest, base)) {
+            warned = true
+            yield* Effect.logWarning(
+              `auth profile store: ${file} changed while it was being updated (edited by hand, or by a tool that ` +
+                `does not take ${basename(lock.path)}); the changes were applied to the new content`
+            )
+          }
+          if (outcome === "written") return
+        }
+        return yield* new StoreError({
+          reason: "Io",
+          path: file,
+          detail: `it kept changing while it was being written (${MAX_WRITE_ATTEMPTS} attempts); nothing was written`
+        })
+      })
 
     const exclusive: Backend["exclusive"] = (body) =>
       semaphore.withPermits(1)(Effect.scoped(Effect.gen(function*() {
-        yield* ensurePrivateDir(dir).pipe(
-          provideFs,
-          Effect.mapError(fromPlatform(file, "creating the state directory"))
-        )
-        const held = yield* acquire
+        yield* files.ensureDirectory(dir, policy).pipe(Effect.mapError(fromFiles(file)))
+        const held = yield* lock.acquire
         yield* removeLeftovers
-        const commit: Commit = (current, changes) =>
-          Effect.gen(function*() {
-            if (yield* stillHeld(held)) return yield* writeText(encode(applyChanges(current, changes)))
-            // Another process may have written since `current` was read, so writing it back would undo its change;
-            // dropping ours could lose a rotated refresh token. The changes are deltas: re-apply them to the latest
-            // store under a fresh lock.
-            yield* Effect.logWarning(`auth profile store: lost the lock ${lockDir} while modifying; re-applying`)
-            yield* Effect.scoped(Effect.gen(function*() {
-              const again = yield* acquire
-              const latest = yield* loadFrom(file, read)
-              if (!(yield* stillHeld(again))) return yield* lost
-              yield* writeText(encode(applyChanges(latest, changes)))
-            }))
-          })
-        return yield* body(commit)
+        return yield* body((base, changes) => Effect.scoped(commitUnder(held, base, changes, false)))
       })))
 
     return fromBackend({ location: file, read, exclusive })
@@ -736,7 +796,8 @@ const noStateDir = (path: string): Service => {
 
 /**
  * The store at `options.path`, else `<settings.stateDir>/auth-profiles.json`. Without either, every operation fails
- * with `StoreError` `Io` "no state directory (set CHUTES_STATE_DIR or HOME)". See `makeFile` for the locking.
+ * with `StoreError` `Io` "no state directory (set CHUTES_STATE_DIR or HOME)". See `makeFile` for the checks and the
+ * locking; `allowGroupWritable` defaults to the settings'.
  *
  * @since 0.1.0
  * @category layers
@@ -749,7 +810,10 @@ export const layerFile = (
     Effect.gen(function*() {
       const settings = yield* ChutesSettings
       const path = options.path ?? (settings.stateDir !== undefined ? join(settings.stateDir, FILE_NAME) : undefined)
-      return path === undefined ? noStateDir(FILE_NAME) : yield* makeFile(path, options)
+      return path === undefined ? noStateDir(FILE_NAME) : yield* makeFile(path, {
+        ...options,
+        allowGroupWritable: options.allowGroupWritable ?? settings.allowGroupWritable
+      })
     })
   )
 
@@ -786,7 +850,12 @@ export const makeMemory = (initial?: unknown): Effect.Effect<Service> =>
       read: Ref.get(state),
       exclusive: (body) =>
         mutex.withPermits(1)(
-          body((current, changes) => Ref.set(state, Option.some(encode(applyChanges(current, changes)))))
+          body((_, changes) =>
+            Effect.gen(function*() {
+              const set = yield* fromText(location, yield* Ref.get(state))
+              yield* Ref.set(state, Option.some(yield* encodeEither(applyChanges(set, changes), location)))
+            })
+          )
         )
     })
   })

@@ -11,10 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { dirname } from "node:path"
 import { ChutesSettings } from "./ChutesSettings.js"
-import { ensurePrivateDir, writeAtomic } from "./internal/atomicFile.js"
 import { ModelDefinition } from "./ModelCatalog.js"
+import * as PrivateFiles from "./PrivateFiles.js"
 
 /**
  * What is cached: the models of one live fetch, when it happened, and from which base URL.
@@ -54,7 +53,21 @@ const decode = Schema.decodeUnknownOption(Schema.parseJson(CachedCatalog))
 const encode = Schema.encodeSync(Schema.parseJson(CachedCatalog))
 
 /**
- * The cache file at `ChutesSettings.diskCachePath` (disabled when that is undefined).
+ * The largest cache file read or written: twice the discovery body cap, and at least 16 MiB. A cache takes about 0.4
+ * bytes per byte of the `/models` body it came from (1.8 MB for 5,000 models), but a body of minimal items maps to
+ * larger definitions.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxBytes = (settings: { readonly maxResponseBytes: number }): number =>
+  Math.max(16 * 1024 * 1024, 2 * settings.maxResponseBytes)
+
+/**
+ * The cache file at `ChutesSettings.diskCachePath` (disabled when that is undefined), read and written through
+ * `PrivateFiles` (the one in context, else the portable one over `FileSystem`). A file that someone else could change,
+ * a symbolic link, not a regular file or over `maxBytes` is not used (a warning says why); a catalog too large for the
+ * cap is not written.
  *
  * @since 0.1.0
  * @category layers
@@ -63,18 +76,37 @@ export const layerFileSystem: Layer.Layer<CatalogCache, never, FileSystem.FileSy
   CatalogCache,
   Effect.gen(function*() {
     const settings = yield* ChutesSettings
-    const fs = yield* FileSystem.FileSystem
+    const files = yield* PrivateFiles.orFileSystem
     const path = settings.diskCachePath
     if (path === undefined) return noop
+    const policy: PrivateFiles.Policy = { allowGroupWritable: settings.allowGroupWritable }
+    const cap = maxBytes(settings)
     return {
-      load: fs.readFileString(path).pipe(
-        Effect.map(decode),
-        Effect.catchAll(() => Effect.succeed(Option.none()))
+      load: files.readFile(path, { ...policy, maxBytes: cap }).pipe(
+        Effect.map(Option.flatMap(decode)),
+        Effect.catchAll((error) =>
+          Effect.as(
+            error.reason === "Unsafe" || error.reason === "TooLarge"
+              ? Effect.logWarning(`the model catalog cache is not used: ${error.message}`)
+              : Effect.void,
+            Option.none()
+          )
+        )
       ),
       save: (catalog) =>
-        ensurePrivateDir(dirname(path)).pipe(
-          Effect.zipRight(writeAtomic(path, encode(catalog))),
-          Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.gen(function*() {
+          const text = encode(catalog)
+          const size = new TextEncoder().encode(text).length
+          if (size > cap) {
+            return yield* Effect.logWarning(
+              `the model catalog cache is not saved: ${size} bytes, over its cap of ${
+                PrivateFiles.formatBytes(cap)
+              }`
+            )
+          }
+          yield* files.ensureDirectory(PrivateFiles.parentOf(path), policy)
+          yield* files.writeFileAtomic(path, text, policy)
+        }).pipe(
           Effect.catchAll((error) => Effect.logWarning(`could not save the model catalog cache: ${error.message}`))
         )
     }

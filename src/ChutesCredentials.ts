@@ -117,6 +117,18 @@ export const label = (credential: Credential): string =>
 
 const API_KEY_SHAPE = /^cpk_[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9]{32}$/
 
+/** The shape of a Chutes API key, in words. */
+const API_KEY_SHAPE_DESCRIPTION = "cpk_ + 32 hex + \".\" + 32 hex + \".\" + 32 letters or digits, 102 characters"
+
+const API_KEY_LENGTH = 102
+
+/** The three segments after `cpk_`: their names and what each may hold. */
+const KEY_SEGMENTS: ReadonlyArray<{ readonly name: string; readonly chars: RegExp; readonly kind: string }> = [
+  { name: "first", chars: /^[0-9a-f]*$/, kind: "lower-case hex (0-9, a-f)" },
+  { name: "second", chars: /^[0-9a-f]*$/, kind: "lower-case hex (0-9, a-f)" },
+  { name: "third", chars: /^[A-Za-z0-9]*$/, kind: "letters and digits" }
+]
+
 /**
  * Whether a string has the shape of a Chutes API key (`cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics).
  * Other shapes are warned about, never refused.
@@ -125,6 +137,39 @@ const API_KEY_SHAPE = /^cpk_[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9]{32}$/
  * @category utils
  */
 export const looksLikeApiKey = (key: string): boolean => API_KEY_SHAPE.test(key)
+
+/**
+ * What makes `key` differ from the shape of a Chutes API key (`cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics,
+ * 102 characters), in short phrases that name lengths, segments and character classes but never quote the key. Empty
+ * when the shape is right.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const apiKeyShapeProblems = (key: string): ReadonlyArray<string> => {
+  if (looksLikeApiKey(key)) return []
+  const problems: Array<string> = []
+  if (/\s/.test(key)) problems.push("it contains whitespace")
+  if (key.length !== API_KEY_LENGTH) problems.push(`it has ${key.length} characters, not ${API_KEY_LENGTH}`)
+  if (!key.startsWith("cpk_")) {
+    problems.push("it does not start with cpk_")
+    return problems
+  }
+  const segments = key.slice(4).split(".")
+  if (segments.length !== KEY_SEGMENTS.length) {
+    problems.push(`it has ${segments.length} segments after cpk_ (separated by "."), not ${KEY_SEGMENTS.length}`)
+    return problems
+  }
+  KEY_SEGMENTS.forEach((expected, i) => {
+    const segment = segments[i] ?? ""
+    if (segment.length !== 32) {
+      problems.push(`the ${expected.name} segment has ${segment.length} characters, not 32`)
+    } else if (!expected.chars.test(segment)) {
+      problems.push(`the ${expected.name} segment is not all ${expected.kind}`)
+    }
+  })
+  return problems
+}
 
 /**
  * What can be given in code: a secret (string or `Redacted`) as an API key or an OAuth access token.
@@ -194,10 +239,13 @@ export const fromExplicitOrEnv = (explicit: ExplicitCredential = {}): Effect.Eff
 export const warnOnShape = (credential: Option.Option<Credential>): Effect.Effect<void> =>
   Option.match(credential, {
     onNone: () => Effect.void,
-    onSome: (c) =>
-      c.kind === "api_key" && !looksLikeApiKey(Redacted.value(c.secret))
-        ? Effect.logWarning(`The API key from ${c.source} does not look like a Chutes key (cpk_…); using it anyway`)
-        : Effect.void
+    onSome: (c) => {
+      const problems = c.kind === "api_key" ? apiKeyShapeProblems(Redacted.value(c.secret)) : []
+      return problems.length === 0 ? Effect.void : Effect.logWarning(
+        `The API key from ${c.source} does not have the shape of a Chutes key (${API_KEY_SHAPE_DESCRIPTION}): ` +
+          `${problems.join("; ")}; using it anyway`
+      )
+    }
   })
 
 /**
@@ -298,11 +346,13 @@ export const fromProfile = (id: string, profile: AuthProfileStore.ChutesProfile)
 const storeFailure = (error: StoreError) => new CredentialsError({ reason: "Store", detail: error.message })
 
 /**
- * A refresh that failed for good — the IdP refused the grant or the client (a 4xx such as `invalid_grant`) — needs a
+ * A refresh that failed for good — the IdP refused the grant or the client (a 4xx such as `invalid_grant` or
+ * `invalid_client`), or there is no client to refresh as (no client id or secret: a new sign-in stores them) — needs a
  * new sign-in; anything else (unreachable IdP, time-out, 5xx, garbled answer) may pass.
  */
 const refreshFailure = (profileId: string, error: OAuthError) =>
-  error.reason === "Exchange" && error.status !== undefined && error.status >= 400 && error.status < 500
+  (error.reason === "Exchange" && error.status !== undefined && error.status >= 400 && error.status < 500) ||
+    error.reason === "ClientId" || error.reason === "ClientSecret"
     ? new CredentialsError({ reason: "ReauthRequired", profileId, source: `profile:${profileId}`, detail: error.message })
     : new CredentialsError({ reason: "RefreshFailed", profileId, source: `profile:${profileId}`, detail: error.message })
 
@@ -315,7 +365,11 @@ const refreshFailure = (profileId: string, error: OAuthError) =>
  *   refreshed meanwhile, its token is used and no request is made (refresh tokens are single-use);
  * - on failure the store is re-read once (another writer may hold a fresh token); else `ReauthRequired` naming the
  *   profile (the IdP refused) or `RefreshFailed` (a passing failure). The stored profile is never deleted or
- *   overwritten because a refresh failed.
+ *   overwritten because a refresh failed;
+ * - a refresh that succeeded but could not be written (disk full, the store changed into something that must not be
+ *   overwritten, …) still returns the new credential: the IdP has consumed the old refresh token, so the new tokens
+ *   are kept in memory for the life of this layer (used instead of the stored profile while the store still holds the
+ *   consumed token) and the write is retried on later reads, with a warning that says so.
  *
  * @since 0.1.0
  * @category constructors
@@ -333,6 +387,44 @@ export const makeStored = (
     const scope = yield* Effect.scope
     const recheckMillis = Duration.toMillis(options.recheckAfter ?? Duration.seconds(30))
     const retryRefreshMillis = Duration.toMillis(options.retryRefreshAfter ?? Duration.seconds(30))
+    /**
+     * Refreshed profiles whose write failed, with the stored refresh token they replace (consumed at the IdP). Used
+     * instead of the stored profile while the store still holds that token; dropped once the store holds anything else
+     * (our write landed, or a new sign-in or another process wrote).
+     */
+    const unsaved = new Map<string, { readonly profile: AuthProfileStore.OAuthProfile; readonly replaces: string }>()
+    const withUnsaved = (
+      profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>
+    ): ReadonlyMap<string, AuthProfileStore.ChutesProfile> => {
+      if (unsaved.size === 0) return profiles
+      const merged = new Map(profiles)
+      for (const [id, entry] of unsaved) {
+        const stored = profiles.get(id)
+        if (stored?.type === "oauth" && stored.refresh === entry.replaces) merged.set(id, entry.profile)
+        else unsaved.delete(id)
+      }
+      return merged
+    }
+    /** Tries again to write the refreshed profiles that could not be written; failures wait for the next try. */
+    const saveUnsaved = Effect.suspend(() => Effect.forEach(Array.from(unsaved), ([id, entry]) =>
+      store.modify((current) => {
+        const stored = current.profiles.get(id)
+        const still = stored?.type === "oauth" && stored.refresh === entry.replaces
+        return Effect.succeed([still, still ? [{ _tag: "Upsert", id, profile: entry.profile } as const] : []] as const)
+      }).pipe(
+        Effect.tap((written) =>
+          Effect.sync(() => unsaved.delete(id)).pipe(
+            Effect.zipRight(
+              written
+                ? Effect.logWarning(`saved the refreshed OAuth tokens of profile ${id} to ${store.location}`)
+                : Effect.void
+            )
+          )
+        ),
+        Effect.catchAll((error) =>
+          Effect.logDebug(`still cannot save the refreshed tokens of profile ${id}: ${error.message}`)
+        )
+      ), { discard: true }))
     /** Failed refreshes per profile: the error, until when it stands, and the refresh token it was for. */
     const failures = new Map<string, { readonly error: CredentialsError; readonly until: number; readonly refresh: string }>()
     let memo: { readonly credential: Credential; readonly validUntil: number } | undefined
@@ -345,34 +437,63 @@ export const makeStored = (
       })
 
     /** Refreshes under the store lock. `rejected`: the access token the service refused (a forced refresh). */
-    const refreshUnderLock = (id: string, rejected: string | undefined) =>
-      store.modify((current) =>
+    const refreshUnderLock = (id: string, rejected: string | undefined) => {
+      /** Set once the IdP has rotated the tokens: from then on, losing them would lose the sign-in. */
+      let rotated: { readonly profile: AuthProfileStore.OAuthProfile; readonly replaces: string } | undefined
+      return store.modify((current) =>
         Effect.gen(function*() {
-          const profile = current.profiles.get(id)
-          if (profile === undefined || profile.type !== "oauth") {
+          const profile = withUnsaved(current.profiles).get(id)
+          const stored = current.profiles.get(id)
+          if (profile === undefined || profile.type !== "oauth" || stored?.type !== "oauth") {
             return yield* new CredentialsError({ reason: "ReauthRequired", profileId: id, detail: "the profile is gone" })
           }
           const now = yield* Clock.currentTimeMillis
           const alreadyDone = rejected === undefined ? now < profile.expires : profile.access !== rejected
           if (alreadyDone) return [fromProfile(id, profile), []] as const
-          const tokens = yield* oauth.refresh({ clientId: profile.clientId, refreshToken: Redacted.make(profile.refresh) })
+          const tokens = yield* oauth.refresh({
+            clientId: profile.clientId,
+            clientSecret: profile.clientSecret,
+            refreshToken: Redacted.make(profile.refresh)
+          })
+          // A profile that stores its client keeps the pair that worked (a secret rotated in the env for the same app
+          // replaces the stale one). One without (older, or another tool's) only gets new tokens.
           const updated: AuthProfileStore.OAuthProfile = {
             ...profile,
             access: Redacted.value(tokens.access),
             refresh: Redacted.value(tokens.refresh),
-            expires: tokens.expires
+            expires: tokens.expires,
+            ...(profile.clientSecret !== undefined
+              ? { clientId: tokens.client.clientId, clientSecret: tokens.client.clientSecret }
+              : {})
           }
           yield* Effect.logDebug(`refreshed the OAuth token of profile ${id}`)
+          rotated = { profile: updated, replaces: stored.refresh }
           return [fromProfile(id, updated), [{ _tag: "Upsert", id, profile: updated }]] as const
         })
       ).pipe(
+        // Written: whatever was kept in memory for this profile is on disk now (or superseded by what is).
+        Effect.tap(() => Effect.sync(() => rotated !== undefined && unsaved.delete(id))),
         Effect.catchTags({
-          StoreError: (error) => Effect.fail(storeFailure(error)),
+          StoreError: (error) => {
+            if (rotated === undefined) return Effect.fail(storeFailure(error))
+            // The IdP has consumed the old refresh token: the new tokens must not be dropped with the failed write.
+            const kept = rotated
+            unsaved.set(id, kept)
+            return Effect.as(
+              Effect.logWarning(
+                `refreshed the OAuth token of profile ${id}, but could not write it to ${store.location}: ` +
+                  `${error.message}. The new tokens are kept in memory for this process and the write is retried on ` +
+                  `later reads; until it succeeds, other processes see the old refresh token, which the identity ` +
+                  `provider no longer accepts`
+              ),
+              fromProfile(id, kept.profile)
+            )
+          },
           OAuthError: (error) =>
             // Another writer may hold a fresh token (it refreshed between our read and our request).
             Effect.gen(function*() {
               const reread = yield* Effect.mapError(store.load, storeFailure)
-              const profile = reread.profiles.get(id)
+              const profile = withUnsaved(reread.profiles).get(id)
               const now = yield* Clock.currentTimeMillis
               if (profile?.type === "oauth" && now < profile.expires && profile.access !== rejected) {
                 return fromProfile(id, profile)
@@ -383,6 +504,7 @@ export const makeStored = (
         }),
         Effect.withSpan("ChutesCredentials.refresh", { attributes: { "chutes.profile": id } })
       )
+    }
 
     /** One refresh per profile in flight; it belongs to the layer's scope, so an interrupted caller strands no one. */
     const refresh = (id: string, rejected: string | undefined): Effect.Effect<Credential, CredentialsError> =>
@@ -391,8 +513,9 @@ export const makeStored = (
     const get: Effect.Effect<Option.Option<Credential>, CredentialsError> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (memo !== undefined && now < memo.validUntil) return Option.some(memo.credential)
+      if (unsaved.size > 0) yield* saveUnsaved
       const current = yield* Effect.mapError(store.load, storeFailure)
-      const candidates = orderProfiles(current.profiles, options.profileId)
+      const candidates = orderProfiles(withUnsaved(current.profiles), options.profileId)
       memo = undefined
       // "First that yields wins": an OAuth profile that cannot be refreshed gives way to the next profile, unless it
       // was chosen explicitly. When none yields, the first failure is the answer.

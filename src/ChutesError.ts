@@ -8,8 +8,11 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { excerpt, printable } from "./internal/redact.js"
 
-const quote = (input: string): string => JSON.stringify(input)
+// Text echoed into a message (user input, a config value, a server's words) is shown with its control characters
+// escaped: a message ends up on a terminal.
+const quote = (input: string): string => printable(JSON.stringify(input))
 
 /**
  * A string that is not a valid model ref (`chutes/<model-id>`).
@@ -107,7 +110,7 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
   /** @since 0.1.0 */
   override get message(): string {
     const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
     switch (this.reason) {
       case "Transport":
         return `Model discovery could not reach ${this.url}${tries}${detail}`
@@ -163,7 +166,7 @@ export class CredentialsError extends Schema.TaggedError<CredentialsError>("effe
 ) {
   /** @since 0.1.0 */
   override get message(): string {
-    const detail = this.detail !== undefined && this.detail.length > 0 ? ` (${this.detail})` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? ` (${printable(this.detail)})` : ""
     switch (this.reason) {
       case "Missing":
         return `No Chutes credential: set CHUTES_API_KEY or CHUTES_OAUTH_TOKEN, or sign in with ` +
@@ -198,6 +201,7 @@ export class CredentialsError extends Schema.TaggedError<CredentialsError>("effe
  * - `RedirectUri`: the redirect URI cannot be served by the local listener (not http, not loopback, bad port).
  * - `PortInUse`: the local listener's port is taken.
  * - `ClientId`: no OAuth client id is configured.
+ * - `ClientSecret`: no client secret for the OAuth app is at hand (the IdP checks it on every code exchange and refresh).
  *
  * @since 0.1.0
  * @category errors
@@ -214,7 +218,8 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OA
     "NotInteractive",
     "RedirectUri",
     "PortInUse",
-    "ClientId"
+    "ClientId",
+    "ClientSecret"
   ),
   /** The OAuth `error` code from the IdP or the callback (`access_denied`, `invalid_grant`, …), when there was one. */
   error: Schema.optional(Schema.String),
@@ -225,8 +230,9 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OA
 }) {
   /** @since 0.1.0 */
   override get message(): string {
-    const code = this.error !== undefined ? ` (${this.error})` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    // The code comes from the IdP or the callback URL: scrubbed and capped like any other server text.
+    const code = this.error !== undefined ? ` (${excerpt(this.error, 60)})` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
     switch (this.reason) {
       case "Denied":
         return `Sign-in was denied${code}${detail}`
@@ -250,25 +256,33 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OA
         return `The OAuth callback port is already in use${detail}`
       case "ClientId":
         return `No OAuth client id: set CHUTES_CLIENT_ID (shape cid_…)${detail}`
+      case "ClientSecret":
+        return `No usable OAuth client secret: set CHUTES_CLIENT_SECRET (the secret of the Chutes app, csc_…)${detail}`
     }
   }
 }
 
 /**
- * Why the auth profile store could not be used (SPEC §6.2). A corrupt store is never overwritten.
+ * Why the auth profile store could not be used. A corrupt store is never overwritten.
+ *
+ * - `Corrupt`: the file does not parse, has another `version`, is nested too deep or is too large.
+ * - `Unsafe`: the state directory or the file could be changed by someone else (world- or group-writable, another
+ *   owner) or is not a regular file (a symbolic link, a FIFO, a device); the detail says how to fix it.
+ * - `Permission`, `Io`: the operating system refused or failed.
+ * - `Locked`: another process held the lock for too long.
  *
  * @since 0.1.0
  * @category errors
  */
 export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/StoreError")("StoreError", {
-  reason: Schema.Literal("Corrupt", "Permission", "Io", "Locked"),
+  reason: Schema.Literal("Corrupt", "Permission", "Io", "Locked", "Unsafe"),
   /** The file involved. */
   path: Schema.String,
   detail: Schema.optional(Schema.String)
 }) {
   /** @since 0.1.0 */
   override get message(): string {
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
     switch (this.reason) {
       case "Corrupt":
         return `The auth profile store ${this.path} is not valid; it was left untouched — fix or move it${detail}`
@@ -278,6 +292,8 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/St
         return `Could not read or write the auth profile store ${this.path}${detail}`
       case "Locked":
         return `The auth profile store ${this.path} is locked by another process${detail}`
+      case "Unsafe":
+        return `Refusing to use the auth profile store ${this.path}${detail}`
     }
   }
 }
@@ -289,7 +305,8 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/St
  * @category errors
  */
 export class ConfigError extends Schema.TaggedError<ConfigError>("effect-chutes/ConfigError")("ConfigError", {
-  reason: Schema.Literal("Parse", "Invalid", "Io", "Permission"),
+  /** `Unsafe`: the file or its directory could be changed by someone else, or is not a regular file (see `detail`). */
+  reason: Schema.Literal("Parse", "Invalid", "Io", "Permission", "Unsafe"),
   path: Schema.String,
   /** 1-based position of a parse error. */
   line: Schema.optional(Schema.Number),
@@ -299,7 +316,7 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("effect-chutes/
   /** @since 0.1.0 */
   override get message(): string {
     const at = this.line !== undefined ? `:${this.line}${this.column !== undefined ? `:${this.column}` : ""}` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${this.detail}` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
     switch (this.reason) {
       case "Parse":
         return `Config ${this.path}${at} is not valid JSON5; it was left untouched${detail}`
@@ -309,6 +326,35 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("effect-chutes/
         return `Could not read or write config ${this.path}${detail}`
       case "Permission":
         return `No permission to use config ${this.path}${detail}`
+      case "Unsafe":
+        return `Refusing to use config ${this.path}${detail}`
     }
+  }
+}
+
+/**
+ * Why `PrivateFiles` refused or failed to read or write a state directory or file (the auth profile store, the
+ * agent config, the catalog cache). The services that use it turn it into their own error (`StoreError`, `ConfigError`).
+ *
+ * - `Unsafe`: the directory or file could be changed by someone else (world- or group-writable, another owner), or is
+ *   not what it should be (a symbolic link, a FIFO, a device, a directory). The detail says how to fix it.
+ * - `TooLarge`: the file is larger than the cap of the caller.
+ * - `Permission`: the operating system refused (EACCES, EPERM).
+ * - `Io`: anything else.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PrivateFileError extends Schema.TaggedError<PrivateFileError>("effect-chutes/PrivateFileError")(
+  "PrivateFileError",
+  {
+    reason: Schema.Literal("Unsafe", "TooLarge", "Permission", "Io"),
+    path: Schema.String,
+    detail: Schema.String
+  }
+) {
+  /** @since 0.2.0 */
+  override get message(): string {
+    return printable(this.detail)
   }
 }

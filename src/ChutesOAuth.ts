@@ -1,5 +1,5 @@
 /**
- * "Sign in with Chutes": the OAuth protocol (SPEC §5.1–§5.3, §5.5, §5.6).
+ * "Sign in with Chutes": the OAuth protocol.
  *
  * The pure parts — app settings, PKCE, the authorize URL, callback parsing, expiry arithmetic — need no service. The
  * HTTP parts (code exchange, refresh, userinfo, revoke) are the `ChutesOAuth` service over an `HttpClient`, configured
@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
@@ -24,14 +25,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import { OAuthError } from "./ChutesError.js"
 import { ChutesSettings, optionalEnv } from "./ChutesSettings.js"
-import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
+import { errorDetail, excerpt, scrub, transportDetail, withoutSecrets } from "./internal/redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
-// App settings (SPEC §5.2)
+// App settings
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
@@ -59,20 +61,31 @@ export const DEFAULT_SCOPES: ReadonlyArray<string> = ["openid", "profile", "chut
 export const INVOKE_SCOPE = "chutes:invoke"
 
 /**
- * The profile id used when the user name is unknown (userinfo failed or sent none).
+ * The profile id used when the user name is unknown (userinfo failed or sent none): `chutes:oauth`, never the API
+ * key's `chutes:default` (`AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_PROFILE_ID = "chutes:default"
+export const DEFAULT_PROFILE_ID: string = AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID
 
 /**
- * The deadline of one request to the IdP (SPEC §5.5: 30 s for the code exchange).
+ * The deadline of one request to the IdP, its answer included (30 s, as for the code exchange).
  *
  * @since 0.1.0
  * @category constants
  */
 export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(30)
+
+/**
+ * The largest IdP answer body read (2 MiB). Token, userinfo and revoke answers are a few hundred bytes; a larger body
+ * fails with `InvalidTokenResponse` as soon as it passes the cap, instead of growing the heap until the process dies.
+ * Change it with `layerWith({ maxResponseBytes })`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 
 /**
  * A registered Chutes OAuth app, as the flows use it.
@@ -83,22 +96,26 @@ export const DEFAULT_TIMEOUT: Duration.Duration = Duration.seconds(30)
 export interface OAuthApp {
   /** The app's client id (`cid_…`). */
   readonly clientId: string
-  /** Sent on the code exchange when set. Never stored, never prompted; refresh reads it from the env again. */
-  readonly clientSecret?: Redacted.Redacted<string> | undefined
+  /**
+   * The app's client secret (`csc_…`): the IdP checks it on every code exchange and refresh. A sign-in stores it in
+   * the profile beside the client id, so a refresh in another shell has the pair.
+   */
+  readonly clientSecret: Redacted.Redacted<string>
   /** Must equal a redirect URI registered on the app. */
   readonly redirectUri: string
   readonly scopes: ReadonlyArray<string>
 }
 
 /**
- * The app settings read from the environment: like `OAuthApp`, but the client id may be missing (then the login asks
- * for it).
+ * The app settings read from the environment: like `OAuthApp`, but the client id and secret may be missing (then the
+ * login asks for them, before the browser opens).
  *
  * @since 0.1.0
  * @category models
  */
-export interface AppSettings extends Omit<OAuthApp, "clientId"> {
+export interface AppSettings extends Omit<OAuthApp, "clientId" | "clientSecret"> {
   readonly clientId: Option.Option<string>
+  readonly clientSecret?: Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -159,7 +176,7 @@ export const warnOnScopes = (scopes: ReadonlyArray<string>): Effect.Effect<void>
     )
 
 /**
- * `CHUTES_CLIENT_SECRET`, read when called: the secret is never stored, so each refresh reads it again.
+ * `CHUTES_CLIENT_SECRET`, read when called.
  *
  * @since 0.1.0
  * @category app
@@ -177,7 +194,104 @@ export const clientSecretFromEnv: Effect.Effect<Option.Option<Redacted.Redacted<
 export const clientIdFromEnv: Effect.Effect<Option.Option<string>> = Effect.orDie(optionalEnv("CHUTES_CLIENT_ID"))
 
 // ---------------------------------------------------------------------------------------------------------------------
-// PKCE and state (SPEC §5.3)
+// The client at refresh
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * An OAuth client as the token endpoint authenticates it: the id and secret of one app.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OAuthClient {
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+}
+
+/**
+ * What a stored profile says about its client; either may be missing (older and OpenClaw profiles have no secret).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoredClient {
+  readonly clientId?: string | undefined
+  readonly clientSecret?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * `CHUTES_CLIENT_ID` and `CHUTES_CLIENT_SECRET` as read now.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnvClient {
+  readonly clientId: Option.Option<string>
+  readonly clientSecret: Option.Option<Redacted.Redacted<string>>
+}
+
+/**
+ * `CHUTES_CLIENT_ID` and `CHUTES_CLIENT_SECRET`, read when called.
+ *
+ * @since 0.1.0
+ * @category app
+ */
+export const clientFromEnv: Effect.Effect<EnvClient> = Effect.all({
+  clientId: clientIdFromEnv,
+  clientSecret: clientSecretFromEnv
+})
+
+const present = (value: string | undefined): string | undefined =>
+  value !== undefined && value.trim().length > 0 ? value.trim() : undefined
+
+const presentSecret = (
+  secret: Redacted.Redacted<string> | undefined
+): Redacted.Redacted<string> | undefined =>
+  secret !== undefined && Redacted.value(secret).trim().length > 0 ? secret : undefined
+
+/**
+ * The client a stored profile refreshes (or revokes) with. The id and secret are a pair — a refresh token is bound to
+ * the client that issued it, and the IdP checks the secret — so env values never mix into another app's pair:
+ *
+ * - the id is the stored one, else `CHUTES_CLIENT_ID`;
+ * - when `CHUTES_CLIENT_ID` names that same app, `CHUTES_CLIENT_SECRET` (when set) is used: it is the current secret
+ *   of the app, e.g. after rotating it;
+ * - else the stored secret;
+ * - a profile without a stored secret (older or OpenClaw profiles) takes `CHUTES_CLIENT_SECRET`, unless
+ *   `CHUTES_CLIENT_ID` names another app: then that secret is another app's, and the answer is `ClientSecret`, as
+ *   when there is no secret at all. No id anywhere is `ClientId`.
+ *
+ * @since 0.1.0
+ * @category refresh
+ */
+export const clientForRefresh = (stored: StoredClient, env: EnvClient): Either.Either<OAuthClient, OAuthError> => {
+  const storedId = present(stored.clientId)
+  const envId = Option.getOrUndefined(env.clientId)
+  const clientId = storedId ?? envId
+  if (clientId === undefined) {
+    return Either.left(
+      new OAuthError({ reason: "ClientId", detail: "the profile stores none and CHUTES_CLIENT_ID is not set" })
+    )
+  }
+  const envSecret = presentSecret(Option.getOrUndefined(env.clientSecret))
+  const storedSecret = presentSecret(stored.clientSecret)
+  const envIsThisApp = envId === clientId
+  const secret = (envIsThisApp ? envSecret : undefined) ?? storedSecret ?? (envId === undefined ? envSecret : undefined)
+  if (secret !== undefined) return Either.right({ clientId, clientSecret: secret })
+  return Either.left(
+    new OAuthError({
+      reason: "ClientSecret",
+      detail: envId !== undefined && !envIsThisApp && envSecret !== undefined
+        ? `the profile stores none for its client ${clientId}, and CHUTES_CLIENT_ID is ${envId}: the secret in the ` +
+          `environment is that app's. Set CHUTES_CLIENT_ID and CHUTES_CLIENT_SECRET to the app of ${clientId}, or ` +
+          `sign in again`
+        : `the profile stores none for its client ${clientId}; set it, or sign in again to store it`
+    })
+  )
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// PKCE and state
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
@@ -254,7 +368,7 @@ export const authorizeUrl = (
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Callback parsing (SPEC §5.4)
+// Callback parsing
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
@@ -288,8 +402,14 @@ export const safeEqual = (a: string, b: string): boolean => timingSafeEqual(sha2
 
 const invalidCallback = (detail: string): OAuthError => new OAuthError({ reason: "InvalidCallback", detail })
 
-/** An OAuth error code is short ASCII; anything else is reduced to a scrubbed excerpt. */
-const errorCode = (value: string): string => (/^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : excerpt(value, 64))
+/**
+ * An OAuth error code is short ASCII; anything else — or anything shaped like a token, which fits that alphabet too —
+ * is reduced to a scrubbed excerpt.
+ */
+const errorCode = (value: string): string => {
+  const scrubbed = scrub(value)
+  return scrubbed === value && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : excerpt(scrubbed, 64)
+}
 
 type Single = { readonly _tag: "None" } | { readonly _tag: "One"; readonly value: string } | { readonly _tag: "Many" }
 
@@ -375,7 +495,7 @@ export const parseCallbackInput = (input: string, expectedState: string): Either
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Tokens and expiry (SPEC §5.5)
+// Tokens and expiry
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
@@ -512,8 +632,8 @@ export interface UserInfo {
 }
 
 /**
- * The auth profile written to `auth-profiles.json` after a sign-in (SPEC §6.2), with plain strings: it is what the
- * store persists (`AuthProfileStore.OAuthProfile`). Do not log it.
+ * The auth profile written to `auth-profiles.json` after a sign-in: it is what the store persists
+ * (`AuthProfileStore.OAuthProfile`). The tokens are plain strings — do not log it; the client secret is `Redacted`.
  *
  * @since 0.1.0
  * @category models
@@ -534,7 +654,7 @@ export interface CompletedLogin {
 }
 
 /**
- * The profile id of a sign-in: `chutes:<username>` (sanitised), else `chutes:default` (`AuthProfileStore.profileIdFor`).
+ * The profile id of a sign-in: `chutes:<username>` (sanitised), else `chutes:oauth` (`AuthProfileStore.profileIdFor`).
  *
  * @since 0.1.0
  * @category profiles
@@ -543,25 +663,38 @@ export const profileIdFor = (info: UserInfo | undefined): string =>
   AuthProfileStore.profileIdFor({ type: "oauth", username: info?.username })
 
 /**
- * The profile to store for `tokens` (unwraps the secrets: the store is their edge).
+ * The profile to store for `tokens`, with the client that obtained them (its id and secret, the pair a refresh
+ * needs). The tokens are unwrapped (the store is their edge); the client secret stays `Redacted`.
  *
  * @since 0.1.0
  * @category profiles
  */
-export const toProfile = (tokens: TokenSet, clientId: string, info: UserInfo | undefined): OAuthProfile => ({
+export const toProfile = (tokens: TokenSet, client: OAuthClient, info: UserInfo | undefined): OAuthProfile => ({
   type: "oauth",
   provider: "chutes",
   access: Redacted.value(tokens.access),
   refresh: Redacted.value(tokens.refresh),
   expires: tokens.expires,
   ...(info?.username !== undefined ? { email: info.username } : {}),
-  clientId,
+  clientId: client.clientId,
+  clientSecret: client.clientSecret,
   ...(info?.sub !== undefined ? { accountId: info.sub } : {})
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The service
 // ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Tokens from a refresh, with the client that obtained them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefreshedTokens extends TokenSet {
+  /** The client id and secret the refresh used (`clientForRefresh`): the pair to store with the new tokens. */
+  readonly client: OAuthClient
+}
 
 /**
  * A secret given as a plain string or `Redacted`.
@@ -590,20 +723,26 @@ export interface Service {
     readonly verifier: SecretInput
   }) => Effect.Effect<TokenSet, OAuthError>
   /**
-   * `POST /idp/token` with `grant_type=refresh_token`; the client secret is read from `CHUTES_CLIENT_SECRET` now, the
-   * client id from `CHUTES_CLIENT_ID` when not given. Not retried (the request may have consumed the token). A
+   * `POST /idp/token` with `grant_type=refresh_token`. `clientId` and `clientSecret` are what the profile stores; the
+   * client sent is `clientForRefresh` of them and of `CHUTES_CLIENT_ID` / `CHUTES_CLIENT_SECRET` read now (the stored
+   * pair, env values only where they belong to the same app), and comes back with the tokens. Without a usable
+   * client, `ClientId` / `ClientSecret` and no request. Not retried (the request may have consumed the token). A
    * missing new refresh token keeps the old one.
    */
   readonly refresh: (options: {
     readonly clientId?: string | undefined
+    readonly clientSecret?: Redacted.Redacted<string> | undefined
     readonly refreshToken: Redacted.Redacted<string>
-  }) => Effect.Effect<TokenSet, OAuthError>
+  }) => Effect.Effect<RefreshedTokens, OAuthError>
   /** `GET /idp/userinfo`. */
   readonly userInfo: (access: Redacted.Redacted<string>) => Effect.Effect<UserInfo, OAuthError>
-  /** `POST /idp/token/revoke` (client secret from the env). */
-  readonly revoke: (token: Redacted.Redacted<string>, clientId: string) => Effect.Effect<void, OAuthError>
   /**
-   * Exchange, then userinfo. A userinfo failure keeps the tokens (profile id `chutes:default`) and logs a warning.
+   * `POST /idp/token/revoke`, authenticated as `client`: a stored profile's client (resolved like `refresh`), or a
+   * client id alone (then with `CHUTES_CLIENT_SECRET`).
+   */
+  readonly revoke: (token: Redacted.Redacted<string>, client: string | StoredClient) => Effect.Effect<void, OAuthError>
+  /**
+   * Exchange, then userinfo. A userinfo failure keeps the tokens (profile id `chutes:oauth`) and logs a warning.
    * Storing the profile is the caller's job.
    */
   readonly completeLogin: (options: {
@@ -621,28 +760,80 @@ export class ChutesOAuth extends Context.Tag("effect-chutes/ChutesOAuth")<Chutes
 
 const reveal = (secret: SecretInput): string => (typeof secret === "string" ? secret : Redacted.value(secret))
 
+/** The form fields that carry secrets. */
+const SECRET_FIELDS: ReadonlyArray<string> = ["client_secret", "code", "code_verifier", "refresh_token", "token"]
+
+/** The secret values a form carries. */
+const secretsOf = (fields: Readonly<Record<string, string>>): ReadonlyArray<string> =>
+  SECRET_FIELDS.flatMap((name) => fields[name] ?? [])
+
+/**
+ * The same error with `secrets` cut out of its texts (`withoutSecrets`: whole values and pieces of them): the last
+ * step of every IdP call, so that no echo of what the call sent reaches an error, a log line or a span.
+ */
+const withoutKnownSecrets = (secrets: ReadonlyArray<string>) => (error: OAuthError): OAuthError => {
+  const code = error.error !== undefined ? withoutSecrets(error.error, secrets) : undefined
+  const detail = error.detail !== undefined ? withoutSecrets(error.detail, secrets) : undefined
+  if (code === error.error && detail === error.detail) return error
+  return new OAuthError({
+    reason: error.reason,
+    ...(error.status !== undefined ? { status: error.status } : {}),
+    ...(code !== undefined ? { error: code } : {}),
+    ...(detail !== undefined ? { detail } : {})
+  })
+}
+
+/**
+ * Options of `refusal`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefusalOptions {
+  /** The client id the request was sent as: named when the IdP refuses the client. */
+  readonly clientId?: string | undefined
+  /**
+   * The secrets the request carried (client secret, code, verifier, tokens). An IdP may echo them; they are cut out of
+   * the error even when no pattern of a known token shape would catch them.
+   */
+  readonly secrets?: ReadonlyArray<string> | undefined
+}
+
 /**
  * The error for a non-2xx IdP answer: the OAuth `error` code, the status, and a scrubbed, capped excerpt of the
- * `error_description` (or of the body when there is no error code).
+ * `error_description` (or of the body when there is no error code). `invalid_client` says that the client id or
+ * secret is wrong, naming the id and the variables to check. The `secrets` given are cut out of the error code, the
+ * description and the body, whole and in pieces.
  *
  * @since 0.1.0
  * @category errors
  */
-export const refusal = (status: number, body: string): OAuthError => {
+export const refusal = (status: number, body: string, options: RefusalOptions = {}): OAuthError => {
   const json = parseJson(body)
-  const code = Predicate.isRecord(json) && typeof json["error"] === "string" ? errorCode(json["error"]) : undefined
-  const description = Predicate.isRecord(json) ? nonEmptyString(json["error_description"]) : undefined
-  const detail = description !== undefined
-    ? excerpt(description, 200)
-    : code === undefined
-    ? `HTTP ${status}${body.trim().length > 0 ? `: ${errorDetail(body) ?? ""}` : ""}`
+  const secrets = options.secrets ?? []
+  const code = Predicate.isRecord(json) && typeof json["error"] === "string"
+    ? errorCode(withoutSecrets(json["error"], secrets))
     : undefined
-  return new OAuthError({
-    reason: "Exchange",
-    status,
-    ...(code !== undefined ? { error: code } : {}),
-    ...(detail !== undefined ? { detail } : {})
-  })
+  const rawDescription = Predicate.isRecord(json) ? nonEmptyString(json["error_description"]) : undefined
+  const description = rawDescription === undefined ? undefined : excerpt(withoutSecrets(rawDescription, secrets), 200)
+  const detail = code === "invalid_client"
+    ? `the client id or client secret is wrong: ${
+      options.clientId !== undefined ? `client ${excerpt(options.clientId, 80)}` : "the client"
+    } and the secret sent are not the id and current secret of one Chutes app (check CHUTES_CLIENT_ID and ` +
+      `CHUTES_CLIENT_SECRET)${description !== undefined ? `; the IdP says: ${description}` : ""}`
+    : description !== undefined
+    ? description
+    : code === undefined
+    ? `HTTP ${status}${body.trim().length > 0 ? `: ${errorDetail(withoutSecrets(body, secrets)) ?? ""}` : ""}`
+    : undefined
+  return withoutKnownSecrets(secrets)(
+    new OAuthError({
+      reason: "Exchange",
+      status,
+      ...(code !== undefined ? { error: code } : {}),
+      ...(detail !== undefined ? { detail } : {})
+    })
+  )
 }
 
 /**
@@ -652,8 +843,56 @@ export const refusal = (status: number, body: string): OAuthError => {
  * @category models
  */
 export interface MakeOptions {
-  /** Deadline of each IdP request. Default 30 s. */
+  /** Deadline of each IdP request, its answer's body included. Default 30 s. */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The largest answer body read, in bytes; a larger one fails with `InvalidTokenResponse` once it passes the cap.
+   * Default `DEFAULT_MAX_RESPONSE_BYTES` (2 MiB).
+   */
+  readonly maxResponseBytes?: number | undefined
+}
+
+/** `n` bytes as the cap is shown: `2 MiB`, `64 KiB`, `1500 bytes`. */
+const formatBytes = (n: number): string =>
+  n >= 1024 * 1024 && n % (1024 * 1024) === 0
+    ? `${n / (1024 * 1024)} MiB`
+    : n >= 1024 && n % 1024 === 0
+    ? `${n / 1024} KiB`
+    : `${n} bytes`
+
+/**
+ * The body of an answer as text, read through a byte cap: a declared length over the cap fails before any byte is
+ * read; otherwise the bytes are counted as they arrive (a body without a length, or one the client decompresses)
+ * and the read stops at the first chunk past the cap. Stopping the stream aborts the request, so the rest is never
+ * received. Hand-made because the platform's `HttpIncomingMessage.withMaxBodySize` is honoured only by bodies read
+ * through Node's `http` module, not by the fetch or undici clients the SDK is used with.
+ */
+const readWithin = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number,
+  tooLarge: () => OAuthError
+): Effect.Effect<string, OAuthError | HttpClientError.ResponseError> => {
+  const declared = Number(response.headers["content-length"])
+  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge())
+  return Effect.suspend(() => {
+    const decoder = new TextDecoder()
+    let total = 0
+    let text = ""
+    return Stream.runForEach(response.stream, (bytes) => {
+      total += bytes.length
+      if (total > maxBytes) return Effect.fail(tooLarge())
+      text += decoder.decode(bytes, { stream: true })
+      return Effect.void
+    }).pipe(
+      Effect.map(() => text + decoder.decode()),
+      // No body at all (e.g. a 204 to a revoke) is an empty one.
+      Effect.catchIf(
+        (error): error is HttpClientError.ResponseError =>
+          error._tag === "ResponseError" && error.reason === "EmptyBody",
+        () => Effect.succeed("")
+      )
+    )
+  })
 }
 
 /**
@@ -670,16 +909,26 @@ export const make = (
     const client = yield* HttpClient.HttpClient
     const idp = stripSlash(settings.idpBaseUrl)
     const timeout = Duration.decode(options.timeout ?? DEFAULT_TIMEOUT)
+    const requested = options.maxResponseBytes
+    const maxBytes = requested !== undefined && Number.isFinite(requested) && requested >= 1
+      ? Math.floor(requested)
+      : DEFAULT_MAX_RESPONSE_BYTES
     const tokenUrl = `${idp}/idp/token`
 
-    /** One request and its body; no retries anywhere here. */
+    /** One request and its body, read through the cap; no retries anywhere here. */
     const send = (
       request: HttpClientRequest.HttpClientRequest,
       what: string
     ): Effect.Effect<{ readonly response: HttpClientResponse.HttpClientResponse; readonly body: string }, OAuthError> =>
       Effect.gen(function*() {
         const response = yield* client.execute(request)
-        const body = yield* response.text
+        const tooLarge = () =>
+          new OAuthError({
+            reason: "InvalidTokenResponse",
+            status: response.status,
+            detail: `${what}: the answer is larger than the cap of ${formatBytes(maxBytes)} (HTTP ${response.status})`
+          })
+        const body = yield* readWithin(response, maxBytes, tooLarge)
         return { response, body }
       }).pipe(
         Effect.catchTags({
@@ -698,6 +947,10 @@ export const make = (
     const tokenRequest = (fields: Readonly<Record<string, string>>) =>
       HttpClientRequest.post(tokenUrl).pipe(HttpClientRequest.acceptJson, HttpClientRequest.bodyUrlParams(fields))
 
+    /** A non-2xx answer to a form request: the secrets the form carried are kept out of the error. */
+    const refused = (status: number, body: string, fields: Readonly<Record<string, string>>): OAuthError =>
+      refusal(status, body, { clientId: fields["client_id"], secrets: secretsOf(fields) })
+
     const tokens = (
       fields: Readonly<Record<string, string>>,
       what: string,
@@ -705,10 +958,10 @@ export const make = (
     ): Effect.Effect<TokenSet, OAuthError> =>
       Effect.gen(function*() {
         const { body, response } = yield* send(tokenRequest(fields), what)
-        if (response.status < 200 || response.status >= 300) return yield* refusal(response.status, body)
+        if (response.status < 200 || response.status >= 300) return yield* refused(response.status, body, fields)
         const now = yield* Clock.currentTimeMillis
         return yield* decodeTokenResponse(body, now, previousRefresh)
-      })
+      }).pipe(Effect.mapError(withoutKnownSecrets(secretsOf(fields))))
 
     const exchangeCode = Effect.fn("ChutesOAuth.exchangeCode")(function*(options: {
       readonly app: OAuthApp
@@ -716,6 +969,11 @@ export const make = (
       readonly verifier: SecretInput
     }) {
       const { app } = options
+      // The type requires it; a caller outside the type system gets a clear error, not the IdP's bare refusal.
+      const secret = presentSecret(app.clientSecret)
+      if (secret === undefined) {
+        return yield* new OAuthError({ reason: "ClientSecret", detail: "the app has none, and the IdP checks it" })
+      }
       return yield* tokens(
         {
           grant_type: "authorization_code",
@@ -723,71 +981,90 @@ export const make = (
           code: reveal(options.code),
           redirect_uri: app.redirectUri,
           code_verifier: reveal(options.verifier),
-          ...(app.clientSecret !== undefined ? { client_secret: Redacted.value(app.clientSecret) } : {})
+          client_secret: Redacted.value(secret)
         },
         "code exchange"
       )
     })
 
-    const resolveClientId = (clientId: string | undefined): Effect.Effect<string, OAuthError> =>
-      clientId !== undefined && clientId.trim().length > 0
-        ? Effect.succeed(clientId.trim())
-        : Effect.flatMap(
-          clientIdFromEnv,
-          Option.match({
-            onNone: () => Effect.fail(new OAuthError({ reason: "ClientId", detail: "the profile stores none either" })),
-            onSome: Effect.succeed
-          })
-        )
-
     const refresh = Effect.fn("ChutesOAuth.refresh")(function*(options: {
       readonly clientId?: string | undefined
+      readonly clientSecret?: Redacted.Redacted<string> | undefined
       readonly refreshToken: Redacted.Redacted<string>
     }) {
-      const clientId = yield* resolveClientId(options.clientId)
-      const secret = yield* clientSecretFromEnv
-      return yield* tokens(
+      const client = yield* clientForRefresh(options, yield* clientFromEnv)
+      const tokenSet = yield* tokens(
         {
           grant_type: "refresh_token",
-          client_id: clientId,
+          client_id: client.clientId,
           refresh_token: Redacted.value(options.refreshToken),
-          ...(Option.isSome(secret) ? { client_secret: Redacted.value(secret.value) } : {})
+          client_secret: Redacted.value(client.clientSecret)
         },
         "token refresh",
         options.refreshToken
       )
+      const refreshed: RefreshedTokens = { ...tokenSet, client }
+      return refreshed
     })
 
-    const userInfo = Effect.fn("ChutesOAuth.userInfo")(function*(access: Redacted.Redacted<string>) {
-      const request = HttpClientRequest.get(`${idp}/idp/userinfo`).pipe(
-        HttpClientRequest.acceptJson,
-        HttpClientRequest.bearerToken(access)
+    /**
+     * `GET /idp/userinfo`; `known` are the other secrets of the sign-in it is part of (the code, the verifier, the
+     * client secret, the new refresh token), kept out of its errors with the access token.
+     */
+    const readUserInfo = (
+      access: Redacted.Redacted<string>,
+      known: ReadonlyArray<string>
+    ): Effect.Effect<UserInfo, OAuthError> => {
+      const secrets = [Redacted.value(access), ...known]
+      // A value the IdP built from a secret is not a user name (it would become the profile id, shown everywhere).
+      const plain = (value: string | undefined): string | undefined =>
+        value !== undefined && withoutSecrets(value, secrets) === value ? value : undefined
+      return Effect.gen(function*() {
+        const request = HttpClientRequest.get(`${idp}/idp/userinfo`).pipe(
+          HttpClientRequest.acceptJson,
+          HttpClientRequest.bearerToken(access)
+        )
+        const { body, response } = yield* send(request, "userinfo")
+        if (response.status < 200 || response.status >= 300) return yield* refusal(response.status, body, { secrets })
+        const json = parseJson(body)
+        if (!Predicate.isRecord(json)) return yield* invalidTokenResponse("userinfo: the body is not a JSON object")
+        const sub = plain(nonEmptyString(json["sub"]))
+        const username = plain(nonEmptyString(json["username"]))
+        const info: UserInfo = {
+          ...(sub !== undefined ? { sub } : {}),
+          ...(username !== undefined ? { username } : {})
+        }
+        return info
+      }).pipe(Effect.mapError(withoutKnownSecrets(secrets)))
+    }
+
+    const userInfo = Effect.fn("ChutesOAuth.userInfo")((access: Redacted.Redacted<string>) => readUserInfo(access, []))
+
+    const revoke = Effect.fn("ChutesOAuth.revoke")(function*(
+      token: Redacted.Redacted<string>,
+      stored: string | StoredClient
+    ) {
+      const client = yield* clientForRefresh(
+        typeof stored === "string" ? { clientId: stored } : stored,
+        yield* clientFromEnv
       )
-      const { body, response } = yield* send(request, "userinfo")
-      if (response.status < 200 || response.status >= 300) return yield* refusal(response.status, body)
-      const json = parseJson(body)
-      if (!Predicate.isRecord(json)) return yield* invalidTokenResponse("userinfo: the body is not a JSON object")
-      const sub = nonEmptyString(json["sub"])
-      const username = nonEmptyString(json["username"])
-      const info: UserInfo = {
-        ...(sub !== undefined ? { sub } : {}),
-        ...(username !== undefined ? { username } : {})
+      const fields = {
+        token: Redacted.value(token),
+        client_id: client.clientId,
+        client_secret: Redacted.value(client.clientSecret)
       }
-      return info
-    })
-
-    const revoke = Effect.fn("ChutesOAuth.revoke")(function*(token: Redacted.Redacted<string>, clientId: string) {
-      const secret = yield* clientSecretFromEnv
       const request = HttpClientRequest.post(`${idp}/idp/token/revoke`).pipe(
         HttpClientRequest.acceptJson,
-        HttpClientRequest.bodyUrlParams({
-          token: Redacted.value(token),
-          client_id: clientId,
-          ...(Option.isSome(secret) ? { client_secret: Redacted.value(secret.value) } : {})
-        })
+        HttpClientRequest.bodyUrlParams(fields)
       )
-      const { body, response } = yield* send(request, "revoke")
-      if (response.status < 200 || response.status >= 300) return yield* refusal(response.status, body)
+      yield* send(request, "revoke").pipe(
+        Effect.flatMap(({ body, response }) =>
+          response.status < 200 || response.status >= 300
+            ? Effect.fail(refused(response.status, body, fields))
+            : Effect.void
+        ),
+        Effect.mapError(withoutKnownSecrets(secretsOf(fields)))
+      )
     })
 
     const completeLogin = Effect.fn("ChutesOAuth.completeLogin")(function*(options: {
@@ -796,7 +1073,14 @@ export const make = (
       readonly verifier: SecretInput
     }) {
       const tokenSet = yield* exchangeCode(options)
-      const info = yield* userInfo(tokenSet.access).pipe(
+      const known = [
+        Redacted.value(tokenSet.refresh),
+        reveal(options.code),
+        reveal(options.verifier),
+        Redacted.value(options.app.clientSecret)
+      ]
+      const info = yield* readUserInfo(tokenSet.access, known).pipe(
+        Effect.withSpan("ChutesOAuth.userInfo"),
         Effect.map(Option.some),
         Effect.catchAll((error) =>
           Effect.as(
@@ -808,9 +1092,10 @@ export const make = (
         )
       )
       const user = Option.getOrUndefined(info)
+      const client: OAuthClient = { clientId: options.app.clientId, clientSecret: options.app.clientSecret }
       const completed: CompletedLogin = {
         profileId: profileIdFor(user),
-        profile: toProfile(tokenSet, options.app.clientId, user),
+        profile: toProfile(tokenSet, client, user),
         ...(tokenSet.scope !== undefined ? { scope: tokenSet.scope } : {})
       }
       return completed

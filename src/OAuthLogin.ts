@@ -1,5 +1,5 @@
 /**
- * Interactive "Sign in with Chutes" (SPEC §5.4): the local browser flow with a loopback callback listener, and the
+ * Interactive "Sign in with Chutes": the local browser flow with a loopback callback listener, and the
  * paste flow for remote / headless machines.
  *
  * The terminal and the browser are services (`Prompter`, `BrowserOpener`) so apps and tests swap them; the Node ones
@@ -7,7 +7,9 @@
  *
  * Faults of OpenClaw's flow that are NOT copied: the listener starts before the browser opens and is bound to the
  * loopback address only; a pasted bare code is refused (no CSRF check without the state); a wrong state never
- * completes the flow; without a TTY the login fails at once instead of hanging on a prompt.
+ * completes the flow; without a TTY the login fails at once instead of hanging on a prompt. The listener always
+ * closes: answers in flight get a short grace period, then every connection is dropped, and the code is exchanged
+ * without waiting for that.
  *
  * @since 0.1.0
  */
@@ -17,8 +19,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import { readFileSync } from "node:fs"
@@ -303,6 +307,66 @@ const page = (title: string, text: string): string =>
  */
 export const SUCCESS_TITLE = "Signed in to Chutes — you can close this window"
 
+/**
+ * How long closing the listener lets answers in flight finish (the browser's page is a few hundred bytes on loopback)
+ * before every connection is dropped.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_CLOSE_GRACE: Duration.Duration = Duration.seconds(1)
+
+/**
+ * The most connections the listener holds at once; more are dropped as they arrive. A browser opens a few.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_CONNECTIONS = 16
+
+/**
+ * A connection with no traffic either way for this long is dropped, so a stuck one does not hold a place under the
+ * connection cap while the listener waits (up to 3 minutes) for the browser.
+ */
+const IDLE_SOCKET_MILLIS = 10_000
+
+/**
+ * Options of `callbackListener`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListenerOptions {
+  /** How long a close lets answers in flight finish before it drops every connection. Default 1 s. */
+  readonly closeGrace?: Duration.DurationInput | undefined
+  /** The most connections held at once; more are dropped as they arrive. Default 16. */
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * Closes a Node HTTP server within `graceMillis`, whatever its clients do: it stops accepting at once (the port is
+ * free), drops idle keep-alive connections, lets answers in flight finish, and after the grace period drops every
+ * connection left (`closeAllConnections`) — a client that pipelines requests and never reads the answers would
+ * otherwise keep `server.close` waiting forever. The promise resolves once the server has closed.
+ *
+ * Written against the `http.Server` alone so that it outlives a move of the listener onto `@effect/platform`'s
+ * `HttpServer` (`NodeHttpServer.make(() => server, …)`, whose finalizer is a bare `server.close()` that waits for
+ * every connection): there it runs as a finalizer ahead of the platform's.
+ */
+const closeWithinGrace = (server: Http.Server, graceMillis: number): Promise<void> =>
+  new Promise<void>((resolve) => {
+    if (!server.listening) {
+      server.closeAllConnections()
+      return resolve()
+    }
+    const timer = setTimeout(() => server.closeAllConnections(), graceMillis)
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+
 const respond = (res: Http.ServerResponse, status: number, title: string, text: string, last: boolean): void => {
   const body = Buffer.from(page(title, text))
   res.writeHead(status, {
@@ -324,15 +388,22 @@ const respond = (res: Http.ServerResponse, status: number, title: string, text: 
  * or a missing / wrong state -> 400 and it keeps waiting; a good callback -> a small "you can close this window" page,
  * then the listener closes (a later request finds nothing listening). A taken port fails with `PortInUse`.
  *
+ * Closing takes at most the grace period (`closeWithinGrace`): answers in flight get that long to finish, then every
+ * connection is dropped, so no local process can keep the listener (and the sign-in) open. At most `maxConnections`
+ * connections are held at once, and one without traffic for 10 s is dropped.
+ *
  * @since 0.1.0
  * @category listener
  */
 export const callbackListener = (
   redirectUri: string,
-  expectedState: string
+  expectedState: string,
+  options: ListenerOptions = {}
 ): Effect.Effect<CallbackListener, OAuthError, Scope.Scope> =>
   Effect.gen(function*() {
     const target = yield* validateRedirectUri(redirectUri)
+    const graceMillis = Duration.toMillis(Duration.decode(options.closeGrace ?? DEFAULT_CLOSE_GRACE))
+    const maxConnections = Math.max(1, Math.floor(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS))
     const result = yield* Deferred.make<CallbackCode, OAuthError>()
     const runtime = yield* Effect.runtime<never>()
     const warn = (message: string): void => {
@@ -340,17 +411,14 @@ export const callbackListener = (
     }
     let finished = false
     let closing: Promise<void> | undefined
-    // Responses not yet flushed: closing waits for them so the browser still gets its page.
+    // Responses not yet flushed: closing lets them finish (within the grace period) so the browser gets its page.
     const inFlight = new Set<Http.ServerResponse>()
 
     const closeServer = (): Promise<void> => {
       if (closing === undefined) {
-        closing = new Promise<void>((resolve) => {
-          // Stops accepting at once (the port is free when the callback runs); open connections end below.
-          server.close(() => resolve())
-          if (inFlight.size === 0) server.closeAllConnections()
-          else server.closeIdleConnections()
-        })
+        closing = closeWithinGrace(server, graceMillis)
+        // Nothing in flight: nothing to wait for.
+        if (inFlight.size === 0) server.closeAllConnections()
       }
       return closing
     }
@@ -396,7 +464,16 @@ export const callbackListener = (
       })
     })
 
-    const close = Effect.promise(closeServer)
+    // Node drops connections past the cap as they arrive; a connection silent both ways is dropped after a while
+    // (the server has no 'timeout' listener, so Node destroys the socket).
+    server.maxConnections = maxConnections
+    server.timeout = IDLE_SOCKET_MILLIS
+
+    // Bounded by the grace period; an interrupted wait drops every connection at once.
+    const close: Effect.Effect<void> = Effect.async<void>((resume) => {
+      void closeServer().then(() => resume(Effect.void))
+      return Effect.sync(() => server.closeAllConnections())
+    })
 
     yield* Effect.acquireRelease(
       Effect.async<void, OAuthError>((resume) => {
@@ -439,7 +516,10 @@ export const callbackListener = (
  * @category models
  */
 export interface LoginOptions {
-  /** The app; default: `ChutesOAuth.appFromEnv`. A missing client id is asked for. */
+  /**
+   * The app; default: `ChutesOAuth.appFromEnv`. A missing client id is asked for, then a missing client secret (hidden
+   * input) — both before the browser opens.
+   */
   readonly app?: OAuthApp | AppSettings | undefined
   /** Skip the browser and the listener: print the URL and read the pasted redirect URL. */
   readonly forcePaste?: boolean | undefined
@@ -468,6 +548,22 @@ export const DEFAULT_CALLBACK_WAIT: Duration.Duration = Duration.minutes(3)
 export const NOT_INTERACTIVE_DETAIL = "there is no terminal to prompt on. Without one, use an API key " +
   "(\"--auth-choice chutes-api-key\" with CHUTES_API_KEY) or set CHUTES_OAUTH_TOKEN to an access token"
 
+/**
+ * What `NOT_INTERACTIVE_DETAIL` adds when the app settings are incomplete: the variables that would otherwise be asked
+ * for (`CHUTES_CLIENT_ID`, `CHUTES_CLIENT_SECRET`), named so that the next attempt has them.
+ */
+const missingAppVariables = (
+  missing: { readonly clientId: boolean; readonly clientSecret: boolean }
+): string => {
+  const names = [
+    ...(missing.clientId ? ["CHUTES_CLIENT_ID"] : []),
+    ...(missing.clientSecret ? ["CHUTES_CLIENT_SECRET"] : [])
+  ]
+  return names.length === 0 ? "" : `; OAuth also needs ${names.join(" and ")} (the ${
+    missing.clientId && missing.clientSecret ? "id and secret" : missing.clientId ? "id" : "secret"
+  } of your Chutes OAuth app)`
+}
+
 const CLIENT_ID_SHAPE = /^cid_\S+$/
 
 const askClientId = (prompter: PrompterService, attempts: number): Effect.Effect<string, OAuthError> =>
@@ -481,6 +577,29 @@ const askClientId = (prompter: PrompterService, attempts: number): Effect.Effect
       )
     }
     return yield* new OAuthError({ reason: "ClientId", detail: `no valid client id after ${attempts} tries` })
+  })
+
+/** Asks for the client secret with hidden input. Never echoed, never printed back, not even in part. */
+const askClientSecret = (
+  prompter: PrompterService,
+  attempts: number
+): Effect.Effect<Redacted.Redacted<string>, OAuthError> =>
+  Effect.gen(function*() {
+    yield* prompter.print(
+      "No CHUTES_CLIENT_SECRET is set: enter the client secret of your Chutes OAuth app " +
+        "(it is kept with the sign-in, in the 0600 auth profile store)."
+    )
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const answer = (yield* prompter.prompt("Chutes OAuth client secret (csc_…; input hidden): ", { hidden: true }))
+        .trim()
+      if (answer.length > 0 && !CLIENT_ID_SHAPE.test(answer)) return Redacted.make(answer)
+      yield* prompter.print(
+        answer.length === 0
+          ? "No client secret entered."
+          : "That is a client id, not the secret (the secret starts with csc_)."
+      )
+    }
+    return yield* new OAuthError({ reason: "ClientSecret", detail: `none entered after ${attempts} tries` })
   })
 
 /**
@@ -508,19 +627,28 @@ export const readPastedCallback = (
     return yield* last
   })
 
+/** A code from the local flow, and the wait for its listener to finish closing. */
+interface LocalCode {
+  readonly code: CallbackCode
+  /** Ends once the listener is closed: at most its grace period after the code came. */
+  readonly listenerClosed: Effect.Effect<void>
+}
+
 const localFlow = (
   app: OAuthApp,
   url: string,
   state: string,
   wait: Duration.Duration,
   attempts: number
-): Effect.Effect<CallbackCode, OAuthError, BrowserOpener | Prompter> =>
+): Effect.Effect<LocalCode, OAuthError, BrowserOpener | Prompter> =>
   Effect.gen(function*() {
     const prompter = yield* Prompter
     const opener = yield* BrowserOpener
     const target = yield* validateRedirectUri(app.redirectUri)
     const scope = yield* Scope.make()
-    return yield* Effect.gen(function*() {
+    const closeListener = Scope.close(scope, Exit.void)
+    let closing: Fiber.RuntimeFiber<void> | undefined
+    const code = yield* Effect.gen(function*() {
       const listening = yield* Effect.either(Scope.extend(callbackListener(app.redirectUri, state), scope))
       if (Either.isLeft(listening)) {
         if (listening.left.reason !== "PortInUse") return yield* listening.left
@@ -557,7 +685,17 @@ const localFlow = (
         attempts
       )
       return yield* Effect.raceFirst(fromBrowser, fromPaste)
-    }).pipe(Effect.ensuring(Scope.close(scope, Exit.void)))
+    }).pipe(
+      // With a code in hand the listener closes in the background while the code is exchanged (the exchange must
+      // not wait for a client that holds a connection); without one, the flow ends once it is closed.
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.map(Effect.forkDaemon(closeListener), (fiber) => void (closing = fiber))
+          : closeListener
+      )
+    )
+    const listenerClosed = closing === undefined ? Effect.void : Fiber.join(closing)
+    return { code, listenerClosed }
   })
 
 const pasteFlow = (
@@ -577,9 +715,12 @@ const pasteFlow = (
   })
 
 /**
- * Signs in interactively and returns the profile to store (storing is the caller's job).
+ * Signs in interactively and returns the profile to store (storing is the caller's job); the profile keeps the client
+ * id and secret, the pair a later refresh needs.
  *
- * Without a TTY it fails at once with `NotInteractive`, naming the alternatives. A missing client id is asked for.
+ * Without a TTY it fails at once with `NotInteractive`, naming the alternatives and any of `CHUTES_CLIENT_ID` /
+ * `CHUTES_CLIENT_SECRET` that is missing. A missing client id is asked for, then a missing client secret (hidden
+ * input), before the browser opens.
  * Locally it starts the callback listener, then prints and opens the authorize URL, and takes whichever comes first:
  * the browser's callback or a pasted redirect URL; after `callbackWait` (3 minutes) without a callback, or when the
  * port is taken, only the paste prompt is left. Remote / headless (or `forcePaste`), it prints the URL for a local
@@ -599,15 +740,23 @@ export const login: (
     const knownClientId = typeof rawClientId === "string"
       ? (rawClientId.trim().length > 0 ? rawClientId.trim() : undefined)
       : Option.getOrUndefined(rawClientId)
+    const knownSecret = settings.clientSecret !== undefined && Redacted.value(settings.clientSecret).trim().length > 0
+      ? settings.clientSecret
+      : undefined
     if (!prompter.isInteractive) {
-      const needsId = knownClientId === undefined ? "; OAuth also needs CHUTES_CLIENT_ID" : ""
-      return yield* notInteractive(`${NOT_INTERACTIVE_DETAIL}${needsId}`)
+      const missing = missingAppVariables({
+        clientId: knownClientId === undefined,
+        clientSecret: knownSecret === undefined
+      })
+      return yield* notInteractive(`${NOT_INTERACTIVE_DETAIL}${missing}`)
     }
     const attempts = Math.max(1, Math.floor(options.maxAttempts ?? 3))
+    // Both before the browser opens: the IdP checks the secret at the code exchange, after the whole round trip.
     const clientId = knownClientId ?? (yield* askClientId(prompter, attempts))
+    const clientSecret = knownSecret ?? (yield* askClientSecret(prompter, attempts))
     const app: OAuthApp = {
       clientId,
-      clientSecret: settings.clientSecret,
+      clientSecret,
       redirectUri: settings.redirectUri,
       scopes: settings.scopes
     }
@@ -615,10 +764,13 @@ export const login: (
     const request = yield* makeAuthorizationRequest
     const url = oauth.authorizeUrl(app, request)
     const wait = Duration.decode(options.callbackWait ?? DEFAULT_CALLBACK_WAIT)
-    const { code } = remote
-      ? yield* pasteFlow(app, url, request.state, attempts)
+    const { code, listenerClosed } = remote
+      ? { code: yield* pasteFlow(app, url, request.state, attempts), listenerClosed: Effect.void }
       : yield* localFlow(app, url, request.state, wait, attempts)
-    yield* prompter.print("Authorization received; exchanging it for tokens…")
-    return yield* oauth.completeLogin({ app, code, verifier: request.verifier })
+    // The exchange starts at once; the login ends once the listener is closed too (its grace period at most).
+    return yield* prompter.print("Authorization received; exchanging it for tokens…").pipe(
+      Effect.zipRight(oauth.completeLogin({ app, code: code.code, verifier: request.verifier })),
+      Effect.ensuring(listenerClosed)
+    )
   }
 )

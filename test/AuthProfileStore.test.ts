@@ -4,6 +4,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import {
   chmodSync,
@@ -21,6 +22,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { inspect } from "node:util"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { StoreError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
@@ -105,8 +107,10 @@ const increment = (store: AuthProfileStore.Service) =>
 describe("the document (pure)", () => {
   it("profile ids follow SPEC §6.2", () => {
     assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth", username: "alice" }), "chutes:alice")
-    assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth", username: "  " }), "chutes:default")
-    assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth" }), "chutes:default")
+    // An OAuth sign-in without a usable user name never takes the API key's id.
+    assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth", username: "  " }), "chutes:oauth")
+    assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth", username: "..." }), "chutes:oauth")
+    assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth" }), "chutes:oauth")
     assert.strictEqual(AuthProfileStore.profileIdFor({ type: "api_key" }), "chutes:default")
   })
 
@@ -141,6 +145,33 @@ describe("the document (pure)", () => {
     ])
     assert.strictEqual(profiles["chutes:alice"]?.["access"], "cak_new")
     assert.deepStrictEqual(profiles["chutes:default"], tiny)
+  })
+
+  it("the client secret is stored as a string and read back Redacted: printing a loaded profile shows no secret", () => {
+    const secret = "csc_" + "AliceAppSecret0123456789".repeat(2)
+    const document = { version: 1, profiles: { "chutes:alice": { ...alice, clientSecret: secret, note: "kept" } } }
+    const set = AuthProfileStore.fromDocument(document, "x")
+    assert.isTrue(set._tag === "Right")
+    if (set._tag !== "Right") return
+    const profile = set.right.profiles.get("chutes:alice")
+    assert.isTrue(profile !== undefined && AuthProfileStore.isOAuth(profile))
+    if (profile === undefined || !AuthProfileStore.isOAuth(profile)) return
+    assert.isTrue(profile.clientSecret !== undefined && Redacted.isRedacted(profile.clientSecret))
+    assert.strictEqual(profile.clientSecret && Redacted.value(profile.clientSecret), secret)
+    for (const text of [inspect(set.right.profiles, { depth: 10 }), JSON.stringify(profile), String(profile.clientSecret)]) {
+      assert.notInclude(text, secret)
+      assert.notInclude(text, secret.slice(4, 16))
+    }
+    // Written back as the plain string, beside the client id; an upsert without a secret drops the stale one.
+    const rotated = AuthProfileStore.applyChanges(set.right, [
+      { _tag: "Upsert", id: "chutes:alice", profile: { ...profile, clientSecret: Redacted.make(`${secret}x`) } }
+    ])
+    const written = JSON.parse(AuthProfileStore.encode(rotated)).profiles["chutes:alice"]
+    assert.strictEqual(written.clientSecret, `${secret}x`)
+    assert.strictEqual(written.note, "kept")
+    const { clientSecret: _dropped, ...withoutSecret } = profile
+    const dropped = AuthProfileStore.applyChanges(rotated, [{ _tag: "Upsert", id: "chutes:alice", profile: withoutSecret }])
+    assert.notProperty(JSON.parse(AuthProfileStore.encode(dropped)).profiles["chutes:alice"], "clientSecret")
   })
 
   it("an id like __proto__ stays a plain key", () => {

@@ -226,6 +226,98 @@ describe("refresh", () => {
     }))
 })
 
+describe("the stored client id and secret", () => {
+  it.scopedLive("a profile with its secret refreshes in a shell without CHUTES_CLIENT_SECRET; another app's env pair is ignored", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      const secret = s.fake.clientSecret ?? ""
+      const profile = expiredProfile(s.fake, { clientSecret: secret })
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": profile } }), { mode: 0o600 })
+      // A new shell: no secret at all; then a shell set up for another OAuth app.
+      const newShell = { CHUTES_IDP_BASE_URL: s.fake.idpBaseUrl, HOME: s.dir }
+      const first = yield* ChutesCredentials.current.pipe(Effect.provide(credentialsLayer(s)), withEnv(newShell))
+      assert.strictEqual(Redacted.value(first.secret), stored(s)["chutes:alice"].access)
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": { ...stored(s)["chutes:alice"], expires: 1 } } }))
+      const otherApp = { ...newShell, CHUTES_CLIENT_ID: "cid_other_app", CHUTES_CLIENT_SECRET: "csc_other_app_secret" }
+      yield* ChutesCredentials.current.pipe(Effect.provide(credentialsLayer(s)), withEnv(otherApp))
+      assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 2)
+      const tokenRequests = s.fake.requests.filter((r) => r.route === "token")
+      assert.isTrue(tokenRequests.every((r) => new URLSearchParams(r.body).get("client_secret") === secret))
+      assert.isTrue(tokenRequests.every((r) => new URLSearchParams(r.body).get("client_id") === s.fake.clientId))
+      const after = stored(s)["chutes:alice"]
+      assert.strictEqual(after.clientId, s.fake.clientId)
+      assert.strictEqual(after.clientSecret, secret, "the pair stays in the profile")
+    }))
+
+  it.scopedLive("an older profile (no stored secret) refreshes with CHUTES_CLIENT_SECRET; only its tokens change", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      const before = expiredProfile(s.fake)
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": before } }))
+      yield* ChutesCredentials.current.pipe(Effect.provide(credentialsLayer(s)), withEnv(s.env))
+      const after = stored(s)["chutes:alice"]
+      assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 1)
+      assert.deepStrictEqual({ ...after, access: "", refresh: "", expires: 0 }, { ...before, access: "", refresh: "", expires: 0 })
+    }))
+
+  it.scopedLive("a secret rotated in the env for the same app is used, and replaces the stale stored one", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      const stale = "csc_" + "rotatedAwaySecret".repeat(3)
+      writeFileSync(
+        s.storePath,
+        JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake, { clientSecret: stale }) } })
+      )
+      const sameApp = { ...s.env, CHUTES_CLIENT_ID: s.fake.clientId }
+      yield* ChutesCredentials.current.pipe(Effect.provide(credentialsLayer(s)), withEnv(sameApp))
+      assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 1)
+      const after = stored(s)["chutes:alice"]
+      assert.strictEqual(after.clientId, s.fake.clientId)
+      assert.strictEqual(after.clientSecret, s.fake.clientSecret, "the next refresh, in any shell, has the current pair")
+      assert.strictEqual(statSync(s.storePath).mode & 0o777, 0o600)
+    }))
+
+  it.scopedLive("a stored secret the IdP refuses (invalid_client): ReauthRequired saying the client id or secret is wrong", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      const wrong = "csc_" + "revokedAppSecret".repeat(3)
+      writeFileSync(
+        s.storePath,
+        JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake, { clientSecret: wrong }) } })
+      )
+      const bytes = readFileSync(s.storePath)
+      const error = yield* Effect.flip(
+        ChutesCredentials.current.pipe(
+          Effect.provide(credentialsLayer(s)),
+          withEnv({ CHUTES_IDP_BASE_URL: s.fake.idpBaseUrl, HOME: s.dir })
+        )
+      )
+      assert.strictEqual(error.reason, "ReauthRequired")
+      assert.include(error.message, "client id or client secret is wrong")
+      assert.include(error.message, "effect-chutes onboard --auth-choice chutes")
+      for (const text of [error.message, String(error), JSON.stringify(error)]) {
+        assert.notInclude(text, wrong)
+        assert.notInclude(text, wrong.slice(4, 16))
+      }
+      assert.deepStrictEqual(readFileSync(s.storePath), bytes, "never deleted or overwritten")
+    }))
+
+  it.scopedLive("an older profile with no secret anywhere: ReauthRequired naming CHUTES_CLIENT_SECRET, no request", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake) } }))
+      const error = yield* Effect.flip(
+        ChutesCredentials.current.pipe(
+          Effect.provide(credentialsLayer(s)),
+          withEnv({ CHUTES_IDP_BASE_URL: s.fake.idpBaseUrl, HOME: s.dir })
+        )
+      )
+      assert.strictEqual(error.reason, "ReauthRequired")
+      assert.include(error.message, "CHUTES_CLIENT_SECRET")
+      assert.strictEqual(s.fake.counters.token, 0)
+    }))
+})
+
 describe("a failed refresh is not retried on every call", () => {
   it.scopedLive("within retryRefreshAfter: the same error, no new token request; a changed profile is tried at once", () =>
     Effect.gen(function*() {

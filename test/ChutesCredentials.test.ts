@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as ChutesCredentials from "../src/ChutesCredentials.js"
@@ -110,6 +111,37 @@ describe("secrets stay secret", () => {
     assert.isFalse(ChutesCredentials.looksLikeApiKey("sk-something"))
     assert.isFalse(ChutesCredentials.looksLikeApiKey(KEY.slice(0, -1)))
   })
+
+  it.effect("the shape warning says what is off (length, which segment) without showing the key", () =>
+    Effect.gen(function*() {
+      const hex = "0123456789abcdef".repeat(2)
+      const tail = "ENVkey".repeat(5) + "12"
+      const cases: ReadonlyArray<readonly [string, string, ReadonlyArray<string>]> = [
+        ["one character short", KEY.slice(0, -1), ["101 characters", "third segment", "31 characters"]],
+        ["upper-case hex", `cpk_${hex.toUpperCase()}.${hex}.${tail}`, ["first segment", "lower-case hex"]],
+        ["a dash instead of a dot", `cpk_${hex}-${hex}.${tail}`, ["2 segments", "3"]],
+        ["a symbol in the last segment", `cpk_${hex}.${hex}.${tail.slice(0, -1)}!`, ["third segment", "letters"]],
+        ["another prefix", `cpx_${hex}.${hex}.${tail}`, ["cpk_"]],
+        ["not a Chutes key at all", "sk-0123456789abcdefXYZ", ["cpk_", "22 characters"]]
+      ]
+      for (const [name, key, needles] of cases) {
+        const logged: Array<string> = []
+        const logger = Logger.make(({ message }) => void logged.push(String(message)))
+        yield* ChutesCredentials.warnOnShape(Option.some(ChutesCredentials.make({ kind: "api_key", source: "test", secret: key })))
+          .pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        assert.strictEqual(logged.length, 1, name)
+        const line = logged[0] ?? ""
+        // What the right shape is, what is off, and never the key (nor a 12-character piece of it).
+        assert.include(line, "cpk_ + 32 hex", name)
+        assert.include(line, "102 characters", name)
+        for (const needle of needles) assert.include(line, needle, `${name}: ${line}`)
+        for (let i = 0; i + 12 <= key.length; i++) assert.notInclude(line, key.slice(i, i + 12), `${name}: ${line}`)
+      }
+      const quiet: Array<string> = []
+      yield* ChutesCredentials.warnOnShape(Option.some(ChutesCredentials.make({ kind: "api_key", source: "t", secret: KEY })))
+        .pipe(Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void quiet.push(String(message))))))
+      assert.deepStrictEqual(quiet, [], "a key of the right shape gets no warning")
+    }))
 
   it.effect("layerEnv uses an odd-shaped key anyway", () =>
     Effect.gen(function*() {

@@ -11,6 +11,7 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import { inspect } from "node:util"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
@@ -286,20 +287,42 @@ describe("code exchange", () => {
       assert.notInclude(String(tokens.access), "cak_test_access_0001")
     }))
 
-  it.effect("sends no client_secret when the app has none", () =>
+  it.effect("refuses an app without a client secret before any request (the IdP checks it on every exchange)", () =>
     Effect.gen(function*() {
       const { layer, requests } = oauthOver([json(200, tokenBody)])
-      yield* Effect.flatMap(
+      // Only a caller outside the type system can get here: `OAuthApp.clientSecret` is required.
+      const noSecret = { ...app, clientSecret: undefined } as unknown as ChutesOAuth.OAuthApp
+      const error = yield* Effect.flatMap(
         ChutesOAuth.ChutesOAuth,
-        (oauth) => oauth.exchangeCode({ app: { ...app, clientSecret: undefined }, code: "c", verifier: "v" })
+        (oauth) => Effect.flip(oauth.exchangeCode({ app: noSecret, code: "c", verifier: "v" }))
       ).pipe(Effect.provide(layer), withEnv({ CHUTES_CLIENT_SECRET: "cs_env_should_not_be_used" }))
-      assert.deepStrictEqual(formOf(requests[0]).map(([key]) => key), [
-        "grant_type",
-        "client_id",
-        "code",
-        "redirect_uri",
-        "code_verifier"
-      ])
+      assert.strictEqual(error.reason, "ClientSecret")
+      assert.include(error.message, "CHUTES_CLIENT_SECRET")
+      assert.strictEqual(requests.length, 0)
+    }))
+
+  it.effect("a 400 invalid_client says the client id or secret is wrong, naming the id, never the secret", () =>
+    Effect.gen(function*() {
+      const echo = {
+        error: "invalid_client",
+        error_description: "bad client_secret cs_test_secret_value (also known as cs_test_secret_value)"
+      }
+      const { layer, requests } = oauthOver([json(400, { error: "invalid_client" }), json(400, echo)])
+      const [plain, echoed] = yield* Effect.flatMap(ChutesOAuth.ChutesOAuth, (oauth) =>
+        Effect.all([
+          Effect.flip(oauth.exchangeCode({ app, code: "c", verifier: "v" })),
+          Effect.flip(oauth.exchangeCode({ app: { ...app, clientSecret: Redacted.make("S3cr3t-no-known-shape-42") }, code: "c", verifier: "v" }))
+        ])).pipe(Effect.provide(layer))
+      assert.strictEqual(requests.length, 2)
+      for (const error of [plain, echoed]) {
+        assert.strictEqual(error.reason, "Exchange")
+        assert.strictEqual(error.error, "invalid_client")
+        assert.strictEqual(error.status, 400)
+        assert.include(error.message, "client id or client secret is wrong")
+        assert.include(error.message, "cid_test_client")
+        assert.include(error.message, "CHUTES_CLIENT_SECRET")
+        leakFree(error, ["cs_test_secret_value", "S3cr3t-no-known-shape-42"])
+      }
     }))
 
   it.effect("maps IdP answers to typed errors and never retries", () =>
@@ -371,17 +394,17 @@ describe("code exchange", () => {
 })
 
 describe("refresh", () => {
-  it.effect("posts the refresh_token form with the client secret read from the env at call time", () =>
+  it.effect("a profile without a stored secret: the secret is read from the env at call time", () =>
     Effect.gen(function*() {
       const { layer, requests } = oauthOver([json(200, tokenBody)])
       const refresh = Effect.flatMap(
         ChutesOAuth.ChutesOAuth,
         (oauth) => oauth.refresh({ clientId: "cid_stored", refreshToken: Redacted.make("crt_old_0001") })
       )
-      yield* Effect.gen(function*() {
+      const missing = yield* Effect.gen(function*() {
         yield* refresh.pipe(withEnv({ CHUTES_CLIENT_SECRET: "cs_first_secret" }))
         yield* refresh.pipe(withEnv({ CHUTES_CLIENT_SECRET: "cs_rotated_secret" }))
-        yield* refresh.pipe(withEnv({}))
+        return yield* Effect.flip(refresh.pipe(withEnv({})))
       }).pipe(Effect.provide(layer))
       assert.deepStrictEqual(formOf(requests[0]), [
         ["grant_type", "refresh_token"],
@@ -390,7 +413,118 @@ describe("refresh", () => {
         ["client_secret", "cs_first_secret"]
       ])
       assert.deepStrictEqual(formOf(requests[1]).at(-1), ["client_secret", "cs_rotated_secret"])
-      assert.deepStrictEqual(formOf(requests[2]).map(([key]) => key), ["grant_type", "client_id", "refresh_token"])
+      // Without any secret the IdP would refuse the client: no request is made.
+      assert.strictEqual(missing.reason, "ClientSecret")
+      assert.include(missing.message, "CHUTES_CLIENT_SECRET")
+      assert.strictEqual(requests.length, 2)
+    }))
+
+  describe("the stored client id and secret are a pair; env values fill in only where they belong", () => {
+    type Client = { readonly id?: string; readonly secret?: string }
+    const cases: ReadonlyArray<{
+      readonly name: string
+      readonly stored: Client
+      readonly env: Client
+      readonly sent: readonly [string, string] | { readonly reason: "ClientId" | "ClientSecret"; readonly needles: ReadonlyArray<string> }
+    }> = [
+      { name: "the stored pair, no env", stored: { id: "cid_A", secret: "csc_A" }, env: {}, sent: ["cid_A", "csc_A"] },
+      {
+        name: "the env secret of the same app wins (a rotated secret)",
+        stored: { id: "cid_A", secret: "csc_A" },
+        env: { id: "cid_A", secret: "csc_A_rotated" },
+        sent: ["cid_A", "csc_A_rotated"]
+      },
+      {
+        name: "the env pair of another app is not mixed in",
+        stored: { id: "cid_A", secret: "csc_A" },
+        env: { id: "cid_B", secret: "csc_B" },
+        sent: ["cid_A", "csc_A"]
+      },
+      {
+        name: "an env secret without an env id does not replace a stored one",
+        stored: { id: "cid_A", secret: "csc_A" },
+        env: { secret: "csc_unknown_app" },
+        sent: ["cid_A", "csc_A"]
+      },
+      {
+        name: "the stored secret when the env has only the same id",
+        stored: { id: "cid_A", secret: "csc_A" },
+        env: { id: "cid_A" },
+        sent: ["cid_A", "csc_A"]
+      },
+      { name: "an older profile: the env secret fills in", stored: { id: "cid_A" }, env: { secret: "csc_E" }, sent: ["cid_A", "csc_E"] },
+      {
+        name: "an older profile: the env pair of the same app",
+        stored: { id: "cid_A" },
+        env: { id: "cid_A", secret: "csc_E" },
+        sent: ["cid_A", "csc_E"]
+      },
+      {
+        name: "an older profile and the env pair of another app: refused before any request",
+        stored: { id: "cid_A" },
+        env: { id: "cid_B", secret: "csc_B" },
+        sent: { reason: "ClientSecret", needles: ["cid_A", "cid_B", "CHUTES_CLIENT_ID"] }
+      },
+      {
+        name: "an older profile and no env secret: refused before any request",
+        stored: { id: "cid_A" },
+        env: {},
+        sent: { reason: "ClientSecret", needles: ["CHUTES_CLIENT_SECRET"] }
+      },
+      { name: "no stored client: the env pair", stored: {}, env: { id: "cid_B", secret: "csc_B" }, sent: ["cid_B", "csc_B"] },
+      { name: "no client anywhere", stored: {}, env: { secret: "csc_B" }, sent: { reason: "ClientId", needles: ["CHUTES_CLIENT_ID"] } }
+    ]
+    for (const row of cases) {
+      it.effect(row.name, () =>
+        Effect.gen(function*() {
+          const { layer, requests } = oauthOver([json(200, tokenBody)])
+          const env: Record<string, string> = {
+            ...(row.env.id !== undefined ? { CHUTES_CLIENT_ID: row.env.id } : {}),
+            ...(row.env.secret !== undefined ? { CHUTES_CLIENT_SECRET: row.env.secret } : {})
+          }
+          const result = yield* Effect.flatMap(ChutesOAuth.ChutesOAuth, (oauth) =>
+            Effect.either(oauth.refresh({
+              clientId: row.stored.id,
+              clientSecret: row.stored.secret === undefined ? undefined : Redacted.make(row.stored.secret),
+              refreshToken: Redacted.make("crt_old_0001")
+            }))).pipe(Effect.provide(layer), withEnv(env))
+          if (Array.isArray(row.sent)) {
+            assert.isTrue(Either.isRight(result), `expected a refresh, got ${Either.isLeft(result) ? result.left.message : ""}`)
+            const form = formOf(requests[0])
+            assert.deepStrictEqual([form[1], form[3]], [["client_id", row.sent[0]], ["client_secret", row.sent[1]]])
+            if (Either.isRight(result)) {
+              // The pair that worked comes back, so the caller can store it with the new tokens.
+              assert.strictEqual(result.right.client.clientId, row.sent[0])
+              assert.strictEqual(Redacted.value(result.right.client.clientSecret), row.sent[1])
+            }
+          } else {
+            assert.isTrue(Either.isLeft(result))
+            const expected = row.sent as { readonly reason: string; readonly needles: ReadonlyArray<string> }
+            if (Either.isLeft(result)) {
+              assert.strictEqual(result.left.reason, expected.reason)
+              for (const needle of expected.needles) assert.include(result.left.message, needle)
+              leakFree(result.left, ["csc_A", "csc_B", "csc_E"])
+            }
+            assert.strictEqual(requests.length, 0)
+          }
+        }))
+    }
+  })
+
+  it.effect("a 400 invalid_client at refresh says the client id or secret is wrong", () =>
+    Effect.gen(function*() {
+      const { layer } = oauthOver([json(400, { error: "invalid_client" })])
+      const error = yield* Effect.flatMap(ChutesOAuth.ChutesOAuth, (oauth) =>
+        Effect.flip(oauth.refresh({
+          clientId: "cid_stored",
+          clientSecret: Redacted.make("csc_stored_secret_0001"),
+          refreshToken: Redacted.make("crt_old_0001")
+        }))).pipe(Effect.provide(layer), withEnv({}))
+      assert.strictEqual(error.reason, "Exchange")
+      assert.strictEqual(error.error, "invalid_client")
+      assert.include(error.message, "client id or client secret is wrong")
+      assert.include(error.message, "cid_stored")
+      leakFree(error, ["csc_stored_secret_0001", "crt_old_0001"])
     }))
 
   it.effect("takes the client id from the env when none is given, else fails with ClientId", () =>
@@ -400,7 +534,7 @@ describe("refresh", () => {
         ChutesOAuth.ChutesOAuth,
         (oauth) => oauth.refresh({ refreshToken: Redacted.make("crt_old_0001") })
       ).pipe(Effect.provide(layer))
-      yield* refresh.pipe(withEnv({ CHUTES_CLIENT_ID: "cid_from_env" }))
+      yield* refresh.pipe(withEnv({ CHUTES_CLIENT_ID: "cid_from_env", CHUTES_CLIENT_SECRET: "cs_from_env" }))
       assert.deepStrictEqual(formOf(requests[0])[1], ["client_id", "cid_from_env"])
       const error = yield* Effect.flip(refresh.pipe(withEnv({})))
       assert.strictEqual(error.reason, "ClientId")
@@ -414,7 +548,8 @@ describe("refresh", () => {
         const { layer } = oauthOver([json(200, { ...tokenBody, refresh_token: refreshToken })])
         const tokens = yield* Effect.flatMap(
           ChutesOAuth.ChutesOAuth,
-          (oauth) => oauth.refresh({ clientId: "cid_x", refreshToken: Redacted.make("crt_keep_me") })
+          (oauth) =>
+            oauth.refresh({ clientId: "cid_x", clientSecret: Redacted.make("cs_x"), refreshToken: Redacted.make("crt_keep_me") })
         ).pipe(Effect.provide(layer), withEnv({}))
         assert.strictEqual(Redacted.value(tokens.refresh), "crt_keep_me")
         assert.strictEqual(Redacted.value(tokens.access), "cak_test_access_0001")
@@ -426,7 +561,10 @@ describe("refresh", () => {
       const { layer, requests } = oauthOver([{ status: 503, body: "" }, json(200, tokenBody)])
       const error = yield* Effect.flatMap(
         ChutesOAuth.ChutesOAuth,
-        (oauth) => Effect.flip(oauth.refresh({ clientId: "cid_x", refreshToken: Redacted.make("crt_once") }))
+        (oauth) =>
+          Effect.flip(
+            oauth.refresh({ clientId: "cid_x", clientSecret: Redacted.make("cs_x"), refreshToken: Redacted.make("crt_once") })
+          )
       ).pipe(Effect.provide(layer), withEnv({}))
       assert.strictEqual(error.reason, "Exchange")
       assert.strictEqual(error.status, 503)
@@ -441,10 +579,11 @@ describe("completeLogin and profiles", () => {
     assert.strictEqual(ChutesOAuth.profileIdFor({ username: "../../etc/passwd" }), "chutes:etc-passwd")
     assert.strictEqual(ChutesOAuth.profileIdFor({ username: "a b\nc" }), "chutes:a-b-c")
     assert.strictEqual(ChutesOAuth.profileIdFor({ username: "x".repeat(100) }), `chutes:${"x".repeat(64)}`)
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "..." }), "chutes:default")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "" }), "chutes:default")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ sub: "user-1" }), "chutes:default")
-    assert.strictEqual(ChutesOAuth.profileIdFor(undefined), "chutes:default")
+    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "..." }), "chutes:oauth")
+    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "" }), "chutes:oauth")
+    assert.strictEqual(ChutesOAuth.profileIdFor({ sub: "user-1" }), "chutes:oauth")
+    assert.strictEqual(ChutesOAuth.profileIdFor(undefined), "chutes:oauth")
+    assert.strictEqual(ChutesOAuth.DEFAULT_PROFILE_ID, "chutes:oauth")
   })
 
   it.effect("exchanges, reads the user info and returns the store's profile shape", () =>
@@ -459,7 +598,8 @@ describe("completeLogin and profiles", () => {
         (oauth) => oauth.completeLogin({ app, code: "c", verifier: "v" })
       ).pipe(Effect.provide(layer))
       assert.strictEqual(result.profileId, "chutes:alice")
-      assert.deepStrictEqual(result.profile, {
+      const { clientSecret, ...rest } = result.profile
+      assert.deepStrictEqual(rest, {
         type: "oauth",
         provider: "chutes",
         access: "cak_test_access_0001",
@@ -469,11 +609,17 @@ describe("completeLogin and profiles", () => {
         clientId: "cid_test_client",
         accountId: "user-alice-0001"
       })
+      // The secret is kept beside the client id, so a refresh in a new shell has the pair; it never prints.
+      assert.isTrue(clientSecret !== undefined && Redacted.isRedacted(clientSecret))
+      assert.strictEqual(clientSecret && Redacted.value(clientSecret), "cs_test_secret_value")
+      for (const text of [inspect(result, { depth: 10 }), JSON.stringify(result), String(result.profile.clientSecret)]) {
+        assert.notInclude(text, "cs_test_secret_value")
+      }
       assert.strictEqual(requests[1]?.url, `${IDP}/idp/userinfo`)
       assert.strictEqual(requests[1]?.headers["authorization"], "Bearer cak_test_access_0001")
     }))
 
-  it.effect("keeps the tokens as chutes:default when userinfo fails, with a warning", () =>
+  it.effect("keeps the tokens as chutes:oauth (never the API key's chutes:default) when userinfo fails, with a warning", () =>
     Effect.gen(function*() {
       const logged: Array<string> = []
       const logger = Logger.make(({ message }) => void logged.push(String(message)))
@@ -483,14 +629,131 @@ describe("completeLogin and profiles", () => {
           ChutesOAuth.ChutesOAuth,
           (oauth) => oauth.completeLogin({ app, code: "c", verifier: "v" })
         ).pipe(Effect.provide(layer), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
-        assert.strictEqual(result.profileId, "chutes:default")
+        assert.strictEqual(result.profileId, "chutes:oauth")
         assert.strictEqual(result.profile.access, "cak_test_access_0001")
         assert.strictEqual(result.profile.refresh, "crt_test_refresh_0001")
         assert.isFalse("email" in result.profile)
         assert.isFalse("accountId" in result.profile)
       }
-      assert.strictEqual(logged.filter((line) => line.includes("chutes:default")).length, 3)
+      assert.strictEqual(logged.filter((line) => line.includes("chutes:oauth")).length, 3)
       for (const line of logged) assert.notInclude(line, "cak_test_access_0001")
+    }))
+})
+
+describe("an IdP that echoes the secrets it was sent (issue 13, item 9)", () => {
+  // Secrets of no known token shape: only the SDK's knowledge of the values can keep them out.
+  const CODE = "q9Zx7Lm2Pp4Rt6Vw8Yb1Kd3F"
+  const VERIFIER = "Vq3rIfIeR-no-prefix-000111222333444555666777"
+  const SECRET = "AppSecretWithoutAnyKnownPrefix0042"
+  const REFRESH = "rt-without-known-prefix-0123456789abcdef"
+  const ACCESS = "at-without-known-prefix-fedcba9876543210"
+  const oddApp: ChutesOAuth.OAuthApp = { ...app, clientSecret: Redacted.make(SECRET) }
+  const ALL = [CODE, VERIFIER, SECRET, REFRESH, ACCESS]
+
+  /** Every rendering of the error holds no secret, and no 12-character piece of one. */
+  const noPieces = (what: string, texts: ReadonlyArray<string>, secrets: ReadonlyArray<string> = ALL) => {
+    for (const text of texts) {
+      for (const secret of secrets) {
+        for (let i = 0; i + 12 <= secret.length; i++) {
+          assert.notInclude(text, secret.slice(i, i + 12), `${what}: a piece of ${secret.slice(0, 4)}… in ${text}`)
+        }
+      }
+    }
+  }
+  const renderings = (error: OAuthError): ReadonlyArray<string> => [
+    String(error),
+    JSON.stringify(error),
+    error.message,
+    inspect(error, { depth: 10 }),
+    error.error ?? "",
+    error.detail ?? ""
+  ]
+  /** The echo of `sent`: `error` is the first value, the description holds them all, whole and cut short. */
+  const echo = (status: number, sent: ReadonlyArray<string>) =>
+    json(status, {
+      error: sent[0],
+      error_description: `you sent ${sent.join(" ")}; in short ${sent.map((v) => v.slice(0, 20)).join(" ")}`
+    })
+
+  const run = <A>(script: ReadonlyArray<Scripted>, f: (oauth: ChutesOAuth.Service) => Effect.Effect<A, OAuthError>) =>
+    Effect.flatMap(ChutesOAuth.ChutesOAuth, (oauth) => Effect.flip(f(oauth))).pipe(
+      Effect.provide(oauthOver(script).layer),
+      withEnv({})
+    )
+
+  it.effect("the code exchange: the code, the verifier and the client secret, in `error` and the description", () =>
+    Effect.gen(function*() {
+      for (const sent of [[CODE, VERIFIER, SECRET], [VERIFIER, CODE], [SECRET, CODE], ["invalid_grant", CODE]]) {
+        for (const status of [400, 401, 500]) {
+          const error = yield* run([echo(status, sent)], (o) => o.exchangeCode({ app: oddApp, code: CODE, verifier: VERIFIER }))
+          assert.strictEqual(error.reason, "Exchange")
+          assert.strictEqual(error.status, status)
+          noPieces(`exchange ${status}`, renderings(error))
+        }
+      }
+      // An ordinary error code is kept as it is.
+      const plain = yield* run([echo(400, ["invalid_grant", CODE])], (o) => o.exchangeCode({ app: oddApp, code: CODE, verifier: VERIFIER }))
+      assert.strictEqual(plain.error, "invalid_grant")
+      assert.include(plain.message, "you sent")
+    }))
+
+  it.effect("the refresh: the refresh token and the client secret; a token shape the SDK did not send is scrubbed too", () =>
+    Effect.gen(function*() {
+      const refresh = (script: ReadonlyArray<Scripted>) =>
+        run(script, (o) => o.refresh({ clientId: app.clientId, clientSecret: Redacted.make(SECRET), refreshToken: Redacted.make(REFRESH) }))
+      const echoed = yield* refresh([echo(400, [REFRESH, SECRET])])
+      assert.strictEqual(echoed.reason, "Exchange")
+      noPieces("refresh", renderings(echoed))
+      // A token of a known shape (not the one sent) in `error`: the pattern scrubber still applies to that field.
+      const shaped = yield* refresh([json(400, { error: "crt_9352a6d7772628313b6b2300b23e2265" })])
+      noPieces("refresh, crt_ in error", renderings(shaped), ["crt_9352a6d7772628313b6b2300b23e2265"])
+    }))
+
+  it.effect("userinfo and revoke: the access token and the revoked token", () =>
+    Effect.gen(function*() {
+      const info = yield* run([echo(401, [ACCESS])], (o) => o.userInfo(Redacted.make(ACCESS)))
+      assert.strictEqual(info.status, 401)
+      noPieces("userinfo", renderings(info))
+      const revoked = yield* run(
+        [echo(400, [REFRESH, SECRET])],
+        (o) => o.revoke(Redacted.make(REFRESH), { clientId: app.clientId, clientSecret: Redacted.make(SECRET) })
+      )
+      assert.strictEqual(revoked.status, 400)
+      noPieces("revoke", renderings(revoked))
+    }))
+
+  it.effect("a 2xx that is not a token response (an HTML page whose title echoes the code) and a transport error", () =>
+    Effect.gen(function*() {
+      const html = yield* run(
+        [{ status: 200, body: `<html><title>code ${CODE} / ${VERIFIER}</title></html>` }],
+        (o) => o.exchangeCode({ app: oddApp, code: CODE, verifier: VERIFIER })
+      )
+      assert.strictEqual(html.reason, "InvalidTokenResponse")
+      noPieces("html", renderings(html))
+    }))
+
+  it.effect("completeLogin: userinfo echoing the new tokens and the code; the warning logged holds none of them", () =>
+    Effect.gen(function*() {
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => void logged.push(String(message)))
+      const tokens = { ...tokenBody, access_token: ACCESS, refresh_token: REFRESH }
+      const { layer } = oauthOver([json(200, tokens), echo(401, [REFRESH, ACCESS, CODE, VERIFIER, SECRET])])
+      const result = yield* Effect.flatMap(
+        ChutesOAuth.ChutesOAuth,
+        (oauth) => oauth.completeLogin({ app: oddApp, code: CODE, verifier: VERIFIER })
+      ).pipe(Effect.provide(layer), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      assert.strictEqual(result.profileId, "chutes:oauth")
+      assert.isTrue(logged.some((line) => line.includes("user info could not be read")))
+      noPieces("completeLogin warning", logged)
+    }))
+
+  it.effect("userinfo naming the user after the access token: not taken as the user name", () =>
+    Effect.gen(function*() {
+      const { layer } = oauthOver([json(200, { sub: ACCESS, username: `x${ACCESS}` })])
+      const info = yield* Effect.flatMap(ChutesOAuth.ChutesOAuth, (o) => o.userInfo(Redacted.make(ACCESS))).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(info, {})
     }))
 })
 
@@ -538,16 +801,31 @@ describe("against FakeChutes over loopback", () => {
         assert.strictEqual(replay.error, "invalid_grant")
         leakFree(replay, [login.profile.refresh, login.profile.access, server.clientSecret ?? ""])
 
-        // Without the client secret the IdP refuses the client.
-        const noSecret = yield* Effect.flip(
-          oauth.refresh({ clientId: liveApp.clientId, refreshToken: rotated.refresh }).pipe(withEnv({}))
+        // With a wrong client secret the IdP refuses the client, and says which variables to check.
+        const wrongSecret = yield* Effect.flip(
+          oauth.refresh({
+            clientId: liveApp.clientId,
+            clientSecret: Redacted.make("csc_wrong_secret_0001"),
+            refreshToken: rotated.refresh
+          }).pipe(withEnv({}))
         )
-        assert.strictEqual(noSecret.error, "invalid_client")
+        assert.strictEqual(wrongSecret.error, "invalid_client")
+        assert.include(wrongSecret.message, "client id or client secret is wrong")
+        // The stored secret alone (no env) refreshes: a new shell needs nothing set.
+        const stored = yield* oauth.refresh({
+          clientId: liveApp.clientId,
+          clientSecret: liveApp.clientSecret,
+          refreshToken: rotated.refresh
+        }).pipe(withEnv({}))
+        assert.notStrictEqual(Redacted.value(stored.refresh), Redacted.value(rotated.refresh))
 
-        const me = yield* oauth.userInfo(rotated.access)
+        const me = yield* oauth.userInfo(stored.access)
         assert.deepStrictEqual(me, { sub: "user-alice-0001", username: "alice" })
-        yield* oauth.revoke(rotated.access, liveApp.clientId)
-        const revoked = yield* Effect.flip(oauth.userInfo(rotated.access))
+        // Revoking with the stored pair needs no env either.
+        yield* oauth.revoke(stored.access, { clientId: liveApp.clientId, clientSecret: liveApp.clientSecret }).pipe(
+          withEnv({})
+        )
+        const revoked = yield* Effect.flip(oauth.userInfo(stored.access))
         assert.strictEqual(revoked.status, 401)
         assert.strictEqual(revoked.error, "invalid_token")
 

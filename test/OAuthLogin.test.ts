@@ -14,6 +14,7 @@ import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
 import * as Net from "node:net"
 import * as Os from "node:os"
+import { inspect } from "node:util"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import type { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
@@ -470,6 +471,82 @@ describe("login: paste flow", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("login: the client secret", () => {
+  it.live("asked for with a hidden prompt before the browser opens when CHUTES_CLIENT_SECRET is unset; kept in the profile", () =>
+    Effect.gen(function*() {
+      const env = yield* setup()
+      const secret = env.server.clientSecret ?? ""
+      const events: Array<string> = []
+      const lines: Array<string> = []
+      const answers = [" ", env.server.clientId, ` ${secret} `]
+      // The secret prompts are answered; the paste prompt (raced against the browser) waits like an idle user.
+      const answer = (message: string, options: OAuthLogin.PromptOptions) =>
+        message.startsWith("Paste")
+          ? Effect.never
+          : Effect.sync(() => {
+            events.push(`prompt${options.hidden === true ? " (hidden)" : ""}: ${message}`)
+            return answers.shift() ?? ""
+          })
+      const onOpen = (url: string) =>
+        Effect.promise(async () => {
+          events.push("browser opened")
+          await visit(await consent(url))
+        })
+      const app: ChutesOAuth.AppSettings = {
+        clientId: Option.some(env.app.clientId),
+        clientSecret: undefined,
+        redirectUri: env.app.redirectUri,
+        scopes: env.app.scopes
+      }
+      const result = yield* OAuthLogin.login({ app, remote: false }).pipe(
+        Effect.provide(layers(env.oauth, onOpen, { lines, answers: answer }))
+      )
+      const secretPrompt = "prompt (hidden): Chutes OAuth client secret (csc_…; input hidden): "
+      // An empty answer and the client id pasted by mistake are asked again; then the browser opens.
+      assert.deepStrictEqual(events, [secretPrompt, secretPrompt, secretPrompt, "browser opened"])
+      assert.isTrue(lines.some((line) => line.includes("CHUTES_CLIENT_SECRET")))
+      assert.isTrue(lines.some((line) => line.includes("client id, not the secret")))
+      assert.strictEqual(result.profile.clientId, env.server.clientId)
+      const stored = result.profile.clientSecret
+      assert.strictEqual(stored && Redacted.value(stored), secret, "trimmed, and stored beside the client id")
+      assert.strictEqual(env.server.counters.tokenByGrant.authorization_code, 1)
+      for (const text of [...lines, inspect(result, { depth: 10 }), JSON.stringify(result)]) assert.notInclude(text, secret)
+    }).pipe(Effect.scoped))
+
+  it.live("taken from CHUTES_CLIENT_SECRET without asking", () =>
+    Effect.gen(function*() {
+      const env = yield* setup()
+      const prompts: Array<string> = []
+      const onOpen = (url: string) => Effect.promise(async () => void (await visit(await consent(url))))
+      const result = yield* OAuthLogin.login({ remote: false }).pipe(
+        Effect.provide(layers(env.oauth, onOpen, { prompts })),
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([
+            ["CHUTES_CLIENT_ID", env.server.clientId],
+            ["CHUTES_CLIENT_SECRET", env.server.clientSecret ?? ""],
+            ["CHUTES_OAUTH_REDIRECT_URI", env.redirectUri]
+          ])
+        ))
+      )
+      assert.isFalse(prompts.some((prompt) => prompt.includes("secret")))
+      assert.strictEqual(result.profile.clientSecret && Redacted.value(result.profile.clientSecret), env.server.clientSecret)
+    }).pipe(Effect.scoped))
+
+  it.live("three empty answers end the sign-in before anything is opened", () =>
+    Effect.gen(function*() {
+      const env = yield* setup()
+      const opened: Array<string> = []
+      const error = yield* Effect.flip(
+        OAuthLogin.login({ app: { ...env.app, clientId: Option.some(env.app.clientId), clientSecret: undefined }, remote: false })
+          .pipe(Effect.provide(layers(env.oauth, (url) => Effect.sync(() => void opened.push(url)), { answers: ["", "", ""] })))
+      )
+      assert.strictEqual(error.reason, "ClientSecret")
+      assert.include(error.message, "CHUTES_CLIENT_SECRET")
+      assert.deepStrictEqual(opened, [])
+      assert.strictEqual(env.server.counters.authorize, 0)
+    }).pipe(Effect.scoped))
+})
+
 describe("login: no terminal", () => {
   const unusedOAuth = ChutesOAuth.layer.pipe(
     Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: "http://127.0.0.1:9" }), FetchHttpClient.layer))
@@ -488,6 +565,7 @@ describe("login: no terminal", () => {
         )
       const withId: OAuthError = yield* run({
         clientId: "cid_x",
+        clientSecret: Redacted.make("csc_x"),
         redirectUri: ChutesOAuth.DEFAULT_REDIRECT_URI,
         scopes: ChutesOAuth.DEFAULT_SCOPES
       })
@@ -499,9 +577,18 @@ describe("login: no terminal", () => {
         "CHUTES_OAUTH_TOKEN"
       ]
       for (const needle of needles) assert.include(withId.message, needle)
+      assert.notInclude(withId.message, "CHUTES_CLIENT_SECRET", "nothing is missing but the terminal")
       const fromEnv = yield* run(undefined).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
       assert.strictEqual(fromEnv.reason, "NotInteractive")
       assert.include(fromEnv.message, "CHUTES_CLIENT_ID")
+      assert.include(fromEnv.message, "CHUTES_CLIENT_SECRET")
+      // The id is set, the secret is not: the failure names the secret's variable.
+      const noSecret = yield* run(undefined).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CHUTES_CLIENT_ID", "cid_x"]])))
+      )
+      assert.strictEqual(noSecret.reason, "NotInteractive")
+      assert.include(noSecret.message, "CHUTES_CLIENT_SECRET")
+      assert.notInclude(noSecret.message, "CHUTES_CLIENT_ID")
       assert.deepStrictEqual(opened, [])
     }))
 })

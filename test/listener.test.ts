@@ -315,3 +315,133 @@ describe("callback listener: a wrong state never completes the flow", () => {
       assert.strictEqual(env.server.counters.token, 0, "the genuine code was never exchanged")
     }))
 })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// A local process that holds the listener (issue 13, item 3)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** The IPv4 TCP sockets the kernel has, from the side of `localPort` (Linux /proc/net/tcp). */
+const tcpSockets = (localPort: number) =>
+  readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).flatMap((line) => {
+    const [, local = "", remote = "", state = "", queues = ""] = line.trim().split(/\s+/)
+    if (Number.parseInt(local.split(":")[1] ?? "", 16) !== localPort) return []
+    const [tx = "0", rx = "0"] = queues.split(":")
+    return [{
+      remotePort: Number.parseInt(remote.split(":")[1] ?? "", 16),
+      established: state === "01",
+      txQueue: Number.parseInt(tx, 16),
+      rxQueue: Number.parseInt(rx, 16)
+    }]
+  })
+
+/**
+ * A local process that pipelines `count` requests on one connection and never reads the answers: the listener's
+ * answers back up until Node stops reading the rest, so that connection always has an answer in flight that cannot
+ * flush. The client side never notices a close (it reads nothing), so the kernel is asked: `open` is whether the
+ * connection still exists (Linux; elsewhere always `undefined`), `stuck` waits until the listener has stopped reading
+ * it (its queues hold requests and answers and do not move; elsewhere it waits 2 s).
+ */
+const pipeliningHog = (port: number, count = 40_000) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<Net.Socket>((resolve, reject) => {
+        const socket = Net.connect({ port, host: "127.0.0.1" })
+        socket.once("connect", () => resolve(socket))
+        socket.once("error", reject)
+      })
+    ),
+    (socket) => Effect.sync(() => socket.destroy())
+  ).pipe(Effect.map((socket) => {
+    socket.pause()
+    socket.on("error", () => {})
+    const localPort = socket.localPort ?? 0
+    socket.write(`GET /not-the-callback HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`.repeat(count))
+    /** The listener's side of this connection. */
+    const serverSide = () => onLinux ? tcpSockets(port).find((s) => s.remotePort === localPort) : undefined
+    return {
+      open: (): boolean | undefined => onLinux ? tcpSockets(localPort).some((s) => s.established) : undefined,
+      stuck: Effect.gen(function*() {
+        if (!onLinux) return yield* TestServices.provideLive(Effect.sleep(Duration.seconds(2)))
+        // Stuck: requests waiting in its receive queue, answers in its send queue, neither moving for half a second.
+        let last = ""
+        let still = 0
+        for (let i = 0; i < 300; i++) {
+          const side = serverSide()
+          const now = `${side?.rxQueue ?? 0}:${side?.txQueue ?? 0}`
+          still = (side?.rxQueue ?? 0) > 0 && (side?.txQueue ?? 0) > 0 && now === last ? still + 1 : 0
+          if (still >= 5) return
+          last = now
+          yield* TestServices.provideLive(Effect.sleep(Duration.millis(100)))
+        }
+        assert.fail("the listener kept reading the pipelined requests")
+      })
+    }
+  }))
+
+/** Waits on the live clock until `check` holds, or `millis` pass; returns whether it held. */
+const within = (millis: number, check: () => boolean) =>
+  Effect.gen(function*() {
+    const end = Date.now() + millis
+    while (Date.now() < end) {
+      if (check()) return true
+      yield* TestServices.provideLive(Effect.sleep(Duration.millis(10)))
+    }
+    return check()
+  })
+
+describe("callback listener: a local process cannot hold it open", () => {
+  it.live("close ends within the grace period although a connection pipelines requests and never reads", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const listener = yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/cb`, "s", {
+        closeGrace: Duration.millis(300)
+      })
+      const hog = yield* pipeliningHog(port)
+      yield* hog.stuck
+      const started = Date.now()
+      const closed = yield* listener.close.pipe(Effect.timeoutOption(Duration.seconds(5)), TestServices.provideLive)
+      const took = Date.now() - started
+      console.log(`listener close figures: ${JSON.stringify({ graceMillis: 300, closeMillis: took })}`)
+      assert.isTrue(Option.isSome(closed), "the close did not end within 5 s")
+      assert.isAtLeast(took, 250, "the answers in flight got the grace period")
+      assert.isBelow(took, 2_000, "the close took longer than the grace period")
+      if (onLinux) assert.isFalse(hog.open(), "the hog's connection was dropped")
+      assert.strictEqual(yield* connect(port), "ECONNREFUSED")
+      assert.isTrue(yield* bindable(port))
+    }).pipe(Effect.scoped))
+
+  it.live("a sign-in completes while a local process holds a connection; the code is exchanged before the close ends", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      const { fiber, url } = yield* startLogin(env)
+      const hog = yield* pipeliningHog(env.port)
+      yield* hog.stuck
+      assert.strictEqual(yield* status(yield* redirectFor(url)), 200, "the browser gets its page")
+      const callbackAt = Date.now()
+      // The code is exchanged at once, while the hog's connection still has its grace period to run.
+      assert.isTrue(yield* within(5_000, () => env.server.counters.token === 1), "the code was not exchanged")
+      const exchangedAfter = Date.now() - callbackAt
+      if (onLinux) assert.isTrue(hog.open(), "the exchange came after the close")
+      const joined = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(Duration.seconds(10)), TestServices.provideLive)
+      const endedAt = Date.now()
+      console.log(`listener login figures: ${JSON.stringify({ exchangedAfter, loginEndedAfter: endedAt - callbackAt })}`)
+      assert.isTrue(Option.isSome(joined), "the login did not end")
+      if (Option.isSome(joined)) assert.strictEqual(joined.value.profileId, "chutes:alice")
+      // The login ends once the listener is closed: the hog dropped after the grace period.
+      if (onLinux) assert.isFalse(hog.open(), "the login ended with the hog's connection still open")
+      assert.isBelow(endedAt - callbackAt, Duration.toMillis(OAuthLogin.DEFAULT_CLOSE_GRACE) + 2_000)
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+      assert.isTrue(yield* bindable(env.port))
+    }).pipe(Effect.scoped))
+
+  it.live("connections past the cap are refused; the ones inside it are still served", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/cb`, "s", { maxConnections: 4 })
+      const held = yield* Effect.forEach(Array.from({ length: 4 }), () => keepAlive(port))
+      for (const connection of held) assert.strictEqual(yield* connection.request("/x"), "HTTP/1.1 404 Not Found")
+      const extra = yield* keepAlive(port)
+      assert.strictEqual(yield* extra.closed, "closed, 0 more bytes", "a fifth connection is dropped at once")
+      assert.strictEqual(yield* held[0]!.request("/x"), "HTTP/1.1 404 Not Found", "the first four are still served")
+    }).pipe(Effect.scoped))
+})

@@ -1,5 +1,5 @@
 /**
- * Secrets never leave the SDK (issue 5, item 6; SPEC §4): real flows run against FakeChutes with known fake secrets
+ * Secrets never leave the SDK (issue 5, item 6; issue 13, item 9): real flows run against FakeChutes with known fake secrets
  * — an API key of the real shape, OAuth access and refresh tokens, a client secret — plus every token the fake issues
  * and every authorization code along the way; the fake's error bodies echo the secrets back. Everything the SDK
  * produces is captured (every log line at every level, every span with its attributes, events and exit cause, every
@@ -16,12 +16,14 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { inspect } from "node:util"
 import * as ChutesAiError from "../src/ai/ChutesAiError.js"
 import * as ChutesLanguageModel from "../src/ai/ChutesLanguageModel.js"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
@@ -39,7 +41,7 @@ import * as Capture from "./support/capture.js"
 // The known fake secrets
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** `cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics: the real shape (SPEC §4). */
+/** `cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics: the real shape. */
 // Built from parts, so no committed line looks like a real key.
 const FAKE_API_KEY = "cpk_" + "fa6e".repeat(8) + "." + "5ec7".repeat(8) + "." + "NotARealKeyJustForTheSecretsTest"
 const FAKE_ACCESS_TOKEN = "cak_d7cffafbbadb01efd8854c327ad884f91845cd26b03b4a09"
@@ -366,7 +368,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       assert.strictEqual(refused.error, "invalid_client")
       Capture.recordError(t.capture, "refused exchange", refused)
 
-      // 3. The tokens come, the user info does not (its body echoes a token): signed in as chutes:default, warned.
+      // 3. The tokens come, the user info does not (its body echoes a token): signed in as chutes:oauth, warned.
       t.fake.fault({
         _tag: "Status",
         route: "userinfo",
@@ -377,7 +379,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       const noInfo = yield* pasteLogin(t, lines)
       t.learn("login access token 2", noInfo.profile.access)
       t.learn("login refresh token 2", noInfo.profile.refresh)
-      assert.strictEqual(noInfo.profileId, "chutes:default")
+      assert.strictEqual(noInfo.profileId, "chutes:oauth")
       assert.isTrue(hasEntry(t.capture, "log", /user info could not be read/))
 
       // 4. The connection drops during the exchange (the platform error holds the form body with the secrets).
@@ -397,6 +399,220 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       assert.isTrue(hasEntry(t.capture, "span", /span ChutesOAuth\.exchangeCode exit/))
       assert.isTrue(hasEntry(t.capture, "span", /span http\.client POST exit/), "the platform's failed span")
       assert.isAtLeast(t.secrets.length, KNOWN.length + 7)
+      assertNoLeaks(t.capture, t.secrets)
+    }).pipe(Effect.scoped))
+})
+
+describe("secrets stay out of logs, spans, errors and printed lines: the client secret asked for and stored", () => {
+  /** A client secret of no known token shape: only the SDK's knowledge of the value keeps it out of the output. */
+  const ODD_SECRET = "oddShaped" + "AppSecret".repeat(3) + "0042"
+
+  it.live("typed at the hidden prompt; refused exchange and refresh echoing it; stored; a refresh from the store alone", () =>
+    Effect.gen(function*() {
+      const t = yield* setup
+      const redirectUri = "http://127.0.0.1:1456/oauth-callback"
+      const fake = yield* FakeChutes.make({ clientSecret: ODD_SECRET, autoApprove: true, redirectUris: [redirectUri] })
+      const secrets = [...t.secrets, { name: "odd client secret", value: ODD_SECRET }]
+      const lines: Array<string> = []
+      const prompts: Array<string> = []
+      /** The user: types the secret when asked (hidden), approves in a "browser", pastes the redirect URL. */
+      const answers = (message: string, options: OAuthLogin.PromptOptions) =>
+        message.includes("client secret")
+          ? Effect.sync(() => {
+            prompts.push(`${options.hidden === true ? "hidden" : "VISIBLE"}: ${message}`)
+            return ODD_SECRET
+          })
+          : Effect.promise(async () => {
+            const line = [...lines].reverse().find((l) => l.startsWith("Open this URL in your LOCAL browser: ")) ?? ""
+            const response = await fetch(line.slice("Open this URL in your LOCAL browser: ".length), { redirect: "manual" })
+            const location = response.headers.get("location") ?? ""
+            t.learn("authorization code", new URL(location).searchParams.get("code") ?? undefined)
+            return location
+          })
+      // The shell of the sign-in: the app's id, no secret.
+      const signInEnv = ConfigProvider.fromMap(new Map([
+        ["CHUTES_IDP_BASE_URL", fake.idpBaseUrl],
+        ["CHUTES_CLIENT_ID", fake.clientId],
+        ["CHUTES_OAUTH_REDIRECT_URI", redirectUri]
+      ]))
+      const login = OAuthLogin.login({ forcePaste: true }).pipe(
+        Effect.provide(Layer.mergeAll(
+          ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig())),
+          OAuthLogin.BrowserOpener.layerNone,
+          OAuthLogin.Prompter.layerTest({ answers, lines })
+        )),
+        Effect.provide(Capture.layer(t.capture)),
+        Effect.withConfigProvider(signInEnv)
+      )
+
+      // 1. The IdP refuses the client and echoes the secret.
+      fake.fault({
+        _tag: "Status",
+        route: "token",
+        status: 400,
+        body: { error: "invalid_client", error_description: `unknown secret ${ODD_SECRET} for this client` },
+        times: 1
+      })
+      const refused = yield* Effect.flip(login)
+      assert.strictEqual(refused.error, "invalid_client")
+      assert.include(refused.message, "client id or client secret is wrong")
+      Capture.recordError(t.capture, "refused exchange (odd secret)", refused)
+
+      // 2. A sign-in; the secret is kept in the profile, which prints without it.
+      const completed = yield* login
+      t.learn("login access token", completed.profile.access)
+      t.learn("login refresh token", completed.profile.refresh)
+      assert.deepStrictEqual(prompts, Array(2).fill("hidden: Chutes OAuth client secret (csc_…; input hidden): "))
+      const printed = [inspect(completed, { depth: 10 }), JSON.stringify(completed), String(completed.profile.clientSecret)]
+      for (const text of printed) {
+        for (let i = 0; i + 12 <= ODD_SECRET.length; i++) assert.notInclude(text, ODD_SECRET.slice(i, i + 12))
+      }
+      const store = AuthProfileStore.layerFile({ path: t.storePath }).pipe(
+        Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ stateDir: t.dir })))
+      )
+      const save = (profile: AuthProfileStore.OAuthProfile) =>
+        Effect.flatMap(AuthProfileStore.AuthProfileStore, (s) => s.upsert(completed.profileId, profile)).pipe(
+          Effect.provide(store),
+          Effect.provide(Capture.layer(t.capture))
+        )
+      // Due at once, so the next use refreshes.
+      yield* save({ ...completed.profile, expires: 1 })
+      assert.include(readFileSync(t.storePath, "utf8"), `"clientSecret": "${ODD_SECRET}"`)
+
+      // 3. A new shell (no CHUTES_CLIENT_* at all): the refresh is refused, echoing the secret and the refresh token.
+      const newShell = { CHUTES_IDP_BASE_URL: fake.idpBaseUrl, CHUTES_CLIENT_ID: "", CHUTES_CLIENT_SECRET: "" }
+      fake.fault({
+        _tag: "Status",
+        route: "token",
+        status: 400,
+        body: { error: "invalid_client", error_description: `${ODD_SECRET} / ${completed.profile.refresh}` },
+        times: 1
+      })
+      const refreshRefused = yield* Effect.flip(
+        t.run(Effect.flatMap(ChutesProvider.ChutesProvider, (provider) => provider.credential), newShell)
+      )
+      assert.strictEqual(refreshRefused.reason, "ReauthRequired")
+      assert.include(refreshRefused.message, "client id or client secret is wrong")
+      Capture.recordError(t.capture, "refused refresh (odd secret)", refreshRefused)
+
+      // 4. The same, answered: the stored pair alone refreshes.
+      const credential = yield* t.run(
+        Effect.flatMap(ChutesProvider.ChutesProvider, (provider) => provider.credential),
+        newShell
+      )
+      t.learn("refreshed access token", Redacted.value(credential.secret))
+      t.learn("refreshed refresh token", Option.getOrUndefined(storedOAuth(t.storePath, completed.profileId))?.refresh)
+      Capture.recordOutput(t.capture, "credential label", ChutesCredentials.label(credential))
+      Capture.recordOutput(t.capture, "credential inspect", inspect(credential, { depth: 10 }))
+
+      const tokenRequests = fake.requests.filter((r) => r.route === "token")
+      assert.strictEqual(tokenRequests.length, 4)
+      assert.isTrue(tokenRequests.every((r) => new URLSearchParams(r.body).get("client_secret") === ODD_SECRET))
+      assert.strictEqual(fake.counters.tokenByGrant.refresh_token, 2)
+      for (const line of lines) Capture.recordOutput(t.capture, "printed line", line)
+      assert.isTrue(lines.some((line) => line.includes("CHUTES_CLIENT_SECRET")), "the user was told why they are asked")
+      assertNoLeaks(t.capture, [...secrets, ...t.secrets.slice(KNOWN.length)])
+    }).pipe(Effect.scoped))
+})
+
+describe("secrets stay out of logs, spans, errors and printed lines: an IdP that echoes what it was sent", () => {
+  /** Secrets of no known token shape: only the SDK's knowledge of the values keeps them out of the output. */
+  const ODD_SECRET = "plainAppSecret" + "Q7wE9rT2yU4iO6pA" + "7731"
+  const ODD_ACCESS = "plainAccess" + "Zx8Cv6Bn4Mm2Lk0J" + "1905"
+  const ODD_REFRESH = "plainRefresh" + "Hg5Fd3Sa1Po9Iu7Y" + "2206"
+
+  it.live("the code exchange, userinfo, a refresh and a revoke, each answered with the secrets in `error` and the description", () =>
+    Effect.gen(function*() {
+      const t = yield* setup
+      const redirectUri = "http://127.0.0.1:1456/oauth-callback"
+      const fake = yield* FakeChutes.make({ clientSecret: ODD_SECRET, autoApprove: true, redirectUris: [redirectUri] })
+      t.learn("odd client secret", ODD_SECRET)
+      t.learn("odd access token", ODD_ACCESS)
+      t.learn("odd refresh token", ODD_REFRESH)
+      const lines: Array<string> = []
+      const answers = () =>
+        Effect.promise(async () => {
+          const line = [...lines].reverse().find((l) => l.startsWith("Open this URL in your LOCAL browser: ")) ?? ""
+          const response = await fetch(line.slice("Open this URL in your LOCAL browser: ".length), { redirect: "manual" })
+          const location = response.headers.get("location") ?? ""
+          t.learn("authorization code", new URL(location).searchParams.get("code") ?? undefined)
+          return location
+        })
+      const env = ConfigProvider.fromMap(new Map([
+        ["CHUTES_IDP_BASE_URL", fake.idpBaseUrl],
+        ["CHUTES_CLIENT_ID", fake.clientId],
+        ["CHUTES_CLIENT_SECRET", ODD_SECRET],
+        ["CHUTES_OAUTH_REDIRECT_URI", redirectUri]
+      ]))
+      const oauthLayer = ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig()))
+      const withCapture = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(Effect.provide(Capture.layer(t.capture)), Effect.withConfigProvider(env))
+      const login = withCapture(OAuthLogin.login({ forcePaste: true }).pipe(
+        Effect.provide(Layer.mergeAll(
+          oauthLayer,
+          OAuthLogin.BrowserOpener.layerNone,
+          OAuthLogin.Prompter.layerTest({ answers, lines })
+        ))
+      ))
+      /** The verifiers sent so far (the SDK draws them; the fake saw them). */
+      const learnVerifiers = () => {
+        for (const request of fake.requests.filter((r) => r.route === "token")) {
+          t.learn("code verifier", new URLSearchParams(request.body).get("code_verifier") ?? undefined)
+        }
+      }
+
+      // 1. The exchange is refused; the answer echoes the code (as `error`), the verifier and the client secret.
+      fake.fault({ _tag: "Echo", route: "token", status: 400, times: 1 })
+      const refused = yield* Effect.flip(login)
+      learnVerifiers()
+      assert.strictEqual(refused.reason, "Exchange")
+      Capture.recordError(t.capture, "echoed exchange", refused)
+
+      // 2. Tokens come; userinfo echoes the access token: signed in as chutes:oauth, warned.
+      fake.fault({ _tag: "Echo", route: "userinfo", status: 401, times: 1 })
+      const noInfo = yield* login
+      learnVerifiers()
+      t.learn("login access token", noInfo.profile.access)
+      t.learn("login refresh token", noInfo.profile.refresh)
+      assert.strictEqual(noInfo.profileId, "chutes:oauth")
+      assert.isTrue(hasEntry(t.capture, "log", /user info could not be read/))
+
+      // 3. A stored profile with tokens of no known shape; the refresh is answered with them echoed.
+      writeProfiles(t.storePath, {
+        "chutes:alice": {
+          ...expiredOAuth(ODD_ACCESS, ODD_REFRESH),
+          clientId: fake.clientId,
+          clientSecret: ODD_SECRET
+        }
+      })
+      fake.fault({ _tag: "Echo", route: "token", status: 400, times: 1 })
+      const refreshRefused = yield* Effect.flip(
+        t.run(Effect.flatMap(ChutesProvider.ChutesProvider, (provider) => provider.credential), {
+          CHUTES_IDP_BASE_URL: fake.idpBaseUrl,
+          CHUTES_CLIENT_ID: "",
+          CHUTES_CLIENT_SECRET: ""
+        })
+      )
+      assert.strictEqual(refreshRefused.reason, "ReauthRequired")
+      Capture.recordError(t.capture, "echoed refresh", refreshRefused)
+      const refreshSent = fake.requests.filter((r) => r.route === "token").at(-1)
+      assert.strictEqual(new URLSearchParams(refreshSent?.body ?? "").get("refresh_token"), ODD_REFRESH)
+
+      // 4. A revoke answered with the token echoed.
+      fake.fault({ _tag: "Echo", route: "revoke", status: 400, times: 1 })
+      const revokeRefused = yield* withCapture(Effect.flip(Effect.flatMap(
+        ChutesOAuth.ChutesOAuth,
+        (oauth) => oauth.revoke(Redacted.make(ODD_REFRESH), { clientId: fake.clientId, clientSecret: Redacted.make(ODD_SECRET) })
+      ).pipe(Effect.provide(oauthLayer))))
+      assert.strictEqual(revokeRefused.status, 400)
+      Capture.recordError(t.capture, "echoed revoke", revokeRefused)
+
+      // The fake really echoed them (so there was something to leak).
+      assert.isAtLeast(t.secrets.length, KNOWN.length + 8)
+      for (const line of lines) Capture.recordOutput(t.capture, "printed line", line)
+      assert.isTrue(hasEntry(t.capture, "span", /span ChutesOAuth\.exchangeCode exit/))
+      assert.isTrue(hasEntry(t.capture, "span", /span ChutesOAuth\.refresh exit/))
+      assert.isTrue(hasEntry(t.capture, "span", /span ChutesOAuth\.revoke exit/))
       assertNoLeaks(t.capture, t.secrets)
     }).pipe(Effect.scoped))
 })

@@ -18,15 +18,14 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Encoding from "effect/Encoding"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import { excerpt } from "../internal/redact.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ChutesAiError from "./ChutesAiError.js"
+import { defaultStreamLimits, type SseEvent, type StreamLimits } from "./internal/sse.js"
 
 // =====================================================================================================================
 // Request options
@@ -582,25 +581,28 @@ const parseJson = (text: string): Either.Either<unknown, string> => {
 }
 
 /** Tool arguments as the model wrote them -> parameters; "" means none. */
-const parseArguments = (
+const parseArgumentsEither = (
   method: Method,
   name: string,
   args: unknown
-): Effect.Effect<unknown, AiError.AiError> => {
-  if (typeof args !== "string") return Effect.succeed(args ?? {})
-  if (args.trim() === "") return Effect.succeed({})
-  return Effect.try({
-    try: () => Tool.unsafeSecureJsonParse(args),
-    catch: (cause) =>
-      ChutesAiError.outputError(
-        method,
-        "InvalidToolArguments",
-        `The arguments of tool call ${JSON.stringify(name)} are not valid JSON (${
-          cause instanceof Error ? excerpt(cause.message, 120) : "parse error"
-        }): ${excerpt(args, 200)}`
-      )
-  })
+): Either.Either<unknown, AiError.AiError> => {
+  if (typeof args !== "string") return Either.right(args ?? {})
+  if (args.trim() === "") return Either.right({})
+  try {
+    return Either.right(Tool.unsafeSecureJsonParse(args))
+  } catch (cause) {
+    return Either.left(ChutesAiError.outputError(
+      method,
+      "InvalidToolArguments",
+      `The arguments of tool call ${JSON.stringify(name)} are not valid JSON (${
+        cause instanceof Error ? excerpt(cause.message, 120) : "parse error"
+      }): ${excerpt(args, 200)}`
+    ))
+  }
 }
+
+const parseArguments = (method: Method, name: string, args: unknown): Effect.Effect<unknown, AiError.AiError> =>
+  Effect.suspend(() => parseArgumentsEither(method, name, args))
 
 const newToolCallId = (): string => `call_${randomUUID().replace(/-/g, "").slice(0, 24)}`
 
@@ -672,41 +674,20 @@ export const completionParts = (
 // Server-sent events
 // =====================================================================================================================
 
-/**
- * One event of the stream: a JSON payload (from a `data:` line, or a raw `{…}` line), or the end marker.
- *
- * @since 0.1.0
- * @category models
- */
-export type SseEvent =
-  | { readonly _tag: "Data"; readonly data: string }
-  | { readonly _tag: "Done" }
-
-const DONE: SseEvent = { _tag: "Done" }
-
-const lineEvent = (line: string): Option.Option<SseEvent> => {
-  if (line.startsWith("data:")) {
-    const value = line.slice(line.startsWith("data: ") ? 6 : 5).trim()
-    if (value === "") return Option.none()
-    return Option.some(value === "[DONE]" ? DONE : { _tag: "Data", data: value })
-  }
-  // The live service may write a mid-stream error as a raw JSON line without the `data:` prefix.
-  const trimmed = line.trim()
-  if (trimmed.startsWith("{")) return Option.some({ _tag: "Data", data: trimmed })
-  // Blank lines, `: keep-alive` comments, `event:` / `id:` / `retry:` fields.
-  return Option.none()
-}
-
-/**
- * Bytes of an SSE body -> events. Bytes are decoded as a UTF-8 stream (a character split over two network chunks is
- * decoded whole) and cut into lines whatever the chunk boundaries. Each `data:` line is one event: OpenAI-style
- * streams never spread one event over several `data:` lines.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const sseEvents = <E, R>(body: Stream.Stream<Uint8Array, E, R>): Stream.Stream<SseEvent, E, R> =>
-  body.pipe(Stream.decodeText(), Stream.splitLines, Stream.filterMap(lineEvent))
+export {
+  /** @since 0.1.0 */
+  defaultStreamLimits,
+  /** @since 0.1.0 */
+  makeSseReader,
+  /** @since 0.1.0 */
+  type SseEvent,
+  /** @since 0.1.0 */
+  type SseReader,
+  /** @since 0.1.0 */
+  sseEvents,
+  /** @since 0.1.0 */
+  type StreamLimits
+} from "./internal/sse.js"
 
 interface ActiveToolCall {
   readonly index: number
@@ -726,18 +707,35 @@ interface ActiveToolCall {
 export interface StreamAssembler {
   /** The parts for one event; fails on a service error or an unusable event. */
   readonly push: (event: SseEvent) => Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError>
+  /**
+   * The parts for the events of one network read, added to `out`, up to the end marker; returns the error that ends
+   * the stream, if any (the parts of the events before it are in `out`).
+   */
+  readonly pushAll: (
+    events: Iterable<SseEvent>,
+    out: Array<Response.StreamPartEncoded>
+  ) => AiError.AiError | undefined
+  /** Whether `[DONE]` was seen: nothing after it is read. */
+  readonly isDone: () => boolean
   /** The closing parts (open parts ended, tool calls, finish); fails when the stream stopped before the model did. */
   readonly end: Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError>
+  /** {@link end}, adding the parts to `out`. */
+  readonly endInto: (out: Array<Response.StreamPartEncoded>) => AiError.AiError | undefined
 }
 
 /**
- * A fresh assembler.
+ * A fresh assembler. `limits.maxToolArgumentsLength` (default {@link defaultStreamLimits}) bounds the tool-call
+ * arguments it accumulates.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
+export const makeStreamAssembler = (
+  info: ResponseInfo,
+  limits: Partial<Pick<StreamLimits, "maxToolArgumentsLength">> = {}
+): StreamAssembler => {
   const method: Method = "streamText"
+  const maxToolArguments = limits.maxToolArgumentsLength ?? defaultStreamLimits.maxToolArgumentsLength
   let nextId = 0
   let textId: string | undefined
   let reasoningId: string | undefined
@@ -746,6 +744,7 @@ export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
   let finish: string | null | undefined
   let sawFinish = false
   let usage: UsageWire | undefined
+  let toolArguments = 0
   const toolCalls = new Map<number, ActiveToolCall>()
 
   const closeText = (parts: Array<Response.StreamPartEncoded>) => {
@@ -757,7 +756,11 @@ export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
     reasoningId = undefined
   }
 
-  const onToolCall = (parts: Array<Response.StreamPartEncoded>, call: ToolCallWire, position: number) => {
+  const onToolCall = (
+    parts: Array<Response.StreamPartEncoded>,
+    call: ToolCallWire,
+    position: number
+  ): AiError.AiError | undefined => {
     const index = call.index ?? position
     let active = toolCalls.get(index)
     if (active === undefined) {
@@ -768,6 +771,15 @@ export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
     if (active.name === "" && name !== undefined && name !== null) active.name = name
     const args = call.function?.arguments
     const delta = typeof args === "string" ? args : args !== undefined && args !== null ? JSON.stringify(args) : ""
+    toolArguments += delta.length
+    if (toolArguments > maxToolArguments) {
+      return ChutesAiError.outputError(
+        method,
+        "InvalidResponse",
+        `The tool-call arguments from ${info.ref} are longer than ${maxToolArguments} characters ` +
+          `(limits.maxToolArgumentsLength)`
+      )
+    }
     if (!active.started && active.name !== "") {
       closeText(parts)
       closeReasoning(parts)
@@ -779,17 +791,17 @@ export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
       active.args += delta
       if (active.started) parts.push({ type: "tool-params-delta", id: active.id, delta })
     }
+    return undefined
   }
 
-  const onChunk = (chunk: ChunkWire): Array<Response.StreamPartEncoded> => {
-    const parts: Array<Response.StreamPartEncoded> = []
+  const onChunk = (chunk: ChunkWire, parts: Array<Response.StreamPartEncoded>): AiError.AiError | undefined => {
     if (!metadataSent) {
       parts.push(metadataPart(chunk, info))
       metadataSent = true
     }
     if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage
     const choice = chunk.choices?.[0]
-    if (choice === undefined) return parts
+    if (choice === undefined) return undefined
     const delta = choice.delta
     const reasoning = delta?.reasoning_content ?? delta?.reasoning
     if (reasoning !== undefined && reasoning !== null && reasoning.length > 0) {
@@ -810,70 +822,96 @@ export const makeStreamAssembler = (info: ResponseInfo): StreamAssembler => {
       parts.push({ type: "text-delta", id: textId, delta: content })
     }
     const calls = delta?.tool_calls ?? []
-    calls.forEach((call, position) => onToolCall(parts, call, position))
+    for (let position = 0; position < calls.length; position++) {
+      const error = onToolCall(parts, calls[position]!, position)
+      if (error !== undefined) return error
+    }
     if (choice.finish_reason !== undefined && choice.finish_reason !== null) {
       finish = choice.finish_reason
       sawFinish = true
     }
-    return parts
+    return undefined
   }
 
-  const push = (event: SseEvent): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
-    if (done) return Effect.succeed([])
+  /** One event's parts into `parts`; the error that ends the stream, if any. */
+  const step = (event: SseEvent, parts: Array<Response.StreamPartEncoded>): AiError.AiError | undefined => {
+    if (done) return undefined
     if (event._tag === "Done") {
       done = true
-      return Effect.succeed([])
+      return undefined
     }
     const json = parseJson(event.data)
     if (Either.isLeft(json)) {
-      return Effect.fail(ChutesAiError.outputError(
+      return ChutesAiError.outputError(
         method,
         "InvalidResponse",
         `A stream event from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(event.data, 200)}`
-      ))
+      )
     }
     if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
-      return Effect.fail(serviceError(method, json.right["error"], info, true))
+      return serviceError(method, json.right["error"], info, true)
     }
     const decoded = Schema.decodeUnknownEither(ChunkSchema)(json.right)
     if (Either.isLeft(decoded)) {
-      return Effect.fail(ChutesAiError.outputError(
+      return ChutesAiError.outputError(
         method,
         "InvalidResponse",
         `A stream event from ${info.ref} is not a chat completion chunk: ${
           excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
         }`
-      ))
+      )
     }
-    return Effect.succeed(onChunk(decoded.right))
+    return onChunk(decoded.right, parts)
   }
 
-  const end = Effect.suspend(() =>
-    Effect.gen(function*() {
-      if (!done && !sawFinish) {
-        return yield* ChutesAiError.unknownError(
-          method,
-          "StreamTruncated",
-          `The stream from ${info.ref} ended before the model finished (no finish reason, no [DONE])`
-        )
-      }
+  const push = (event: SseEvent): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> =>
+    Effect.suspend(() => {
       const parts: Array<Response.StreamPartEncoded> = []
-      if (!metadataSent) parts.push(metadataPart({}, info))
-      closeReasoning(parts)
-      closeText(parts)
-      const ordered = Array.from(toolCalls.values()).sort((a, b) => a.index - b.index)
-      for (const call of ordered) {
-        if (call.name === "") {
-          return yield* ChutesAiError.outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`)
-        }
-        const params = yield* parseArguments(method, call.name, call.args)
-        parts.push({ type: "tool-params-end", id: call.id })
-        parts.push({ type: "tool-call", id: call.id, name: call.name, params, providerExecuted: false })
-      }
-      parts.push({ type: "finish", reason: finishReason(finish, ordered.length > 0), usage: usagePart(usage) })
-      return parts
+      const error = step(event, parts)
+      return error === undefined ? Effect.succeed(parts) : Effect.fail(error)
     })
-  )
 
-  return { push, end }
+  const pushAll = (events: Iterable<SseEvent>, out: Array<Response.StreamPartEncoded>): AiError.AiError | undefined => {
+    for (const event of events) {
+      if (done) return undefined
+      const error = step(event, out)
+      if (error !== undefined) return error
+    }
+    return undefined
+  }
+
+  const endInto = (out: Array<Response.StreamPartEncoded>): AiError.AiError | undefined => {
+    if (!done && !sawFinish) {
+      return ChutesAiError.unknownError(
+        method,
+        "StreamTruncated",
+        `The stream from ${info.ref} ended before the model finished (no finish reason, no [DONE])`
+      )
+    }
+    const parts: Array<Response.StreamPartEncoded> = []
+    if (!metadataSent) parts.push(metadataPart({}, info))
+    closeReasoning(parts)
+    closeText(parts)
+    const ordered = Array.from(toolCalls.values()).sort((a, b) => a.index - b.index)
+    for (const call of ordered) {
+      if (call.name === "") {
+        return ChutesAiError.outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`)
+      }
+      const params = parseArgumentsEither(method, call.name, call.args)
+      if (Either.isLeft(params)) return params.left
+      parts.push({ type: "tool-params-end", id: call.id })
+      parts.push({ type: "tool-call", id: call.id, name: call.name, params: params.right, providerExecuted: false })
+    }
+    parts.push({ type: "finish", reason: finishReason(finish, ordered.length > 0), usage: usagePart(usage) })
+    for (const part of parts) out.push(part)
+    return undefined
+  }
+
+  const end = Effect.suspend(() => {
+    const parts: Array<Response.StreamPartEncoded> = []
+    const error = endInto(parts)
+    return error === undefined ? Effect.succeed(parts) : Effect.fail(error)
+  })
+
+  return { push, pushAll, isDone: () => done, end, endInto }
 }

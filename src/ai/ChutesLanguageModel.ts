@@ -12,8 +12,15 @@
  * input, JSON output), and the current credential — read afresh for every request, so a stored OAuth profile is
  * refreshed when due. A 401 with an OAuth credential triggers one forced refresh and one retry. 429, 503 and 5xx
  * answers are retried with backoff, and `fallbackModels` are tried in order on 404 / 429 / 503 / "no instances" —
- * always before the first byte of an answer, never after. Every failure is an `AiError`; `ChutesAiError.kind` tells
- * the Chutes-specific reason.
+ * always before the first byte of an answer, never after. Answers are read within deadlines and size caps
+ * (`timeouts`, `limits`: 10 minutes for a non-streaming call; 5 minutes to a stream's first data event and 2 between
+ * data events, keep-alive comments not counting; 32 MiB for a body), so a server that never finishes cannot hold a call
+ * or fill the memory. Every failure of a call is an `AiError`;
+ * `ChutesAiError.kind` tells the Chutes-specific reason. Building this layer never fails: the model names are resolved
+ * per call, so one that resolves to nothing fails the call (`MalformedInput`, kind `UnknownModel`). The provider
+ * layer under it is another matter: `ChutesProvider.layer` (and `NodeChutes.layer`) fails to build with
+ * `InvalidModelRef` when its own `defaultModel` option is not a `chutes/<model-id>` ref — a configuration error,
+ * reported before any call.
  *
  * @since 0.1.0
  */
@@ -44,8 +51,10 @@ import { errorDetail, excerpt } from "../internal/redact.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import { parseRetryAfter } from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
+import * as Successors from "../Successors.js"
 import * as ChatWire from "./ChatWire.js"
 import * as ChutesAiError from "./ChutesAiError.js"
+import * as Answer from "./internal/answer.js"
 
 // =====================================================================================================================
 // Options
@@ -124,6 +133,62 @@ export interface Options {
   readonly fallbackModels?: ReadonlyArray<ModelName> | undefined
   readonly config?: RequestOptions | undefined
   readonly retry?: RetryOptions | undefined
+  /** Deadlines of a call (see {@link TimeoutOptions} for the defaults). */
+  readonly timeouts?: TimeoutOptions | undefined
+  /** Size caps of an answer (see {@link LimitOptions} for the defaults). */
+  readonly limits?: LimitOptions | undefined
+}
+
+/**
+ * Deadlines of a call. Each takes a duration (`"90 seconds"`, `Duration.minutes(5)`); `Duration.infinity` turns one
+ * off. A deadline that passes fails the call with kind `Timeout` (an `UnknownError`, not retried), naming the limit.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TimeoutOptions {
+  /**
+   * `generateText` / `generateObject`: the longest a call may take, from its start to the parsed answer — every
+   * attempt, backoff and failover included. Default 10 minutes (the edge cuts a request at about 600 s anyway).
+   */
+  readonly completion?: Duration.DurationInput | undefined
+  /**
+   * `streamText`: the longest wait from the call to the first data event — attempts, failover and the answer's
+   * headers included. Default 5 minutes: prefilling a context of a million tokens takes minutes.
+   */
+  readonly firstEvent?: Duration.DurationInput | undefined
+  /**
+   * `streamText`: the longest wait for the next data event once one has arrived. Comments (`: keep-alive`) do not
+   * reset it; time the consumer spends not reading (the stream waits for it) does not count. Default 2 minutes.
+   */
+  readonly idle?: Duration.DurationInput | undefined
+  /**
+   * `streamText`: the longest a whole stream may take, from the call to its end. Default none: 65,535 output tokens
+   * at 30–50 tokens/s take over 20 minutes.
+   */
+  readonly stream?: Duration.DurationInput | undefined
+}
+
+/**
+ * Size caps of an answer: a body or stream over one fails with kind `InvalidResponse` (`MalformedOutput`) instead of
+ * growing in memory without end. Each takes a positive number (`Infinity` turns it off); anything else means the
+ * default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LimitOptions {
+  /**
+   * The largest non-streaming answer body, in bytes. Default 32 MiB (a long answer with its reasoning is about a
+   * megabyte; `logprobs` with many `top_logprobs` can need more). A `content-length` over it fails before reading.
+   */
+  readonly maxBodyBytes?: number | undefined
+  /** The longest SSE line of a stream, in characters, checked as it arrives. Default 8 Mi. */
+  readonly maxLineLength?: number | undefined
+  /** The largest SSE event (its `data:` lines together), in characters. Default 16 Mi. */
+  readonly maxEventLength?: number | undefined
+  /** The most tool-call argument text of one streamed answer (all its tool calls together). Default 8 Mi. */
+  readonly maxToolArgumentsLength?: number | undefined
 }
 
 declare module "@effect/ai/Response" {
@@ -164,6 +229,43 @@ const retryPolicy = (options: RetryOptions = {}): RetryPolicy => ({
   maxDelay: Duration.decode(options.maxDelay ?? "8 seconds"),
   retryAfterCap: Duration.decode(options.retryAfterCap ?? "30 seconds")
 })
+
+interface Deadlines extends Answer.StreamDeadlines {
+  readonly completion: Duration.Duration
+}
+
+const deadlines = (options: TimeoutOptions = {}): Deadlines => ({
+  completion: Duration.decode(options.completion ?? "10 minutes"),
+  firstEvent: Duration.decode(options.firstEvent ?? "5 minutes"),
+  idle: Duration.decode(options.idle ?? "2 minutes"),
+  stream: Duration.decode(options.stream ?? Duration.infinity)
+})
+
+interface Limits extends ChatWire.StreamLimits {
+  readonly maxBodyBytes: number
+}
+
+const cap = (value: number | undefined, fallback: number): number =>
+  value === Number.POSITIVE_INFINITY
+    ? value
+    : value !== undefined && Number.isFinite(value) && value >= 1
+    ? Math.floor(value)
+    : fallback
+
+const limitsOf = (options: LimitOptions = {}): Limits => ({
+  maxBodyBytes: cap(options.maxBodyBytes, 32 * 1024 * 1024),
+  maxLineLength: cap(options.maxLineLength, ChatWire.defaultStreamLimits.maxLineLength),
+  maxEventLength: cap(options.maxEventLength, ChatWire.defaultStreamLimits.maxEventLength),
+  maxToolArgumentsLength: cap(options.maxToolArgumentsLength, ChatWire.defaultStreamLimits.maxToolArgumentsLength)
+})
+
+/** `effect` failing with `onTimeout` after `duration`; as it is when the duration is infinite. */
+const within = <A, R>(
+  effect: Effect.Effect<A, AiError.AiError, R>,
+  duration: Duration.Duration,
+  onTimeout: () => AiError.AiError
+): Effect.Effect<A, AiError.AiError, R> =>
+  Duration.isFinite(duration) ? Effect.timeoutFail(effect, { duration, onTimeout }) : effect
 
 // =====================================================================================================================
 // Errors
@@ -272,16 +374,24 @@ const classify = (
       if (!/model/i.test(detail ?? "")) {
         return { kind: "NotFound", text: `Chutes answered 404${detailSuffix(detail)}; check the base URL` }
       }
-      const suggestions = ModelRef.nearestRefs(
+      // A model Chutes retired: the built-in lifecycle names its successor (built-in names follow it on their own;
+      // a ref or alias the user chose is passed through as written, so the error says where to go).
+      const parsed = ModelRef.parse(target.ref)
+      const replacement = Either.isRight(parsed) ? Successors.replacementFor(parsed.right, snapshot) : undefined
+      const successor = replacement === undefined || replacement === target.ref
+        ? ""
+        : `; its successor: ${replacement}` +
+          (snapshot.byId.has(ModelRef.modelId(replacement)) ? "" : ` (not in the ${snapshot.source} catalog either)`)
+      const suggestions = (ModelRef.nearestRefs(
         [target.id],
         snapshot.models.filter((model) => model.id !== target.id).map((model) => model.id)
-      )[0] ?? []
+      )[0] ?? []).filter((suggestion) => suggestion !== replacement)
       const hint = suggestions.length > 0
         ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(", ")}? (${snapshot.source} catalog)`
         : ""
       return {
         kind: "ModelNotFound",
-        text: `Model ${target.ref} not found on Chutes (HTTP 404)${detailSuffix(detail)}${hint}`
+        text: `Model ${target.ref} not found on Chutes (HTTP 404)${detailSuffix(detail)}${successor}${hint}`
       }
     }
     case 429:
@@ -327,8 +437,8 @@ interface Sent {
 }
 
 /**
- * Builds the `LanguageModel` service. Nothing is resolved or fetched here: the first request resolves the model
- * against the provider's catalog.
+ * Builds the `LanguageModel` service. Nothing is resolved or fetched here, so this never fails: each request
+ * resolves the model against the provider's catalog, and a name that resolves to nothing fails that request.
  *
  * @since 0.1.0
  * @category constructors
@@ -340,6 +450,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     // force-refreshed.
     const credentials = yield* Effect.serviceOption(ChutesCredentials.ChutesCredentials)
     const policy = retryPolicy(options.retry)
+    const timeouts = deadlines(options.timeouts)
+    const limits = limitsOf(options.limits)
     const inputs: ReadonlyArray<string> = [options.model, ...(options.fallbackModels ?? [])]
 
     const resolveTarget = (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot) =>
@@ -590,27 +702,56 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     return yield* LanguageModel.make({
       generateText: Effect.fn("ChutesLanguageModel.generateText")(function*(providerOptions) {
-        const { info, response } = yield* send("generateText", providerOptions, false)
-        const text = yield* response.text.pipe(Effect.mapError((e) => requestFailure("generateText", e)))
-        const parts = yield* ChatWire.completionParts("generateText", text, info)
+        const readError = (e: HttpClientError.ResponseError) => requestFailure("generateText", e)
+        const parts = yield* within(
+          Effect.flatMap(send("generateText", providerOptions, false), ({ info, response }) =>
+            Effect.flatMap(
+              Answer.readCompletion(response, { info, maxBytes: limits.maxBodyBytes, readError }),
+              (text) => ChatWire.completionParts("generateText", text, info)
+            )),
+          timeouts.completion,
+          () =>
+            ChutesAiError.unknownError(
+              "generateText",
+              "Timeout",
+              `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
+            )
+        )
         annotateResponse(providerOptions.span, parts)
         return parts
       }),
       streamText: (providerOptions) =>
         Stream.unwrapScoped(
-          Effect.map(send("streamText", providerOptions, true), ({ info, response }) => {
-            const assembler = ChatWire.makeStreamAssembler(info)
-            return ChatWire.sseEvents(response.stream).pipe(
-              Stream.mapError((e) => requestFailure("streamText", e)),
-              // Stop reading at [DONE]: a connection left open afterwards must not hang the caller.
-              Stream.takeUntil((event) => event._tag === "Done"),
-              Stream.mapEffect(assembler.push),
-              Stream.concat(Stream.fromEffect(assembler.end)),
-              Stream.flattenIterables,
-              Stream.tap((part) => Effect.sync(() => annotateResponse(providerOptions.span, [part])))
+          Effect.gen(function*() {
+            // A span for the whole stream, ended with it: around the stream's creation, not on each element.
+            const span = yield* Effect.makeSpanScoped("ChutesLanguageModel.streamText", {
+              parent: providerOptions.span
+            })
+            const started = yield* Clock.currentTimeMillis
+            const firstLimit = Duration.lessThanOrEqualTo(timeouts.firstEvent, timeouts.stream)
+              ? "firstEvent"
+              : "stream"
+            const { info, response } = yield* within(
+              Effect.withParentSpan(send("streamText", providerOptions, true), span),
+              timeouts[firstLimit],
+              () =>
+                ChutesAiError.unknownError(
+                  "streamText",
+                  "Timeout",
+                  `No answer from Chutes within ${Duration.format(timeouts[firstLimit])} of the call ` +
+                    `(timeouts.${firstLimit})`
+                )
             )
+            return yield* Answer.streamParts(response, {
+              info,
+              started,
+              deadlines: timeouts,
+              limits,
+              readError: (e) => requestFailure("streamText", e),
+              onParts: (parts) => annotateResponse(providerOptions.span, parts)
+            }).pipe(Effect.withParentSpan(span))
           })
-        ).pipe(Stream.withSpan("ChutesLanguageModel.streamText"))
+        )
     })
   })
 

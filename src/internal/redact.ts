@@ -28,9 +28,20 @@ export const scrub = (text: string): string => {
   return out
 }
 
-/** A short, single-line, scrubbed excerpt of untrusted text. */
+// C0 and C1 control characters (ESC starts terminal escape sequences), DEL, and the Unicode bidirectional controls
+// (U+202E reverses the text that follows it on screen) — whitespace is folded to a space before this runs.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Untrusted text made safe to show on a terminal: control and bidirectional-control characters become visible
+ * `\u001b`-style escapes, so a server cannot set the window title, clear the screen or disguise text.
+ */
+export const printable = (text: string): string =>
+  text.replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+/** A short, single-line, scrubbed excerpt of untrusted text, safe to print. */
 export const excerpt = (text: string, max = 200): string => {
-  const oneLine = scrub(text).replace(/\s+/g, " ").trim()
+  const oneLine = printable(scrub(text).replace(/\s+/g, " ").trim())
   return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine
 }
 
@@ -76,4 +87,58 @@ export const transportDetail = (error: {
     : []
   const parts = [error.description, ...cause].filter((p): p is string => typeof p === "string" && p.length > 0)
   return excerpt(parts.length > 0 ? parts.join(": ") : error.reason, 160)
+}
+
+/**
+ * The shortest run of a known secret's characters that `withoutSecrets` cuts out. Shorter runs are left: they could
+ * be ordinary text, and they say little about the secret.
+ */
+const MIN_SECRET_PIECE = 8
+
+/** Texts up to this length are also searched for pieces of secrets (the search costs text length × secret length). */
+const PIECE_SEARCH_LIMIT = 4096
+
+/** Where runs of at least `MIN_SECRET_PIECE` characters of `secret` occur in `text`: marks[i] is true inside one. */
+const markPieces = (text: string, secret: string, marks: Array<boolean>): void => {
+  // runs[j + 1]: the length of the common run ending at text[i] and secret[j] (the classic longest-common-substring
+  // table, one row at a time).
+  let previous = new Array<number>(secret.length + 1).fill(0)
+  let current = new Array<number>(secret.length + 1).fill(0)
+  for (let i = 0; i < text.length; i++) {
+    let longest = 0
+    for (let j = 0; j < secret.length; j++) {
+      const run = text[i] === secret[j] ? previous[j]! + 1 : 0
+      current[j + 1] = run
+      if (run > longest) longest = run
+    }
+    if (longest >= MIN_SECRET_PIECE) marks.fill(true, i - longest + 1, i + 1)
+    ;[previous, current] = [current, previous]
+  }
+}
+
+/**
+ * Cuts the values the SDK knows to be secret (a client secret, a code, a verifier, tokens) out of text, whatever
+ * their shape — `scrub` only knows the shapes of Chutes tokens. Every whole occurrence becomes `<redacted>`, in text
+ * of any length; in text up to 4 KiB (messages and excerpts: call it again on the excerpt of a longer text) so does
+ * every run of 8 or more characters that also occurs in a secret, as when the echo of a secret was cut short.
+ * Values under 4 characters are ignored.
+ */
+export const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
+  const known = secrets.filter((secret) => secret.length >= 4).sort((a, b) => b.length - a.length)
+  let out = text
+  for (const secret of known) {
+    if (out.includes(secret)) out = out.split(secret).join("<redacted>")
+  }
+  if (out.length > PIECE_SEARCH_LIMIT) return out
+  const marks = new Array<boolean>(out.length).fill(false)
+  for (const secret of known) {
+    if (secret.length >= MIN_SECRET_PIECE) markPieces(out, secret, marks)
+  }
+  if (!marks.includes(true)) return out
+  let result = ""
+  for (let i = 0; i < out.length; i++) {
+    if (!marks[i]) result += out[i]
+    else if (i === 0 || !marks[i - 1]) result += "<redacted>"
+  }
+  return result
 }

@@ -1,5 +1,6 @@
 /**
- * `ChutesProvider` with everything wired for Node: the undici-based HTTP client, the Node file system and path.
+ * `ChutesProvider` with everything wired for Node: the undici-based HTTP client, the Node file system and path, and
+ * the hardened access to the state files (`NodePrivateFiles`: no symbolic links followed, owner and mode checked).
  *
  * @since 0.1.0
  */
@@ -8,14 +9,21 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as Layer from "effect/Layer"
 import * as ChutesProvider from "../ChutesProvider.js"
+import * as NodePrivateFiles from "./NodePrivateFiles.js"
 
 /**
- * The platform services the library needs, for Node.
+ * The platform services the library needs, for Node, with the hardened `PrivateFiles` that the file-backed services
+ * (auth profile store, agent config, catalog cache) use when it is in context.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerPlatform = Layer.mergeAll(NodeHttpClient.layerUndici, NodeFileSystem.layer, NodePath.layer)
+export const layerPlatform = Layer.mergeAll(
+  NodeHttpClient.layerUndici,
+  NodeFileSystem.layer,
+  NodePath.layer,
+  NodePrivateFiles.layer
+)
 
 /**
  * The provider, ready to run on Node: `Effect.provide(NodeChutes.layer())`.

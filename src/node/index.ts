@@ -8,3 +8,5 @@
 export * as NodeChutes from "./NodeChutes.js"
 /** @since 0.1.0 */
 export * as NodeOAuthLogin from "./NodeOAuthLogin.js"
+/** @since 0.2.0 */
+export * as NodePrivateFiles from "./NodePrivateFiles.js"

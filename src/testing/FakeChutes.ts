@@ -4,12 +4,14 @@
  *
  * It behaves like the live service where the SDK cares (SPEC §3.2, §5, §8): `/v1/models` is public but rejects a bad
  * bearer with 401 `{"detail": …}`, the IdP accepts S256 PKCE only, codes are single-use, refresh tokens rotate and are
- * single-use, the client secret is required when configured. Faults (status, HTML error page, malformed JSON, delay,
- * connection reset, slow drip, raw body) can be injected per route, and every request is counted and recorded.
+ * single-use, the client secret is checked on every code exchange, refresh and revoke (by default, like the live IdP).
+ * Faults (status, HTML error page, malformed JSON, delay, connection reset, slow drip, raw body) can be injected per
+ * route, and every request is counted and recorded.
  *
  * `POST /v1/chat/completions` answers scripted replies (`server.chat`): text, `reasoning_content` / `reasoning`, tool
  * calls, usage and finish reasons, as one completion or as SSE chunks (usage repeated on every chunk like the live
- * service, configurable network chunking, a mid-stream error as the raw un-prefixed `{"error": …}` line), per-model
+ * service, configurable network chunking, a mid-stream error as the raw un-prefixed `{"error": …}` line; hostile
+ * streams: a hang with `: keep-alive` comments, an endless line, endless tool-call arguments), per-model
  * availability (404 `model not found`, 503 `No instances available`), and every request body recorded as parsed JSON.
  *
  * Use it as a Promise API (`start`), as a scoped Effect (`make`) or a Layer (`layer`), in-process or as a child
@@ -47,8 +49,9 @@ export interface FakeChutesOptions {
   /** The one registered OAuth client. Default `"cid_fake_client"`. */
   readonly clientId?: string | undefined
   /**
-   * The client secret. `undefined` (or absent) -> the default `"cs_fake_secret"`; `null` or `""` -> the client has no
-   * secret and none is required.
+   * The client secret, checked on every code exchange, refresh and revoke like the live IdP does (a wrong or missing
+   * one gets 400 `{"error": "invalid_client"}`). `undefined` (or absent) -> the default `"cs_fake_secret"`; `null` or
+   * `""` -> a client without a secret, which the live IdP no longer has (for tests of the fake itself).
    */
   readonly clientSecret?: string | null | undefined
   /** Redirect URIs registered for the client (matched exactly). Default `["http://127.0.0.1:1456/oauth-callback"]`. */
@@ -85,6 +88,9 @@ export type FakeRoute = "models" | "token" | "userinfo" | "revoke" | "authorize"
  * - `Reset`: destroys the socket without a response.
  * - `SlowDrip`: the normal response, its body written `chunkBytes` at a time every `intervalMillis`.
  * - `Body`: a raw body with that status and content type (default `text/plain; charset=utf-8`).
+ * - `Echo` (IdP routes): a hostile IdP that echoes what the request carried, with that status:
+ *   `{"error": <the refresh token, code, token or bearer sent>, "error_description": <every form value and the bearer,
+ *   each also cut to its first 20 characters>}`.
  *
  * @since 0.1.0
  */
@@ -116,6 +122,7 @@ export type Fault =
     readonly contentType?: string
     readonly times?: number
   }
+  | { readonly _tag: "Echo"; readonly route: FakeRoute; readonly status: number; readonly times?: number }
 
 /**
  * Request counters. `models`, `chat`, `token`, `userinfo`, `revoke` count every request reaching the route (faulted
@@ -205,7 +212,11 @@ export interface ChatStreamOptions {
    * UTF-8 character or inside a JSON string. Default: one write per event.
    */
   readonly chunkBytes?: number | undefined
-  /** Pause between writes. Default 0 (each write still goes out on its own turn of the event loop). */
+  /**
+   * Pause between writes: between events, or between `chunkBytes` pieces when set (so 40-byte pieces of 250-byte
+   * events pause six times per event). Default 0, as fast as the loopback goes (each write still goes out on its own
+   * turn of the event loop); a pause per event (e.g. 40 ms, no `chunkBytes`) shows tokens arriving.
+   */
   readonly intervalMillis?: number | undefined
   /** `usage` on every chunk, like the live service (default); only on a last chunk with no choices; or never. */
   readonly usage?: "every" | "last" | "none" | undefined
@@ -219,6 +230,23 @@ export interface ChatStreamOptions {
   readonly omitDone?: boolean | undefined
   /** Keep the connection open after the last write (until the server closes), to catch clients that would hang. */
   readonly keepOpen?: boolean | undefined
+  /**
+   * Hold the stream: after the first `after` events (the role event counts; 0: right after the headers), send no
+   * more events, only a `: keep-alive` comment every `keepAliveMillis` (default 1000; 0: silence), until the client
+   * leaves or the server closes. For time-to-first-event and idle timeouts. (One of `errorAfter`, `hang`, `flood`.)
+   */
+  readonly hang?: { readonly after: number; readonly keepAliveMillis?: number | undefined } | undefined
+  /**
+   * Flood the client: after the first `after` events, either one `data:` line that never ends (`"line"`) or endless
+   * well-formed tool-call argument deltas for one tool call (`"toolArguments"`, 4 KiB of arguments per event),
+   * written as fast as the client reads, until it leaves, the server closes, or `maxBytes` (default 64 MiB) are
+   * written (then the response ends). For the size caps of a stream. (One of `errorAfter`, `hang`, `flood`.)
+   */
+  readonly flood?: {
+    readonly after: number
+    readonly kind: "line" | "toolArguments"
+    readonly maxBytes?: number | undefined
+  } | undefined
 }
 
 /**
@@ -350,26 +378,42 @@ const defaultScope = "openid profile chutes:invoke"
 const codeLifetimeMillis = 600_000
 const pendingLifetimeMillis = 600_000
 
-let seedCache: ReadonlyArray<unknown> | undefined
+/**
+ * The dates of the real `GET /v1/models` captures shipped in `fixtures/`.
+ *
+ * @since 0.2.0
+ */
+export type CaptureDate = "2026-06-11" | "2026-08-06"
+
+const captureCache = new Map<CaptureDate, ReadonlyArray<unknown>>()
 
 /**
- * The `data` array of the real `GET /v1/models` capture (`fixtures/chutes-models-2026-06-11.json`, 13 items). Read
- * on first use, then cached.
+ * The `data` array of a real `GET /v1/models` capture (`fixtures/chutes-models-<date>.json`: 13 items each). Read on
+ * first use, then cached.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const seedModels = (): ReadonlyArray<unknown> => {
-  if (seedCache === undefined) {
-    const text = readFileSync(new URL("./fixtures/chutes-models-2026-06-11.json", import.meta.url), "utf8")
+export const capturedModels = (date: CaptureDate): ReadonlyArray<unknown> => {
+  let models = captureCache.get(date)
+  if (models === undefined) {
+    const text = readFileSync(new URL(`./fixtures/chutes-models-${date}.json`, import.meta.url), "utf8")
     const parsed: unknown = JSON.parse(text)
     const data = Predicate.isRecord(parsed) ? parsed["data"] : undefined
     if (!Array.isArray(data)) {
-      throw new Error("FakeChutes: the models fixture has no data array")
+      throw new Error(`FakeChutes: the models fixture of ${date} has no data array`)
     }
-    seedCache = Object.freeze(data.slice())
+    models = Object.freeze(data.slice())
+    captureCache.set(date, models)
   }
-  return seedCache
+  return models
 }
+
+/**
+ * The `data` array of the first real capture (2026-06-11), the catalog FakeChutes serves unless told otherwise.
+ *
+ * @since 0.1.0
+ */
+export const seedModels = (): ReadonlyArray<unknown> => capturedModels("2026-06-11")
 
 /**
  * A catalog of `count` items made by repeating the real ones: the first pass keeps the real ids, later passes get
@@ -406,7 +450,14 @@ interface Reply {
   readonly intervalMillis?: number | undefined
   /** Leave the response open after the last chunk. */
   readonly keepOpen?: boolean | undefined
+  /** What a hostile stream writes after its chunks (`ChatStreamOptions.hang` / `flood`). */
+  readonly tail?: StreamTail | undefined
 }
+
+/** Keep-alive comments every `intervalMillis` (0: none) until the client leaves; or `piece` again and again. */
+type StreamTail =
+  | { readonly _tag: "KeepAlive"; readonly intervalMillis: number }
+  | { readonly _tag: "Flood"; readonly piece: Buffer; readonly maxBytes: number }
 
 const jsonReply = (status: number, value: unknown, headers: Readonly<Record<string, string>> = {}): Reply => ({
   status,
@@ -522,7 +573,8 @@ const FaultSchema = Schema.Union(
     body: Schema.String,
     contentType: Schema.optionalWith(Schema.String, { exact: true }),
     times: TimesSchema
-  })
+  }),
+  Schema.TaggedStruct("Echo", { route: RouteSchema, status: StatusCodeSchema, times: TimesSchema })
 )
 
 const ControlModelsSchema = Schema.Struct({
@@ -541,6 +593,18 @@ const ControlClearSchema = Schema.Struct({ route: Schema.optionalWith(RouteSchem
 // ---------------------------------------------------------------------------------------------------------------------
 
 const randomHex = (bytes: number): string => randomBytes(bytes).toString("hex")
+
+/** The `Echo` fault's answer: what the request carried, sent back whole and cut short. */
+const echoReply = (status: number, req: Http.IncomingMessage, body: string): Reply => {
+  const form = new URLSearchParams(body)
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1]
+  const values = [...Array.from(form.values()), ...(bearer !== undefined ? [bearer] : [])]
+  const error = form.get("refresh_token") ?? form.get("code") ?? form.get("token") ?? bearer ?? "echo"
+  return jsonReply(status, {
+    error,
+    error_description: `you sent ${values.join(" ")}; in short ${values.map((v) => v.slice(0, 20)).join(" ")}`
+  })
+}
 
 const s256 = (verifier: string): string => createHash("sha256").update(verifier).digest("base64url")
 
@@ -796,9 +860,12 @@ const streamReply = (reply: ChatReply, model: string, id: string, now: number): 
     events.length = Math.min(events.length, Math.max(0, options.errorAfter))
     const error = { error: options.error !== undefined ? options.error : defaultStreamError }
     events.push(options.errorPrefixed === true ? event(error) : `${JSON.stringify(error)}\n`)
+  } else if (options.hang !== undefined || options.flood !== undefined) {
+    events.length = Math.min(events.length, Math.max(0, (options.hang ?? options.flood)?.after ?? 0))
   } else if (options.omitDone !== true) {
     events.push("data: [DONE]\n\n")
   }
+  const tail = streamTail(options, base, calls.length, events)
 
   const body = Buffer.from(events.join(""))
   const chunkBytes = options.chunkBytes !== undefined ? Math.max(1, Math.floor(options.chunkBytes)) : undefined
@@ -821,8 +888,40 @@ const streamReply = (reply: ChatReply, model: string, id: string, now: number): 
     body,
     chunks,
     intervalMillis: options.intervalMillis ?? 0,
-    keepOpen: options.keepOpen ?? false
+    keepOpen: options.keepOpen ?? false,
+    tail
   }
+}
+
+/** The hostile end of a stream (`hang`, `flood`); a flood's opening text is added to `events`. */
+const streamTail = (
+  options: ChatStreamOptions,
+  base: Readonly<Record<string, unknown>>,
+  toolIndex: number,
+  events: Array<string>
+): StreamTail | undefined => {
+  if (options.errorAfter !== undefined) return undefined
+  if (options.hang !== undefined) {
+    return { _tag: "KeepAlive", intervalMillis: Math.max(0, options.hang.keepAliveMillis ?? 1000) }
+  }
+  const flood = options.flood
+  if (flood === undefined) return undefined
+  const maxBytes = Math.max(1, flood.maxBytes ?? 64 * 1024 * 1024)
+  const delta = (value: Record<string, unknown>) => {
+    const chunk = { ...base, choices: [{ index: 0, delta: value, logprobs: null, finish_reason: null }] }
+    return `data: ${JSON.stringify(chunk)}\n\n`
+  }
+  if (flood.kind === "line") {
+    // The opening of an event whose JSON string, and line, never end.
+    const opening = delta({ content: "" })
+    events.push(opening.slice(0, opening.indexOf(`"content":"`) + `"content":"`.length))
+    return { _tag: "Flood", piece: Buffer.alloc(64 * 1024, "a"), maxBytes }
+  }
+  events.push(delta({
+    tool_calls: [{ index: toolIndex, id: "call_flood", type: "function", function: { name: "flood", arguments: "" } }]
+  }))
+  const event = delta({ tool_calls: [{ index: toolIndex, function: { arguments: "a".repeat(4096) } }] })
+  return { _tag: "Flood", piece: Buffer.from(event.repeat(16)), maxBytes }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -1294,7 +1393,40 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
       if (closed || res.destroyed) return
       res.write(chunks[i])
     }
+    if (reply.tail !== undefined) return writeTail(res, reply.tail)
     if (reply.keepOpen !== true) res.end()
+  }
+
+  /** A hostile stream's end: keep-alive comments, or a flood written as fast as the client reads. */
+  const writeTail = async (res: Http.ServerResponse, tail: StreamTail): Promise<void> => {
+    let gone = false
+    res.once("close", () => {
+      gone = true
+    })
+    if (tail._tag === "KeepAlive") {
+      // Silence (interval 0): the connection stays open until the client leaves or the server closes.
+      while (tail.intervalMillis > 0 && !gone && !closed) {
+        if (!(await sleep(tail.intervalMillis)) || gone || res.destroyed) return
+        res.write(": keep-alive\n\n")
+      }
+      return
+    }
+    let written = 0
+    while (written < tail.maxBytes && !gone && !closed && !res.destroyed) {
+      written += tail.piece.length
+      if (!res.write(tail.piece)) {
+        await new Promise<void>((resolve) => {
+          const go = (): void => {
+            res.off("drain", go)
+            res.off("close", go)
+            resolve()
+          }
+          res.on("drain", go)
+          res.on("close", go)
+        })
+      }
+    }
+    if (!gone && !res.destroyed) res.end()
   }
 
   const send = (res: Http.ServerResponse, reply: Reply): void => {
@@ -1485,6 +1617,8 @@ export const start = (options: FakeChutesOptions = {}): Promise<FakeChutesServer
           headers: { "content-type": fault.contentType ?? "text/plain; charset=utf-8" },
           body: fault.body
         })
+      case "Echo":
+        return send(res, echoReply(fault.status, req, body))
     }
   }
 

@@ -96,7 +96,112 @@ describe("sseEvents", () => {
     }))
 })
 
+describe("SSE reader bounds", () => {
+  const encode = (text: string) => new TextEncoder().encode(text)
+  const feedAll = (reader: ChatWire.SseReader, pieces: ReadonlyArray<string>) => {
+    const out: Array<ChatWire.SseEvent> = []
+    for (const piece of pieces) {
+      const error = reader.feed(encode(piece), out)
+      if (error !== undefined) return { out, error }
+    }
+    return { out, error: reader.end(out) }
+  }
+
+  it("a line over maxLineLength fails while it is still arriving, before its newline", () => {
+    const reader = ChatWire.makeSseReader({ maxLineLength: 100, maxEventLength: 1000 }, "chutes/m")
+    const out: Array<ChatWire.SseEvent> = []
+    assert.isUndefined(reader.feed(encode(`data: {"a":1}\n\ndata: {"b":"`), out))
+    assert.isUndefined(reader.feed(encode("x".repeat(80)), out))
+    const error = reader.feed(encode("x".repeat(20)), out)
+    assert.instanceOf(error, AiError.MalformedOutput)
+    assert.strictEqual(ChutesAiError.kind(error), "InvalidResponse")
+    assert.include(error?.description, "An SSE line from chutes/m is longer than 100 characters (limits.maxLineLength)")
+    assert.deepStrictEqual(out, [{ _tag: "Data", data: "{\"a\":1}" }], "the events before it came out")
+    // And it stays failed.
+    assert.strictEqual(reader.feed(encode("\n\n"), out), error)
+    assert.strictEqual(reader.end(out), error)
+  })
+
+  it("a comment line counts too; a line of exactly the limit passes", () => {
+    const ok = feedAll(ChatWire.makeSseReader({ maxLineLength: 10, maxEventLength: 10 }, "s"), [
+      ": 45678901\n",
+      "data: 1234\n\n"
+    ])
+    assert.isUndefined(ok.error)
+    assert.deepStrictEqual(ok.out, [{ _tag: "Data", data: "1234" }])
+    const long = feedAll(ChatWire.makeSseReader({ maxLineLength: 10, maxEventLength: 10 }, "s"), [": 456789012\n"])
+    assert.include(long.error?.description, "SSE line")
+  })
+
+  it("an event's data: lines are joined by LF and capped together by maxEventLength", () => {
+    const joined = feedAll(ChatWire.makeSseReader({ maxLineLength: 100, maxEventLength: 100 }, "s"), [
+      "data: {\"a\":\ndata: 1}\n\n"
+    ])
+    assert.deepStrictEqual(joined.out, [{ _tag: "Data", data: "{\"a\":\n1}" }])
+    const lines = Array.from({ length: 20 }, () => `data: ${"y".repeat(30)}\n`).join("")
+    const capped = feedAll(ChatWire.makeSseReader({ maxLineLength: 100, maxEventLength: 500 }, "chutes/m"), [lines])
+    assert.strictEqual(ChutesAiError.kind(capped.error), "InvalidResponse")
+    assert.include(capped.error?.description, "An SSE event from chutes/m is longer than 500 characters")
+    assert.include(capped.error?.description, "limits.maxEventLength")
+  })
+
+  it("CR and CRLF line ends, cut anywhere (a CR at the end of one read, its LF at the start of the next)", () => {
+    const { error, out } = feedAll(
+      ChatWire.makeSseReader(ChatWire.defaultStreamLimits, "s"),
+      ["data: {\"a\":1}\r", "\r", "data: {\"b\":2}\r", "\n\r\n", "data: [DONE]\r\r"]
+    )
+    assert.isUndefined(error)
+    assert.deepStrictEqual(out, [{ _tag: "Data", data: "{\"a\":1}" }, { _tag: "Data", data: "{\"b\":2}" }, {
+      _tag: "Done"
+    }])
+  })
+
+  it("a raw {\"error\": …} line ends the event before it and is an event of its own", () => {
+    const { out } = feedAll(ChatWire.makeSseReader(ChatWire.defaultStreamLimits, "s"), [
+      "data: {\"a\":1}\n{\"error\":{\"message\":\"boom\"}}\n"
+    ])
+    assert.deepStrictEqual(out, [{ _tag: "Data", data: "{\"a\":1}" }, {
+      _tag: "Data",
+      data: "{\"error\":{\"message\":\"boom\"}}"
+    }])
+  })
+
+  it("linear in the lines of one network read: 40,000 events in one read are split in well under a second", () => {
+    const event = `data: ${chunk({ content: "0123456789".repeat(30) })}\n\n`
+    const read = encode(event.repeat(40_000)) // ~15 MB, one read
+    const reader = ChatWire.makeSseReader({ ...ChatWire.defaultStreamLimits, maxLineLength: 1024 }, "s")
+    const out: Array<ChatWire.SseEvent> = []
+    const started = performance.now()
+    assert.isUndefined(reader.feed(read, out))
+    const elapsed = performance.now() - started
+    assert.strictEqual(out.length, 40_000)
+    // Linear: tens of milliseconds. Re-scanning the read for each line would be 40,000² / 2 line scans: minutes.
+    assert.isBelow(elapsed, 2_000)
+  })
+})
+
 describe("stream assembler", () => {
+  it.effect("tool-call arguments over maxToolArgumentsLength (all calls together) fail with InvalidResponse", () =>
+    Effect.gen(function*() {
+      const assembler = ChatWire.makeStreamAssembler(info, { maxToolArgumentsLength: 100 })
+      const parts: Array<Response.StreamPartEncoded> = []
+      const call = (index: number, args: string) =>
+        ({
+          _tag: "Data",
+          data: chunk({ tool_calls: [{ index, id: `c${index}`, function: { name: "f", arguments: args } }] })
+        }) as const
+      assert.isUndefined(assembler.pushAll([call(0, "x".repeat(60)), call(1, "y".repeat(40))], parts))
+      const error = assembler.pushAll([call(1, "z")], parts)
+      assert.instanceOf(error, AiError.MalformedOutput)
+      assert.strictEqual(ChutesAiError.kind(error), "InvalidResponse")
+      assert.include(error?.description, "longer than 100 characters (limits.maxToolArgumentsLength)")
+      assert.strictEqual(
+        parts.filter((p) => p.type === "tool-params-delta").length,
+        2,
+        "the deltas within the cap came out"
+      )
+    }))
+
   const body = sse(
     chunk({ role: "assistant", content: "" }, { usage: { prompt_tokens: 9, completion_tokens: 0 } }),
     chunk({ reasoning_content: "Let me th" }, { usage: { prompt_tokens: 9, completion_tokens: 1 } }),

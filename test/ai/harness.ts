@@ -20,7 +20,7 @@ import type * as FakeChutes from "../../src/testing/FakeChutes.js"
 
 /** The fake's API key as a static credential. */
 export const apiKeyCredentials = (
-  fake: FakeChutes.FakeChutesServer
+  fake: Pick<FakeChutes.FakeChutesServer, "apiKey">
 ): Layer.Layer<ChutesCredentials.ChutesCredentials> =>
   ChutesCredentials.layerStatic(ChutesCredentials.make({ kind: "api_key", source: "test", secret: fake.apiKey }))
 
@@ -29,7 +29,7 @@ export const apiKeyCredentials = (
  * the model (so a forced refresh is possible), and every service stays in the output for assertions.
  */
 export const modelLayer = (
-  fake: FakeChutes.FakeChutesServer,
+  fake: Pick<FakeChutes.FakeChutesServer, "baseUrl" | "apiKey">,
   options: Partial<ChutesLanguageModel.Options> & {
     readonly credentials?: Layer.Layer<ChutesCredentials.ChutesCredentials> | undefined
   } = {}
@@ -48,7 +48,9 @@ export const modelLayer = (
     model: options.model ?? "zai-org/GLM-5-TEE",
     fallbackModels: options.fallbackModels,
     config: options.config,
-    retry: options.retry ?? { maxRetries: 0 }
+    retry: options.retry ?? { maxRetries: 0 },
+    timeouts: options.timeouts,
+    limits: options.limits
   }).pipe(
     Layer.provideMerge(provider),
     Layer.orDie,

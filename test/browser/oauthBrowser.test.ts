@@ -192,7 +192,13 @@ describe.skipIf(executable === undefined)("Sign in with Chutes in headless Chrom
           : undefined
       )
       assert.isTrue(Option.isSome(stored))
-      assert.deepStrictEqual(Option.getOrUndefined(stored), completed.profile)
+      // On disk the client secret is a plain string (the store is 0600, beside the refresh token); in memory Redacted.
+      const { clientSecret, ...rest } = completed.profile
+      assert.isTrue(clientSecret !== undefined && Redacted.isRedacted(clientSecret))
+      assert.deepStrictEqual(Option.getOrUndefined(stored), {
+        ...rest,
+        clientSecret: clientSecret === undefined ? undefined : Redacted.value(clientSecret)
+      })
       assert.strictEqual(completed.profile.type, "oauth")
       assert.strictEqual(completed.profile.clientId, env.server.clientId)
       assert.strictEqual(completed.profile.accountId, "user-alice-0001")

@@ -26,6 +26,7 @@ import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import * as ChutesCredentials from "../../src/ChutesCredentials.js"
 import * as ChutesOAuth from "../../src/ChutesOAuth.js"
 import * as ChutesSettings from "../../src/ChutesSettings.js"
+import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 
 /** What a worker prints after each round. */
 export interface RoundReport {
@@ -57,7 +58,9 @@ const main = async (storePath: string, reads: number): Promise<void> => {
   // recheckAfter 0: every call reads the store, so that the rounds also load the store while others write it.
   const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
     Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
-    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodeHttpClient.layerUndici))
+    Layer.provide(
+      Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
+    )
   )
   let offset = 0
   const clock = shiftedClock(() => offset)

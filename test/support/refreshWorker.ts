@@ -14,12 +14,15 @@ import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import * as ChutesCredentials from "../../src/ChutesCredentials.js"
 import * as ChutesOAuth from "../../src/ChutesOAuth.js"
 import * as ChutesSettings from "../../src/ChutesSettings.js"
+import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 
 const [storePath = "", reads = "1", rounds = "1", gap = "0"] = process.argv.slice(2)
 
 const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
   Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
-  Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodeHttpClient.layerUndici))
+  Layer.provide(
+    Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
+  )
 )
 
 const program = Effect.gen(function*() {

@@ -27,6 +27,7 @@ import * as Logger from "effect/Logger"
 import { createHash } from "node:crypto"
 import { writeSync } from "node:fs"
 import * as AuthProfileStore from "../../src/AuthProfileStore.js"
+import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 
 /** The key writer `writer` stores for counter `seq`: `cpk_w<writer>_<seq>_<padding derived from both>`. */
 export const storeKey = (writer: number, seq: number, padChars: number): string => {
@@ -88,7 +89,12 @@ const main = (storePath: string, writer: number, padChars: number, maxGap: numbe
       if (written !== undefined) say(`W ${written}`)
       if (maxGap > 0) yield* Effect.sleep(Math.floor(Math.random() * maxGap))
     }
-  }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, Logger.replace(Logger.defaultLogger, logger))))
+  }).pipe(Effect.provide(Layer.mergeAll(
+    NodeFileSystem.layer,
+    // The hardened file access, as NodeChutes.layerPlatform wires it: the crash drill runs the real write path.
+    NodePrivateFiles.layer,
+    Logger.replace(Logger.defaultLogger, logger)
+  )))
 
 // Only as a script: the test imports storeKey/parseKey from this module too.
 if (process.argv[1] !== undefined && /storeWriter\.(ts|mjs)$/.test(process.argv[1])) {

@@ -1,0 +1,239 @@
+/**
+ * Reading a 2xx chat answer within bounds: the body of a non-streaming completion within a byte cap, and a stream
+ * within its size caps and deadlines (time to the first data event, idle time between data events, the whole stream).
+ * `ChutesLanguageModel` sends the request and decides what the limits are; this module reads what comes back.
+ *
+ * @internal
+ */
+import type * as AiError from "@effect/ai/AiError"
+import type * as Response from "@effect/ai/Response"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as ChatWire from "../ChatWire.js"
+import * as ChutesAiError from "../ChutesAiError.js"
+
+/** Maps a failure to read the body (the connection broke) to the call's error. */
+type ReadError = (error: HttpClientError.ResponseError) => AiError.AiError
+
+/**
+ * The body of a non-streaming completion as text, within `maxBytes`; over it, `InvalidResponse`.
+ *
+ * @internal
+ */
+export const readCompletion = (
+  response: HttpClientResponse.HttpClientResponse,
+  options: { readonly info: ChatWire.ResponseInfo; readonly maxBytes: number; readonly readError: ReadError }
+): Effect.Effect<string, AiError.AiError> => {
+  const { maxBytes, readError } = options
+  const tooLarge = (what: string) =>
+    ChutesAiError.outputError(
+      "generateText",
+      "InvalidResponse",
+      `The answer from ${options.info.ref} is larger than ${maxBytes} bytes (${what}; limits.maxBodyBytes)`
+    )
+  const length = Number(response.headers["content-length"])
+  if (Number.isFinite(length) && length > maxBytes) return Effect.fail(tooLarge(`content-length ${length}`))
+  // A declared length within the cap frames the body (the client stops there): read in one go. A body without one
+  // (chunked), or one the client may decompress (a small length could expand past the cap), is counted as it comes.
+  const encoding = response.headers["content-encoding"]
+  if (Number.isFinite(length) && (encoding === undefined || encoding === "identity")) {
+    return Effect.mapError(response.text, readError)
+  }
+  return Effect.suspend(() => {
+    const pieces: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.mapError(readError),
+      Stream.runForEachChunk((chunk) => {
+        for (const piece of chunk) {
+          total += piece.length
+          if (total > maxBytes) return Effect.fail(tooLarge(`read so far: ${total} bytes`))
+          pieces.push(piece)
+        }
+        return Effect.void
+      }),
+      Effect.map(() => {
+        const whole = new Uint8Array(total)
+        let offset = 0
+        for (const piece of pieces) {
+          whole.set(piece, offset)
+          offset += piece.length
+        }
+        return new TextDecoder().decode(whole)
+      })
+    )
+  })
+}
+
+/**
+ * The deadlines of a stream; `Duration.infinity` turns one off.
+ *
+ * @internal
+ */
+export interface StreamDeadlines {
+  /** From the call to the first data event. */
+  readonly firstEvent: Duration.Duration
+  /** Between data events. */
+  readonly idle: Duration.Duration
+  /** From the call to the end. */
+  readonly stream: Duration.Duration
+}
+
+/**
+ * What the watchdog looks at, written by the reader. `lastData` is a clock time in milliseconds.
+ */
+interface Watch {
+  lastData: number
+  sawData: boolean
+  /** The reader waits for room in the mailbox: the consumer holds it up, the server is not to blame. */
+  waiting: boolean
+  /** Completed by the first data event, which moves the deadline earlier (from the first-event limit to idle). */
+  readonly firstData: Deferred.Deferred<void>
+}
+
+const CONTINUE: Effect.Effect<boolean> = Effect.succeed(true)
+const STOP: Effect.Effect<boolean> = Effect.succeed(false)
+
+/** Stream parts the reader may hand over before it waits for the consumer (one network read holds ~50 events). */
+const BUFFER = 128
+
+/**
+ * Sleeps until the next deadline and checks it again, until one has passed: then the `Timeout` error for it. It wakes
+ * once per deadline, not per event: data events only move the idle deadline later, except the first one, which wakes
+ * it (the first-event limit is usually the longer one).
+ */
+const watchdog = (
+  watch: Watch,
+  options: {
+    readonly clock: Clock.Clock
+    readonly started: number
+    readonly deadlines: StreamDeadlines
+    readonly info: ChatWire.ResponseInfo
+  }
+): Effect.Effect<AiError.AiError> => {
+  const { clock, deadlines, info, started } = options
+  const firstEvent = started + Duration.toMillis(deadlines.firstEvent)
+  const idle = Duration.toMillis(deadlines.idle)
+  const end = started + Duration.toMillis(deadlines.stream)
+  const who = `${info.ref}${info.invocationId !== undefined ? ` (invocation ${info.invocationId})` : ""}`
+  const timeout = (text: string) => ChutesAiError.unknownError("streamText", "Timeout", text)
+  return Effect.gen(function*() {
+    for (;;) {
+      const now = clock.unsafeCurrentTimeMillis()
+      const quiet = watch.waiting ? Infinity : watch.sawData ? watch.lastData + idle : firstEvent
+      const due = Math.min(quiet, end)
+      if (now >= due) {
+        return timeout(
+          due === end
+            ? `The stream from ${who} did not end within ${Duration.format(deadlines.stream)} (timeouts.stream)`
+            : watch.sawData
+            ? `${who} sent no data for ${Duration.format(deadlines.idle)} ` +
+              `(timeouts.idle; keep-alive comments do not count)`
+            : `${who} sent no data within ${Duration.format(deadlines.firstEvent)} of the call (timeouts.firstEvent)`
+        )
+      }
+      // While the consumer holds the reader up, look again after an idle period.
+      const nap = Effect.sleep(Duration.millis(Math.min(due, watch.waiting ? now + idle : Infinity) - now))
+      yield* watch.sawData ? nap : Effect.raceFirst(nap, Deferred.await(watch.firstData))
+    }
+  })
+}
+
+/**
+ * The parts of a 2xx SSE answer, read within `limits` and `deadlines` (`started`: the clock time of the call).
+ *
+ * One fiber reads the body: it cuts each network read into events (`ChatWire.makeSseReader`: bounded, linear), turns
+ * them into parts (`ChatWire.makeStreamAssembler`) and hands them over a bounded mailbox, one network read at a time;
+ * the returned stream takes them from there. It stops reading at `[DONE]` (a connection left open afterwards must not
+ * hang the caller). A second fiber, one per stream, is the watchdog: when a deadline passes it fails the mailbox, the
+ * stream ends with `Timeout` after the parts already read, and the scope closes the connection. A data event only
+ * sets a field (per network read); comments set nothing. There is no timer, race or effect per element: a per-element
+ * `Stream.timeout` races every pull (~45 µs each), and the caller's stream sees whole network reads as chunks.
+ *
+ * @internal
+ */
+export const streamParts = (
+  response: HttpClientResponse.HttpClientResponse,
+  options: {
+    readonly info: ChatWire.ResponseInfo
+    readonly started: number
+    readonly deadlines: StreamDeadlines
+    readonly limits: ChatWire.StreamLimits
+    readonly readError: ReadError
+    /** Sees every part before the caller does (span annotations). */
+    readonly onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => void
+  }
+): Effect.Effect<Stream.Stream<Response.StreamPartEncoded, AiError.AiError>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { info, onParts } = options
+    const clock = yield* Effect.clock
+    const mailbox = yield* Mailbox.make<Response.StreamPartEncoded, AiError.AiError>(BUFFER)
+    const reader = ChatWire.makeSseReader(options.limits, info.ref)
+    const assembler = ChatWire.makeStreamAssembler(info, options.limits)
+    const firstData = yield* Deferred.make<void>()
+    const watch: Watch = { lastData: options.started, sawData: false, waiting: false, firstData }
+    const events: Array<ChatWire.SseEvent> = []
+
+    /** The parts of `events` (then the error after them) to the mailbox; false once the answer is complete. */
+    const deliver = (readError: AiError.AiError | undefined): Effect.Effect<boolean, AiError.AiError> => {
+      if (events.length === 0 && readError === undefined) return CONTINUE
+      const parts: Array<Response.StreamPartEncoded> = []
+      const error = assembler.pushAll(events, parts) ?? readError
+      events.length = 0
+      onParts(parts)
+      const next = error !== undefined ? Effect.fail(error) : assembler.isDone() ? STOP : CONTINUE
+      if (parts.length === 0) return next
+      watch.waiting = true
+      return Effect.zipRight(
+        Effect.map(mailbox.offerAll(parts), () => {
+          watch.waiting = false
+          watch.lastData = clock.unsafeCurrentTimeMillis()
+        }),
+        next
+      )
+    }
+
+    const onRead = (bytes: Uint8Array): Effect.Effect<boolean, AiError.AiError> => {
+      const readError = reader.feed(bytes, events)
+      if (events.length > 0) {
+        watch.lastData = clock.unsafeCurrentTimeMillis()
+        if (!watch.sawData) {
+          watch.sawData = true
+          Deferred.unsafeDone(watch.firstData, Exit.void)
+        }
+      }
+      return deliver(readError)
+    }
+
+    const finish = Effect.suspend(() => {
+      const parts: Array<Response.StreamPartEncoded> = []
+      const error = assembler.endInto(parts)
+      onParts(parts)
+      return Effect.zipRight(mailbox.offerAll(parts), error === undefined ? Effect.void : Effect.fail(error))
+    })
+
+    yield* response.stream.pipe(
+      Stream.mapError(options.readError),
+      Stream.runForEachWhile(onRead),
+      Effect.zipRight(Effect.suspend(() => assembler.isDone() ? Effect.void : deliver(reader.end(events)))),
+      Effect.zipRight(finish),
+      Mailbox.into(mailbox),
+      Effect.forkScoped
+    )
+    const { deadlines } = options
+    if ([deadlines.firstEvent, deadlines.idle, deadlines.stream].some(Duration.isFinite)) {
+      yield* watchdog(watch, { clock, started: options.started, deadlines, info }).pipe(
+        Effect.flatMap((error) => mailbox.fail(error)),
+        Effect.forkScoped
+      )
+    }
+    return Mailbox.toStream(mailbox)
+  })
