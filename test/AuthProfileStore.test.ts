@@ -23,6 +23,7 @@ import {
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { inspect } from "node:util"
+import * as Logger from "effect/Logger"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { StoreError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
@@ -101,6 +102,16 @@ const increment = (store: AuthProfileStore.Service) =>
       yield* Effect.sleep("1 millis")
       const next = { ...profile, expires: profile.expires + 1 }
       return [profile.expires, [{ _tag: "Upsert", id: "chutes:alice", profile: next }]] as const
+    })
+  )
+
+
+/** A logger that keeps the lines for the test to check, instead of printing them. */
+const recordLogs = (lines: Array<string>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => {
+      lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
     })
   )
 
@@ -427,6 +438,7 @@ describe("file store: modify", () => {
       const path = storePath()
       writeJson(path, specExample)
       const store = yield* fileStore(path)
+      const logs: Array<string> = []
       const theirs = { ...specExample, profiles: { ...specExample.profiles, "chutes:theirs": apiKey } }
       yield* store.modify(() =>
         Effect.sync(() => {
@@ -438,7 +450,8 @@ describe("file store: modify", () => {
           const rotated = { ...alice, access: "cak_rotated" }
           return [undefined, [{ _tag: "Upsert", id: "chutes:alice", profile: rotated }]] as const
         })
-      )
+      ).pipe(Effect.provide(recordLogs(logs)))
+      assert.isTrue(logs.some((line) => line.includes("lost the lock")), "the takeover is reported")
       assert.deepStrictEqual(readJson(path), {
         ...theirs,
         profiles: { ...theirs.profiles, "chutes:alice": { ...alice, access: "cak_rotated" } }
@@ -452,13 +465,15 @@ describe("file store: modify", () => {
       writeJson(path, specExample)
       const bytes = readFileSync(path)
       const store = yield* fileStore(path, { lockTimeout: "300 millis" })
+      const logs: Array<string> = []
       const error = yield* Effect.flip(store.modify(() =>
         Effect.sync(() => {
           renameSync(`${path}.lock`, join(dirname(path), "old-lock"))
           mkdirSync(`${path}.lock`)
           return [undefined, [{ _tag: "Remove", id: "chutes:default" }]] as const
         })
-      ))
+      ).pipe(Effect.provide(recordLogs(logs))))
+      assert.isTrue(logs.some((line) => line.includes("lost the lock")), "the takeover is reported")
       assertStoreError(error, "Locked", path)
       assert.isTrue(readFileSync(path).equals(bytes))
       assert.isTrue(existsSync(`${path}.lock`), "the new holder's lock is not removed by our release")
@@ -471,12 +486,14 @@ describe("file store: the cross-process lock", () => {
       const path = storePath()
       // Another process taking a stale lock over removes the lock directory at any moment.
       const remover = setInterval(() => rmSync(`${path}.lock`, { recursive: true, force: true }), 1)
+      const logs: Array<string> = []
       const outcomes = yield* Effect.all(
         Array.from({ length: 150 }, (_, i) =>
           Effect.flatMap(fileStore(path, { lockTimeout: "2 seconds" }), (store) =>
             Effect.either(store.upsert(`chutes:p${i % 3}`, apiKey)))),
         { concurrency: 1 }
-      ).pipe(Effect.ensuring(Effect.sync(() => clearInterval(remover))))
+      ).pipe(Effect.provide(recordLogs(logs)), Effect.ensuring(Effect.sync(() => clearInterval(remover))))
+      for (const line of logs) assert.include(line, "lost the lock", "only the takeovers are reported")
       const reasons = outcomes.flatMap((o) => (o._tag === "Left" ? [o.left.reason] : []))
       for (const reason of reasons) assert.strictEqual(reason, "Locked")
       assert.isAbove(outcomes.length - reasons.length, 0, "some writes went through")
