@@ -5,6 +5,7 @@
  */
 import * as Brand from "effect/Brand"
 import * as Either from "effect/Either"
+import { distance as levenshtein } from "fastest-levenshtein"
 import { InvalidModelRef, UnknownModel } from "./ChutesError.js"
 import { BUILTIN_ALIASES, isPrintable, PROVIDER_ID } from "./ModelCatalog.js"
 import type { Hop } from "./Successors.js"
@@ -267,90 +268,12 @@ const suggestionsFor = (input: string, context: ResolveContext): ReadonlyArray<s
   return nearest(input, candidates, 3, (candidate) => candidate.startsWith(PREFIX) ? candidate.slice(PREFIX.length) : candidate)
 }
 
-// Myers' bit-parallel edit distance, in Hyyrö's block form (as in edlib): one column of the edit table is a few
-// 32-bit words of +1/-1 vertical deltas, so comparing a 40-character needle with a candidate costs two handfuls of
-// integer operations per candidate character instead of 40 table cells. `nearest` runs it over every id of a catalog
-// for each missing model; on 5,000 ids the table took ~150 ms per missing model (bench/README.md).
-
-/** The needles' character masks (bit i of block i >> 5: the needle has that character at i), for recent needles. */
-const maskCache = new Map<string, Map<number, Int32Array>>()
-let noMatch = new Int32Array(4)
-let vp = new Int32Array(4)
-let vn = new Int32Array(4)
-
-const masksOf = (pattern: string, blocks: number): Map<number, Int32Array> => {
-  const cached = maskCache.get(pattern)
-  if (cached !== undefined) return cached
-  const byChar = new Map<number, Int32Array>()
-  for (let i = 0; i < pattern.length; i++) {
-    const code = pattern.charCodeAt(i)
-    let mask = byChar.get(code)
-    if (mask === undefined) byChar.set(code, mask = new Int32Array(blocks))
-    const word = i >> 5
-    mask[word] = (mask[word] ?? 0) | (1 << (i & 31))
-  }
-  // A handful of needles at a time (`nearestEach`); the cache never grows past that.
-  if (maskCache.size >= 16) maskCache.clear()
-  maskCache.set(pattern, byChar)
-  return byChar
-}
-
 /**
- * Levenshtein distance in UTF-16 units (callers lower-case first); any value above `max` means "more than `max`",
- * returned as soon as that is certain.
- *
- * @internal
+ * Levenshtein distance in UTF-16 units (callers lower-case first); any value above `max` means "more than `max`". The
+ * length difference alone settles most candidates of a large catalog before the distance is computed.
  */
-const distance = (a: string, b: string, max: number): number => {
-  const m = a.length
-  const n = b.length
-  if (Math.abs(m - n) > max) return max + 1
-  if (m === 0) return n
-  const blocks = (m + 31) >> 5
-  if (blocks > vp.length) {
-    noMatch = new Int32Array(blocks)
-    vp = new Int32Array(blocks)
-    vn = new Int32Array(blocks)
-  }
-  const byChar = masksOf(a, blocks)
-  const last = blocks - 1
-  const lastBit = 1 << ((m - 1) & 31)
-  // Column 0: every vertical delta is +1 (D[i][0] = i).
-  vp.fill(-1, 0, blocks)
-  vn.fill(0, 0, blocks)
-  let score = m
-  for (let j = 0; j < n; j++) {
-    const eqs = byChar.get(b.charCodeAt(j)) ?? noMatch
-    // Row 0 grows by one per column: a +1 enters the first block from above.
-    let hin = 1
-    for (let k = 0; k < blocks; k++) {
-      const pv = vp[k]!
-      const mv = vn[k]!
-      let eq = eqs[k]!
-      const xv = eq | mv
-      if (hin < 0) eq |= 1
-      const xh = (((eq & pv) + pv) ^ pv) | eq
-      let ph = mv | ~(xh | pv)
-      let mh = pv & xh
-      // The horizontal delta on the needle's last row moves the score; on a block's top bit it feeds the next block.
-      if (k === last) {
-        if (ph & lastBit) score++
-        else if (mh & lastBit) score--
-      }
-      const hout = ph < 0 ? 1 : mh < 0 ? -1 : 0
-      ph <<= 1
-      mh <<= 1
-      if (hin < 0) mh |= 1
-      else if (hin > 0) ph |= 1
-      vp[k] = mh | ~(xv | ph)
-      vn[k] = ph & xv
-      hin = hout
-    }
-    // The last row can fall by at most one per column left.
-    if (score - (n - 1 - j) > max) return max + 1
-  }
-  return score
-}
+const distance = (a: string, b: string, max: number): number =>
+  Math.abs(a.length - b.length) > max ? max + 1 : Math.min(levenshtein(a, b), max + 1)
 
 /**
  * The candidates nearest to `input` ("did you mean"): a candidate that contains the input (or is contained by it)
