@@ -1,6 +1,6 @@
 /**
- * The auth profile store, `auth-profiles.json` (SPEC §6.1, §6.2): the Chutes OAuth and API-key profiles, in the
- * OpenClaw format, so pointing `CHUTES_STATE_DIR` at an OpenClaw install reads and writes its file.
+ * The auth profile store, `auth-profiles.json` (docs/oauth.md, "Auth profiles on disk"): the Chutes OAuth and API-key
+ * profiles, in the OpenClaw format, so pointing `CHUTES_STATE_DIR` at an OpenClaw install reads and writes its file.
  *
  * ```json
  * { "version": 1, "profiles": {

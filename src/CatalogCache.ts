@@ -1,7 +1,7 @@
 /**
  * The last good live catalog, kept on disk so a later process can fall back to it when discovery fails
- * (SPEC §3.3: live -> disk cache -> static). Reading and writing never fail the caller: a missing, unreadable or
- * malformed cache file is simply "no cache", and a failed write is logged.
+ * (live -> disk cache -> static; docs/reliability.md). Reading and writing never fail the caller: a missing, unreadable
+ * or malformed cache file is simply "no cache", and a failed write is logged.
  *
  * @since 0.1.0
  */

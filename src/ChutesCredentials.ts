@@ -1,5 +1,5 @@
 /**
- * Which credential the SDK sends, and where it came from (SPEC §4).
+ * Which credential the SDK sends, and where it came from (docs/oauth.md).
  *
  * Resolution order, first that yields wins: an explicit credential given in code -> `CHUTES_API_KEY` ->
  * `CHUTES_OAUTH_TOKEN` -> stored auth profiles (`layer`) -> none. Empty or whitespace-only values count as
@@ -280,7 +280,7 @@ export const layerEnv = (explicit: ExplicitCredential = {}): Layer.Layer<ChutesC
   )
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Stored profiles, with race-free refresh (SPEC §4, §5.6)
+// Stored profiles, with race-free refresh (docs/oauth.md, "How refresh works")
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**

@@ -131,7 +131,7 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
 }
 
 /**
- * The HTTP statuses that model discovery retries (SPEC §3.2).
+ * The HTTP statuses that model discovery retries (docs/reliability.md).
  *
  * @since 0.1.0
  * @category errors
@@ -188,7 +188,7 @@ export class CredentialsError extends Schema.TaggedError<CredentialsError>("effe
 }
 
 /**
- * Why a sign-in step failed (SPEC §5).
+ * Why a sign-in step failed (docs/oauth.md).
  *
  * - `Denied`: the user (or the IdP) refused: `error=access_denied` or another `error=` in the callback.
  * - `StateMismatch`: the callback's `state` is missing or not the one this flow sent (CSRF protection).
@@ -299,7 +299,7 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/St
 }
 
 /**
- * Why the JSON5 agent config could not be used (SPEC §6.3). A malformed file is never overwritten.
+ * Why the JSON5 agent config could not be used (docs/configuration.md). A malformed file is never overwritten.
  *
  * @since 0.1.0
  * @category errors

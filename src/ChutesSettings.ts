@@ -23,7 +23,7 @@ import { DEFAULT_BASE_URL } from "./ModelCatalog.js"
  * @category models
  */
 export interface RetryPolicy {
-  /** Retries after the first attempt (SPEC default 3). */
+  /** Retries after the first attempt (default 3). */
   readonly maxRetries: number
   /** The first backoff step; doubles on each retry. */
   readonly baseDelay: Duration.Duration
@@ -138,7 +138,7 @@ export interface Options {
 }
 
 /**
- * The defaults (SPEC §3.2, §3.3).
+ * The defaults (docs/reliability.md).
  *
  * @since 0.1.0
  * @category constants
@@ -250,7 +250,7 @@ export const optionalEnv = (name: string): Config.Config<Option.Option<string>> 
 
 /**
  * The state directory from the environment: `CHUTES_STATE_DIR`, else `$XDG_CONFIG_HOME/effect-chutes`, else
- * `$HOME/.config/effect-chutes` (SPEC §6.1).
+ * `$HOME/.config/effect-chutes` (docs/configuration.md).
  *
  * @since 0.1.0
  * @category config

@@ -1,5 +1,5 @@
 /**
- * Model definitions, catalog snapshots, and the built-in static catalog (SPEC §3.1).
+ * Model definitions, catalog snapshots, and the built-in static catalog (docs/models.md).
  *
  * The static catalog is the fallback that keeps start-up and onboarding working offline. It holds the documented
  * built-in refs first, in their documented order, each with its lifecycle as of a capture of the live catalog

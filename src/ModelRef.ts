@@ -213,8 +213,9 @@ const describeVia = (resolved: ResolvedModel, unknown: string): string => {
 }
 
 /**
- * Resolves user input to a model ref (SPEC §2): (1) an alias, user before built-in, case-insensitive; (2) a full ref,
- * listed or not (`known: false`); (3) a bare id of the catalog; (4) otherwise `UnknownModel` with suggestions.
+ * Resolves user input to a model ref (README.md, `resolve`): (1) an alias, user before built-in, case-insensitive;
+ * (2) a full ref, listed or not (`known: false`); (3) a bare id of the catalog; (4) otherwise `UnknownModel` with
+ * suggestions.
  *
  * @since 0.1.0
  * @category resolution

@@ -180,7 +180,8 @@ const packed: () => Promise<Packed> = (() => {
 describe("npm pack", () => {
   it("builds dist/ through prepack and ships it, with no TypeScript sources and no install-time script", async () => {
     const { files, tarball } = await packed()
-    for (const file of ["package.json", "README.md", "bin/effect-chutes.js", "dist/cli.mjs"]) {
+    // docs/ too: the README links into it, and a published README must not point at files the package lacks.
+    for (const file of ["package.json", "README.md", "docs/models.md", "docs/cli.md", "bin/effect-chutes.js", "dist/cli.mjs"]) {
       assert.include(files, file)
     }
     for (const entry of ["", "node/", "testing/", "ai/"]) {

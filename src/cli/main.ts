@@ -1,9 +1,9 @@
 /**
  * The `effect-chutes` command line: onboarding, model listing and resolution, auth status and logout.
  *
- * Start-up time matters (the bin is bundled; PERF.md): this module imports only what `models list --offline` needs —
- * the command definitions and the static catalog. Each command that touches files, the network or the terminal loads
- * its handler with a dynamic `import()`, which the bundle evaluates lazily.
+ * Start-up time matters (the bin is bundled; bench/README.md): this module imports only what `models list --offline`
+ * needs — the command definitions and the static catalog. Each command that touches files, the network or the
+ * terminal loads its handler with a dynamic `import()`, which the bundle evaluates lazily.
  *
  * @since 0.1.0
  */

@@ -199,7 +199,7 @@ const signInWithApiKey = (
     }
   })
 
-/** Signs in with OAuth (SPEC §5.4); `noBrowser` forces the paste flow. Without a terminal: `NotInteractive`. */
+/** Signs in with OAuth (docs/oauth.md); `noBrowser` forces the paste flow. Without a terminal: `NotInteractive`. */
 const signInWithOAuth = (
   noBrowser: boolean
 ): Effect.Effect<SignedIn, OAuthError, ChutesOAuth.ChutesOAuth | OAuthLogin.BrowserOpener | OAuthLogin.Prompter> =>

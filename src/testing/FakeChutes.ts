@@ -2,7 +2,7 @@
  * A faithful fake of the Chutes service — the OpenAI-compatible LLM API (`/v1/...`) and the identity provider
  * (`/idp/...`) — served with plain `node:http` on loopback.
  *
- * It behaves like the live service where the SDK cares (SPEC §3.2, §5, §8): `/v1/models` is public but rejects a bad
+ * It behaves like the live service where the SDK cares (docs/testing.md): `/v1/models` is public but rejects a bad
  * bearer with 401 `{"detail": …}`, the IdP accepts S256 PKCE only, codes are single-use, refresh tokens rotate and are
  * single-use, the client secret is checked on every code exchange, refresh and revoke (by default, like the live IdP).
  * Faults (status, HTML error page, malformed JSON, delay, connection reset, slow drip, raw body) can be injected per

@@ -1,5 +1,5 @@
 /**
- * Where a wrongly named model fails (README "Errors"): the provider's own configuration when its layer is built
+ * Where a wrongly named model fails (docs/ai.md, "Errors"): the provider's own configuration when its layer is built
  * (`InvalidModelRef`), the chat layer's model names on the call (an `AiError`, with a message in words).
  */
 import * as AiError from "@effect/ai/AiError"
