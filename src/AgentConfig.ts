@@ -1,6 +1,6 @@
 /**
- * The JSON5 agent config (SPEC §6.1, §6.3): load it, read the keys the SDK cares about, merge what onboarding sets,
- * and save it back atomically with a `.bak` of the previous file.
+ * The JSON5 agent config (docs/configuration.md): load it, read the keys the SDK cares about, merge what onboarding
+ * sets, and save it back atomically with a `.bak` of the previous file.
  *
  * The document is kept as the plain JSON value the file parsed to, so every key this module does not know survives a
  * load / merge / save round trip; a typed view of the known keys (`agents.defaults.model`, `agents.defaults.models`,
@@ -976,6 +976,67 @@ export const layerMemory = (files: MemoryFiles = memoryFiles()): Layer.Layer<Age
         })
     })
   )
+
+/**
+ * What a config contributes to the provider: user aliases (`agents.defaults.models[ref].alias`), the default model
+ * (`agents.defaults.model.primary`, when it is a valid ref) and `followSuccessors` — with a sentence for each thing
+ * that was ignored (OpenClaw's inverted aliases, a primary that is not a ref).
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export interface ProviderDefaults {
+  readonly aliases: ReadonlyArray<readonly [string, string]>
+  readonly defaultModel: string | undefined
+  readonly followSuccessors: boolean | undefined
+  readonly warnings: ReadonlyArray<string>
+}
+
+/**
+ * No config: no user aliases, the documented default, successors as the environment says.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const noProviderDefaults: ProviderDefaults = {
+  aliases: [],
+  defaultModel: undefined,
+  followSuccessors: undefined,
+  warnings: []
+}
+
+/**
+ * What is said when a config cannot be read and the provider goes on without it.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const ignoredConfig = (error: ConfigError): string =>
+  `${error.message}; its aliases and default model are ignored`
+
+/**
+ * The provider defaults of a config document (pure); the library's `ChutesProvider.layer` and the CLI read a config
+ * through this one function.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const providerDefaults = (doc: AgentConfigDocument): ProviderDefaults => {
+  const reading = readAliases(doc)
+  const configured = Option.getOrUndefined(primary(doc))
+  const valid = configured !== undefined && Either.isRight(ModelRef.parse(configured))
+  return {
+    aliases: reading.aliases,
+    defaultModel: valid ? configured : undefined,
+    followSuccessors: Option.getOrUndefined(followSuccessors(doc)),
+    warnings: [
+      ...reading.warnings.map((warning) => warning.message),
+      ...(configured !== undefined && !valid
+        ? [`agents.defaults.model.primary ${JSON.stringify(configured)} is not a model ref; ignored`]
+        : [])
+    ]
+  }
+}
 
 /**
  * The user aliases of the current config (none without a file), for `ChutesProvider.layer({ aliases })`. Warnings

@@ -22,6 +22,8 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as AgentConfig from "./AgentConfig.js"
+import * as Aliases from "./Aliases.js"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import * as CatalogCache from "./CatalogCache.js"
 import * as ChutesCredentials from "./ChutesCredentials.js"
@@ -80,9 +82,9 @@ export class ChutesProvider extends Context.Tag("effect-chutes/ChutesProvider")<
  * @category models
  */
 export interface Options {
-  /** User aliases, alias name -> ref (e.g. from `agents.defaults.models` of the agent config). */
-  readonly aliases?: Iterable<readonly [name: string, ref: string]> | Readonly<Record<string, string>> | undefined
-  /** Overrides the default model (`chutes/zai-org/GLM-4.7-TEE`). */
+  /** User aliases, alias name -> ref. `layer` adds the agent config's (these win over them). */
+  readonly aliases?: Aliases.AliasInput | undefined
+  /** Overrides the default model (the documented `chutes/zai-org/GLM-4.7-TEE`, which follows its successor). */
   readonly defaultModel?: string | undefined
 }
 
@@ -96,15 +98,6 @@ interface Done {
   readonly snapshot: ModelCatalog.CatalogSnapshot
   readonly expiresAt: number
 }
-
-const aliasEntries = (
-  aliases: Options["aliases"]
-): Iterable<readonly [string, string]> =>
-  aliases === undefined
-    ? []
-    : Symbol.iterator in aliases
-    ? aliases as Iterable<readonly [string, string]>
-    : Object.entries(aliases)
 
 /**
  * Warnings for a live catalog: the default model or an alias target not listed, with the nearest live model and the
@@ -193,7 +186,7 @@ export const make = (options: Options = {}): Effect.Effect<
       ? yield* ModelRef.parse(options.defaultModel)
       : DEFAULT_MODEL
     for (const warning of ChutesSettings.unencryptedEndpoints(settings)) yield* warnOnce(warning)
-    const user = ModelRef.makeUserAliases(aliasEntries(options.aliases))
+    const user = ModelRef.makeUserAliases(Aliases.entries(options.aliases))
     for (const invalid of user.invalid) yield* warnOnce(`ignoring user alias: ${invalid.message}`)
     const aliases: ModelRef.AliasTable = user.aliases.size === 0
       ? ModelRef.builtinAliases
@@ -409,13 +402,34 @@ export interface LayerOptions extends Options {
   readonly credential?: ChutesCredentials.ExplicitCredential | undefined
   /** The stored auth profile to use first (e.g. `chutes:alice`). */
   readonly profileId?: string | undefined
+  /**
+   * Read the agent config (`config.json5` at `settings.configPath`) for user aliases, the default model and
+   * `followSuccessors`, as the CLI does. Default: true. Options given in code win over it.
+   */
+  readonly readConfig?: boolean | undefined
 }
 
 /**
- * The provider with its default services: settings from the environment (overridden by `options.settings`),
- * credentials from code, then env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery,
- * and the disk cache in the state directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`).
- * The credentials service it built is provided alongside the provider.
+ * The agent config's provider defaults; a config that cannot be read is said once and ignored (the catalog must not
+ * depend on a healthy config).
+ */
+const configDefaults = (
+  settings: ChutesSettings.Settings
+): Effect.Effect<AgentConfig.ProviderDefaults, never, FileSystem.FileSystem> =>
+  Effect.flatMap(AgentConfig.make(settings.configPath, { allowGroupWritable: settings.allowGroupWritable }), (config) =>
+    config.load).pipe(
+      Effect.map(Option.match({ onNone: () => AgentConfig.noProviderDefaults, onSome: AgentConfig.providerDefaults })),
+      Effect.catchAll((error) =>
+        Effect.as(warnOnce(AgentConfig.ignoredConfig(error)), AgentConfig.noProviderDefaults)
+      )
+    )
+
+/**
+ * The provider with its default services: settings from the environment (overridden by `options.settings`), the user
+ * aliases and default model of the agent config (overridden by `options`; see `Aliases`), credentials from code, then
+ * env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery, and the disk cache in the state
+ * directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`). The credentials service it built is
+ * provided alongside the provider.
  *
  * @since 0.1.0
  * @category layers
@@ -427,6 +441,20 @@ export const layer = (
   InvalidModelRef,
   HttpClient.HttpClient | FileSystem.FileSystem
 > =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const fromEnv = yield* ChutesSettings.fromEnv(options.settings)
+    const config = options.readConfig === false ? AgentConfig.noProviderDefaults : yield* configDefaults(fromEnv)
+    const combined = Aliases.combine(options, config)
+    for (const note of [...config.warnings, ...combined.notes]) yield* warnOnce(note)
+    // `followSuccessors`: code, then the config, then the environment.
+    const settings: ChutesSettings.Settings = {
+      ...fromEnv,
+      followSuccessors: options.settings?.followSuccessors ?? config.followSuccessors ?? fromEnv.followSuccessors
+    }
+    return layerServices({ ...options, aliases: combined.aliases, defaultModel: combined.defaultModel }, settings)
+  }))
+
+const layerServices = (options: LayerOptions, settings: ChutesSettings.Settings) =>
   layerWithoutDependencies(options).pipe(
     Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFileSystem)),
     // The credentials service is part of the output: callers that saw a 401 (e.g. `effect-chutes/ai`) ask it for
@@ -436,7 +464,7 @@ export const layer = (
         Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer))
       )
     ),
-    Layer.provide(ChutesSettings.layerConfig(options.settings))
+    Layer.provide(Layer.succeed(ChutesSettings.ChutesSettings, settings))
   )
 
 /**

@@ -20,7 +20,7 @@ import * as ChutesSettings from "../ChutesSettings.js"
 import { type ConfigError, type InvalidModelRef, OAuthError } from "../ChutesError.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
-import * as ModelRef from "../ModelRef.js"
+import { warnOnce } from "../internal/warnOnce.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import * as NodeOAuthLogin from "../node/NodeOAuthLogin.js"
 import { BrowserOpener, Prompter } from "../OAuthLogin.js"
@@ -83,29 +83,21 @@ export const terminalLayer = (nonInteractive: boolean): Layer.Layer<Prompter | B
     : Layer.merge(NodeOAuthLogin.layerPrompter, NodeOAuthLogin.layerBrowserOpener)
 
 /**
- * The user aliases of the agent config (`agents.defaults.models[ref].alias`), for `ChutesProvider.layer({ aliases })`.
- * Config warnings (OpenClaw's inverted aliases, …) are logged. Entries that merely repeat a built-in alias (onboarding
- * writes those into the config) are left out, so they keep being reported as built-in.
+ * The agent config's provider defaults (user aliases, default model, `followSuccessors`), read as the library reads
+ * them (`AgentConfig.providerDefaults`); its warnings are said once. For what the CLI does without a provider
+ * (`models resolve --offline`, onboarding); the provider reads the same config itself.
  */
-export const userAliases = (
+export const configDefaults = (
   global: GlobalOptions
-): Effect.Effect<ConfigDefaults, ConfigError> =>
+): Effect.Effect<AgentConfig.ProviderDefaults, ConfigError> =>
   Effect.gen(function*() {
-    const aliases = yield* AgentConfig.loadUserAliases
     const config = yield* AgentConfig.AgentConfig
-    const primary = Option.flatMap(yield* config.load, AgentConfig.primary)
-    // The config's primary model is the provider's default model, when it is a valid ref.
-    const defaultModel = Option.isSome(primary) && Either.isRight(ModelRef.parse(primary.value))
-      ? primary.value
-      : undefined
-    if (Option.isSome(primary) && defaultModel === undefined) {
-      yield* Effect.logWarning(`agents.defaults.model.primary ${JSON.stringify(primary.value)} is not a model ref; ignored`)
-    }
-    return {
-      aliases,
-      defaultModel,
-      followSuccessors: Option.getOrUndefined(Option.flatMap(yield* config.load, AgentConfig.followSuccessors))
-    }
+    const defaults = Option.match(yield* config.load, {
+      onNone: () => AgentConfig.noProviderDefaults,
+      onSome: AgentConfig.providerDefaults
+    })
+    for (const warning of defaults.warnings) yield* warnOnce(warning)
+    return defaults
   }).pipe(
     Effect.provide(
       AgentConfig.layer.pipe(Layer.provide(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
@@ -113,28 +105,12 @@ export const userAliases = (
   )
 
 /**
- * What the agent config contributes to the provider: user aliases (an entry that repeats a built-in alias counts as
- * the built-in: see `ModelRef.makeUserAliases`), the default (primary) model, and `followSuccessors`.
+ * The provider for a command: settings from flags over env, Node platform. It reads the agent config at
+ * `--config` / `CHUTES_CONFIG_PATH` itself (user aliases, default model, `followSuccessors`), as any app's
+ * `NodeChutes.layer()` does.
  */
-export interface ConfigDefaults {
-  readonly aliases: ReadonlyArray<readonly [string, string]>
-  readonly defaultModel: string | undefined
-  readonly followSuccessors: boolean | undefined
-}
-
-/** The provider for a command: settings from flags over env, the given user aliases, Node platform. */
-export const providerLayer = (
-  global: GlobalOptions,
-  defaults: ConfigDefaults = noConfigDefaults
-): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
-  NodeChutes.layer({
-    settings: { ...settingsOptions(global), followSuccessors: global.followSuccessors ?? defaults.followSuccessors },
-    aliases: defaults.aliases,
-    defaultModel: defaults.defaultModel
-  })
-
-/** No config: no user aliases, the built-in default, successors as the environment says. */
-export const noConfigDefaults: ConfigDefaults = { aliases: [], defaultModel: undefined, followSuccessors: undefined }
+export const providerLayer = (global: GlobalOptions): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
+  NodeChutes.layer({ settings: settingsOptions(global) })
 
 /**
  * The provider's catalog (`refresh` when `force`), with a progress line while a live discovery runs — and only then:
@@ -155,14 +131,3 @@ export const catalogWithProgress = (
     const catalog = force ? provider.refresh : provider.catalog
     return yield* discovers ? withProgress(`Discovering models at ${settings.baseUrl}/models`)(catalog) : catalog
   })
-
-/**
- * Loads the user aliases, and on a config that cannot be read, warns and goes on without them (listing models must
- * not depend on a healthy config).
- */
-export const userAliasesOrWarn = (global: GlobalOptions): Effect.Effect<ConfigDefaults> =>
-  userAliases(global).pipe(
-    Effect.catchAll((error) =>
-      Effect.as(Effect.logWarning(`${error.message}; its aliases are ignored`), noConfigDefaults)
-    )
-  )

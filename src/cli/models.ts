@@ -10,12 +10,14 @@ import * as LogLevel from "effect/LogLevel"
 import * as ChutesProvider from "../ChutesProvider.js"
 import type { ConfigError, InvalidModelRef, UnknownModel } from "../ChutesError.js"
 import * as ModelCatalog from "../ModelCatalog.js"
+import * as AgentConfig from "../AgentConfig.js"
+import { warnOnce } from "../internal/warnOnce.js"
 import * as ModelRef from "../ModelRef.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import * as Successors from "../Successors.js"
 import type { GlobalOptions } from "./global.js"
 import { followedOutput, modelsListOutput, type ResolveOutput } from "./json.js"
-import { catalogWithProgress, providerLayer, userAliases, userAliasesOrWarn } from "./layers.js"
+import { catalogWithProgress, configDefaults, providerLayer } from "./layers.js"
 import { notes, out } from "./render.js"
 
 /**
@@ -48,7 +50,8 @@ export const list = (
   options: { readonly json: boolean; readonly refresh: boolean }
 ): Effect.Effect<void, InvalidModelRef> =>
   Effect.gen(function*() {
-    const aliases = yield* userAliasesOrWarn(global)
+    // A config that cannot be read is said (once) and ignored: listing models must not depend on it.
+    yield* configDefaults(global).pipe(Effect.catchAll((error) => warnOnce(AgentConfig.ignoredConfig(error))))
     const [snapshot, followed] = yield* Effect.flatMap(
       ChutesProvider.ChutesProvider,
       (provider) =>
@@ -56,7 +59,7 @@ export const list = (
           [snapshot, provider.followed(snapshot)] as const)
     ).pipe(
       Logger.withMinimumLogLevel(LogLevel.Error),
-      Effect.provide(providerLayer(global, aliases))
+      Effect.provide(providerLayer(global))
     )
     yield* printSnapshot(snapshot, { json: options.json, offline: false, followed })
   })
@@ -88,22 +91,23 @@ export const resolve = (
   options: { readonly input: string | undefined; readonly json: boolean; readonly offline: boolean }
 ): Effect.Effect<void, InvalidModelRef | UnknownModel | ConfigError> =>
   Effect.gen(function*() {
-    const aliases = yield* userAliases(global)
+    // The same config the provider reads; here a broken one stops the command (it may hold the alias asked for).
+    const config = yield* configDefaults(global)
     const input = options.input
     const [resolved, snapshot] = options.offline
       ? yield* Effect.gen(function*() {
         const snapshot = ModelCatalog.staticSnapshot()
         const settings = yield* ChutesSettings.fromEnv({
-          followSuccessors: global.followSuccessors ?? aliases.followSuccessors
+          followSuccessors: global.followSuccessors ?? config.followSuccessors
         })
         const context: Successors.Context = {
           catalog: snapshot,
-          userAliases: ModelRef.makeUserAliases(aliases.aliases).aliases,
+          userAliases: ModelRef.makeUserAliases(config.aliases).aliases,
           followSuccessors: settings.followSuccessors
         }
         const resolved = input === undefined
           ? Successors.resolveDefault(
-            yield* ModelRef.parse(aliases.defaultModel ?? ModelCatalog.DEFAULT_MODEL_REF),
+            yield* ModelRef.parse(config.defaultModel ?? ModelCatalog.DEFAULT_MODEL_REF),
             context
           )
           : yield* Successors.resolve(input, context)
@@ -117,7 +121,7 @@ export const resolve = (
       }).pipe(
         // The catalog's warnings concern the whole list; the source line below says what was used and why.
         Logger.withMinimumLogLevel(LogLevel.Error),
-        Effect.provide(providerLayer(global, aliases))
+        Effect.provide(providerLayer(global))
       )
     yield* notes(snapshot.warnings)
     const output = resolveOutput(input ?? "(default model)", resolved, snapshot.source)
