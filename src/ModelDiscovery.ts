@@ -28,7 +28,6 @@ import * as Stream from "effect/Stream"
 import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
-import { withDeadline } from "./internal/deadline.js"
 import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
 import {
   type InputModality,
@@ -71,7 +70,7 @@ export interface Service {
 export class ModelDiscovery extends Context.Tag("effect-chutes/ModelDiscovery")<ModelDiscovery, Service>() {}
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Decoding: only the fields a definition keeps are decoded (PERF.md); unknown fields are ignored.
+// Decoding: only the fields a definition keeps are decoded (bench/README.md); unknown fields are ignored.
 // ---------------------------------------------------------------------------------------------------------------------
 
 
@@ -438,14 +437,16 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
   const url = `${settings.baseUrl}/models`
   const baseRequest = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
 
-  // One attempt: the request, its whole body under the cap, the verdict; all within the per-attempt deadline.
-  // `withDeadline`, not `Effect.timeoutFail`: the latter's race machinery cost about a tenth of a small raw request
-  // (bench/README.md). `onStatus` hears the status as soon as the headers are in, even if the body then fails.
+  // One attempt: the request, its whole body under the cap, the verdict; all within the per-attempt deadline, on the
+  // `Clock` (its cost, measured: bench/README.md). `onStatus` hears the status as soon as the headers are in, even
+  // if the body then fails.
+  const timeout = () =>
+    new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
   const attempt = (
     request: HttpClientRequest.HttpClientRequest,
     onStatus: (status: number) => void
   ): Effect.Effect<Answer, DiscoveryError> =>
-    withDeadline(
+    Effect.timeoutFail(
       Effect.flatMap(
         Effect.mapError(client.execute(request), (error) =>
           new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })),
@@ -458,9 +459,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
               judge(response.status, headers, body, fetchedAt, url)))
         }
       ),
-      settings.requestTimeout,
-      () =>
-        new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
+      { duration: settings.requestTimeout, onTimeout: timeout }
     )
 
   // The policy's progress hook, told of each retry before its wait.

@@ -1,12 +1,17 @@
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import { DiscoveryError } from "../src/ChutesError.js"
@@ -20,14 +25,17 @@ const SECRET = "cpk_" + "0123456789abcdef".repeat(2) + "." + "0123456789abcdef".
 const credential = Option.some(ChutesCredentials.make({ kind: "api_key", source: "test", secret: SECRET }))
 const okBody = json(200, capture)
 
-const discoveryWith = (script: ReadonlyArray<Scripted>, settings: ChutesSettings.Options = {}) => {
-  const scripted = scriptedClient(script)
+const discoveryOver = (client: HttpClient.HttpClient, settings: ChutesSettings.Options = {}) => {
   const layer = ModelDiscovery.layer.pipe(
     Layer.provide(ChutesSettings.layer({ baseUrl: "http://chutes.test/v1", ...settings })),
-    Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
   )
-  const fetch = Effect.flatMap(ModelDiscovery.ModelDiscovery, (d) => d.fetch(credential)).pipe(Effect.provide(layer))
-  return { fetch, requests: scripted.requests }
+  return Effect.flatMap(ModelDiscovery.ModelDiscovery, (d) => d.fetch(credential)).pipe(Effect.provide(layer))
+}
+
+const discoveryWith = (script: ReadonlyArray<Scripted>, settings: ChutesSettings.Options = {}) => {
+  const scripted = scriptedClient(script)
+  return { fetch: discoveryOver(scripted.client, settings), requests: scripted.requests }
 }
 
 /** Runs a discovery on the TestClock, moving time forward until it ends. */
@@ -327,6 +335,124 @@ describe("discovery over HTTP", () => {
         assert.notInclude(text, SECRET)
         assert.notInclude(text, SECRET.slice(4, 40))
       }
+    }))
+})
+
+/**
+ * A transport whose answer never completes, and which records how it was given up: no headers ever (`headers`: the
+ * request is interrupted), or a 200 with its first bytes and then nothing (`body`: the body stream is cancelled).
+ * `cleanup` runs when the request is interrupted, before it counts as given up.
+ */
+const neverAnswering = (where: "headers" | "body", cleanup: Effect.Effect<void> = Effect.void) => {
+  const events: Array<string> = []
+  let requests = 0
+  const client = HttpClient.make((request) =>
+    Effect.suspend(() => {
+      requests++
+      if (where === "headers") {
+        return Effect.onInterrupt(Effect.never, () => Effect.zipRight(cleanup, Effect.sync(() => void events.push("request interrupted"))))
+      }
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => controller.enqueue(new TextEncoder().encode(`{"object":"list","data":[`)),
+        pull: () => new Promise<void>(() => {}),
+        cancel: () => void events.push("body cancelled")
+      })
+      return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 })))
+    })
+  )
+  return { client, events, requests: () => requests }
+}
+
+describe("the per-attempt deadline", () => {
+  for (const where of ["headers", "body"] as const) {
+    it.effect(`fires at the deadline, not before, when the ${where === "headers" ? "headers never come" : "body never ends"}, and gives the request up first`, () =>
+      Effect.gen(function*() {
+        const transport = neverAnswering(where)
+        const fiber = yield* Effect.fork(
+          discoveryOver(transport.client, { requestTimeout: "10 seconds", retry: { maxRetries: 0 } })
+        )
+        yield* TestClock.adjust(Duration.millis(9999))
+        assert.isNull(fiber.unsafePoll(), "still waiting 1 ms before the deadline")
+        assert.deepStrictEqual(transport.events, [])
+        yield* TestClock.adjust(Duration.millis(1))
+        const exit = yield* Fiber.await(fiber)
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+        assert.isTrue(Option.isSome(error), "a typed failure, not a defect or an interruption")
+        if (Option.isSome(error)) {
+          assert.instanceOf(error.value, DiscoveryError)
+          assert.strictEqual(error.value.reason, "Timeout")
+          assert.strictEqual(error.value.detail, "no complete answer within 10s")
+          assert.isTrue(error.value.retryable)
+        }
+        // The timeout is reported only once the request has been given up.
+        assert.deepStrictEqual(transport.events, [where === "headers" ? "request interrupted" : "body cancelled"])
+        assert.strictEqual(transport.requests(), 1)
+      }))
+  }
+
+  it.effect("an attempt that answers in time leaves nothing running: its deadline's timer is gone", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      let requests = 0
+      const client = HttpClient.make((request) =>
+        Effect.as(
+          Effect.zipRight(Effect.sync(() => requests++), Deferred.await(gate)),
+          HttpClientResponse.fromWeb(request, new Response(JSON.stringify(capture), { status: 200 }))
+        )
+      )
+      const supervisor = yield* Supervisor.track
+      const fiber = yield* Effect.fork(
+        Effect.supervised(discoveryOver(client, { requestTimeout: "10 seconds" }), supervisor)
+      )
+      for (let turn = 0; turn < 50 && requests === 0; turn++) yield* Effect.yieldNow()
+      yield* TestClock.adjust(Duration.millis(9999))
+      assert.strictEqual((yield* supervisor.value).length, 2, "the attempt and its timer")
+      yield* Deferred.succeed(gate, undefined)
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.attempts, 1)
+      assert.strictEqual((yield* supervisor.value).length, 0, "no fiber outlives the answer")
+    }))
+
+  it.effect("a defect of the transport passes through as it is: not a timeout, not retried", () =>
+    Effect.gen(function*() {
+      const boom = new Error("boom")
+      let requests = 0
+      const dying = HttpClient.make(() => Effect.suspend(() => (requests++, Effect.die(boom))))
+      const exit = yield* Effect.exit(discoveryOver(dying))
+      assert.isTrue(Exit.isFailure(exit))
+      // The span around the call re-wraps the error with its trace: the same name and message, not the same object.
+      const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+      assert.instanceOf(defect, Error)
+      assert.strictEqual((defect as Error).message, "boom")
+      assert.isTrue(Exit.isFailure(exit) && Option.isNone(Cause.failureOption(exit.cause)), "no typed failure")
+      assert.strictEqual(requests, 1)
+    }))
+
+  it.effect("a caller that interrupts a discovery waits until the request has cleaned up", () =>
+    Effect.gen(function*() {
+      const release = yield* Deferred.make<void>()
+      let cleanedUp = false
+      const transport = neverAnswering("headers", Effect.zipRight(Deferred.await(release), Effect.sync(() => (cleanedUp = true))))
+      const supervisor = yield* Supervisor.track
+      const fiber = yield* Effect.fork(
+        Effect.supervised(discoveryOver(transport.client, { requestTimeout: "10 seconds" }), supervisor)
+      )
+      for (let turn = 0; turn < 50 && transport.requests() === 0; turn++) yield* Effect.yieldNow()
+      assert.strictEqual(transport.requests(), 1, "the request is in flight")
+      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+      for (let turn = 0; turn < 20; turn++) yield* Effect.yieldNow()
+      assert.isNull(interrupter.unsafePoll(), "the interruption has not returned while the request cleans up")
+      assert.isFalse(cleanedUp)
+      yield* Deferred.succeed(release, undefined)
+      const exit = yield* Fiber.join(interrupter)
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.isTrue(cleanedUp)
+      assert.deepStrictEqual(transport.events, ["request interrupted"])
+      assert.strictEqual((yield* supervisor.value).length, 0, "neither the attempt nor its timer outlives the call")
+      // Nothing is left to fire: the deadline passing later changes nothing.
+      yield* TestClock.adjust(Duration.seconds(60))
+      assert.strictEqual(transport.requests(), 1)
     }))
 })
 
