@@ -162,7 +162,7 @@ const packed: () => Promise<Packed> = (() => {
     (promise ??= (async () => {
       const checkout = join(work, "checkout")
       mkdirSync(checkout)
-      const read = ["package.json", "README.md", "tsconfig.json", "tsconfig.build.json", "bin", "scripts", "src"]
+      const read = ["package.json", "README.md", "docs", "tsconfig.json", "tsconfig.build.json", "bin", "scripts", "src"]
       for (const entry of read) cpSync(join(root, entry), join(checkout, entry), { recursive: true })
       symlinkSync(join(root, "node_modules"), join(checkout, "node_modules"), "dir")
       const destination = join(work, "pack")

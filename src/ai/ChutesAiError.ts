@@ -1,19 +1,63 @@
 /**
- * How Chutes failures become `@effect/ai` errors.
+ * The Chutes-specific reason of a `ChutesLanguageModel` failure, carried on `@effect/ai`'s own errors.
  *
- * `@effect/ai` programs catch `AiError` (`HttpRequestError`, `HttpResponseError`, `MalformedInput`,
- * `MalformedOutput`, `UnknownError`), so every failure of `ChutesLanguageModel` is one of those. The Chutes-specific
- * reason is kept twice: readable, as the first words of `description` (`"[QuotaExceeded] Chutes quota …"`), and
- * programmatically through {@link kind}, which reads it back from any `AiError` (also after the error went through
- * `Schema` encoding or JSON). Descriptions and bodies are scrubbed and capped; request details never carry the
+ * `@effect/ai` programs catch `AiError`, so every failure of `ChutesLanguageModel` is one: an instance of one of the
+ * five classes of this module, each a subclass of the `@effect/ai` class of the same name that keeps its `_tag`
+ * (`Effect.catchTag("HttpResponseError", …)`, `instanceof AiError.HttpResponseError`, `AiError.isAiError` and
+ * `AiError.AiError`'s schema see `@effect/ai`'s own errors) and adds one field, `kind`: the Chutes reason, a
+ * {@link Kind} such as `"RateLimited"` or `"QuotaExceeded"`. {@link kind} reads it from any error. The description
+ * starts with the kind too (`"[QuotaExceeded] Chutes quota …"`), for people reading logs; programs read the field.
+ *
+ * | class (`_tag`) | for |
+ * |---|---|
+ * | {@link HttpResponseError} | an answer with a status (`response.status`), or one that broke while being read |
+ * | {@link HttpRequestError} | a request that did not complete (kind `Transport`) |
+ * | {@link MalformedInput} | a prompt or option the model or the API cannot take, a model name that resolves to nothing |
+ * | {@link MalformedOutput} | a 2xx answer that cannot be used |
+ * | {@link UnknownError} | no credential, a service error inside a 200 answer, a truncated stream, a deadline |
+ *
+ * Serialized, `kind` travels with this module's {@link ChutesAiError} schema (e.g. as the error schema of an RPC).
+ * `@effect/ai`'s `AiError` schema has no place for it: an error encoded and decoded with that one comes back as a plain
+ * `@effect/ai` error, and {@link kind} then falls back to the description's `[Kind]` prefix (for errors whose `module`
+ * is `"ChutesLanguageModel"` only). Descriptions and bodies are scrubbed and capped; request details never carry the
  * `Authorization` header.
+ *
+ * @example
+ * ```ts
+ * import type * as AiError from "@effect/ai/AiError"
+ * import * as LanguageModel from "@effect/ai/LanguageModel"
+ * import * as Effect from "effect/Effect"
+ * import * as Match from "effect/Match"
+ * import { ChutesAiError } from "effect-chutes/ai"
+ *
+ * // One kind handled, the other failures left in the error channel (still `AiError`).
+ * const answer = LanguageModel.generateText({ prompt: "Hello" }).pipe(
+ *   Effect.map((response) => response.text),
+ *   Effect.catchIf(
+ *     (error) => ChutesAiError.kind(error) === "QuotaExceeded",
+ *     () => Effect.succeed("(out of quota until the reset)")
+ *   )
+ * )
+ *
+ * // What to tell a user, by kind.
+ * const advice = (error: AiError.AiError): string =>
+ *   Match.value(ChutesAiError.kind(error)).pipe(
+ *     Match.whenOr("RateLimited", "NoInstances", () => "Chutes is busy: try again in a minute"),
+ *     Match.whenOr("Unauthorized", "ReauthRequired", () => "sign in again: effect-chutes onboard"),
+ *     Match.when("QuotaExceeded", () => `out of quota: ${error.description}`),
+ *     Match.orElse(() => error.message)
+ *   )
+ *
+ * // The field itself, on the class.
+ * const status = (error: AiError.AiError): string =>
+ *   error instanceof ChutesAiError.HttpResponseError ? `${error.kind} (HTTP ${error.response.status})` : error._tag
+ * ```
  *
  * @since 0.1.0
  */
 import * as AiError from "@effect/ai/AiError"
-import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { RETRYABLE_STATUS } from "../ChutesError.js"
-import { excerpt } from "../internal/redact.js"
 
 /**
  * The Chutes-specific reason of a failure.
@@ -51,31 +95,7 @@ import { excerpt } from "../internal/redact.js"
  * @since 0.1.0
  * @category models
  */
-export type Kind =
-  | "BadRequest"
-  | "Unauthorized"
-  | "ReauthRequired"
-  | "QuotaExceeded"
-  | "MissingScope"
-  | "ModelNotFound"
-  | "NotFound"
-  | "RateLimited"
-  | "NoInstances"
-  | "ServiceUnavailable"
-  | "ServerError"
-  | "HttpStatus"
-  | "Transport"
-  | "ServiceError"
-  | "StreamInterrupted"
-  | "StreamTruncated"
-  | "Timeout"
-  | "InvalidResponse"
-  | "InvalidToolArguments"
-  | "UnsupportedInput"
-  | "UnknownModel"
-  | "Credentials"
-
-const KINDS: ReadonlySet<string> = new Set<Kind>([
+export const Kind = Schema.Literal(
   "BadRequest",
   "Unauthorized",
   "ReauthRequired",
@@ -98,25 +118,173 @@ const KINDS: ReadonlySet<string> = new Set<Kind>([
   "UnsupportedInput",
   "UnknownModel",
   "Credentials"
-])
+)
 
-const isKind = (value: string): value is Kind => KINDS.has(value)
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = typeof Kind.Type
+
+const isKind = Schema.is(Kind)
+
+// =====================================================================================================================
+// Errors
+// =====================================================================================================================
+
+// `Schema`'s `extend` gives a class a `toString` that lists its fields; these print the way `@effect/ai`'s own errors
+// do (`HttpResponseError: <message>`), and show their fields when logged.
+const printAsError = (klass: { readonly prototype: object }): void => {
+  Object.defineProperty(klass.prototype, "toString", {
+    value: globalThis.Error.prototype.toString,
+    configurable: true,
+    writable: true
+  })
+}
+
+// `@effect/ai` gives `MalformedInput` and `MalformedOutput` no `message` of their own, so theirs is `Schema`'s dump of
+// the fields (`{ "module": …, "cause": undefined }`); these say it in words, as `@effect/ai`'s `UnknownError` does.
+const sentence = (
+  error: { readonly module: string; readonly method: string; readonly description?: string | undefined }
+): string => `${error.module}.${error.method}: ${error.description ?? "An error occurred"}`
+
+/**
+ * `@effect/ai`'s `HttpRequestError` (same `_tag`) with the Chutes {@link Kind}: a request that did not complete.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HttpRequestError extends AiError.HttpRequestError.extend<HttpRequestError>(
+  "effect-chutes/ai/ChutesAiError/HttpRequestError"
+)({ kind: Kind }) {
+  static {
+    printAsError(this)
+  }
+}
+
+/**
+ * `@effect/ai`'s `HttpResponseError` (same `_tag`) with the Chutes {@link Kind}: an answer with a non-2xx status, or
+ * one that broke while its body was read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HttpResponseError extends AiError.HttpResponseError.extend<HttpResponseError>(
+  "effect-chutes/ai/ChutesAiError/HttpResponseError"
+)({ kind: Kind }) {
+  static {
+    printAsError(this)
+  }
+}
+
+/**
+ * `@effect/ai`'s `MalformedInput` (same `_tag`) with the Chutes {@link Kind}, and a `message` in words.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedInput extends AiError.MalformedInput.extend<MalformedInput>(
+  "effect-chutes/ai/ChutesAiError/MalformedInput"
+)({ kind: Kind }) {
+  static {
+    printAsError(this)
+  }
+  override get message(): string {
+    return sentence(this)
+  }
+}
+
+/**
+ * `@effect/ai`'s `MalformedOutput` (same `_tag`) with the Chutes {@link Kind}, and a `message` in words.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedOutput extends AiError.MalformedOutput.extend<MalformedOutput>(
+  "effect-chutes/ai/ChutesAiError/MalformedOutput"
+)({ kind: Kind }) {
+  static {
+    printAsError(this)
+  }
+  override get message(): string {
+    return sentence(this)
+  }
+}
+
+/**
+ * `@effect/ai`'s `UnknownError` (same `_tag`) with the Chutes {@link Kind}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownError extends AiError.UnknownError.extend<UnknownError>(
+  "effect-chutes/ai/ChutesAiError/UnknownError"
+)({ kind: Kind }) {
+  static {
+    printAsError(this)
+  }
+}
+
+/**
+ * Any error of `ChutesLanguageModel`: an `AiError` with a `kind`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ChutesAiError = HttpRequestError | HttpResponseError | MalformedInput | MalformedOutput | UnknownError
+
+/**
+ * The schema of {@link ChutesAiError}: `@effect/ai`'s `AiError` encoding plus `kind`. An error encoded with it also
+ * decodes with `AiError.AiError` (without the kind, as a plain `@effect/ai` error).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ChutesAiError = Schema.Union(HttpRequestError, HttpResponseError, MalformedInput, MalformedOutput, UnknownError)
+
+/**
+ * Whether a value is a {@link ChutesAiError} (an instance of one of the classes of this module).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isChutesAiError: (u: unknown) => u is ChutesAiError = Schema.is(ChutesAiError)
+
+// =====================================================================================================================
+// Accessors
+// =====================================================================================================================
+
+// The `module` of every error `ChutesLanguageModel` raises (set in ./internal/errors.ts).
+const MODULE = "ChutesLanguageModel"
 
 const KIND_PREFIX = /^\[([A-Za-z]+)\] /
 
 /**
- * The Chutes-specific reason of an error raised by `ChutesLanguageModel`, read from its description; `undefined` for
- * anything else (including `AiError`s raised by `@effect/ai` itself).
+ * The Chutes-specific reason of an error raised by `ChutesLanguageModel`: its `kind` field; `undefined` for anything
+ * else (including `AiError`s raised by `@effect/ai` itself). For an error that lost the field on the way (encoded and
+ * decoded with `@effect/ai`'s `AiError` schema, or written by an older version of this package), the kind is read from
+ * the `[Kind]` prefix of its description, if its `module` is `"ChutesLanguageModel"`.
+ *
+ * @example
+ * ```ts
+ * import * as LanguageModel from "@effect/ai/LanguageModel"
+ * import * as Effect from "effect/Effect"
+ * import { ChutesAiError } from "effect-chutes/ai"
+ *
+ * const answer = LanguageModel.generateText({ prompt: "Hello" }).pipe(
+ *   Effect.tapError((error) => Effect.logWarning(`Chutes call failed (${ChutesAiError.kind(error) ?? error._tag})`))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category accessors
  */
 export const kind = (error: unknown): Kind | undefined => {
   if (!AiError.isAiError(error)) return undefined
-  const description = error.description
-  const match = description === undefined ? null : KIND_PREFIX.exec(description)
-  const name = match?.[1]
-  return name !== undefined && isKind(name) ? name : undefined
+  if ("kind" in error) return isKind(error.kind) ? error.kind : undefined
+  if (error.module !== MODULE || error.description === undefined) return undefined
+  const name = KIND_PREFIX.exec(error.description)?.[1]
+  return isKind(name) ? name : undefined
 }
 
 /**
@@ -143,7 +311,7 @@ export const isRetryable = (error: unknown): boolean => {
 }
 
 /**
- * Whether another model may succeed where this one failed (SPEC: 404 model not found, 429, 503, no instances), or
+ * Whether another model may succeed where this one failed (404 model not found, 429, 503, no instances: docs/ai.md), or
  * the model cannot take the prompt at all (`UnsupportedInput`).
  *
  * @since 0.1.0
@@ -159,152 +327,5 @@ export const isFailoverEligible = (error: unknown): boolean => {
       return true
     default:
       return false
-  }
-}
-
-/** @internal */
-export const MODULE = "ChutesLanguageModel"
-
-/** @internal */
-export type Method = "generateText" | "streamText"
-
-/** The request as `AiError` shows it: method, URL and the content type — never the credential. */
-const requestDetails = (url: string): typeof AiError.HttpRequestDetails.Type => ({
-  method: "POST",
-  url,
-  urlParams: [],
-  hash: Option.none(),
-  headers: { "content-type": "application/json" }
-})
-
-// Response headers worth keeping in an error; everything else (cookies, edge internals) is left out.
-const KEPT_RESPONSE_HEADERS = ["content-type", "retry-after", "x-chutes-invocationid"] as const
-
-const responseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const name of KEPT_RESPONSE_HEADERS) {
-    const value = headers[name]
-    if (value !== undefined) out[name] = excerpt(value, 100)
-  }
-  return out
-}
-
-const describe = (errorKind: Kind, text: string): string => `[${errorKind}] ${text}`
-
-/**
- * A non-2xx answer, or a 2xx answer that failed later (stream errors), as `HttpResponseError`.
- *
- * @internal
- */
-export const responseError = (options: {
-  readonly method: Method
-  readonly url: string
-  readonly status: number
-  readonly headers: Readonly<Record<string, string | undefined>>
-  readonly kind: Kind
-  readonly text: string
-  /** The raw body; kept as a short scrubbed excerpt. */
-  readonly body?: string | undefined
-  readonly reason?: "StatusCode" | "Decode" | "EmptyBody" | undefined
-}): AiError.HttpResponseError =>
-  new AiError.HttpResponseError({
-    module: MODULE,
-    method: options.method,
-    reason: options.reason ?? "StatusCode",
-    request: requestDetails(options.url),
-    response: { status: options.status, headers: responseHeaders(options.headers) },
-    body: options.body !== undefined && options.body.trim() !== "" ? excerpt(options.body, 500) : undefined,
-    description: describe(options.kind, options.text)
-  })
-
-/**
- * A request that did not complete, as `HttpRequestError`. The platform error is not kept as the cause: it holds the
- * request, headers included.
- *
- * @internal
- */
-export const transportError = (options: {
-  readonly method: Method
-  readonly url: string
-  readonly reason: "Transport" | "Encode" | "InvalidUrl"
-  readonly text: string
-}): AiError.HttpRequestError =>
-  new AiError.HttpRequestError({
-    module: MODULE,
-    method: options.method,
-    reason: options.reason,
-    request: requestDetails(options.url),
-    description: describe("Transport", excerpt(options.text, 300))
-  })
-
-// `@effect/ai` gives `MalformedInput` and `MalformedOutput` no `message` of their own, so theirs is `Schema`'s dump of
-// the fields (`{ "module": …, "cause": undefined }`). These subclasses say it in words, the way `@effect/ai`'s
-// `UnknownError` does (`module.method: description`); they are still those classes (`instanceof`, `_tag`, `Schema`).
-const sentence = (
-  error: { readonly module: string; readonly method: string; readonly description?: string | undefined }
-) =>
-  `${error.module}.${error.method}: ${error.description ?? "An error occurred"}`
-
-class MalformedInput extends AiError.MalformedInput {
-  override get message(): string {
-    return sentence(this)
-  }
-}
-
-class MalformedOutput extends AiError.MalformedOutput {
-  override get message(): string {
-    return sentence(this)
-  }
-}
-
-/**
- * A prompt or option the model or the API cannot take.
- *
- * @internal
- */
-export const inputError = (method: Method, errorKind: Kind, text: string, cause?: unknown): AiError.MalformedInput =>
-  new MalformedInput({ module: MODULE, method, description: describe(errorKind, text), cause })
-
-/**
- * A 2xx answer that cannot be used.
- *
- * @internal
- */
-export const outputError = (method: Method, errorKind: Kind, text: string): AiError.MalformedOutput =>
-  new MalformedOutput({ module: MODULE, method, description: describe(errorKind, text) })
-
-/**
- * Anything else (no credential, store failures, a service error inside a 200 answer, a truncated stream, a deadline).
- *
- * @internal
- */
-export const unknownError = (method: Method, errorKind: Kind, text: string, cause?: unknown): AiError.UnknownError =>
-  new AiError.UnknownError({ module: MODULE, method, description: describe(errorKind, text), cause })
-
-/**
- * The same error with more text after its description (e.g. the models a failover tried).
- *
- * @internal
- */
-export const appendDescription = (error: AiError.AiError, text: string): AiError.AiError => {
-  const description = `${error.description ?? ""}${text}`
-  const base = { module: error.module, method: error.method, description }
-  switch (error._tag) {
-    case "HttpRequestError":
-      return new AiError.HttpRequestError({ ...base, reason: error.reason, request: error.request, cause: error.cause })
-    case "HttpResponseError":
-      return new AiError.HttpResponseError({
-        ...base,
-        reason: error.reason,
-        request: error.request,
-        response: error.response,
-        body: error.body
-      })
-    case "MalformedInput":
-      return new MalformedInput({ ...base, cause: error.cause })
-    case "MalformedOutput":
-      return new MalformedOutput({ ...base, cause: error.cause })
-    case "UnknownError":
-      return new AiError.UnknownError({ ...base, cause: error.cause })
   }
 }

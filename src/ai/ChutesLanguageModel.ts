@@ -1,13 +1,6 @@
 /**
  * Chutes models as an `@effect/ai` `LanguageModel`, over `POST /chat/completions`.
  *
- * ```ts
- * const program = LanguageModel.generateText({ prompt: "Hello" }).pipe(
- *   Effect.provide(ChutesLanguageModel.layer({ model: "chutes-pro" })),
- *   Effect.provide(NodeChutes.layer())
- * )
- * ```
- *
  * Requests go through `ChutesProvider`: its base URL, the model resolution (aliases, refs, ids), the catalog (image
  * input, JSON output), and the current credential — read afresh for every request, so a stored OAuth profile is
  * refreshed when due. A 401 with an OAuth credential triggers one forced refresh and one retry. 429, 503 and 5xx
@@ -15,16 +8,32 @@
  * always before the first byte of an answer, never after. Answers are read within deadlines and size caps
  * (`timeouts`, `limits`: 10 minutes for a non-streaming call; 5 minutes to a stream's first data event and 2 between
  * data events, keep-alive comments not counting; 32 MiB for a body), so a server that never finishes cannot hold a call
- * or fill the memory. Every failure of a call is an `AiError`;
- * `ChutesAiError.kind` tells the Chutes-specific reason. Building this layer never fails: the model names are resolved
- * per call, so one that resolves to nothing fails the call (`MalformedInput`, kind `UnknownModel`). The provider
- * layer under it is another matter: `ChutesProvider.layer` (and `NodeChutes.layer`) fails to build with
- * `InvalidModelRef` when its own `defaultModel` option is not a `chutes/<model-id>` ref — a configuration error,
- * reported before any call.
+ * or fill the memory. Every failure of a call is an `AiError` carrying the Chutes-specific reason as its `kind` field
+ * (see `ChutesAiError`). Building this layer never fails: the model names are resolved per call, so one that resolves
+ * to nothing fails the call (`MalformedInput`, kind `UnknownModel`). The provider layer under it is another matter:
+ * `ChutesProvider.layer` (and `NodeChutes.layer`) fails to build with `InvalidModelRef` when its own `defaultModel`
+ * option is not a `chutes/<model-id>` ref — a configuration error, reported before any call.
+ *
+ * @example
+ * ```ts
+ * import * as LanguageModel from "@effect/ai/LanguageModel"
+ * import * as Effect from "effect/Effect"
+ * import { ChutesAiError, ChutesLanguageModel } from "effect-chutes/ai"
+ * import { NodeChutes } from "effect-chutes/node"
+ *
+ * const program = LanguageModel.generateText({ prompt: "Hello" }).pipe(
+ *   Effect.map((response) => response.text),
+ *   Effect.catchIf(
+ *     (error) => ChutesAiError.kind(error) === "RateLimited",
+ *     () => Effect.succeed("Chutes is busy: try again in a minute")
+ *   ),
+ *   Effect.provide(ChutesLanguageModel.layer({ model: "chutes-pro", fallbackModels: ["chutes-fast"] })),
+ *   Effect.provide(NodeChutes.layer())
+ * )
+ * ```
  *
  * @since 0.1.0
  */
-import type * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Response from "@effect/ai/Response"
@@ -45,23 +54,34 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as ChutesCredentials from "../ChutesCredentials.js"
-import type { CredentialsError } from "../ChutesError.js"
 import * as ChutesProvider from "../ChutesProvider.js"
-import { errorDetail, excerpt } from "../internal/redact.js"
+import { errorDetail } from "../internal/redact.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import { parseRetryAfter } from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
-import * as Successors from "../Successors.js"
-import * as ChatWire from "./ChatWire.js"
 import * as ChutesAiError from "./ChutesAiError.js"
 import * as Answer from "./internal/answer.js"
+import { type ModelTarget, requestBody } from "./internal/chatRequest.js"
+import { completionParts } from "./internal/chatResponse.js"
+import {
+  appendDescription,
+  classify,
+  credentialsError,
+  detailSuffix,
+  inputError,
+  type Method,
+  requestFailure,
+  responseError,
+  unknownError
+} from "./internal/errors.js"
+import { defaultStreamLimits, type StreamLimits } from "./internal/sse.js"
 
 // =====================================================================================================================
 // Options
 // =====================================================================================================================
 
 /**
- * The built-in alias names (SPEC §2).
+ * The built-in alias names (docs/models.md).
  *
  * @since 0.1.0
  * @category models
@@ -83,12 +103,47 @@ export type ModelName =
   | (string & {})
 
 /**
- * Generation options: `max_tokens`, sampling, the thinking switch, extra body fields.
+ * Generation options sent with every request (camel case here, the service's snake case on the wire). Everything is
+ * optional; left out means the service's default.
  *
  * @since 0.1.0
  * @category models
  */
-export type RequestOptions = ChatWire.RequestOptions
+export interface RequestOptions {
+  /** `max_tokens`: the most tokens to generate. */
+  readonly maxTokens?: number | undefined
+  readonly temperature?: number | undefined
+  /** `top_p` */
+  readonly topP?: number | undefined
+  /** `top_k` */
+  readonly topK?: number | undefined
+  /** `min_p` */
+  readonly minP?: number | undefined
+  /** `frequency_penalty` */
+  readonly frequencyPenalty?: number | undefined
+  /** `presence_penalty` */
+  readonly presencePenalty?: number | undefined
+  /** `repetition_penalty` */
+  readonly repetitionPenalty?: number | undefined
+  readonly seed?: number | undefined
+  readonly stop?: string | ReadonlyArray<string> | undefined
+  /** `parallel_tool_calls` */
+  readonly parallelToolCalls?: boolean | undefined
+  /** `user`: an end-user id for the service's abuse monitoring. */
+  readonly user?: string | undefined
+  /**
+   * Turns a reasoning model's thinking on or off through `chat_template_kwargs` — both `enable_thinking` (Qwen3,
+   * GLM) and `thinking` (DeepSeek V3.x) are sent, since each chat template reads its own and ignores the other.
+   */
+  readonly thinking?: boolean | undefined
+  /** Further `chat_template_kwargs`, merged over the ones `thinking` sets. */
+  readonly chatTemplateKwargs?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * More body fields, for options this type does not list. They cannot replace `model`, `messages` or `stream`, and
+   * `store` / `max_completion_tokens` are refused (the live service does not take them).
+   */
+  readonly extraBody?: Readonly<Record<string, unknown>> | undefined
+}
 
 /**
  * Per-call generation options, over the layer's (see {@link withConfigOverride}).
@@ -191,10 +246,42 @@ export interface LimitOptions {
   readonly maxToolArgumentsLength?: number | undefined
 }
 
+/**
+ * What `ChutesLanguageModel` adds to the `response-metadata` part under `metadata.chutes`: which model answered, the
+ * invocation id, and the models a failover tried before.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResponseInfo = {
+  /** The model id that answered (the `model` sent). */
+  readonly model: string
+  /** `chutes/<model>` */
+  readonly ref: string
+  /** What the caller named it: an alias, a ref or an id. */
+  readonly requested: string
+  /** The `X-Chutes-InvocationID` response header, the service's handle on this request. */
+  readonly invocationId?: string | undefined
+  /** Models tried before this one, in order, with why they were passed over. */
+  readonly failover: ReadonlyArray<FailoverStep>
+}
+
+/**
+ * One model a failover passed over: its id, the failure kind and the HTTP status.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FailoverStep = {
+  readonly model: string
+  readonly kind: ChutesAiError.Kind
+  readonly status?: number | undefined
+}
+
 declare module "@effect/ai/Response" {
   export interface ResponseMetadataPartMetadata extends ProviderMetadata {
     /** Set by `ChutesLanguageModel`: which model answered, the invocation id, the failover path. */
-    readonly chutes?: ChatWire.ResponseInfo | undefined
+    readonly chutes?: ResponseInfo | undefined
   }
 }
 
@@ -208,7 +295,7 @@ declare module "@effect/ai/Response" {
  */
 export const responseInfo = (
   response: { readonly content: ReadonlyArray<Response.AnyPart> } | Iterable<Response.AnyPart>
-): ChatWire.ResponseInfo | undefined => {
+): ResponseInfo | undefined => {
   const parts: Iterable<Response.AnyPart> = Symbol.iterator in response ? response : response.content
   for (const part of parts) {
     if (part.type === "response-metadata" && part.metadata.chutes !== undefined) return part.metadata.chutes
@@ -241,7 +328,7 @@ const deadlines = (options: TimeoutOptions = {}): Deadlines => ({
   stream: Duration.decode(options.stream ?? Duration.infinity)
 })
 
-interface Limits extends ChatWire.StreamLimits {
+interface Limits extends StreamLimits {
   readonly maxBodyBytes: number
 }
 
@@ -254,166 +341,18 @@ const cap = (value: number | undefined, fallback: number): number =>
 
 const limitsOf = (options: LimitOptions = {}): Limits => ({
   maxBodyBytes: cap(options.maxBodyBytes, 32 * 1024 * 1024),
-  maxLineLength: cap(options.maxLineLength, ChatWire.defaultStreamLimits.maxLineLength),
-  maxEventLength: cap(options.maxEventLength, ChatWire.defaultStreamLimits.maxEventLength),
-  maxToolArgumentsLength: cap(options.maxToolArgumentsLength, ChatWire.defaultStreamLimits.maxToolArgumentsLength)
+  maxLineLength: cap(options.maxLineLength, defaultStreamLimits.maxLineLength),
+  maxEventLength: cap(options.maxEventLength, defaultStreamLimits.maxEventLength),
+  maxToolArgumentsLength: cap(options.maxToolArgumentsLength, defaultStreamLimits.maxToolArgumentsLength)
 })
 
 /** `effect` failing with `onTimeout` after `duration`; as it is when the duration is infinite. */
 const within = <A, R>(
-  effect: Effect.Effect<A, AiError.AiError, R>,
+  effect: Effect.Effect<A, ChutesAiError.ChutesAiError, R>,
   duration: Duration.Duration,
-  onTimeout: () => AiError.AiError
-): Effect.Effect<A, AiError.AiError, R> =>
+  onTimeout: () => ChutesAiError.ChutesAiError
+): Effect.Effect<A, ChutesAiError.ChutesAiError, R> =>
   Duration.isFinite(duration) ? Effect.timeoutFail(effect, { duration, onTimeout }) : effect
-
-// =====================================================================================================================
-// Errors
-// =====================================================================================================================
-
-type Method = ChutesAiError.Method
-
-const credentialsError = (method: Method, error: CredentialsError): AiError.AiError =>
-  ChutesAiError.unknownError(
-    method,
-    error.reason === "ReauthRequired" || error.reason === "Expired" || error.reason === "Rejected"
-      ? "ReauthRequired"
-      : "Credentials",
-    error.message,
-    error
-  )
-
-const requestFailure = (method: Method, error: HttpClientError.HttpClientError): AiError.AiError => {
-  const cause = error.cause
-  const text = error.description ??
-    (cause instanceof Error ? `${cause.message}${causeCode(cause)}` : error._tag === "RequestError" ? error.reason : "")
-  if (error._tag === "RequestError") {
-    return ChutesAiError.transportError({ method, url: error.request.url, reason: error.reason, text })
-  }
-  return ChutesAiError.responseError({
-    method,
-    url: error.request.url,
-    status: error.response.status,
-    headers: error.response.headers,
-    kind: "StreamInterrupted",
-    text: `Reading the answer failed: ${excerpt(text, 200)}`,
-    reason: "Decode"
-  })
-}
-
-/** `fetch failed` says little; the code of its cause (ECONNREFUSED, …) says what happened. */
-const causeCode = (error: Error): string => {
-  const inner: unknown = error.cause
-  if (typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string") {
-    return ` (${inner.code})`
-  }
-  return ""
-}
-
-const parsedDetail = (body: string): unknown => {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return typeof parsed === "object" && parsed !== null && "detail" in parsed ? parsed.detail : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const field = (record: unknown, names: ReadonlyArray<string>): string | undefined => {
-  if (typeof record !== "object" || record === null) return undefined
-  for (const name of names) {
-    const value: unknown = (record as Record<string, unknown>)[name]
-    if (typeof value === "string" || typeof value === "number") return excerpt(String(value), 120)
-  }
-  return undefined
-}
-
-const detailSuffix = (detail: string | undefined): string => (detail !== undefined ? `: ${detail}` : "")
-
-interface Classified {
-  readonly kind: ChutesAiError.Kind
-  readonly text: string
-}
-
-/** What a non-2xx answer means, in the words a user can act on. */
-const classify = (
-  status: number,
-  body: string,
-  target: ChatWire.ModelTarget,
-  snapshot: ModelCatalog.CatalogSnapshot,
-  credential: ChutesCredentials.Credential
-): Classified => {
-  const detail = errorDetail(body, 300)
-  switch (status) {
-    case 400:
-      return {
-        kind: "BadRequest",
-        text: `Chutes rejected the request to ${target.ref} (HTTP 400)${detailSuffix(detail)}`
-      }
-    case 402: {
-      const raw = parsedDetail(body)
-      const message = field(raw, ["message", "detail", "error"]) ?? (typeof raw === "string" ? excerpt(raw) : detail)
-      const reset = field(raw, ["reset_at", "resets_at", "reset_time", "reset", "quota_reset"])
-      return {
-        kind: "QuotaExceeded",
-        text: `Chutes quota or balance exhausted (HTTP 402)${detailSuffix(message)}` +
-          (reset !== undefined ? `; resets at ${reset}` : "")
-      }
-    }
-    case 403:
-      return credential.kind === "oauth" || /scope/i.test(detail ?? "")
-        ? {
-          kind: "MissingScope",
-          text: `Chutes refused inference with ${ChutesCredentials.label(credential)} (HTTP 403)` +
-            detailSuffix(detail) +
-            `: the OAuth token lacks the chutes:invoke scope; sign in again with it ` +
-            `("effect-chutes onboard --auth-choice chutes")`
-        }
-        : { kind: "HttpStatus", text: `Chutes refused the request (HTTP 403)${detailSuffix(detail)}` }
-    case 404: {
-      if (!/model/i.test(detail ?? "")) {
-        return { kind: "NotFound", text: `Chutes answered 404${detailSuffix(detail)}; check the base URL` }
-      }
-      // A model Chutes retired: the built-in lifecycle names its successor (built-in names follow it on their own;
-      // a ref or alias the user chose is passed through as written, so the error says where to go).
-      const parsed = ModelRef.parse(target.ref)
-      const replacement = Either.isRight(parsed) ? Successors.replacementFor(parsed.right, snapshot) : undefined
-      const successor = replacement === undefined || replacement === target.ref
-        ? ""
-        : `; its successor: ${replacement}` +
-          (snapshot.byId.has(ModelRef.modelId(replacement)) ? "" : ` (not in the ${snapshot.source} catalog either)`)
-      const suggestions = (ModelRef.nearestRefs(
-        [target.id],
-        snapshot.models.filter((model) => model.id !== target.id).map((model) => model.id)
-      )[0] ?? []).filter((suggestion) => suggestion !== replacement)
-      const hint = suggestions.length > 0
-        ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(", ")}? (${snapshot.source} catalog)`
-        : ""
-      return {
-        kind: "ModelNotFound",
-        text: `Model ${target.ref} not found on Chutes (HTTP 404)${detailSuffix(detail)}${successor}${hint}`
-      }
-    }
-    case 429:
-      return {
-        kind: "RateLimited",
-        text: `Chutes is rate limiting or at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}`
-      }
-    case 503:
-      return /no instances/i.test(detail ?? "")
-        ? { kind: "NoInstances", text: `No instances of ${target.ref} are available (HTTP 503)${detailSuffix(detail)}` }
-        : {
-          kind: "ServiceUnavailable",
-          text: `Chutes is unavailable for ${target.ref} (HTTP 503)${detailSuffix(detail)}`
-        }
-    case 500:
-    case 502:
-    case 504:
-      return { kind: "ServerError", text: `Chutes failed on ${target.ref} (HTTP ${status})${detailSuffix(detail)}` }
-    default:
-      return { kind: "HttpStatus", text: `Chutes answered HTTP ${status} for ${target.ref}${detailSuffix(detail)}` }
-  }
-}
 
 /** Reads at most `max` characters of an error body; a failure to read gives what was read. */
 const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 1024): Effect.Effect<string> =>
@@ -424,7 +363,7 @@ const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 
     Effect.map((text) => text.slice(0, max))
   )
 
-const retryAfterMillis = (error: AiError.AiError, now: number): number | undefined =>
+const retryAfterMillis = (error: ChutesAiError.ChutesAiError, now: number): number | undefined =>
   error._tag === "HttpResponseError" ? parseRetryAfter(error.response.headers["retry-after"], now) : undefined
 
 // =====================================================================================================================
@@ -433,7 +372,7 @@ const retryAfterMillis = (error: AiError.AiError, now: number): number | undefin
 
 interface Sent {
   readonly response: HttpClientResponse.HttpClientResponse
-  readonly info: ChatWire.ResponseInfo
+  readonly info: ResponseInfo
 }
 
 /**
@@ -456,7 +395,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     const resolveTarget = (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot) =>
       provider.resolve(input).pipe(
-        Effect.map((resolved): ChatWire.ModelTarget => ({
+        Effect.map((resolved): ModelTarget => ({
           input,
           id: resolved.id,
           ref: resolved.ref,
@@ -468,14 +407,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           const trimmed = input.trim()
           const ref = /^[^/\s]+\/\S+$/.test(trimmed) ? ModelRef.fromId(trimmed) : undefined
           if (error._tag === "UnknownModel" && ref !== undefined && Either.isRight(ref)) {
-            return Effect.succeed<ChatWire.ModelTarget>({
+            return Effect.succeed<ModelTarget>({
               input,
               id: trimmed,
               ref: ref.right,
               definition: snapshot.byId.get(trimmed)
             })
           }
-          return Effect.fail(ChutesAiError.inputError(method, "UnknownModel", error.message))
+          return Effect.fail(inputError(method, "UnknownModel", error.message))
         })
       )
 
@@ -507,7 +446,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       text: string
     ) =>
       Effect.flatMap(readCapped(response), (body) =>
-        Effect.fail(ChutesAiError.responseError({
+        Effect.fail(responseError({
           method,
           url: response.request.url,
           status: response.status,
@@ -522,7 +461,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       method: Method,
       credential: ChutesCredentials.Credential,
       response: HttpClientResponse.HttpClientResponse
-    ): Effect.Effect<Option.Option<ChutesCredentials.Credential>, AiError.AiError> =>
+    ): Effect.Effect<Option.Option<ChutesCredentials.Credential>, ChutesAiError.ChutesAiError> =>
       Option.match(credentials, {
         onSome: (service) =>
           service.forceRefresh(credential).pipe(
@@ -575,7 +514,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     /** One model: the request, retried with backoff on retryable failures. Succeeds with a 2xx answer only. */
     const attempt = (
       method: Method,
-      target: ChatWire.ModelTarget,
+      target: ModelTarget,
       body: Record<string, unknown>,
       stream: boolean,
       snapshot: ModelCatalog.CatalogSnapshot,
@@ -589,7 +528,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
                 if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
                 return Effect.flatMap(readCapped(response), (text) => {
                   const classified = classify(response.status, text, target, snapshot, credential)
-                  return Effect.fail(ChutesAiError.responseError({
+                  return Effect.fail(responseError({
                     method,
                     url: response.request.url,
                     status: response.status,
@@ -620,12 +559,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       method: Method,
       providerOptions: LanguageModel.ProviderOptions,
       stream: boolean
-    ): Effect.Effect<Sent, AiError.AiError> =>
+    ): Effect.Effect<Sent, ChutesAiError.ChutesAiError> =>
       Effect.gen(function*() {
         const override = yield* Effect.serviceOption(Config)
         const config: RequestOptions = { ...options.config, ...Option.getOrUndefined(override) }
         const snapshot = yield* provider.catalog
-        const failover: Array<ChatWire.FailoverStep> = []
+        const failover: Array<FailoverStep> = []
         const tried = () =>
           failover.length > 0
             ? `; tried before: ${failover.map((f) => `chutes/${f.model} (${f.kind})`).join(", ")}`
@@ -635,7 +574,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           const hasNext = i < inputs.length - 1
           const target = yield* resolveTarget(method, input, snapshot)
           const result = yield* Effect.either(
-            ChatWire.requestBody({ method, options: providerOptions, target, config, stream, catalog: snapshot.models })
+            requestBody({ method, options: providerOptions, target, config, stream, catalog: snapshot.models })
               .pipe(
                 Effect.tap(() =>
                   Effect.sync(() =>
@@ -670,11 +609,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           }
           const error = result.left
           if (!hasNext || !ChutesAiError.isFailoverEligible(error)) {
-            return yield* Effect.fail(failover.length > 0 ? ChutesAiError.appendDescription(error, tried()) : error)
+            return yield* Effect.fail(failover.length > 0 ? appendDescription(error, tried()) : error)
           }
           failover.push({
             model: target.id,
-            kind: ChutesAiError.kind(error) ?? error._tag,
+            kind: error.kind,
             status: error._tag === "HttpResponseError" ? error.response.status : undefined
           })
           yield* Effect.logDebug(
@@ -707,11 +646,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           Effect.flatMap(send("generateText", providerOptions, false), ({ info, response }) =>
             Effect.flatMap(
               Answer.readCompletion(response, { info, maxBytes: limits.maxBodyBytes, readError }),
-              (text) => ChatWire.completionParts("generateText", text, info)
+              (text) => completionParts("generateText", text, info)
             )),
           timeouts.completion,
           () =>
-            ChutesAiError.unknownError(
+            unknownError(
               "generateText",
               "Timeout",
               `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
@@ -735,7 +674,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               Effect.withParentSpan(send("streamText", providerOptions, true), span),
               timeouts[firstLimit],
               () =>
-                ChutesAiError.unknownError(
+                unknownError(
                   "streamText",
                   "Timeout",
                   `No answer from Chutes within ${Duration.format(timeouts[firstLimit])} of the call ` +
@@ -756,7 +695,27 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
   })
 
 /**
- * `@effect/ai`'s `LanguageModel` for a Chutes model.
+ * `@effect/ai`'s `LanguageModel` for a Chutes model, over the `ChutesProvider` the app provides.
+ *
+ * @example
+ * ```ts
+ * import * as LanguageModel from "@effect/ai/LanguageModel"
+ * import * as Effect from "effect/Effect"
+ * import { ChutesLanguageModel } from "effect-chutes/ai"
+ * import { NodeChutes } from "effect-chutes/node"
+ *
+ * const Chutes = ChutesLanguageModel.layer({
+ *   model: "chutes-pro",
+ *   fallbackModels: ["zai-org/GLM-5-TEE"],
+ *   config: { maxTokens: 1024, thinking: false }
+ * })
+ *
+ * const program = LanguageModel.generateText({ prompt: "Hello" }).pipe(
+ *   Effect.map((response) => [response.text, ChutesLanguageModel.responseInfo(response)?.ref] as const),
+ *   Effect.provide(Chutes),
+ *   Effect.provide(NodeChutes.layer())
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -8,5 +8,3 @@
 export * as ChutesLanguageModel from "./ChutesLanguageModel.js"
 /** @since 0.1.0 */
 export * as ChutesAiError from "./ChutesAiError.js"
-/** @since 0.1.0 */
-export * as ChatWire from "./ChatWire.js"

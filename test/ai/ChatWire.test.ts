@@ -1,5 +1,5 @@
 /**
- * The pure wire layer: SSE framing over arbitrary byte boundaries, the stream assembler, completion decoding.
+ * The pure wire format (src/ai/internal/): SSE framing over arbitrary byte boundaries, the stream assembler, completion decoding.
  */
 import * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
@@ -7,10 +7,12 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as ChatWire from "../../src/ai/ChatWire.js"
 import * as ChutesAiError from "../../src/ai/ChutesAiError.js"
+import type * as ChutesLanguageModel from "../../src/ai/ChutesLanguageModel.js"
+import * as ChatResponse from "../../src/ai/internal/chatResponse.js"
+import * as Sse from "../../src/ai/internal/sse.js"
 
-const info: ChatWire.ResponseInfo = {
+const info: ChutesLanguageModel.ResponseInfo = {
   model: "zai-org/GLM-5-TEE",
   ref: "chutes/zai-org/GLM-5-TEE",
   requested: "zai-org/GLM-5-TEE",
@@ -43,15 +45,15 @@ const cutAt = (bytes: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Ar
 }
 
 const eventsOf = (pieces: ReadonlyArray<Uint8Array>) =>
-  ChatWire.sseEvents(Stream.fromIterable(pieces)).pipe(Stream.runCollect, Effect.map(Chunk.toArray))
+  Sse.sseEvents(Stream.fromIterable(pieces)).pipe(Stream.runCollect, Effect.map(Chunk.toArray))
 
 /** Runs the assembler over SSE text cut into pieces of `size` bytes. */
 const assemble = (sse: string, size: number) => {
   const bytes = new TextEncoder().encode(sse)
   const offsets: Array<number> = []
   for (let i = size; i < bytes.length; i += size) offsets.push(i)
-  const assembler = ChatWire.makeStreamAssembler(info)
-  return ChatWire.sseEvents(Stream.fromIterable(cutAt(bytes, offsets))).pipe(
+  const assembler = ChatResponse.makeStreamAssembler(info)
+  return Sse.sseEvents(Stream.fromIterable(cutAt(bytes, offsets))).pipe(
     Stream.takeUntil((event) => event._tag === "Done"),
     Stream.mapEffect(assembler.push),
     Stream.concat(Stream.fromEffect(assembler.end)),
@@ -98,8 +100,8 @@ describe("sseEvents", () => {
 
 describe("SSE reader bounds", () => {
   const encode = (text: string) => new TextEncoder().encode(text)
-  const feedAll = (reader: ChatWire.SseReader, pieces: ReadonlyArray<string>) => {
-    const out: Array<ChatWire.SseEvent> = []
+  const feedAll = (reader: Sse.SseReader, pieces: ReadonlyArray<string>) => {
+    const out: Array<Sse.SseEvent> = []
     for (const piece of pieces) {
       const error = reader.feed(encode(piece), out)
       if (error !== undefined) return { out, error }
@@ -108,8 +110,8 @@ describe("SSE reader bounds", () => {
   }
 
   it("a line over maxLineLength fails while it is still arriving, before its newline", () => {
-    const reader = ChatWire.makeSseReader({ maxLineLength: 100, maxEventLength: 1000 }, "chutes/m")
-    const out: Array<ChatWire.SseEvent> = []
+    const reader = Sse.makeSseReader({ maxLineLength: 100, maxEventLength: 1000 }, "chutes/m")
+    const out: Array<Sse.SseEvent> = []
     assert.isUndefined(reader.feed(encode(`data: {"a":1}\n\ndata: {"b":"`), out))
     assert.isUndefined(reader.feed(encode("x".repeat(80)), out))
     const error = reader.feed(encode("x".repeat(20)), out)
@@ -123,23 +125,23 @@ describe("SSE reader bounds", () => {
   })
 
   it("a comment line counts too; a line of exactly the limit passes", () => {
-    const ok = feedAll(ChatWire.makeSseReader({ maxLineLength: 10, maxEventLength: 10 }, "s"), [
+    const ok = feedAll(Sse.makeSseReader({ maxLineLength: 10, maxEventLength: 10 }, "s"), [
       ": 45678901\n",
       "data: 1234\n\n"
     ])
     assert.isUndefined(ok.error)
     assert.deepStrictEqual(ok.out, [{ _tag: "Data", data: "1234" }])
-    const long = feedAll(ChatWire.makeSseReader({ maxLineLength: 10, maxEventLength: 10 }, "s"), [": 456789012\n"])
+    const long = feedAll(Sse.makeSseReader({ maxLineLength: 10, maxEventLength: 10 }, "s"), [": 456789012\n"])
     assert.include(long.error?.description, "SSE line")
   })
 
   it("an event's data: lines are joined by LF and capped together by maxEventLength", () => {
-    const joined = feedAll(ChatWire.makeSseReader({ maxLineLength: 100, maxEventLength: 100 }, "s"), [
+    const joined = feedAll(Sse.makeSseReader({ maxLineLength: 100, maxEventLength: 100 }, "s"), [
       "data: {\"a\":\ndata: 1}\n\n"
     ])
     assert.deepStrictEqual(joined.out, [{ _tag: "Data", data: "{\"a\":\n1}" }])
     const lines = Array.from({ length: 20 }, () => `data: ${"y".repeat(30)}\n`).join("")
-    const capped = feedAll(ChatWire.makeSseReader({ maxLineLength: 100, maxEventLength: 500 }, "chutes/m"), [lines])
+    const capped = feedAll(Sse.makeSseReader({ maxLineLength: 100, maxEventLength: 500 }, "chutes/m"), [lines])
     assert.strictEqual(ChutesAiError.kind(capped.error), "InvalidResponse")
     assert.include(capped.error?.description, "An SSE event from chutes/m is longer than 500 characters")
     assert.include(capped.error?.description, "limits.maxEventLength")
@@ -147,7 +149,7 @@ describe("SSE reader bounds", () => {
 
   it("CR and CRLF line ends, cut anywhere (a CR at the end of one read, its LF at the start of the next)", () => {
     const { error, out } = feedAll(
-      ChatWire.makeSseReader(ChatWire.defaultStreamLimits, "s"),
+      Sse.makeSseReader(Sse.defaultStreamLimits, "s"),
       ["data: {\"a\":1}\r", "\r", "data: {\"b\":2}\r", "\n\r\n", "data: [DONE]\r\r"]
     )
     assert.isUndefined(error)
@@ -157,7 +159,7 @@ describe("SSE reader bounds", () => {
   })
 
   it("a raw {\"error\": …} line ends the event before it and is an event of its own", () => {
-    const { out } = feedAll(ChatWire.makeSseReader(ChatWire.defaultStreamLimits, "s"), [
+    const { out } = feedAll(Sse.makeSseReader(Sse.defaultStreamLimits, "s"), [
       "data: {\"a\":1}\n{\"error\":{\"message\":\"boom\"}}\n"
     ])
     assert.deepStrictEqual(out, [{ _tag: "Data", data: "{\"a\":1}" }, {
@@ -169,8 +171,8 @@ describe("SSE reader bounds", () => {
   it("linear in the lines of one network read: 40,000 events in one read are split in well under a second", () => {
     const event = `data: ${chunk({ content: "0123456789".repeat(30) })}\n\n`
     const read = encode(event.repeat(40_000)) // ~15 MB, one read
-    const reader = ChatWire.makeSseReader({ ...ChatWire.defaultStreamLimits, maxLineLength: 1024 }, "s")
-    const out: Array<ChatWire.SseEvent> = []
+    const reader = Sse.makeSseReader({ ...Sse.defaultStreamLimits, maxLineLength: 1024 }, "s")
+    const out: Array<Sse.SseEvent> = []
     const started = performance.now()
     assert.isUndefined(reader.feed(read, out))
     const elapsed = performance.now() - started
@@ -183,7 +185,7 @@ describe("SSE reader bounds", () => {
 describe("stream assembler", () => {
   it.effect("tool-call arguments over maxToolArgumentsLength (all calls together) fail with InvalidResponse", () =>
     Effect.gen(function*() {
-      const assembler = ChatWire.makeStreamAssembler(info, { maxToolArgumentsLength: 100 })
+      const assembler = ChatResponse.makeStreamAssembler(info, { maxToolArgumentsLength: 100 })
       const parts: Array<Response.StreamPartEncoded> = []
       const call = (index: number, args: string) =>
         ({
@@ -348,13 +350,13 @@ describe("completionParts", () => {
 
   it.effect("an {\"error\": …} body with status 200 is a ServiceError", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(ChatWire.completionParts("generateText", "{\"error\":\"overloaded\"}", info))
+      const error = yield* Effect.flip(ChatResponse.completionParts("generateText", "{\"error\":\"overloaded\"}", info))
       assert.strictEqual(ChutesAiError.kind(error), "ServiceError")
     }))
 
   it.effect("an empty arguments string means no arguments", () =>
     Effect.gen(function*() {
-      const parts = yield* ChatWire.completionParts(
+      const parts = yield* ChatResponse.completionParts(
         "generateText",
         completion({
           content: null,
@@ -375,21 +377,21 @@ describe("completionParts", () => {
 
   it.effect("not a completion -> InvalidResponse; no choices -> InvalidResponse", () =>
     Effect.gen(function*() {
-      const html = yield* Effect.flip(ChatWire.completionParts("generateText", "<html>", info))
+      const html = yield* Effect.flip(ChatResponse.completionParts("generateText", "<html>", info))
       assert.strictEqual(ChutesAiError.kind(html), "InvalidResponse")
-      const empty = yield* Effect.flip(ChatWire.completionParts("generateText", completion({}, { choices: [] }), info))
+      const empty = yield* Effect.flip(ChatResponse.completionParts("generateText", completion({}, { choices: [] }), info))
       assert.strictEqual(ChutesAiError.kind(empty), "InvalidResponse")
     }))
 })
 
 describe("finishReason", () => {
   it("maps the service's reasons", () => {
-    assert.strictEqual(ChatWire.finishReason("stop", false), "stop")
-    assert.strictEqual(ChatWire.finishReason("stop", true), "tool-calls")
-    assert.strictEqual(ChatWire.finishReason("length", false), "length")
-    assert.strictEqual(ChatWire.finishReason("tool_calls", true), "tool-calls")
-    assert.strictEqual(ChatWire.finishReason("content_filter", false), "content-filter")
-    assert.strictEqual(ChatWire.finishReason("abort", false), "other")
-    assert.strictEqual(ChatWire.finishReason(null, false), "unknown")
+    assert.strictEqual(ChatResponse.finishReason("stop", false), "stop")
+    assert.strictEqual(ChatResponse.finishReason("stop", true), "tool-calls")
+    assert.strictEqual(ChatResponse.finishReason("length", false), "length")
+    assert.strictEqual(ChatResponse.finishReason("tool_calls", true), "tool-calls")
+    assert.strictEqual(ChatResponse.finishReason("content_filter", false), "content-filter")
+    assert.strictEqual(ChatResponse.finishReason("abort", false), "other")
+    assert.strictEqual(ChatResponse.finishReason(null, false), "unknown")
   })
 })

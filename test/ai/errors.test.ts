@@ -1,5 +1,5 @@
 /**
- * Failures as typed `AiError`s (SPEC §8 status table), retries before the first byte only, mid-stream errors, and
+ * Failures as typed `AiError`s (the status table of docs/ai.md, "Errors"), retries before the first byte only, mid-stream errors, and
  * redaction — over loopback against FakeChutes.
  */
 import * as AiError from "@effect/ai/AiError"
@@ -257,5 +257,46 @@ describe("mid-stream errors", () => {
         Effect.provide(modelLayer(fake))
       )
       assert.strictEqual(ChutesAiError.kind(error), "StreamTruncated")
+    }))
+})
+
+describe("the kind on the error a program sees", () => {
+  it.scopedLive("a status error is @effect/ai's HttpResponseError with the kind as a field", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.fault({ _tag: "Status", route: "chat", status: 402 })
+      const error = yield* failure(fake)
+      assert.instanceOf(error, AiError.HttpResponseError)
+      assert.instanceOf(error, ChutesAiError.HttpResponseError)
+      assert.strictEqual(error instanceof ChutesAiError.HttpResponseError && error.kind, "QuotaExceeded")
+    }))
+
+  it.scopedLive("a mid-stream error is @effect/ai's UnknownError with the kind as a field", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.chat.script({ content: "abc", stream: { errorAfter: 1, errorPrefixed: true } })
+      const { error } = yield* partsAndError(LanguageModel.streamText({ prompt: "Hi" })).pipe(
+        Effect.provide(modelLayer(fake))
+      )
+      assert.instanceOf(error, ChutesAiError.UnknownError)
+      assert.strictEqual(error instanceof ChutesAiError.UnknownError && error.kind, "ServiceError")
+    }))
+
+  it.scopedLive("a program handles one kind with catchIf and leaves the others", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.chat.script({ status: 402, body: { detail: "Quota exceeded" } }, { status: 400, body: { detail: "bad" } })
+      const layer = modelLayer(fake)
+      const answer = LanguageModel.generateText({ prompt: "Hi" }).pipe(
+        Effect.map((response) => response.text),
+        Effect.catchIf(
+          (error) => ChutesAiError.kind(error) === "QuotaExceeded",
+          () => Effect.succeed("out of quota")
+        ),
+        Effect.provide(layer)
+      )
+      assert.strictEqual(yield* answer, "out of quota")
+      const other = yield* Effect.flip(answer)
+      assert.strictEqual(ChutesAiError.kind(other), "BadRequest")
     }))
 })

@@ -88,6 +88,9 @@ describe("failover", () => {
       assert.strictEqual(ChutesAiError.kind(error), "NoInstances")
       assert.include(error.description, "chutes/deepseek-ai/DeepSeek-V3.2-TEE")
       assert.include(error.description, "tried before: chutes/zai-org/GLM-5-TEE (NoInstances)")
+      // The description grew; the class and the kind field are the last model's.
+      assert.instanceOf(error, ChutesAiError.HttpResponseError)
+      assert.strictEqual(error instanceof ChutesAiError.HttpResponseError && error.kind, "NoInstances")
     }))
 
   it.scopedLive("a failure another model would not fix (400) does not fail over", () =>

@@ -5,7 +5,6 @@
  *
  * @internal
  */
-import type * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -17,11 +16,14 @@ import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as ChatWire from "../ChatWire.js"
-import * as ChutesAiError from "../ChutesAiError.js"
+import type * as ChutesAiError from "../ChutesAiError.js"
+import type { ResponseInfo } from "../ChutesLanguageModel.js"
+import { makeStreamAssembler } from "./chatResponse.js"
+import { outputError, unknownError } from "./errors.js"
+import { makeSseReader, type SseEvent, type StreamLimits } from "./sse.js"
 
 /** Maps a failure to read the body (the connection broke) to the call's error. */
-type ReadError = (error: HttpClientError.ResponseError) => AiError.AiError
+type ReadError = (error: HttpClientError.ResponseError) => ChutesAiError.ChutesAiError
 
 /**
  * The body of a non-streaming completion as text, within `maxBytes`; over it, `InvalidResponse`.
@@ -30,11 +32,11 @@ type ReadError = (error: HttpClientError.ResponseError) => AiError.AiError
  */
 export const readCompletion = (
   response: HttpClientResponse.HttpClientResponse,
-  options: { readonly info: ChatWire.ResponseInfo; readonly maxBytes: number; readonly readError: ReadError }
-): Effect.Effect<string, AiError.AiError> => {
+  options: { readonly info: ResponseInfo; readonly maxBytes: number; readonly readError: ReadError }
+): Effect.Effect<string, ChutesAiError.ChutesAiError> => {
   const { maxBytes, readError } = options
   const tooLarge = (what: string) =>
-    ChutesAiError.outputError(
+    outputError(
       "generateText",
       "InvalidResponse",
       `The answer from ${options.info.ref} is larger than ${maxBytes} bytes (${what}; limits.maxBodyBytes)`
@@ -116,15 +118,15 @@ const watchdog = (
     readonly clock: Clock.Clock
     readonly started: number
     readonly deadlines: StreamDeadlines
-    readonly info: ChatWire.ResponseInfo
+    readonly info: ResponseInfo
   }
-): Effect.Effect<AiError.AiError> => {
+): Effect.Effect<ChutesAiError.ChutesAiError> => {
   const { clock, deadlines, info, started } = options
   const firstEvent = started + Duration.toMillis(deadlines.firstEvent)
   const idle = Duration.toMillis(deadlines.idle)
   const end = started + Duration.toMillis(deadlines.stream)
   const who = `${info.ref}${info.invocationId !== undefined ? ` (invocation ${info.invocationId})` : ""}`
-  const timeout = (text: string) => ChutesAiError.unknownError("streamText", "Timeout", text)
+  const timeout = (text: string) => unknownError("streamText", "Timeout", text)
   return Effect.gen(function*() {
     for (;;) {
       const now = clock.unsafeCurrentTimeMillis()
@@ -150,8 +152,8 @@ const watchdog = (
 /**
  * The parts of a 2xx SSE answer, read within `limits` and `deadlines` (`started`: the clock time of the call).
  *
- * One fiber reads the body: it cuts each network read into events (`ChatWire.makeSseReader`: bounded, linear), turns
- * them into parts (`ChatWire.makeStreamAssembler`) and hands them over a bounded mailbox, one network read at a time;
+ * One fiber reads the body: it cuts each network read into events (`makeSseReader` of ./sse.ts: bounded, linear), turns
+ * them into parts (`makeStreamAssembler` of ./chatResponse.ts) and hands them over a bounded mailbox, one network read at a time;
  * the returned stream takes them from there. It stops reading at `[DONE]` (a connection left open afterwards must not
  * hang the caller). A second fiber, one per stream, is the watchdog: when a deadline passes it fails the mailbox, the
  * stream ends with `Timeout` after the parts already read, and the scope closes the connection. A data event only
@@ -163,27 +165,27 @@ const watchdog = (
 export const streamParts = (
   response: HttpClientResponse.HttpClientResponse,
   options: {
-    readonly info: ChatWire.ResponseInfo
+    readonly info: ResponseInfo
     readonly started: number
     readonly deadlines: StreamDeadlines
-    readonly limits: ChatWire.StreamLimits
+    readonly limits: StreamLimits
     readonly readError: ReadError
     /** Sees every part before the caller does (span annotations). */
     readonly onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => void
   }
-): Effect.Effect<Stream.Stream<Response.StreamPartEncoded, AiError.AiError>, never, Scope.Scope> =>
+): Effect.Effect<Stream.Stream<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { info, onParts } = options
     const clock = yield* Effect.clock
-    const mailbox = yield* Mailbox.make<Response.StreamPartEncoded, AiError.AiError>(BUFFER)
-    const reader = ChatWire.makeSseReader(options.limits, info.ref)
-    const assembler = ChatWire.makeStreamAssembler(info, options.limits)
+    const mailbox = yield* Mailbox.make<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>(BUFFER)
+    const reader = makeSseReader(options.limits, info.ref)
+    const assembler = makeStreamAssembler(info, options.limits)
     const firstData = yield* Deferred.make<void>()
     const watch: Watch = { lastData: options.started, sawData: false, waiting: false, firstData }
-    const events: Array<ChatWire.SseEvent> = []
+    const events: Array<SseEvent> = []
 
     /** The parts of `events` (then the error after them) to the mailbox; false once the answer is complete. */
-    const deliver = (readError: AiError.AiError | undefined): Effect.Effect<boolean, AiError.AiError> => {
+    const deliver = (readError: ChutesAiError.ChutesAiError | undefined): Effect.Effect<boolean, ChutesAiError.ChutesAiError> => {
       if (events.length === 0 && readError === undefined) return CONTINUE
       const parts: Array<Response.StreamPartEncoded> = []
       const error = assembler.pushAll(events, parts) ?? readError
@@ -201,7 +203,7 @@ export const streamParts = (
       )
     }
 
-    const onRead = (bytes: Uint8Array): Effect.Effect<boolean, AiError.AiError> => {
+    const onRead = (bytes: Uint8Array): Effect.Effect<boolean, ChutesAiError.ChutesAiError> => {
       const readError = reader.feed(bytes, events)
       if (events.length > 0) {
         watch.lastData = clock.unsafeCurrentTimeMillis()

@@ -1,6 +1,6 @@
 /**
  * The SSE reader of chat streams: bytes -> events, bounded (a line, an event) and linear in the lines of each network
- * read. Pure: no I/O, no services. `ChatWire` re-exports it.
+ * read. Pure: no I/O, no services.
  *
  * Why not `@effect/experimental`'s `Sse`: at 0.61 it re-scans the buffered text for each line (quadratic in the lines
  * of one network read), drops the raw `{"error": …}` line the live service sends mid-stream, turns an oversize event
@@ -8,10 +8,10 @@
  *
  * @since 0.1.0
  */
-import type * as AiError from "@effect/ai/AiError"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
-import * as ChutesAiError from "../ChutesAiError.js"
+import type * as ChutesAiError from "../ChutesAiError.js"
+import { outputError } from "./errors.js"
 
 /**
  * One event of the stream: a JSON payload (the `data:` lines of an event, or a raw `{…}` line), or the end marker.
@@ -62,9 +62,9 @@ export const defaultStreamLimits: StreamLimits = {
  */
 export interface SseReader {
   /** Adds the events one network read completes to `out`; returns the error that stops the stream, if any. */
-  readonly feed: (bytes: Uint8Array, out: Array<SseEvent>) => AiError.AiError | undefined
+  readonly feed: (bytes: Uint8Array, out: Array<SseEvent>) => ChutesAiError.ChutesAiError | undefined
   /** At the end of the body: adds the last events (a last line without a newline, an event without its blank line). */
-  readonly end: (out: Array<SseEvent>) => AiError.AiError | undefined
+  readonly end: (out: Array<SseEvent>) => ChutesAiError.ChutesAiError | undefined
 }
 
 /**
@@ -98,10 +98,10 @@ export const makeSseReader = (
   /** The `data:` lines of the current event, joined by LF. */
   let data = ""
   let hasData = false
-  let failure: AiError.AiError | undefined
+  let failure: ChutesAiError.ChutesAiError | undefined
 
-  const tooLong = (what: "line" | "event", limit: number): AiError.AiError =>
-    ChutesAiError.outputError(
+  const tooLong = (what: "line" | "event", limit: number): ChutesAiError.ChutesAiError =>
+    outputError(
       "streamText",
       "InvalidResponse",
       `An SSE ${what} from ${source} is longer than ${limit} characters (limits.${
@@ -109,7 +109,7 @@ export const makeSseReader = (
       })`
     )
 
-  const fail = (error: AiError.AiError): AiError.AiError => {
+  const fail = (error: ChutesAiError.ChutesAiError): ChutesAiError.ChutesAiError => {
     failure = error
     partial = ""
     data = ""
@@ -124,7 +124,7 @@ export const makeSseReader = (
     if (value !== "") out.push(value === "[DONE]" ? DONE : { _tag: "Data", data: value })
   }
 
-  const onLine = (line: string, out: Array<SseEvent>): AiError.AiError | undefined => {
+  const onLine = (line: string, out: Array<SseEvent>): ChutesAiError.ChutesAiError | undefined => {
     if (line.length === 0) {
       dispatch(out)
       return undefined
@@ -149,7 +149,7 @@ export const makeSseReader = (
     return undefined
   }
 
-  const scan = (text: string, out: Array<SseEvent>): AiError.AiError | undefined => {
+  const scan = (text: string, out: Array<SseEvent>): ChutesAiError.ChutesAiError | undefined => {
     let pos = 0
     if (afterCR && text.length > 0) {
       afterCR = false
@@ -213,10 +213,10 @@ export const sseEvents = <E, R>(
   body: Stream.Stream<Uint8Array, E, R>,
   limits: Partial<Pick<StreamLimits, "maxLineLength" | "maxEventLength">> = {},
   source = "the service"
-): Stream.Stream<SseEvent, E | AiError.AiError, R> =>
+): Stream.Stream<SseEvent, E | ChutesAiError.ChutesAiError, R> =>
   Stream.suspend(() => {
     const reader = makeSseReader({ ...defaultStreamLimits, ...limits }, source)
-    const emit = (run: (out: Array<SseEvent>) => AiError.AiError | undefined) => {
+    const emit = (run: (out: Array<SseEvent>) => ChutesAiError.ChutesAiError | undefined) => {
       const out: Array<SseEvent> = []
       const error = run(out)
       const events = Stream.fromChunk(Chunk.unsafeFromArray(out))

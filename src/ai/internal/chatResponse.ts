@@ -1,0 +1,479 @@
+/**
+ * The answer side of `POST /chat/completions`: completion bodies and SSE chunks -> `@effect/ai` response parts. Pure:
+ * no I/O, no services — `ChutesLanguageModel` does the transport, ./sse.ts cuts a stream into events.
+ *
+ * Facts this encodes: reasoning arrives as `reasoning_content` (sometimes `reasoning`); usage repeats on many stream
+ * chunks (the last one wins); a mid-stream error can arrive as a raw `{"error": …}` line without the `data:` prefix
+ * (./sse.ts hands it over as an event).
+ */
+import type * as Response from "@effect/ai/Response"
+import * as Tool from "@effect/ai/Tool"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { excerpt } from "../../internal/redact.js"
+import type * as ChutesAiError from "../ChutesAiError.js"
+import type { ResponseInfo } from "../ChutesLanguageModel.js"
+import { type Method, outputError, unknownError } from "./errors.js"
+import { defaultStreamLimits, type SseEvent, type StreamLimits } from "./sse.js"
+
+// =====================================================================================================================
+// Response bodies
+// =====================================================================================================================
+
+const nullish = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
+
+const UsageSchema = Schema.Struct({
+  prompt_tokens: nullish(Schema.Number),
+  completion_tokens: nullish(Schema.Number),
+  total_tokens: nullish(Schema.Number),
+  prompt_tokens_details: nullish(Schema.Struct({ cached_tokens: nullish(Schema.Number) })),
+  completion_tokens_details: nullish(Schema.Struct({ reasoning_tokens: nullish(Schema.Number) }))
+})
+type UsageWire = typeof UsageSchema.Type
+
+const ToolCallSchema = Schema.Struct({
+  index: nullish(Schema.Number),
+  id: nullish(Schema.String),
+  type: nullish(Schema.String),
+  function: nullish(Schema.Struct({
+    name: nullish(Schema.String),
+    // A string per the API; some engines send an object.
+    arguments: nullish(Schema.Unknown)
+  }))
+})
+type ToolCallWire = typeof ToolCallSchema.Type
+
+const MessageFields = {
+  content: nullish(Schema.String),
+  reasoning_content: nullish(Schema.String),
+  reasoning: nullish(Schema.String),
+  tool_calls: nullish(Schema.Array(ToolCallSchema))
+}
+
+const CompletionSchema = Schema.Struct({
+  id: nullish(Schema.String),
+  model: nullish(Schema.String),
+  created: nullish(Schema.Number),
+  choices: Schema.Array(Schema.Struct({
+    index: nullish(Schema.Number),
+    message: Schema.Struct(MessageFields),
+    finish_reason: nullish(Schema.String)
+  })),
+  usage: nullish(UsageSchema)
+})
+
+const ChunkSchema = Schema.Struct({
+  id: nullish(Schema.String),
+  model: nullish(Schema.String),
+  created: nullish(Schema.Number),
+  choices: nullish(Schema.Array(Schema.Struct({
+    index: nullish(Schema.Number),
+    delta: nullish(Schema.Struct(MessageFields)),
+    finish_reason: nullish(Schema.String)
+  }))),
+  usage: nullish(UsageSchema)
+})
+type ChunkWire = typeof ChunkSchema.Type
+
+/**
+ * Maps the service's `finish_reason` to `@effect/ai`'s.
+ */
+export const finishReason = (reason: string | null | undefined, hasToolCalls: boolean): Response.FinishReason => {
+  switch (reason) {
+    case "stop":
+    case "eos":
+      // Some engines say "stop" after tool calls.
+      return hasToolCalls ? "tool-calls" : "stop"
+    case "length":
+      return "length"
+    case "tool_calls":
+    case "function_call":
+      return "tool-calls"
+    case "content_filter":
+      return "content-filter"
+    case "error":
+      return "error"
+    case "abort":
+    case "cancelled":
+      return "other"
+    case null:
+    case undefined:
+      return hasToolCalls ? "tool-calls" : "unknown"
+    default:
+      return "other"
+  }
+}
+
+const usagePart = (usage: UsageWire | null | undefined): typeof Response.Usage.Encoded => {
+  const input = usage?.prompt_tokens ?? undefined
+  const output = usage?.completion_tokens ?? undefined
+  return {
+    inputTokens: input,
+    outputTokens: output,
+    totalTokens: usage?.total_tokens ?? (input !== undefined && output !== undefined ? input + output : undefined),
+    reasoningTokens: usage?.completion_tokens_details?.reasoning_tokens ?? undefined,
+    cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ?? undefined
+  }
+}
+
+const timestamp = (created: number | null | undefined): string | undefined =>
+  created !== undefined && created !== null && Number.isFinite(created) && created > 0
+    ? DateTime.formatIso(DateTime.unsafeMake(created * 1000))
+    : undefined
+
+const metadataPart = (
+  wire: {
+    readonly id?: string | null | undefined
+    readonly model?: string | null | undefined
+    readonly created?: number | null | undefined
+  },
+  info: ResponseInfo
+): Response.ResponseMetadataPartEncoded => ({
+  type: "response-metadata",
+  id: wire.id ?? undefined,
+  modelId: wire.model ?? info.model,
+  timestamp: timestamp(wire.created),
+  metadata: { chutes: info }
+})
+
+const errorMessage = (value: unknown): string => {
+  if (typeof value === "string") return value
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>
+    const message = record["message"] ?? record["detail"] ?? record["error"]
+    const code = record["code"] ?? record["type"]
+    const text = typeof message === "string" ? message : JSON.stringify(value)
+    return code !== undefined && code !== null ? `${text} (code ${String(code)})` : text
+  }
+  return String(value)
+}
+
+/** The service's `{"error": …}` inside a 200 answer, as an error. */
+const serviceError = (method: Method, error: unknown, info: ResponseInfo, midStream: boolean): ChutesAiError.ChutesAiError =>
+  unknownError(
+    method,
+    "ServiceError",
+    `Chutes reported an error ${midStream ? "mid-stream" : "in its answer"} from ${info.ref}` +
+      `${info.invocationId !== undefined ? ` (invocation ${info.invocationId})` : ""}: ` +
+      excerpt(errorMessage(error), 300)
+  )
+
+const parseJson = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (e) {
+    return Either.left(e instanceof Error ? e.message : String(e))
+  }
+}
+
+/** Tool arguments as the model wrote them -> parameters; "" means none. */
+const parseArgumentsEither = (
+  method: Method,
+  name: string,
+  args: unknown
+): Either.Either<unknown, ChutesAiError.ChutesAiError> => {
+  if (typeof args !== "string") return Either.right(args ?? {})
+  if (args.trim() === "") return Either.right({})
+  try {
+    return Either.right(Tool.unsafeSecureJsonParse(args))
+  } catch (cause) {
+    return Either.left(outputError(
+      method,
+      "InvalidToolArguments",
+      `The arguments of tool call ${JSON.stringify(name)} are not valid JSON (${
+        cause instanceof Error ? excerpt(cause.message, 120) : "parse error"
+      }): ${excerpt(args, 200)}`
+    ))
+  }
+}
+
+const parseArguments = (method: Method, name: string, args: unknown): Effect.Effect<unknown, ChutesAiError.ChutesAiError> =>
+  Effect.suspend(() => parseArgumentsEither(method, name, args))
+
+const newToolCallId = (): string => `call_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`
+
+/**
+ * A non-streaming completion body -> `@effect/ai` parts: response metadata, reasoning, text, tool calls, finish.
+ */
+export const completionParts = (
+  method: Method,
+  bodyText: string,
+  info: ResponseInfo
+): Effect.Effect<Array<Response.PartEncoded>, ChutesAiError.ChutesAiError> =>
+  Effect.gen(function*() {
+    const json = parseJson(bodyText)
+    if (Either.isLeft(json)) {
+      return yield* outputError(
+        method,
+        "InvalidResponse",
+        `The answer from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(bodyText, 200)}`
+      )
+    }
+    if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+      return yield* serviceError(method, json.right["error"], info, false)
+    }
+    const decoded = Schema.decodeUnknownEither(CompletionSchema)(json.right)
+    if (Either.isLeft(decoded)) {
+      return yield* outputError(
+        method,
+        "InvalidResponse",
+        `The answer from ${info.ref} is not a chat completion: ${
+          excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
+        }`
+      )
+    }
+    const response = decoded.right
+    const choice = response.choices[0]
+    if (choice === undefined) {
+      return yield* outputError(method, "InvalidResponse", `The answer from ${info.ref} has no choices`)
+    }
+    const parts: Array<Response.PartEncoded> = [metadataPart(response, info)]
+    const message = choice.message
+    const reasoning = message.reasoning_content ?? message.reasoning
+    if (reasoning !== undefined && reasoning !== null && reasoning.length > 0) {
+      parts.push({ type: "reasoning", text: reasoning })
+    }
+    if (message.content !== undefined && message.content !== null && message.content.length > 0) {
+      parts.push({ type: "text", text: message.content })
+    }
+    const toolCalls = message.tool_calls ?? []
+    for (const call of toolCalls) {
+      const name = call.function?.name
+      if (name === undefined || name === null || name === "") {
+        return yield* outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`)
+      }
+      const params = yield* parseArguments(method, name, call.function?.arguments)
+      parts.push({ type: "tool-call", id: call.id ?? newToolCallId(), name, params, providerExecuted: false })
+    }
+    parts.push({
+      type: "finish",
+      reason: finishReason(choice.finish_reason, toolCalls.length > 0),
+      usage: usagePart(response.usage)
+    })
+    return parts
+  })
+
+interface ActiveToolCall {
+  readonly index: number
+  readonly id: string
+  name: string
+  args: string
+  started: boolean
+}
+
+/**
+ * Assembles stream chunks into `@effect/ai` stream parts. One per response: it holds the state of open text,
+ * reasoning and tool calls, the finish reason and the last usage seen.
+ */
+export interface StreamAssembler {
+  /** The parts for one event; fails on a service error or an unusable event. */
+  readonly push: (event: SseEvent) => Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, ChutesAiError.ChutesAiError>
+  /**
+   * The parts for the events of one network read, added to `out`, up to the end marker; returns the error that ends
+   * the stream, if any (the parts of the events before it are in `out`).
+   */
+  readonly pushAll: (
+    events: Iterable<SseEvent>,
+    out: Array<Response.StreamPartEncoded>
+  ) => ChutesAiError.ChutesAiError | undefined
+  /** Whether `[DONE]` was seen: nothing after it is read. */
+  readonly isDone: () => boolean
+  /** The closing parts (open parts ended, tool calls, finish); fails when the stream stopped before the model did. */
+  readonly end: Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, ChutesAiError.ChutesAiError>
+  /** {@link end}, adding the parts to `out`. */
+  readonly endInto: (out: Array<Response.StreamPartEncoded>) => ChutesAiError.ChutesAiError | undefined
+}
+
+/**
+ * A fresh assembler. `limits.maxToolArgumentsLength` (default {@link defaultStreamLimits}) bounds the tool-call
+ * arguments it accumulates.
+ */
+export const makeStreamAssembler = (
+  info: ResponseInfo,
+  limits: Partial<Pick<StreamLimits, "maxToolArgumentsLength">> = {}
+): StreamAssembler => {
+  const method: Method = "streamText"
+  const maxToolArguments = limits.maxToolArgumentsLength ?? defaultStreamLimits.maxToolArgumentsLength
+  let nextId = 0
+  let textId: string | undefined
+  let reasoningId: string | undefined
+  let metadataSent = false
+  let done = false
+  let finish: string | null | undefined
+  let sawFinish = false
+  let usage: UsageWire | undefined
+  let toolArguments = 0
+  const toolCalls = new Map<number, ActiveToolCall>()
+
+  const closeText = (parts: Array<Response.StreamPartEncoded>) => {
+    if (textId !== undefined) parts.push({ type: "text-end", id: textId })
+    textId = undefined
+  }
+  const closeReasoning = (parts: Array<Response.StreamPartEncoded>) => {
+    if (reasoningId !== undefined) parts.push({ type: "reasoning-end", id: reasoningId })
+    reasoningId = undefined
+  }
+
+  const onToolCall = (
+    parts: Array<Response.StreamPartEncoded>,
+    call: ToolCallWire,
+    position: number
+  ): ChutesAiError.ChutesAiError | undefined => {
+    const index = call.index ?? position
+    let active = toolCalls.get(index)
+    if (active === undefined) {
+      active = { index, id: call.id ?? newToolCallId(), name: "", args: "", started: false }
+      toolCalls.set(index, active)
+    }
+    const name = call.function?.name
+    if (active.name === "" && name !== undefined && name !== null) active.name = name
+    const args = call.function?.arguments
+    const delta = typeof args === "string" ? args : args !== undefined && args !== null ? JSON.stringify(args) : ""
+    toolArguments += delta.length
+    if (toolArguments > maxToolArguments) {
+      return outputError(
+        method,
+        "InvalidResponse",
+        `The tool-call arguments from ${info.ref} are longer than ${maxToolArguments} characters ` +
+          `(limits.maxToolArgumentsLength)`
+      )
+    }
+    if (!active.started && active.name !== "") {
+      closeText(parts)
+      closeReasoning(parts)
+      parts.push({ type: "tool-params-start", id: active.id, name: active.name, providerExecuted: false })
+      if (active.args.length > 0) parts.push({ type: "tool-params-delta", id: active.id, delta: active.args })
+      active.started = true
+    }
+    if (delta.length > 0) {
+      active.args += delta
+      if (active.started) parts.push({ type: "tool-params-delta", id: active.id, delta })
+    }
+    return undefined
+  }
+
+  const onChunk = (chunk: ChunkWire, parts: Array<Response.StreamPartEncoded>): ChutesAiError.ChutesAiError | undefined => {
+    if (!metadataSent) {
+      parts.push(metadataPart(chunk, info))
+      metadataSent = true
+    }
+    if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage
+    const choice = chunk.choices?.[0]
+    if (choice === undefined) return undefined
+    const delta = choice.delta
+    const reasoning = delta?.reasoning_content ?? delta?.reasoning
+    if (reasoning !== undefined && reasoning !== null && reasoning.length > 0) {
+      closeText(parts)
+      if (reasoningId === undefined) {
+        reasoningId = String(nextId++)
+        parts.push({ type: "reasoning-start", id: reasoningId })
+      }
+      parts.push({ type: "reasoning-delta", id: reasoningId, delta: reasoning })
+    }
+    const content = delta?.content
+    if (content !== undefined && content !== null && content.length > 0) {
+      closeReasoning(parts)
+      if (textId === undefined) {
+        textId = String(nextId++)
+        parts.push({ type: "text-start", id: textId })
+      }
+      parts.push({ type: "text-delta", id: textId, delta: content })
+    }
+    const calls = delta?.tool_calls ?? []
+    for (let position = 0; position < calls.length; position++) {
+      const error = onToolCall(parts, calls[position]!, position)
+      if (error !== undefined) return error
+    }
+    if (choice.finish_reason !== undefined && choice.finish_reason !== null) {
+      finish = choice.finish_reason
+      sawFinish = true
+    }
+    return undefined
+  }
+
+  /** One event's parts into `parts`; the error that ends the stream, if any. */
+  const step = (event: SseEvent, parts: Array<Response.StreamPartEncoded>): ChutesAiError.ChutesAiError | undefined => {
+    if (done) return undefined
+    if (event._tag === "Done") {
+      done = true
+      return undefined
+    }
+    const json = parseJson(event.data)
+    if (Either.isLeft(json)) {
+      return outputError(
+        method,
+        "InvalidResponse",
+        `A stream event from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(event.data, 200)}`
+      )
+    }
+    if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+      return serviceError(method, json.right["error"], info, true)
+    }
+    const decoded = Schema.decodeUnknownEither(ChunkSchema)(json.right)
+    if (Either.isLeft(decoded)) {
+      return outputError(
+        method,
+        "InvalidResponse",
+        `A stream event from ${info.ref} is not a chat completion chunk: ${
+          excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
+        }`
+      )
+    }
+    return onChunk(decoded.right, parts)
+  }
+
+  const push = (event: SseEvent): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, ChutesAiError.ChutesAiError> =>
+    Effect.suspend(() => {
+      const parts: Array<Response.StreamPartEncoded> = []
+      const error = step(event, parts)
+      return error === undefined ? Effect.succeed(parts) : Effect.fail(error)
+    })
+
+  const pushAll = (events: Iterable<SseEvent>, out: Array<Response.StreamPartEncoded>): ChutesAiError.ChutesAiError | undefined => {
+    for (const event of events) {
+      if (done) return undefined
+      const error = step(event, out)
+      if (error !== undefined) return error
+    }
+    return undefined
+  }
+
+  const endInto = (out: Array<Response.StreamPartEncoded>): ChutesAiError.ChutesAiError | undefined => {
+    if (!done && !sawFinish) {
+      return unknownError(
+        method,
+        "StreamTruncated",
+        `The stream from ${info.ref} ended before the model finished (no finish reason, no [DONE])`
+      )
+    }
+    const parts: Array<Response.StreamPartEncoded> = []
+    if (!metadataSent) parts.push(metadataPart({}, info))
+    closeReasoning(parts)
+    closeText(parts)
+    const ordered = Array.from(toolCalls.values()).sort((a, b) => a.index - b.index)
+    for (const call of ordered) {
+      if (call.name === "") {
+        return outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`)
+      }
+      const params = parseArgumentsEither(method, call.name, call.args)
+      if (Either.isLeft(params)) return params.left
+      parts.push({ type: "tool-params-end", id: call.id })
+      parts.push({ type: "tool-call", id: call.id, name: call.name, params: params.right, providerExecuted: false })
+    }
+    parts.push({ type: "finish", reason: finishReason(finish, ordered.length > 0), usage: usagePart(usage) })
+    for (const part of parts) out.push(part)
+    return undefined
+  }
+
+  const end = Effect.suspend(() => {
+    const parts: Array<Response.StreamPartEncoded> = []
+    const error = endInto(parts)
+    return error === undefined ? Effect.succeed(parts) : Effect.fail(error)
+  })
+
+  return { push, pushAll, isDone: () => done, end, endInto }
+}

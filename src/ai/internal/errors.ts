@@ -1,0 +1,291 @@
+/**
+ * How `ChutesLanguageModel`'s failures become the errors of `ChutesAiError`: the constructors (each error carries its
+ * `kind` as a field, and as the `[Kind]` prefix of its description for people reading logs), and what a failed request
+ * or a non-2xx answer means.
+ */
+import type * as AiError from "@effect/ai/AiError"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ChutesCredentials from "../../ChutesCredentials.js"
+import type { CredentialsError } from "../../ChutesError.js"
+import { errorDetail, excerpt } from "../../internal/redact.js"
+import type * as ModelCatalog from "../../ModelCatalog.js"
+import * as ModelRef from "../../ModelRef.js"
+import * as Successors from "../../Successors.js"
+import * as ChutesAiError from "../ChutesAiError.js"
+import type { Kind } from "../ChutesAiError.js"
+import type { ModelTarget } from "./chatRequest.js"
+
+/** The `module` of every error (`ChutesAiError.kind` reads the description's prefix only for this module's errors). */
+const MODULE = "ChutesLanguageModel"
+
+/** The `method` of an error: the `LanguageModel` call that failed. */
+export type Method = "generateText" | "streamText"
+
+/** The request as `AiError` shows it: method, URL and the content type — never the credential. */
+const requestDetails = (url: string): typeof AiError.HttpRequestDetails.Type => ({
+  method: "POST",
+  url,
+  urlParams: [],
+  hash: Option.none(),
+  headers: { "content-type": "application/json" }
+})
+
+// Response headers worth keeping in an error; everything else (cookies, edge internals) is left out.
+const KEPT_RESPONSE_HEADERS = ["content-type", "retry-after", "x-chutes-invocationid"] as const
+
+const responseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name of KEPT_RESPONSE_HEADERS) {
+    const value = headers[name]
+    if (value !== undefined) out[name] = excerpt(value, 100)
+  }
+  return out
+}
+
+/** The description: the kind first, for people reading logs (programs read the `kind` field). */
+const describe = (kind: Kind, text: string): string => `[${kind}] ${text}`
+
+// =====================================================================================================================
+// Constructors
+// =====================================================================================================================
+
+/** A non-2xx answer, or a 2xx answer that failed later (stream errors). */
+export const responseError = (options: {
+  readonly method: Method
+  readonly url: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly kind: Kind
+  readonly text: string
+  /** The raw body; kept as a short scrubbed excerpt. */
+  readonly body?: string | undefined
+  readonly reason?: "StatusCode" | "Decode" | "EmptyBody" | undefined
+}): ChutesAiError.HttpResponseError =>
+  new ChutesAiError.HttpResponseError({
+    kind: options.kind,
+    module: MODULE,
+    method: options.method,
+    reason: options.reason ?? "StatusCode",
+    request: requestDetails(options.url),
+    response: { status: options.status, headers: responseHeaders(options.headers) },
+    body: options.body !== undefined && options.body.trim() !== "" ? excerpt(options.body, 500) : undefined,
+    description: describe(options.kind, options.text)
+  })
+
+/**
+ * A request that did not complete (kind `Transport`). The platform error is not kept as the cause: it holds the
+ * request, headers included.
+ */
+export const transportError = (options: {
+  readonly method: Method
+  readonly url: string
+  readonly reason: "Transport" | "Encode" | "InvalidUrl"
+  readonly text: string
+}): ChutesAiError.HttpRequestError =>
+  new ChutesAiError.HttpRequestError({
+    kind: "Transport",
+    module: MODULE,
+    method: options.method,
+    reason: options.reason,
+    request: requestDetails(options.url),
+    description: describe("Transport", excerpt(options.text, 300))
+  })
+
+/** A prompt or option the model or the API cannot take. */
+export const inputError = (method: Method, kind: Kind, text: string, cause?: unknown): ChutesAiError.MalformedInput =>
+  new ChutesAiError.MalformedInput({ kind, module: MODULE, method, description: describe(kind, text), cause })
+
+/** A 2xx answer that cannot be used. */
+export const outputError = (method: Method, kind: Kind, text: string): ChutesAiError.MalformedOutput =>
+  new ChutesAiError.MalformedOutput({ kind, module: MODULE, method, description: describe(kind, text) })
+
+/** Anything else (no credential, store failures, a service error inside a 200 answer, a truncated stream, a deadline). */
+export const unknownError = (method: Method, kind: Kind, text: string, cause?: unknown): ChutesAiError.UnknownError =>
+  new ChutesAiError.UnknownError({ kind, module: MODULE, method, description: describe(kind, text), cause })
+
+/** The same error, same class and kind, with more text after its description (e.g. the models a failover tried). */
+export const appendDescription = (error: ChutesAiError.ChutesAiError, text: string): ChutesAiError.ChutesAiError => {
+  const common = {
+    kind: error.kind,
+    module: error.module,
+    method: error.method,
+    description: `${error.description ?? ""}${text}`
+  }
+  switch (error._tag) {
+    case "HttpRequestError":
+      return new ChutesAiError.HttpRequestError({
+        ...common,
+        reason: error.reason,
+        request: error.request,
+        cause: error.cause
+      })
+    case "HttpResponseError":
+      return new ChutesAiError.HttpResponseError({
+        ...common,
+        reason: error.reason,
+        request: error.request,
+        response: error.response,
+        body: error.body
+      })
+    case "MalformedInput":
+      return new ChutesAiError.MalformedInput({ ...common, cause: error.cause })
+    case "MalformedOutput":
+      return new ChutesAiError.MalformedOutput({ ...common, cause: error.cause })
+    case "UnknownError":
+      return new ChutesAiError.UnknownError({ ...common, cause: error.cause })
+  }
+}
+
+// =====================================================================================================================
+// What a failure means
+// =====================================================================================================================
+
+/** A credential that is missing, expired or rejected. */
+export const credentialsError = (method: Method, error: CredentialsError): ChutesAiError.UnknownError =>
+  unknownError(
+    method,
+    error.reason === "ReauthRequired" || error.reason === "Expired" || error.reason === "Rejected"
+      ? "ReauthRequired"
+      : "Credentials",
+    error.message,
+    error
+  )
+
+/** A request that did not complete, or an answer that broke while being read. */
+export const requestFailure = (
+  method: Method,
+  error: HttpClientError.HttpClientError
+): ChutesAiError.HttpRequestError | ChutesAiError.HttpResponseError => {
+  const cause = error.cause
+  const text = error.description ??
+    (cause instanceof Error ? `${cause.message}${causeCode(cause)}` : error._tag === "RequestError" ? error.reason : "")
+  if (error._tag === "RequestError") {
+    return transportError({ method, url: error.request.url, reason: error.reason, text })
+  }
+  return responseError({
+    method,
+    url: error.request.url,
+    status: error.response.status,
+    headers: error.response.headers,
+    kind: "StreamInterrupted",
+    text: `Reading the answer failed: ${excerpt(text, 200)}`,
+    reason: "Decode"
+  })
+}
+
+/** `fetch failed` says little; the code of its cause (ECONNREFUSED, …) says what happened. */
+const causeCode = (error: Error): string => {
+  const inner: unknown = error.cause
+  if (typeof inner === "object" && inner !== null && "code" in inner && typeof inner.code === "string") {
+    return ` (${inner.code})`
+  }
+  return ""
+}
+
+const parsedDetail = (body: string): unknown => {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return typeof parsed === "object" && parsed !== null && "detail" in parsed ? parsed.detail : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const field = (record: unknown, names: ReadonlyArray<string>): string | undefined => {
+  if (typeof record !== "object" || record === null) return undefined
+  for (const name of names) {
+    const value: unknown = (record as Record<string, unknown>)[name]
+    if (typeof value === "string" || typeof value === "number") return excerpt(String(value), 120)
+  }
+  return undefined
+}
+
+export const detailSuffix = (detail: string | undefined): string => (detail !== undefined ? `: ${detail}` : "")
+
+export interface Classified {
+  readonly kind: Kind
+  readonly text: string
+}
+
+/** What a non-2xx answer means, in the words a user can act on. */
+export const classify = (
+  status: number,
+  body: string,
+  target: ModelTarget,
+  snapshot: ModelCatalog.CatalogSnapshot,
+  credential: ChutesCredentials.Credential
+): Classified => {
+  const detail = errorDetail(body, 300)
+  switch (status) {
+    case 400:
+      return {
+        kind: "BadRequest",
+        text: `Chutes rejected the request to ${target.ref} (HTTP 400)${detailSuffix(detail)}`
+      }
+    case 402: {
+      const raw = parsedDetail(body)
+      const message = field(raw, ["message", "detail", "error"]) ?? (typeof raw === "string" ? excerpt(raw) : detail)
+      const reset = field(raw, ["reset_at", "resets_at", "reset_time", "reset", "quota_reset"])
+      return {
+        kind: "QuotaExceeded",
+        text: `Chutes quota or balance exhausted (HTTP 402)${detailSuffix(message)}` +
+          (reset !== undefined ? `; resets at ${reset}` : "")
+      }
+    }
+    case 403:
+      return credential.kind === "oauth" || /scope/i.test(detail ?? "")
+        ? {
+          kind: "MissingScope",
+          text: `Chutes refused inference with ${ChutesCredentials.label(credential)} (HTTP 403)` +
+            detailSuffix(detail) +
+            `: the OAuth token lacks the chutes:invoke scope; sign in again with it ` +
+            `("effect-chutes onboard --auth-choice chutes")`
+        }
+        : { kind: "HttpStatus", text: `Chutes refused the request (HTTP 403)${detailSuffix(detail)}` }
+    case 404: {
+      if (!/model/i.test(detail ?? "")) {
+        return { kind: "NotFound", text: `Chutes answered 404${detailSuffix(detail)}; check the base URL` }
+      }
+      // A model Chutes retired: the built-in lifecycle names its successor (built-in names follow it on their own;
+      // a ref or alias the user chose is passed through as written, so the error says where to go).
+      const parsed = ModelRef.parse(target.ref)
+      const replacement = Either.isRight(parsed) ? Successors.replacementFor(parsed.right, snapshot) : undefined
+      const successor = replacement === undefined || replacement === target.ref
+        ? ""
+        : `; its successor: ${replacement}` +
+          (snapshot.byId.has(ModelRef.modelId(replacement)) ? "" : ` (not in the ${snapshot.source} catalog either)`)
+      const suggestions = (ModelRef.nearestRefs(
+        [target.id],
+        snapshot.models.filter((model) => model.id !== target.id).map((model) => model.id)
+      )[0] ?? []).filter((suggestion) => suggestion !== replacement)
+      const hint = suggestions.length > 0
+        ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(", ")}? (${snapshot.source} catalog)`
+        : ""
+      return {
+        kind: "ModelNotFound",
+        text: `Model ${target.ref} not found on Chutes (HTTP 404)${detailSuffix(detail)}${successor}${hint}`
+      }
+    }
+    case 429:
+      return {
+        kind: "RateLimited",
+        text: `Chutes is rate limiting or at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}`
+      }
+    case 503:
+      return /no instances/i.test(detail ?? "")
+        ? { kind: "NoInstances", text: `No instances of ${target.ref} are available (HTTP 503)${detailSuffix(detail)}` }
+        : {
+          kind: "ServiceUnavailable",
+          text: `Chutes is unavailable for ${target.ref} (HTTP 503)${detailSuffix(detail)}`
+        }
+    case 500:
+    case 502:
+    case 504:
+      return { kind: "ServerError", text: `Chutes failed on ${target.ref} (HTTP ${status})${detailSuffix(detail)}` }
+    default:
+      return { kind: "HttpStatus", text: `Chutes answered HTTP ${status} for ${target.ref}${detailSuffix(detail)}` }
+  }
+}
+
