@@ -32,9 +32,12 @@ describe("against FakeChutes over loopback", () => {
   it.scopedLive("discovers the real capture with the API key", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make()
-      const snapshot = yield* withProvider(providerFor(fake), (p) => p.catalog)
+      const logs = Capture.make()
+      const snapshot = yield* withProvider(providerFor(fake), (p) => p.catalog).pipe(Effect.provide(Capture.layer(logs)))
       assert.strictEqual(snapshot.source, "live")
       assert.strictEqual(snapshot.models.length, FakeChutes.seedModels().length)
+      // The 2026-06-11 capture lists neither the default model nor chutes-fast's target, nor their successors.
+      assert.deepStrictEqual(snapshot.warnings.map((w) => w.kind), ["DefaultModelMissing", "AliasTargetMissing"])
       assert.strictEqual(fake.requests[0]?.headers["authorization"], `Bearer ${fake.apiKey}`)
     }))
 
