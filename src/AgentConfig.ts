@@ -28,6 +28,7 @@ import { excerpt } from "./internal/redact.js"
 import { BUILTIN_ALIASES, type ModelDefinition, PROVIDER_ID } from "./ModelCatalog.js"
 import * as ModelRef from "./ModelRef.js"
 import * as PrivateFiles from "./PrivateFiles.js"
+import { depthExceeds } from "./internal/jsonDepth.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // JSON values
@@ -323,18 +324,6 @@ const decodeView = Schema.decodeUnknownEither(ConfigView, { errors: "all", onExc
  * @category constants
  */
 export const MAX_DEPTH = 100
-
-/** Iterative, so that measuring a deep value cannot itself overflow the stack. */
-const depthExceeds = (value: unknown, max: number): boolean => {
-  const stack: Array<readonly [unknown, number]> = [[value, 0]]
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!
-    if (typeof current !== "object" || current === null) continue
-    if (depth >= max) return true
-    for (const child of Object.values(current)) stack.push([child, depth + 1])
-  }
-  return false
-}
 
 /**
  * Builds a document from an already-parsed JSON value, checking the known keys.
