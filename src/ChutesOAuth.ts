@@ -25,11 +25,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import { OAuthError } from "./ChutesError.js"
 import { ChutesSettings, optionalEnv } from "./ChutesSettings.js"
+import * as CappedBody from "./internal/cappedBody.js"
 import { errorDetail, excerpt, scrub, transportDetail, withoutSecrets } from "./internal/redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -860,40 +860,18 @@ const formatBytes = (n: number): string =>
     ? `${n / 1024} KiB`
     : `${n} bytes`
 
-/**
- * The body of an answer as text, read through a byte cap: a declared length over the cap fails before any byte is
- * read; otherwise the bytes are counted as they arrive (a body without a length, or one the client decompresses)
- * and the read stops at the first chunk past the cap. Stopping the stream aborts the request, so the rest is never
- * received. Hand-made because the platform's `HttpIncomingMessage.withMaxBodySize` is honoured only by bodies read
- * through Node's `http` module, not by the fetch or undici clients the SDK is used with.
- */
+/** The body of an answer as text through the cap (internal/cappedBody.ts); no body at all (a 204 to a revoke) is "". */
 const readWithin = (
   response: HttpClientResponse.HttpClientResponse,
   maxBytes: number,
   tooLarge: () => OAuthError
-): Effect.Effect<string, OAuthError | HttpClientError.ResponseError> => {
-  const declared = Number(response.headers["content-length"])
-  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge())
-  return Effect.suspend(() => {
-    const decoder = new TextDecoder()
-    let total = 0
-    let text = ""
-    return Stream.runForEach(response.stream, (bytes) => {
-      total += bytes.length
-      if (total > maxBytes) return Effect.fail(tooLarge())
-      text += decoder.decode(bytes, { stream: true })
-      return Effect.void
-    }).pipe(
-      Effect.map(() => text + decoder.decode()),
-      // No body at all (e.g. a 204 to a revoke) is an empty one.
-      Effect.catchIf(
-        (error): error is HttpClientError.ResponseError =>
-          error._tag === "ResponseError" && error.reason === "EmptyBody",
-        () => Effect.succeed("")
-      )
+): Effect.Effect<string, OAuthError | HttpClientError.ResponseError> =>
+  CappedBody.readText(response, maxBytes, tooLarge).pipe(
+    Effect.catchIf(
+      (error): error is HttpClientError.ResponseError => error._tag === "ResponseError" && error.reason === "EmptyBody",
+      () => Effect.succeed("")
     )
-  })
-}
+  )
 
 /**
  * The service over an `HttpClient`, on `ChutesSettings.idpBaseUrl`.

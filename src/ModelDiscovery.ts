@@ -13,7 +13,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -24,10 +23,10 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
+import * as CappedBody from "./internal/cappedBody.js"
 import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
 import {
   type InputModality,
@@ -349,50 +348,30 @@ const retryReason = (error: DiscoveryError): string => {
 // The transport is written as plain combinator chains, not `Effect.gen`: on a small catalog every step of the
 // Effect runtime shows next to a loopback request (bench/README.md, third round).
 
-/** The body as text, within `maxBytes`. `headers` is `response.headers`, read once by the caller. */
+/** The body as text, within `maxBytes` (internal/cappedBody.ts). `headers`: `response.headers`, read once already. */
 const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
   headers: Headers.Headers,
   maxBytes: number,
   url: string
-): Effect.Effect<string, DiscoveryError> => {
-  const tooLarge = (detail: string) => new DiscoveryError({ reason: "TooLarge", url, status: response.status, detail })
-  const transport = (error: Parameters<typeof transportDetail>[0]) =>
-    new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })
-  const length = Number(headers["content-length"])
-  if (Number.isFinite(length) && length > maxBytes) {
-    return Effect.fail(tooLarge(`content-length ${length} bytes > cap ${maxBytes}`))
-  }
-  // A declared length within the cap frames the body (the client ends it there), so such a body is read in one go:
-  // the chunk-by-chunk stream costs a third of a millisecond per call, about half of a whole raw request for a small
-  // catalog (bench/README.md). A body without a length, or one the client may decompress (a small length could
-  // expand past the cap), is counted chunk by chunk against the cap.
-  const encoding = headers["content-encoding"]
-  if (Number.isFinite(length) && (encoding === undefined || encoding === "identity")) {
-    return Effect.flatMap(Effect.mapError(response.arrayBuffer, transport), (whole) =>
-      whole.byteLength > maxBytes
-        ? Effect.fail(tooLarge(`body > cap ${maxBytes} bytes`))
-        : Effect.succeed(new TextDecoder().decode(whole)))
-  }
-  let total = 0
-  return response.stream.pipe(
-    Stream.mapError(transport),
-    Stream.mapEffect((chunk) => {
-      total += chunk.length
-      return total > maxBytes ? Effect.fail(tooLarge(`body > cap ${maxBytes} bytes`)) : Effect.succeed(chunk)
-    }),
-    Stream.runCollect,
-    Effect.map((chunks) => {
-      const buffer = new Uint8Array(total)
-      let offset = 0
-      for (const chunk of Chunk.toReadonlyArray(chunks)) {
-        buffer.set(chunk, offset)
-        offset += chunk.length
-      }
-      return new TextDecoder().decode(buffer)
-    })
+): Effect.Effect<string, DiscoveryError> =>
+  CappedBody.readText(
+    response,
+    maxBytes,
+    (overflow) =>
+      new DiscoveryError({
+        reason: "TooLarge",
+        url,
+        status: response.status,
+        detail: overflow._tag === "Declared"
+          ? `content-length ${overflow.length} bytes > cap ${maxBytes}`
+          : `body > cap ${maxBytes} bytes`
+      }),
+    headers
+  ).pipe(
+    Effect.catchTag("ResponseError", (error) =>
+      Effect.fail(new DiscoveryError({ reason: "Transport", url, detail: transportDetail(error) })))
   )
-}
 
 /** What one successful attempt yields: the result, but for the count of attempts. */
 type Answer = Omit<DiscoveredModels, "attempts">

@@ -21,6 +21,7 @@ import type { ResponseInfo } from "../ChutesLanguageModel.js"
 import { makeStreamAssembler } from "./chatResponse.js"
 import { outputError, unknownError } from "./errors.js"
 import { makeSseReader, type SseEvent, type StreamLimits } from "./sse.js"
+import * as CappedBody from "../../internal/cappedBody.js"
 
 /** Maps a failure to read the body (the connection broke) to the call's error. */
 type ReadError = (error: HttpClientError.ResponseError) => ChutesAiError.ChutesAiError
@@ -41,38 +42,17 @@ export const readCompletion = (
       "InvalidResponse",
       `The answer from ${options.info.ref} is larger than ${maxBytes} bytes (${what}; limits.maxBodyBytes)`
     )
-  const length = Number(response.headers["content-length"])
-  if (Number.isFinite(length) && length > maxBytes) return Effect.fail(tooLarge(`content-length ${length}`))
-  // A declared length within the cap frames the body (the client stops there): read in one go. A body without one
-  // (chunked), or one the client may decompress (a small length could expand past the cap), is counted as it comes.
-  const encoding = response.headers["content-encoding"]
-  if (Number.isFinite(length) && (encoding === undefined || encoding === "identity")) {
-    return Effect.mapError(response.text, readError)
-  }
-  return Effect.suspend(() => {
-    const pieces: Array<Uint8Array> = []
-    let total = 0
-    return response.stream.pipe(
-      Stream.mapError(readError),
-      Stream.runForEachChunk((chunk) => {
-        for (const piece of chunk) {
-          total += piece.length
-          if (total > maxBytes) return Effect.fail(tooLarge(`read so far: ${total} bytes`))
-          pieces.push(piece)
-        }
-        return Effect.void
-      }),
-      Effect.map(() => {
-        const whole = new Uint8Array(total)
-        let offset = 0
-        for (const piece of pieces) {
-          whole.set(piece, offset)
-          offset += piece.length
-        }
-        return new TextDecoder().decode(whole)
-      })
+  return CappedBody.readText(
+    response,
+    maxBytes,
+    (overflow) =>
+      tooLarge(overflow._tag === "Declared" ? `content-length ${overflow.length}` : `read so far: ${overflow.total} bytes`)
+  ).pipe(
+    Effect.catchIf(
+      (error): error is HttpClientError.ResponseError => error._tag === "ResponseError",
+      (error) => Effect.fail(readError(error))
     )
-  })
+  )
 }
 
 /**
