@@ -11,7 +11,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { ChutesCredentials, type ChutesProvider, type InvalidModelRef } from "effect-chutes"
+import { ChutesCredentials, ChutesProvider, type InvalidModelRef } from "effect-chutes"
 import { NodeChutes } from "effect-chutes/node"
 import { FakeChutes } from "effect-chutes/testing"
 
@@ -24,9 +24,13 @@ export interface Target {
 const args = process.argv.slice(2)
 
 /** The credential the SDK finds (code, env, stored profiles), or none — also when what it finds cannot be used. */
-const findCredential = Effect.flatMap(ChutesCredentials.ChutesCredentials, (credentials) => credentials.get).pipe(
-  Effect.tapError((error) => Console.error(`(no usable Chutes credential: ${error.message})`)),
-  Effect.orElseSucceed(() => Option.none<ChutesCredentials.Credential>())
+const findCredential = Effect.flatMap(ChutesProvider.ChutesProvider, (provider) => provider.credential).pipe(
+  Effect.asSome,
+  Effect.catchAll((error) =>
+    error.reason === "Missing"
+      ? Effect.succeedNone
+      : Effect.as(Console.error(`(no usable Chutes credential: ${error.message})`), Option.none())
+  )
 )
 
 /** Chooses the target; `script` sets up the fake's answers when the example runs offline. */

@@ -11,7 +11,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -32,7 +31,7 @@ import * as ChutesOAuth from "./ChutesOAuth.js"
 import * as ChutesSettings from "./ChutesSettings.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
-import { maskAuthorization, maskError, maskResponse } from "./internal/http.js"
+import * as Auth from "./internal/auth.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import * as ModelRef from "./ModelRef.js"
 import * as Successors from "./Successors.js"
@@ -65,7 +64,11 @@ export interface Service {
   readonly userAliases: ModelRef.AliasTable
   /** The current credential, refreshed when due; `Missing` when there is none. */
   readonly credential: Effect.Effect<ChutesCredentials.Credential, CredentialsError>
-  /** An `HttpClient` for the LLM API: relative URLs against the base URL, a fresh bearer on every request. */
+  /**
+   * An `HttpClient` for the LLM API: relative URLs against the base URL, a fresh bearer on every request; a 401 for an
+   * OAuth token of a stored profile gets one forced refresh and one retry (a refresh that fails is a
+   * `CredentialsError`). Responses and errors carry the request with its bearer masked.
+   */
   readonly client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | CredentialsError>
 }
 
@@ -341,22 +344,12 @@ export const make = (options: Options = {}): Effect.Effect<
       Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)
     )
 
-    const client = httpClient.pipe(
-      // The platform's client spans stay (apps see their LLM calls), but no trace headers go to Chutes.
-      HttpClient.withTracerPropagation(false),
-      HttpClient.mapRequest(HttpClientRequest.prependUrl(settings.baseUrl)),
-      HttpClient.mapRequestEffect((request) =>
-        Effect.map(currentCredential, (credential) => HttpClientRequest.bearerToken(request, credential.secret))
-      ),
-      // What comes back carries the request: mask its bearer (see internal/http.ts).
-      HttpClient.transform((response, request) => {
-        const masked = maskAuthorization(request)
-        return response.pipe(
-          Effect.map((r) => maskResponse(r, masked)),
-          Effect.mapError((error) => (HttpClientError.isHttpClientError(error) ? maskError(error, masked) : error))
-        )
-      })
-    )
+    // The platform's client spans stay (apps see their LLM calls), but no trace headers go to Chutes.
+    const client = Auth.client({
+      transport: HttpClient.withTracerPropagation(httpClient, false),
+      baseUrl: settings.baseUrl,
+      credentials
+    })
 
     return {
       // These spans are built here, once: a captured stack trace would only ever point at this line.
@@ -428,8 +421,8 @@ const configDefaults = (
  * The provider with its default services: settings from the environment (overridden by `options.settings`), the user
  * aliases and default model of the agent config (overridden by `options`; see `Aliases`), credentials from code, then
  * env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery, and the disk cache in the state
- * directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`). The credentials service it built is
- * provided alongside the provider.
+ * directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`). The provider's `client` handles a
+ * rejected OAuth token itself (one forced refresh, one retry), so the layer provides the provider and nothing else.
  *
  * @since 0.1.0
  * @category layers
@@ -437,7 +430,7 @@ const configDefaults = (
 export const layer = (
   options: LayerOptions = {}
 ): Layer.Layer<
-  ChutesProvider | ChutesCredentials.ChutesCredentials,
+  ChutesProvider,
   InvalidModelRef,
   HttpClient.HttpClient | FileSystem.FileSystem
 > =>
@@ -457,9 +450,7 @@ export const layer = (
 const layerServices = (options: LayerOptions, settings: ChutesSettings.Settings) =>
   layerWithoutDependencies(options).pipe(
     Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFileSystem)),
-    // The credentials service is part of the output: callers that saw a 401 (e.g. `effect-chutes/ai`) ask it for
-    // one forced refresh.
-    Layer.provideMerge(
+    Layer.provide(
       ChutesCredentials.layer({ explicit: options.credential, profileId: options.profileId }).pipe(
         Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer))
       )

@@ -63,7 +63,7 @@ import { RETRYABLE_STATUS } from "../ChutesError.js"
  * The Chutes-specific reason of a failure.
  *
  * - `BadRequest` (400): the service refused the request; its `detail` is in the description.
- * - `Unauthorized` (401): the credential was rejected and cannot be refreshed (an API key, a static token).
+ * - `Unauthorized` (401): an API key was rejected (API keys are not refreshed).
  * - `ReauthRequired` (401): an OAuth credential was rejected even after one forced refresh, or could not be
  *   refreshed: sign in again.
  * - `QuotaExceeded` (402): quota or balance exhausted; the description holds the message and the reset time.
@@ -90,7 +90,8 @@ import { RETRYABLE_STATUS } from "../ChutesError.js"
  * - `UnsupportedInput`: the prompt holds something the model or the API cannot take (e.g. an image for a text-only
  *   model).
  * - `UnknownModel`: the model name resolves to nothing (not an alias, a ref, or a model id), or is a malformed ref.
- * - `Credentials`: no credential at all, or the credential store could not be read.
+ * - `Credentials`: no credential at all, the credential store could not be read, or a due or forced refresh could not
+ *   be done now (the IdP unreachable: the profile is unchanged, try again).
  *
  * @since 0.1.0
  * @category models

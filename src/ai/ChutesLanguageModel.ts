@@ -2,8 +2,8 @@
  * Chutes models as an `@effect/ai` `LanguageModel`, over `POST /chat/completions`.
  *
  * Requests go through `ChutesProvider`: its base URL, the model resolution (aliases, refs, ids), the catalog (image
- * input, JSON output), and the current credential — read afresh for every request, so a stored OAuth profile is
- * refreshed when due. A 401 with an OAuth credential triggers one forced refresh and one retry. 429, 503 and 5xx
+ * input, JSON output), and its `client`, which sets the current credential on every request (a stored OAuth profile is
+ * refreshed when due) and answers a 401 for a stored OAuth profile with one forced refresh and one retry. 429, 503 and 5xx
  * answers are retried with backoff, and `fallbackModels` are tried in order on 404 / 429 / 503 / "no instances" —
  * always before the first byte of an answer, never after. Answers are read within deadlines and size caps
  * (`timeouts`, `limits`: 10 minutes for a non-streaming call; 5 minutes to a stream's first data event and 2 between
@@ -38,7 +38,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Response from "@effect/ai/Response"
 import { addGenAIAnnotations } from "@effect/ai/Telemetry"
-import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -51,10 +50,9 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as ChutesCredentials from "../ChutesCredentials.js"
 import * as ChutesProvider from "../ChutesProvider.js"
+import { authorizationOf } from "../internal/auth.js"
 import { errorDetail } from "../internal/redact.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import { parseRetryAfter } from "../ModelDiscovery.js"
@@ -385,9 +383,6 @@ interface Sent {
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, ChutesProvider.ChutesProvider> =>
   Effect.gen(function*() {
     const provider = yield* ChutesProvider.ChutesProvider
-    // Present when the app provides it next to the provider; without it a rejected OAuth token is re-read instead of
-    // force-refreshed.
-    const credentials = yield* Effect.serviceOption(ChutesCredentials.ChutesCredentials)
     const policy = retryPolicy(options.retry)
     const timeouts = deadlines(options.timeouts)
     const limits = limitsOf(options.limits)
@@ -418,15 +413,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         })
       )
 
-    const execute = (
-      method: Method,
-      body: Record<string, unknown>,
-      stream: boolean,
-      credential: ChutesCredentials.Credential
-    ) =>
-      // The provider's client sets its own bearer first; this one runs after it, so the request carries exactly the
-      // credential this attempt is about (the one a 401 refers to).
-      provider.client.pipe(HttpClient.mapRequest(HttpClientRequest.bearerToken(credential.secret))).execute(
+    /** One request through the provider's client, which sets the bearer and handles a rejected OAuth token. */
+    const execute = (method: Method, body: Record<string, unknown>, stream: boolean) =>
+      provider.client.execute(
         HttpClientRequest.post("/chat/completions").pipe(
           HttpClientRequest.bodyUnsafeJson(body),
           HttpClientRequest.accept(stream ? "text/event-stream" : "application/json")
@@ -439,13 +428,24 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       )
 
-    const rejected = (
-      method: Method,
-      response: HttpClientResponse.HttpClientResponse,
-      kind: ChutesAiError.Kind,
-      text: string
-    ) =>
-      Effect.flatMap(readCapped(response), (body) =>
+    /** A 401 the provider's client did not (or could not) cure: which credential, and why signing in again helps. */
+    const unauthorized = (method: Method, response: HttpClientResponse.HttpClientResponse) => {
+      const sent = authorizationOf(response)
+      const label = sent?.label ?? "the credential"
+      const [kind, text]: [ChutesAiError.Kind, string] = sent?.kind !== "oauth"
+        ? ["Unauthorized", `Chutes rejected ${label} (HTTP 401)`]
+        : sent.refreshed
+        ? [
+          "ReauthRequired",
+          `Chutes rejected ${label} (HTTP 401) even after a refresh; sign in again ` +
+          `("effect-chutes onboard --auth-choice chutes")`
+        ]
+        : [
+          "ReauthRequired",
+          `Chutes rejected ${label} (HTTP 401) and it cannot be refreshed; sign in again ` +
+          `("effect-chutes onboard --auth-choice chutes")`
+        ]
+      return Effect.flatMap(readCapped(response), (body) =>
         Effect.fail(responseError({
           method,
           url: response.request.url,
@@ -455,61 +455,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           text: `${text}${detailSuffix(errorDetail(body, 200))}`,
           body
         })))
-
-    /** After a 401: a new credential to try once, or none. */
-    const refreshAfter401 = (
-      method: Method,
-      credential: ChutesCredentials.Credential,
-      response: HttpClientResponse.HttpClientResponse
-    ): Effect.Effect<Option.Option<ChutesCredentials.Credential>, ChutesAiError.ChutesAiError> =>
-      Option.match(credentials, {
-        onSome: (service) =>
-          service.forceRefresh(credential).pipe(
-            Effect.catchAll((error) => rejected(method, response, "ReauthRequired", error.message))
-          ),
-        onNone: () =>
-          // Without the credentials service, a credential that changed since (refreshed elsewhere) is the retry.
-          provider.credential.pipe(
-            Effect.map((current) =>
-              Redacted.value(current.secret) === Redacted.value(credential.secret)
-                ? Option.none()
-                : Option.some(current)
-            ),
-            Effect.orElseSucceed(() => Option.none())
-          )
-      })
-
-    /** One request with the current credential; a 401 on an OAuth credential gets one refresh and one retry. */
-    const authorized = (method: Method, body: Record<string, unknown>, stream: boolean) =>
-      Effect.gen(function*() {
-        const credential = yield* provider.credential.pipe(Effect.mapError((e) => credentialsError(method, e)))
-        const response = yield* execute(method, body, stream, credential)
-        if (response.status !== 401) return { response, credential }
-        const label = ChutesCredentials.label(credential)
-        if (credential.kind !== "oauth") {
-          return yield* rejected(method, response, "Unauthorized", `Chutes rejected ${label} (HTTP 401)`)
-        }
-        const refreshed = yield* refreshAfter401(method, credential, response)
-        if (Option.isNone(refreshed)) {
-          return yield* rejected(
-            method,
-            response,
-            "ReauthRequired",
-            `Chutes rejected ${label} (HTTP 401) and it cannot be refreshed; sign in again ` +
-              `("effect-chutes onboard --auth-choice chutes")`
-          )
-        }
-        yield* readCapped(response)
-        const retried = yield* execute(method, body, stream, refreshed.value)
-        if (retried.status !== 401) return { response: retried, credential: refreshed.value }
-        return yield* rejected(
-          method,
-          retried,
-          "ReauthRequired",
-          `Chutes rejected ${ChutesCredentials.label(refreshed.value)} (HTTP 401) even after a refresh; ` +
-            `sign in again ("effect-chutes onboard --auth-choice chutes")`
-        )
-      })
+    }
 
     /** One model: the request, retried with backoff on retryable failures. Succeeds with a 2xx answer only. */
     const attempt = (
@@ -523,11 +469,13 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       Effect.gen(function*() {
         for (let retry = 0;; retry++) {
           const result = yield* Effect.either(
-            authorized(method, body, stream).pipe(
-              Effect.flatMap(({ credential, response }) => {
+            execute(method, body, stream).pipe(
+              Effect.flatMap((response) => {
                 if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
+                if (response.status === 401) return unauthorized(method, response)
                 return Effect.flatMap(readCapped(response), (text) => {
-                  const classified = classify(response.status, text, target, snapshot, credential)
+                  const sent = authorizationOf(response)
+                  const classified = classify(response.status, text, target, snapshot, sent)
                   return Effect.fail(responseError({
                     method,
                     url: response.request.url,

@@ -25,8 +25,8 @@ export const apiKeyCredentials = (
   ChutesCredentials.layerStatic(ChutesCredentials.make({ kind: "api_key", source: "test", secret: fake.apiKey }))
 
 /**
- * `LanguageModel` over a provider over undici against the fake. The credentials layer is shared by the provider and
- * the model (so a forced refresh is possible), and every service stays in the output for assertions.
+ * `LanguageModel` over a provider over undici against the fake. The credentials layer is the provider's alone (its
+ * client sets the bearer and does the forced refresh after a 401): the model sees only `ChutesProvider`.
  */
 export const modelLayer = (
   fake: Pick<FakeChutes.FakeChutesServer, "baseUrl" | "apiKey">,
@@ -43,7 +43,7 @@ export const modelLayer = (
     CatalogCache.layerMemory(),
     options.credentials ?? apiKeyCredentials(fake)
   ).pipe(Layer.provideMerge(base))
-  const provider = ChutesProvider.layerWithoutDependencies().pipe(Layer.provideMerge(services))
+  const provider = ChutesProvider.layerWithoutDependencies().pipe(Layer.provide(services))
   return ChutesLanguageModel.layer({
     model: options.model ?? "zai-org/GLM-5-TEE",
     fallbackModels: options.fallbackModels,

@@ -7,7 +7,6 @@ import type * as AiError from "@effect/ai/AiError"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ChutesCredentials from "../../ChutesCredentials.js"
 import type { CredentialsError } from "../../ChutesError.js"
 import { errorDetail, excerpt } from "../../internal/redact.js"
 import type * as ModelCatalog from "../../ModelCatalog.js"
@@ -215,7 +214,8 @@ export const classify = (
   body: string,
   target: ModelTarget,
   snapshot: ModelCatalog.CatalogSnapshot,
-  credential: ChutesCredentials.Credential
+  /** The credential the request was sent with, when known (see `internal/auth.ts`). */
+  credential: { readonly kind: string; readonly label: string } | undefined
 ): Classified => {
   const detail = errorDetail(body, 300)
   switch (status) {
@@ -235,10 +235,10 @@ export const classify = (
       }
     }
     case 403:
-      return credential.kind === "oauth" || /scope/i.test(detail ?? "")
+      return credential?.kind === "oauth" || /scope/i.test(detail ?? "")
         ? {
           kind: "MissingScope",
-          text: `Chutes refused inference with ${ChutesCredentials.label(credential)} (HTTP 403)` +
+          text: `Chutes refused inference with ${credential?.label ?? "the credential"} (HTTP 403)` +
             detailSuffix(detail) +
             `: the OAuth token lacks the chutes:invoke scope; sign in again with it ` +
             `("effect-chutes onboard --auth-choice chutes")`

@@ -1,0 +1,94 @@
+/**
+ * The auth of the provider's `HttpClient`, in one place: a fresh bearer on every request and, on a 401 for an OAuth
+ * token from a stored profile, one forced refresh (`ChutesCredentials.Service.forceRefresh`: single-flight, the
+ * store's cross-process rules) and one retry. API keys and tokens given in code or env are not retried: nothing could
+ * make them valid. Responses and errors come back with the bearer masked (see `./http.ts`).
+ *
+ * The credential an answer was sent with is kept next to the response (`authorizationOf`), so a caller can say which
+ * credential a 401 or 403 refers to without reading the credential a second time.
+ *
+ * @internal
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as ChutesCredentials from "../ChutesCredentials.js"
+import type { CredentialsError } from "../ChutesError.js"
+import { maskAuthorization, maskError, maskResponse } from "./http.js"
+
+/** What a response was sent with: no secret, only what an error message needs. */
+export interface Authorization {
+  readonly kind: ChutesCredentials.Credential["kind"]
+  /** `ChutesCredentials.label`: kind, last four characters, source. */
+  readonly label: string
+  /** The request was sent again with a force-refreshed credential after a 401. */
+  readonly refreshed: boolean
+}
+
+const sentWith = new WeakMap<HttpClientResponse.HttpClientResponse, Authorization>()
+
+/** The credential a response of the provider's client was sent with. */
+export const authorizationOf = (response: HttpClientResponse.HttpClientResponse): Authorization | undefined =>
+  sentWith.get(response)
+
+/** Only an OAuth token of a stored profile has a refresh token behind it. */
+const refreshable = (credential: ChutesCredentials.Credential): boolean =>
+  credential.kind === "oauth" && credential.profileId !== undefined
+
+/** The rejected answer is not read: a few chunks are let through, then the body is cancelled. */
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  response.stream.pipe(Stream.take(16), Stream.runDrain, Effect.ignore)
+
+/**
+ * The provider's client: `transport` (the app's `HttpClient`, without trace propagation) with relative URLs against
+ * `baseUrl` and the credentials of `credentials`.
+ */
+export const client = (options: {
+  readonly transport: HttpClient.HttpClient
+  readonly baseUrl: string
+  readonly credentials: ChutesCredentials.Service
+}): HttpClient.HttpClient.With<HttpClientError.HttpClientError | CredentialsError> => {
+  const { credentials, transport } = options
+  const current = ChutesCredentials.current.pipe(
+    Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)
+  )
+
+  const send = (
+    request: HttpClientRequest.HttpClientRequest,
+    credential: ChutesCredentials.Credential,
+    refreshed: boolean
+  ) => {
+    const withBearer = HttpClientRequest.bearerToken(request, credential.secret)
+    const masked = maskAuthorization(withBearer)
+    return transport.execute(withBearer).pipe(
+      Effect.map((response) => {
+        const safe = maskResponse(response, masked)
+        sentWith.set(safe, { kind: credential.kind, label: ChutesCredentials.label(credential), refreshed })
+        return safe
+      }),
+      Effect.mapError((error) => maskError(error, masked))
+    )
+  }
+
+  const authorized = (request: HttpClientRequest.HttpClientRequest) =>
+    Effect.gen(function*() {
+      const credential = yield* current
+      const response = yield* send(request, credential, false)
+      if (response.status !== 401 || !refreshable(credential)) return response
+      // A refresh that fails is the answer: its typed error says whether to sign in again or to retry later.
+      const refreshed = yield* credentials.forceRefresh(credential).pipe(Effect.tapError(() => discard(response)))
+      if (Option.isNone(refreshed)) return response
+      yield* discard(response)
+      return yield* send(request, refreshed.value, true)
+    })
+
+  // Relative URLs first; the bearer is set inside, per attempt, so a retry carries the refreshed credential.
+  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError | CredentialsError, never>(
+    (request) => Effect.flatMap(request, authorized),
+    (request) => Effect.succeed(HttpClientRequest.prependUrl(request, options.baseUrl))
+  )
+}
