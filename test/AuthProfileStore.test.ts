@@ -46,7 +46,7 @@ const alice: AuthProfileStore.OAuthProfile = {
 }
 const apiKey: AuthProfileStore.ApiKeyProfile = { type: "api_key", provider: "chutes", key: KEY }
 
-/** The SPEC §6.2 example. */
+/** The example store of docs/oauth.md ("Auth profiles on disk"). */
 const specExample = { version: 1, profiles: { "chutes:alice": alice, "chutes:default": apiKey } }
 
 /** A store shared with OpenClaw: other providers, top-level keys and fields this SDK does not know. */
@@ -116,7 +116,7 @@ const recordLogs = (lines: Array<string>) =>
   )
 
 describe("the document (pure)", () => {
-  it("profile ids follow SPEC §6.2", () => {
+  it("profile ids follow the documented rule (docs/oauth.md)", () => {
     assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth", username: "alice" }), "chutes:alice")
     // An OAuth sign-in without a usable user name never takes the API key's id.
     assert.strictEqual(AuthProfileStore.profileIdFor({ type: "oauth", username: "  " }), "chutes:oauth")
@@ -195,7 +195,7 @@ describe("the document (pure)", () => {
 })
 
 describe("file store: preservation", () => {
-  it.live("round trip of the SPEC §6.2 example", () =>
+  it.live("round trip of the documented example store", () =>
     Effect.gen(function*() {
       const path = storePath()
       const store = yield* fileStore(path)
@@ -659,7 +659,7 @@ describe("memory store", () => {
       })
     }))
 
-  it.effect("starts empty and round-trips the SPEC example", () =>
+  it.effect("starts empty and round-trips the documented example", () =>
     Effect.gen(function*() {
       const store = yield* memory()
       assert.isFalse((yield* store.load).exists)

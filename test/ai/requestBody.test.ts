@@ -1,5 +1,5 @@
 /**
- * The exact request body `ChutesLanguageModel` sends, as FakeChutes recorded it over loopback (SPEC §8).
+ * The exact request body `ChutesLanguageModel` sends, as FakeChutes recorded it over loopback (docs/ai.md).
  */
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
