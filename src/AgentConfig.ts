@@ -1,15 +1,15 @@
 /**
- * The JSON5 agent config (docs/configuration.md): load it, read the keys the SDK cares about, merge what onboarding
- * sets, and save it back atomically with a `.bak` of the previous file.
+ * The JSON5 agent config (docs/configuration.md): load it, read the keys the SDK cares about, and save it back
+ * atomically with a `.bak` of the previous file.
  *
  * The document is kept as the plain JSON value the file parsed to, so every key this module does not know survives a
- * load / merge / save round trip; a typed view of the known keys (`agents.defaults.model`, `agents.defaults.models`,
+ * load / edit / save round trip; a typed view of the known keys (`agents.defaults.model`, `agents.defaults.models`,
  * `models.providers.chutes`, `auth.profiles`) is decoded next to it and checked on every load.
  *
  * The format follows OpenClaw's, with one fault fixed: aliases are written `"chutes/<id>": { alias: "name" }` (ref ->
  * alias). OpenClaw wrote them inverted (`"chutes-fast": { alias: "chutes/…" }`); such entries are understood on load
- * (as alias name -> ref), reported as warnings, and repaired by `mergeOnboarding` when that can be done without
- * touching a user's own alias.
+ * (as alias name -> ref), reported as warnings, and repaired by onboarding (`src/cli/onboarding.ts`) when that can be
+ * done without touching a user's own alias.
  *
  * @since 0.1.0
  */
@@ -24,11 +24,11 @@ import * as Schema from "effect/Schema"
 import JSON5 from "json5"
 import { ConfigError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
+import * as ConfigJson from "./internal/configJson.js"
+import { depthExceeds } from "./internal/jsonDepth.js"
 import { excerpt } from "./internal/redact.js"
-import { BUILTIN_ALIASES, type ModelDefinition, PROVIDER_ID } from "./ModelCatalog.js"
 import * as ModelRef from "./ModelRef.js"
 import * as PrivateFiles from "./PrivateFiles.js"
-import { depthExceeds } from "./internal/jsonDepth.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // JSON values
@@ -58,21 +58,7 @@ export interface JsonObject {
  * @since 0.1.0
  * @category guards
  */
-export const isJsonObject = (value: unknown): value is JsonObject =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-// Reads own properties only: a key like "__proto__" in a user's file must never reach Object.prototype.
-const own = (object: JsonObject, key: string): Json | undefined =>
-  Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined
-
-const ownObject = (object: JsonObject | undefined, key: string): JsonObject | undefined => {
-  if (object === undefined) return undefined
-  const value = own(object, key)
-  return isJsonObject(value) ? value : undefined
-}
-
-// A computed key in an object literal defines an own data property, so "__proto__" stays an ordinary key here.
-const withKey = (object: JsonObject, key: string, value: Json): JsonObject => ({ ...object, [key]: value })
+export const isJsonObject: (value: unknown) => value is JsonObject = ConfigJson.isJsonObject
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The typed view
@@ -103,8 +89,8 @@ export const ModelEntry = Schema.Struct({ alias: optional(Schema.String) }).anno
 })
 
 /**
- * A model as OpenClaw's config lists it under `models.providers.<id>.models` (what `mergeOnboarding` writes). Only
- * `id` is required on read.
+ * A model as OpenClaw's config lists it under `models.providers.<id>.models` (what onboarding writes). Only `id` is
+ * required on read.
  *
  * @since 0.1.0
  * @category schemas
@@ -250,25 +236,13 @@ export interface AgentConfigDocument {
  */
 export const empty: AgentConfigDocument = { root: {}, view: {} }
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
-
 /**
  * A readable key path: `agents.defaults.models["chutes/zai-org/GLM-4.7-TEE"].alias`, `…models[2].id`.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
-  let out = ""
-  for (const segment of path) {
-    if (typeof segment === "number") out += `[${segment}]`
-    else {
-      const key = String(segment)
-      out += IDENTIFIER.test(key) ? (out.length === 0 ? key : `.${key}`) : `[${JSON.stringify(key)}]`
-    }
-  }
-  return out.length === 0 ? "(top level)" : out
-}
+export const formatPath: (path: ReadonlyArray<PropertyKey>) => string = ConfigJson.formatPath
 
 const kindOf = (value: unknown): string => {
   if (value === null) return "null"
@@ -292,7 +266,7 @@ const valueAt = (root: Json, path: ReadonlyArray<PropertyKey>): Json | undefined
   for (const segment of path) {
     if (current === undefined) return undefined
     if (typeof segment === "number" && Array.isArray(current)) current = current[segment]
-    else if (isJsonObject(current)) current = own(current, String(segment))
+    else if (isJsonObject(current)) current = ConfigJson.own(current, String(segment))
     else return undefined
   }
   return current
@@ -442,15 +416,6 @@ export const followSuccessors = (doc: AgentConfigDocument): Option.Option<boolea
 export const authProfiles = (doc: AgentConfigDocument): Readonly<Record<string, AuthProfileRef>> =>
   doc.view.auth?.profiles ?? {}
 
-const CHUTES_PREFIX = `${PROVIDER_ID}/`
-
-const isChutesKey = (key: string): boolean => key.trim().toLowerCase().startsWith(CHUTES_PREFIX)
-
-// Any `<provider>/<id>` key: a model of some provider. Such keys are never read as inverted aliases.
-const isRefLike = (key: string): boolean => /^[^/\s]+\/\S/.test(key.trim())
-
-const modelsKey = (key: string): string => formatPath(["agents", "defaults", "models", key])
-
 /**
  * The aliases of the config with what was noticed while reading them.
  *
@@ -495,9 +460,9 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
   for (const [key, entry] of Object.entries(entries)) {
     const alias = entry.alias?.trim()
     if (alias === undefined || alias.length === 0) continue
-    const where = modelsKey(key)
+    const where = ConfigJson.modelsKey(key)
     const aliasRef = ModelRef.parse(alias)
-    if (isChutesKey(key)) {
+    if (ConfigJson.isChutesKey(key)) {
       const ref = ModelRef.parse(key)
       if (Either.isLeft(ref)) {
         warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
@@ -510,7 +475,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
       } else {
         add(alias, ref.right, where)
       }
-    } else if (!isRefLike(key) && Either.isRight(aliasRef)) {
+    } else if (!ConfigJson.isRefLike(key) && Either.isRight(aliasRef)) {
       const name = key.trim()
       warnings.push({
         kind: "InvertedAlias",
@@ -541,237 +506,6 @@ export const userAliases = (doc: AgentConfigDocument): ReadonlyArray<readonly [n
  * @category accessors
  */
 export const warnings = (doc: AgentConfigDocument): ReadonlyArray<ConfigWarning> => readAliases(doc).warnings
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Onboarding merge
-// ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * What onboarding writes into the config.
- *
- * @since 0.1.0
- * @category models
- */
-export interface OnboardingOptions {
-  /** The default model ref, set as `agents.defaults.model.primary`. */
-  readonly defaultModel: string
-  /** The LLM base URL registered for the provider. */
-  readonly baseUrl: string
-  /** The catalog registered for the provider (live if reachable, else static). */
-  readonly models: ReadonlyArray<ModelDefinition>
-  /** The auth profile the credential was stored under, e.g. `chutes:default`. */
-  readonly profileId: string
-  readonly mode: "oauth" | "api_key"
-}
-
-/**
- * A merged config and a human line for each thing that changed (or was deliberately kept).
- *
- * @since 0.1.0
- * @category models
- */
-export interface MergeResult {
-  readonly doc: AgentConfigDocument
-  readonly changes: ReadonlyArray<string>
-}
-
-/**
- * A catalog model in OpenClaw's model format (`maxTokens`, costs per 1M tokens, input `text` / `image` only — its
- * config schema is strict). Facts the catalog does not know are left out rather than invented.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const toProviderModel = (model: ModelDefinition): ProviderModel => {
-  const input = model.input.filter((kind) => kind === "text" || kind === "image")
-  return {
-    id: model.id,
-    name: model.name,
-    reasoning: model.reasoning,
-    input: input.length > 0 ? input : ["text"],
-    ...(model.cost !== undefined
-      ? {
-        cost: {
-          input: model.cost.input,
-          output: model.cost.output,
-          ...(model.cost.cacheRead !== undefined ? { cacheRead: model.cost.cacheRead } : {})
-        }
-      }
-      : {}),
-    contextWindow: model.contextWindow,
-    ...(model.maxOutputTokens !== undefined ? { maxTokens: model.maxOutputTokens } : {})
-  }
-}
-
-const providerModelJson = (model: ProviderModel): JsonObject => {
-  const { cost, input, ...rest } = model
-  return {
-    ...rest,
-    ...(input !== undefined ? { input: [...input] } : {}),
-    ...(cost !== undefined ? { cost: { ...cost } } : {})
-  }
-}
-
-const normalise = (key: string): string | undefined => {
-  if (!isChutesKey(key)) return undefined
-  const ref = ModelRef.parse(key)
-  return Either.isRight(ref) ? ref.right : undefined
-}
-
-const aliasOf = (entry: Json | undefined): string | undefined => {
-  if (!isJsonObject(entry)) return undefined
-  const alias = own(entry, "alias")
-  return typeof alias === "string" && alias.trim().length > 0 ? alias.trim() : undefined
-}
-
-const isInverted = (key: string, entry: Json | undefined): boolean => {
-  if (isRefLike(key)) return false
-  const target = aliasOf(entry)
-  return target !== undefined && Either.isRight(ModelRef.parse(target))
-}
-
-/** The `agents.defaults.models` map with inverted entries repaired and the built-in aliases and primary added. */
-const mergeModelEntries = (
-  original: JsonObject,
-  primaryRef: string | undefined,
-  changes: Array<string>
-): JsonObject => {
-  let entries = original
-  const keyOf = (ref: string): string | undefined => Object.keys(entries).find((key) => normalise(key) === ref)
-
-  // 1. Repair OpenClaw's inverted entries when the target ref has no alias yet; the entry's other keys move along.
-  for (const [key, entry] of Object.entries(original)) {
-    if (isRefLike(key) || !isJsonObject(entry)) continue
-    const target = aliasOf(entry)
-    const ref = target === undefined ? undefined : ModelRef.parse(target)
-    if (ref === undefined || Either.isLeft(ref)) continue
-    const name = key.trim()
-    const existingKey = keyOf(ref.right)
-    const existing = existingKey === undefined ? undefined : own(entries, existingKey)
-    const existingAlias = aliasOf(existing)
-    if (existingAlias !== undefined) {
-      changes.push(
-        `kept the inverted entry ${modelsKey(key)}: ${ref.right} already has the alias ${JSON.stringify(existingAlias)}`
-      )
-      continue
-    }
-    const { [key]: _removed, ...rest } = entries
-    const moved: JsonObject = { ...(isJsonObject(existing) ? existing : {}), ...entry, alias: name }
-    entries = withKey(rest, existingKey ?? ref.right, moved)
-    changes.push(`repaired the inverted alias ${modelsKey(key)}: now ${modelsKey(ref.right)} = { alias: "${name}" }`)
-  }
-
-  // 2. Built-in aliases, never over a user's alias for the same ref or a user's use of the same name.
-  for (const [name, ref] of BUILTIN_ALIASES) {
-    const existingKey = keyOf(ref)
-    const existing = existingKey === undefined ? undefined : own(entries, existingKey)
-    const existingAlias = aliasOf(existing)
-    if (existingAlias !== undefined) {
-      if (existingAlias.toLowerCase() !== name) {
-        changes.push(`kept your alias ${JSON.stringify(existingAlias)} for ${ref} (built-in "${name}" not written)`)
-      }
-      continue
-    }
-    // A name is taken by a user's alias, or by an inverted entry that step 1 could not repair.
-    const user = Object.entries(entries).find(([key, entry]) =>
-      aliasOf(entry)?.toLowerCase() === name || (isInverted(key, entry) && key.trim().toLowerCase() === name)
-    )
-    if (user !== undefined) {
-      changes.push(`kept your alias "${name}" (${modelsKey(user[0])}); the built-in "${name}" -> ${ref} not written`)
-      continue
-    }
-    entries = withKey(entries, existingKey ?? ref, { ...(isJsonObject(existing) ? existing : {}), alias: name })
-    changes.push(`added alias "${name}" -> ${ref}`)
-  }
-
-  // 3. OpenClaw treats a non-empty `agents.defaults.models` as the allowlist of models: list the primary there too.
-  if (primaryRef !== undefined && keyOf(primaryRef) === undefined) {
-    entries = withKey(entries, primaryRef, {})
-    changes.push(`listed ${primaryRef} in agents.defaults.models`)
-  }
-  return entries
-}
-
-/**
- * Merges what onboarding sets into a config (pure; the input is not modified). It sets `agents.defaults.model.primary`
- * (keeping `fallbacks` and the other keys); adds the built-in aliases as `"chutes/<id>": { alias }` unless the user
- * already has an alias for that ref or uses that alias name elsewhere; repairs OpenClaw's inverted alias entries where
- * that clobbers nothing; registers `models.providers.chutes` (base URL, `openai-completions`, the catalog — the
- * entry's other keys are kept); keeps `models.mode` or sets `merge`; sets `auth.profiles[profileId]`. Every other key
- * and every other provider is kept as it is.
- *
- * @since 0.1.0
- * @category merging
- */
-export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOptions): MergeResult => {
-  const changes: Array<string> = []
-  const root = doc.root
-  const parsedPrimary = ModelRef.parse(options.defaultModel)
-  const primaryRef = Either.isRight(parsedPrimary) ? parsedPrimary.right : options.defaultModel.trim()
-
-  // agents.defaults.model / models
-  const agents = ownObject(root, "agents") ?? {}
-  const defaults = ownObject(agents, "defaults") ?? {}
-  const currentModel = own(defaults, "model")
-  const oldPrimary = Option.getOrUndefined(primary(doc))
-  const model: JsonObject = isJsonObject(currentModel)
-    ? withKey(currentModel, "primary", primaryRef)
-    : { primary: primaryRef }
-  if (oldPrimary !== primaryRef) {
-    changes.push(
-      oldPrimary === undefined
-        ? `set agents.defaults.model.primary = ${primaryRef}`
-        : `agents.defaults.model.primary: ${oldPrimary} -> ${primaryRef}`
-    )
-  }
-  const kept = fallbacks(doc)
-  if (kept.length > 0) changes.push(`kept ${kept.length} fallback model(s): ${kept.join(", ")}`)
-  const entries = mergeModelEntries(
-    ownObject(defaults, "models") ?? {},
-    Either.isRight(parsedPrimary) ? parsedPrimary.right : undefined,
-    changes
-  )
-  const nextAgents = withKey(agents, "defaults", withKey(withKey(defaults, "model", model), "models", entries))
-
-  // models.providers.chutes
-  const models = ownObject(root, "models") ?? {}
-  const providers = ownObject(models, "providers") ?? {}
-  const current = ownObject(providers, PROVIDER_ID)
-  const provider: JsonObject = {
-    ...current,
-    baseUrl: options.baseUrl,
-    api: "openai-completions",
-    models: options.models.map((definition) => providerModelJson(toProviderModel(definition)))
-  }
-  const mode = own(models, "mode")
-  const nextModels = withKey(
-    withKey(models, "mode", mode === undefined ? "merge" : mode),
-    "providers",
-    withKey(providers, PROVIDER_ID, provider)
-  )
-  const previousCount = doc.view.models?.providers?.chutes?.models?.length
-  changes.push(
-    `${current === undefined ? "registered" : "updated"} models.providers.chutes: ${options.baseUrl}, ` +
-      `api openai-completions, ${options.models.length} models` +
-      (previousCount !== undefined && previousCount !== options.models.length ? ` (was ${previousCount})` : "")
-  )
-  const others = Object.keys(providers).filter((id) => id !== PROVIDER_ID)
-  if (others.length > 0) changes.push(`kept the other providers: ${others.join(", ")}`)
-
-  // auth.profiles
-  const auth = ownObject(root, "auth") ?? {}
-  const profiles = ownObject(auth, "profiles") ?? {}
-  const profile: JsonObject = { ...ownObject(profiles, options.profileId), provider: PROVIDER_ID, mode: options.mode }
-  const nextAuth = withKey(auth, "profiles", withKey(profiles, options.profileId, profile))
-  changes.push(
-    `set auth.profiles[${JSON.stringify(options.profileId)}] = { provider: "chutes", mode: "${options.mode}" }`
-  )
-
-  const nextRoot = withKey(withKey(withKey(root, "agents", nextAgents), "models", nextModels), "auth", nextAuth)
-  // Invariant: the input view was valid and only well-shaped values were written, so this decode cannot fail.
-  const next = Either.getOrThrowWith(fromJson(nextRoot, "(merged config)"), (error) => error)
-  return { doc: next, changes }
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The service

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AgentConfig from "../src/AgentConfig.js"
 import * as ChutesProvider from "../src/ChutesProvider.js"
+import { mergeOnboarding } from "../src/cli/onboarding.js"
 import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
@@ -20,7 +21,7 @@ import * as Capture from "./support/capture.js"
 const onboardedStateDir = (edit: (text: string) => string = (text) => text): string => {
   const stateDir = join(mkdtempSync(join(tmpdir(), "chutes-config-")), "state")
   mkdirSync(stateDir, { mode: 0o700 })
-  const merged = AgentConfig.mergeOnboarding(AgentConfig.empty, {
+  const merged = mergeOnboarding(AgentConfig.empty, {
     defaultModel: "chutes/zai-org/GLM-5.1-TEE",
     baseUrl: "http://127.0.0.1:1/v1",
     models: ModelCatalog.STATIC_MODELS,

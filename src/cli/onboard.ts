@@ -30,6 +30,7 @@ import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
 import * as DefaultModel from "./defaultModel.js"
 import type { Services } from "./layers.js"
+import { mergeOnboarding } from "./onboarding.js"
 import { lastFour, notes, out, usageError, withProgress } from "./render.js"
 
 /** The two sign-in methods, named as OpenClaw names them. */
@@ -278,7 +279,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
       userAliases,
       followSuccessors
     })
-    const merged = AgentConfig.mergeOnboarding(doc, {
+    const merged = mergeOnboarding(doc, {
       defaultModel: chosen.ref,
       baseUrl: settings.baseUrl,
       models,
