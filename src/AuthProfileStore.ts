@@ -35,11 +35,13 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { basename, dirname, join, resolve } from "node:path"
 import { StoreError } from "./ChutesError.js"
+import type * as ChutesOAuth from "./ChutesOAuth.js"
 import { ChutesSettings } from "./ChutesSettings.js"
 import * as FileLock from "./internal/fileLock.js"
 import { depthExceeds } from "./internal/jsonDepth.js"
@@ -403,6 +405,43 @@ export const profileIdFor = (
     .replace(/^[.-]+|[.-]+$/g, "")
     .slice(0, 64)
   return safe.length > 0 && /[A-Za-z0-9]/.test(safe) ? `${PROVIDER}:${safe}` : OAUTH_FALLBACK_PROFILE_ID
+}
+
+/**
+ * A sign-in as the store keeps it: the profile id and the profile.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SignInProfile {
+  readonly profileId: string
+  readonly profile: OAuthProfile
+}
+
+/**
+ * The profile to store for a finished sign-in (`ChutesOAuth.SignedIn`): id `chutes:<username>` (`profileIdFor`, else
+ * `chutes:oauth`), the tokens unwrapped (the store is their edge), the user name as `email`, the subject as
+ * `accountId`, and the client that obtained them (the pair a refresh needs; its secret stays `Redacted`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromSignIn = (signedIn: ChutesOAuth.SignedIn): SignInProfile => {
+  const { client, tokens, userInfo } = signedIn
+  return {
+    profileId: profileIdFor({ type: "oauth", username: userInfo?.username }),
+    profile: {
+      type: "oauth",
+      provider: PROVIDER,
+      access: Redacted.value(tokens.access),
+      refresh: Redacted.value(tokens.refresh),
+      expires: tokens.expires,
+      ...(userInfo?.username !== undefined ? { email: userInfo.username } : {}),
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      ...(userInfo?.sub !== undefined ? { accountId: userInfo.sub } : {})
+    }
+  }
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * "Sign in with Chutes": the OAuth protocol.
  *
- * The pure parts — app settings, PKCE, the authorize URL, callback parsing, expiry arithmetic — need no service. The
+ * The pure parts here — app settings, the authorize URL, token decoding, expiry arithmetic — need no service. The
  * HTTP parts (code exchange, refresh, userinfo, revoke) are the `ChutesOAuth` service over an `HttpClient`, configured
- * by `ChutesSettings.idpBaseUrl`. The interactive flows (listener, prompts, browser) are in `OAuthLogin`.
+ * by `ChutesSettings.idpBaseUrl`; a sign-in ends with tokens (`SignedIn`), which `AuthProfileStore.fromSignIn` turns
+ * into the profile to store. PKCE and `state` are in `OAuthPkce`, callback parsing in `OAuthCallback`, the
+ * interactive flows (listener, prompts, browser) in `OAuthLogin`.
  *
  * Faults of OpenClaw's implementation that are NOT copied: a pasted bare code is refused (it would skip the CSRF
  * check); `state` is required and compared in constant time; `expires_in` is validated (no NaN / Infinity expiry);
@@ -25,12 +27,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import * as AuthProfileStore from "./AuthProfileStore.js"
 import { OAuthError } from "./ChutesError.js"
 import { ChutesSettings, optionalEnv } from "./ChutesSettings.js"
 import * as CappedBody from "./internal/cappedBody.js"
-import { errorDetail, excerpt, scrub, transportDetail, withoutSecrets } from "./internal/redact.js"
+import { errorDetail, excerpt, oauthErrorCode, transportDetail, withoutSecrets } from "./internal/redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // App settings
@@ -59,15 +59,6 @@ export const DEFAULT_SCOPES: ReadonlyArray<string> = ["openid", "profile", "chut
  * @category constants
  */
 export const INVOKE_SCOPE = "chutes:invoke"
-
-/**
- * The profile id used when the user name is unknown (userinfo failed or sent none): `chutes:oauth`, never the API
- * key's `chutes:default` (`AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID`).
- *
- * @since 0.1.0
- * @category constants
- */
-export const DEFAULT_PROFILE_ID: string = AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID
 
 /**
  * The deadline of one request to the IdP, its answer included (30 s, as for the code exchange).
@@ -291,56 +282,8 @@ export const clientForRefresh = (stored: StoredClient, env: EnvClient): Either.E
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// PKCE and state
+// The authorize URL
 // ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * A fresh PKCE code verifier: 32 random bytes, base64url (43 characters of `[A-Za-z0-9_-]`).
- *
- * @since 0.1.0
- * @category pkce
- */
-export const makeVerifier = (): string => randomBytes(32).toString("base64url")
-
-/**
- * A fresh `state`: 24 random bytes, base64url (32 characters), drawn separately from the verifier.
- *
- * @since 0.1.0
- * @category pkce
- */
-export const makeState = (): string => randomBytes(24).toString("base64url")
-
-/**
- * The S256 code challenge of a verifier: base64url(SHA-256(verifier)) without padding (RFC 7636 §4.2).
- *
- * @since 0.1.0
- * @category pkce
- */
-export const challengeFor = (verifier: string): string =>
-  createHash("sha256").update(verifier, "ascii").digest("base64url")
-
-/**
- * What one sign-in attempt needs to remember: its state, verifier (secret until the exchange) and challenge.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AuthorizationRequest {
-  readonly state: string
-  readonly verifier: Redacted.Redacted<string>
-  readonly challenge: string
-}
-
-/**
- * A fresh state, verifier and challenge.
- *
- * @since 0.1.0
- * @category pkce
- */
-export const makeAuthorizationRequest: Effect.Effect<AuthorizationRequest> = Effect.sync(() => {
-  const verifier = makeVerifier()
-  return { state: makeState(), verifier: Redacted.make(verifier), challenge: challengeFor(verifier) }
-})
 
 const stripSlash = (url: string): string => url.replace(/\/+$/, "")
 
@@ -365,133 +308,6 @@ export const authorizeUrl = (
   url.searchParams.set("code_challenge", params.challenge)
   url.searchParams.set("code_challenge_method", "S256")
   return url.toString()
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Callback parsing
-// ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * The authorization code taken from a callback whose state matched.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CallbackCode {
-  readonly code: Redacted.Redacted<string>
-}
-
-/**
- * The detail given when a bare code is pasted.
- *
- * @since 0.1.0
- * @category callback
- */
-export const BARE_CODE_DETAIL = "paste the full redirect URL (it must include code and state)"
-
-const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
-
-/**
- * Constant-time string equality. Both sides are hashed first so `timingSafeEqual` always compares equal-length
- * buffers and the length of the expected value does not leak either.
- *
- * @since 0.1.0
- * @category callback
- */
-export const safeEqual = (a: string, b: string): boolean => timingSafeEqual(sha256(a), sha256(b))
-
-const invalidCallback = (detail: string): OAuthError => new OAuthError({ reason: "InvalidCallback", detail })
-
-/**
- * An OAuth error code is short ASCII; anything else — or anything shaped like a token, which fits that alphabet too —
- * is reduced to a scrubbed excerpt.
- */
-const errorCode = (value: string): string => {
-  const scrubbed = scrub(value)
-  return scrubbed === value && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : excerpt(scrubbed, 64)
-}
-
-type Single = { readonly _tag: "None" } | { readonly _tag: "One"; readonly value: string } | { readonly _tag: "Many" }
-
-const single = (params: URLSearchParams, name: string): Single => {
-  const values = params.getAll(name).filter((value) => value.length > 0)
-  const [first] = values
-  if (first === undefined) return { _tag: "None" }
-  return values.length === 1 ? { _tag: "One", value: first } : { _tag: "Many" }
-}
-
-/**
- * Checks the query of a callback against the expected state. The state is checked before an `error=` is believed, so
- * a forged request cannot end a sign-in; the code never appears in an error.
- *
- * @since 0.1.0
- * @category callback
- */
-export const parseCallbackParams = (
-  params: URLSearchParams,
-  expectedState: string
-): Either.Either<CallbackCode, OAuthError> => {
-  const state = single(params, "state")
-  const error = single(params, "error")
-  const code = single(params, "code")
-  if (state._tag === "Many" || error._tag === "Many" || code._tag === "Many") {
-    return Either.left(invalidCallback("the redirect carries a parameter more than once"))
-  }
-  const stateMatches = state._tag === "One" && safeEqual(state.value, expectedState)
-  if (error._tag === "One") {
-    if (!stateMatches) {
-      return Either.left(
-        new OAuthError({
-          reason: "StateMismatch",
-          error: errorCode(error.value),
-          detail: `the redirect reports an error but its state is ${state._tag === "None" ? "missing" : "wrong"}`
-        })
-      )
-    }
-    const description = params.get("error_description")
-    return Either.left(
-      new OAuthError({
-        reason: "Denied",
-        error: errorCode(error.value),
-        ...(description !== null && description.trim().length > 0 ? { detail: excerpt(description, 200) } : {})
-      })
-    )
-  }
-  if (code._tag === "None") return Either.left(invalidCallback("the redirect has no code parameter"))
-  if (state._tag === "None") {
-    return Either.left(new OAuthError({ reason: "StateMismatch", detail: "the state parameter is missing" }))
-  }
-  if (!stateMatches) {
-    return Either.left(new OAuthError({ reason: "StateMismatch", detail: "the state parameter is not this sign-in's" }))
-  }
-  return Either.right({ code: Redacted.make(code.value) })
-}
-
-/**
- * Parses what a user pasted: a full redirect URL, its query (`?code=…&state=…` or `code=…&state=…`), or a URL
- * without its scheme (`127.0.0.1:1456/oauth-callback?code=…`). Surrounding whitespace is ignored. A bare code is
- * refused: without the state the CSRF check could not run.
- *
- * @since 0.1.0
- * @category callback
- */
-export const parseCallbackInput = (input: string, expectedState: string): Either.Either<CallbackCode, OAuthError> => {
-  const text = input.trim()
-  if (text.length === 0) return Either.left(invalidCallback(`nothing was pasted; ${BARE_CODE_DETAIL}`))
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
-    let url: URL
-    try {
-      url = new URL(text)
-    } catch {
-      return Either.left(invalidCallback(`that is not a valid URL; ${BARE_CODE_DETAIL}`))
-    }
-    return parseCallbackParams(url.searchParams, expectedState)
-  }
-  const withoutFragment = text.split("#")[0] ?? ""
-  const question = withoutFragment.indexOf("?")
-  if (question >= 0) return parseCallbackParams(new URLSearchParams(withoutFragment.slice(question + 1)), expectedState)
-  if (withoutFragment.includes("=")) return parseCallbackParams(new URLSearchParams(withoutFragment), expectedState)
-  return Either.left(invalidCallback(BARE_CODE_DETAIL))
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -617,7 +433,7 @@ export const decodeTokenResponse = (
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Profiles
+// Sign-in result
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
@@ -632,54 +448,18 @@ export interface UserInfo {
 }
 
 /**
- * The auth profile written to `auth-profiles.json` after a sign-in: it is what the store persists
- * (`AuthProfileStore.OAuthProfile`). The tokens are plain strings — do not log it; the client secret is `Redacted`.
+ * A finished sign-in as the protocol sees it: the tokens, the client that obtained them (its id and secret, the pair a
+ * refresh needs) and what `/idp/userinfo` said (`undefined` when it could not be read). Turning it into a stored
+ * profile is the store's job (`AuthProfileStore.fromSignIn`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
-export type OAuthProfile = AuthProfileStore.OAuthProfile
-
-/**
- * A finished sign-in: the profile id and the profile to store.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CompletedLogin {
-  readonly profileId: string
-  readonly profile: OAuthProfile
-  /** The scopes granted, when the IdP said. */
-  readonly scope?: string | undefined
+export interface SignedIn {
+  readonly tokens: TokenSet
+  readonly client: OAuthClient
+  readonly userInfo: UserInfo | undefined
 }
-
-/**
- * The profile id of a sign-in: `chutes:<username>` (sanitised), else `chutes:oauth` (`AuthProfileStore.profileIdFor`).
- *
- * @since 0.1.0
- * @category profiles
- */
-export const profileIdFor = (info: UserInfo | undefined): string =>
-  AuthProfileStore.profileIdFor({ type: "oauth", username: info?.username })
-
-/**
- * The profile to store for `tokens`, with the client that obtained them (its id and secret, the pair a refresh
- * needs). The tokens are unwrapped (the store is their edge); the client secret stays `Redacted`.
- *
- * @since 0.1.0
- * @category profiles
- */
-export const toProfile = (tokens: TokenSet, client: OAuthClient, info: UserInfo | undefined): OAuthProfile => ({
-  type: "oauth",
-  provider: "chutes",
-  access: Redacted.value(tokens.access),
-  refresh: Redacted.value(tokens.refresh),
-  expires: tokens.expires,
-  ...(info?.username !== undefined ? { email: info.username } : {}),
-  clientId: client.clientId,
-  clientSecret: client.clientSecret,
-  ...(info?.sub !== undefined ? { accountId: info.sub } : {})
-})
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The service
@@ -742,14 +522,14 @@ export interface Service {
    */
   readonly revoke: (token: Redacted.Redacted<string>, client: string | StoredClient) => Effect.Effect<void, OAuthError>
   /**
-   * Exchange, then userinfo. A userinfo failure keeps the tokens (profile id `chutes:oauth`) and logs a warning.
-   * Storing the profile is the caller's job.
+   * Exchange, then userinfo. A userinfo failure keeps the tokens (`userInfo: undefined`) and logs a warning. Storing
+   * them is the caller's job (`AuthProfileStore.fromSignIn` makes the profile).
    */
   readonly completeLogin: (options: {
     readonly app: OAuthApp
     readonly code: SecretInput
     readonly verifier: SecretInput
-  }) => Effect.Effect<CompletedLogin, OAuthError>
+  }) => Effect.Effect<SignedIn, OAuthError>
 }
 
 /**
@@ -812,7 +592,7 @@ export const refusal = (status: number, body: string, options: RefusalOptions = 
   const json = parseJson(body)
   const secrets = options.secrets ?? []
   const code = Predicate.isRecord(json) && typeof json["error"] === "string"
-    ? errorCode(withoutSecrets(json["error"], secrets))
+    ? oauthErrorCode(withoutSecrets(json["error"], secrets))
     : undefined
   const rawDescription = Predicate.isRecord(json) ? nonEmptyString(json["error_description"]) : undefined
   const description = rawDescription === undefined ? undefined : excerpt(withoutSecrets(rawDescription, secrets), 200)
@@ -1063,20 +843,15 @@ export const make = (
         Effect.catchAll((error) =>
           Effect.as(
             Effect.logWarning(
-              `Signed in, but the user info could not be read (${error.message}); saving as "${DEFAULT_PROFILE_ID}"`
+              `Signed in, but the user info could not be read (${error.message}); continuing without a user name`
             ),
             Option.none<UserInfo>()
           )
         )
       )
-      const user = Option.getOrUndefined(info)
       const client: OAuthClient = { clientId: options.app.clientId, clientSecret: options.app.clientSecret }
-      const completed: CompletedLogin = {
-        profileId: profileIdFor(user),
-        profile: toProfile(tokenSet, client, user),
-        ...(tokenSet.scope !== undefined ? { scope: tokenSet.scope } : {})
-      }
-      return completed
+      const signedIn: SignedIn = { tokens: tokenSet, client, userInfo: Option.getOrUndefined(info) }
+      return signedIn
     })
 
     return ChutesOAuth.of({

@@ -27,19 +27,12 @@ import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import { readFileSync } from "node:fs"
 import * as Http from "node:http"
-import {
-  type AppSettings,
-  appFromEnv,
-  type CallbackCode,
-  ChutesOAuth,
-  type CompletedLogin,
-  makeAuthorizationRequest,
-  type OAuthApp,
-  parseCallbackInput,
-  parseCallbackParams
-} from "./ChutesOAuth.js"
+import * as AuthProfileStore from "./AuthProfileStore.js"
+import { type AppSettings, appFromEnv, ChutesOAuth, type OAuthApp } from "./ChutesOAuth.js"
 import { OAuthError } from "./ChutesError.js"
 import { optionalEnv } from "./ChutesSettings.js"
+import { type CallbackCode, parseCallbackInput, parseCallbackParams } from "./OAuthCallback.js"
+import { makeAuthorizationRequest } from "./OAuthPkce.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Services
@@ -724,14 +717,19 @@ const pasteFlow = (
  * Locally it starts the callback listener, then prints and opens the authorize URL, and takes whichever comes first:
  * the browser's callback or a pasted redirect URL; after `callbackWait` (3 minutes) without a callback, or when the
  * port is taken, only the paste prompt is left. Remote / headless (or `forcePaste`), it prints the URL for a local
- * browser and reads the pasted redirect URL. Then it exchanges the code (`ChutesOAuth.completeLogin`).
+ * browser and reads the pasted redirect URL. Then it exchanges the code (`ChutesOAuth.completeLogin`) and returns the
+ * profile to store (`AuthProfileStore.fromSignIn`); storing it is the caller's job.
  *
  * @since 0.1.0
  * @category login
  */
 export const login: (
   options?: LoginOptions
-) => Effect.Effect<CompletedLogin, OAuthError, ChutesOAuth | BrowserOpener | Prompter> = Effect.fn("OAuthLogin.login")(
+) => Effect.Effect<
+  AuthProfileStore.SignInProfile,
+  OAuthError,
+  ChutesOAuth | BrowserOpener | Prompter
+> = Effect.fn("OAuthLogin.login")(
   function*(options: LoginOptions = {}) {
     const prompter = yield* Prompter
     const oauth = yield* ChutesOAuth
@@ -770,6 +768,7 @@ export const login: (
     // The exchange starts at once; the login ends once the listener is closed too (its grace period at most).
     return yield* prompter.print("Authorization received; exchanging it for tokens…").pipe(
       Effect.zipRight(oauth.completeLogin({ app, code: code.code, verifier: request.verifier })),
+      Effect.map(AuthProfileStore.fromSignIn),
       Effect.ensuring(listenerClosed)
     )
   }

@@ -30,7 +30,11 @@ export * as ModelRef from "./ModelRef.js"
 export * as Successors from "./Successors.js"
 /** @since 0.1.0 */
 export * as ChutesOAuth from "./ChutesOAuth.js"
+/** @since 0.2.0 */
+export * as OAuthCallback from "./OAuthCallback.js"
 /** @since 0.1.0 */
 export * as OAuthLogin from "./OAuthLogin.js"
+/** @since 0.2.0 */
+export * as OAuthPkce from "./OAuthPkce.js"
 /** @since 0.2.0 */
 export * as PrivateFiles from "./PrivateFiles.js"

@@ -33,7 +33,6 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { StoreError } from "../src/ChutesError.js"
-import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as NodePrivateFiles from "../src/node/NodePrivateFiles.js"
@@ -432,8 +431,8 @@ describe("a profile of another kind is never replaced without saying so", () => 
       writeJson(path, { version: 1, profiles: { "chutes:default": apiKey } })
       const store = yield* fileStore(path)
       const logs: Array<string> = []
-      // What `ChutesOAuth.completeLogin` stores when `/idp/userinfo` fails: no user name.
-      yield* store.upsert(ChutesOAuth.profileIdFor(undefined), { ...alice, email: undefined }).pipe(logsInto(logs))
+      // What `AuthProfileStore.fromSignIn` makes when `/idp/userinfo` failed: no user name.
+      yield* store.upsert(AuthProfileStore.profileIdFor({ type: "oauth" }), { ...alice, email: undefined }).pipe(logsInto(logs))
       const profiles = (readJson(path) as { profiles: Record<string, unknown> }).profiles
       assert.deepStrictEqual(Object.keys(profiles), ["chutes:default", "chutes:oauth"])
       assert.deepStrictEqual(profiles["chutes:default"], apiKey)

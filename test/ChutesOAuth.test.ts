@@ -12,9 +12,12 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { inspect } from "node:util"
+import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
+import * as OAuthCallback from "../src/OAuthCallback.js"
+import * as OAuthPkce from "../src/OAuthPkce.js"
 import { json, type Scripted, scriptedClient } from "./support/http.js"
 import { idpSetup } from "./support/idp.js"
 
@@ -64,27 +67,40 @@ const leakFree = (error: unknown, secrets: ReadonlyArray<string>) => {
 }
 
 describe("PKCE and state", () => {
-  it("matches the RFC 7636 appendix B vector", () => {
-    // RFC 7636 appendix B: verifier from the octets 116, 24, 223, …; challenge = BASE64URL(SHA256(verifier)).
-    assert.strictEqual(
-      ChutesOAuth.challengeFor("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-      "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    )
-  })
+  it.effect("matches the RFC 7636 appendix B vector", () =>
+    Effect.gen(function*() {
+      // RFC 7636 appendix B: verifier from the octets 116, 24, 223, …; challenge = BASE64URL(SHA256(verifier)).
+      assert.strictEqual(
+        yield* OAuthPkce.challengeFor("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+      )
+    }))
 
-  it("makes 43-character base64url verifiers whose challenges are 43 characters, all distinct", () => {
-    const verifiers = Array.from({ length: 50 }, () => ChutesOAuth.makeVerifier())
-    for (const verifier of verifiers) {
-      assert.match(verifier, /^[A-Za-z0-9_-]{43}$/)
-      assert.strictEqual(Buffer.from(verifier, "base64url").length, 32)
-      assert.match(ChutesOAuth.challengeFor(verifier), /^[A-Za-z0-9_-]{43}$/)
-    }
-    assert.strictEqual(new Set(verifiers).size, 50)
+  it.effect("makes 43-character base64url verifiers whose challenges are 43 characters, all distinct", () =>
+    Effect.gen(function*() {
+      const verifiers = Array.from({ length: 50 }, () => OAuthPkce.makeVerifier())
+      for (const verifier of verifiers) {
+        assert.match(verifier, /^[A-Za-z0-9_-]{43}$/)
+        assert.strictEqual(Buffer.from(verifier, "base64url").length, 32)
+        assert.match(yield* OAuthPkce.challengeFor(verifier), /^[A-Za-z0-9_-]{43}$/)
+      }
+      assert.strictEqual(new Set(verifiers).size, 50)
+    }))
+
+  it("compares states in constant time, exactly", () => {
+    assert.isTrue(OAuthPkce.safeEqual(STATE, STATE))
+    assert.isTrue(OAuthPkce.safeEqual("", ""))
+    assert.isFalse(OAuthPkce.safeEqual(STATE.slice(0, -1), STATE))
+    assert.isFalse(OAuthPkce.safeEqual(`${STATE}x`, STATE))
+    assert.isFalse(OAuthPkce.safeEqual(STATE + STATE, STATE))
+    assert.isFalse(OAuthPkce.safeEqual("", STATE))
+    assert.isFalse(OAuthPkce.safeEqual(STATE, ""))
+    assert.isFalse(OAuthPkce.safeEqual("é", "e\u0301"))
   })
 
   it.effect("draws the state independently of the verifier, fresh each time, at least 16 bytes", () =>
     Effect.gen(function*() {
-      const requests = yield* Effect.all(Array.from({ length: 20 }, () => ChutesOAuth.makeAuthorizationRequest))
+      const requests = yield* Effect.all(Array.from({ length: 20 }, () => OAuthPkce.makeAuthorizationRequest))
       assert.strictEqual(new Set(requests.map((r) => r.state)).size, 20)
       for (const request of requests) {
         const verifier = Redacted.value(request.verifier)
@@ -94,7 +110,7 @@ describe("PKCE and state", () => {
         assert.notStrictEqual(request.state, request.challenge)
         assert.notInclude(verifier, request.state)
         assert.notInclude(request.challenge, request.state)
-        assert.strictEqual(request.challenge, ChutesOAuth.challengeFor(verifier))
+        assert.strictEqual(request.challenge, yield* OAuthPkce.challengeFor(verifier))
       }
     }))
 
@@ -180,7 +196,7 @@ describe("parseCallbackInput", () => {
   ]
   for (const [name, input, reason] of cases) {
     it(name, () => {
-      const result = ChutesOAuth.parseCallbackInput(input, STATE)
+      const result = OAuthCallback.parseCallbackInput(input, STATE)
       if (reason === undefined) {
         assert.isTrue(Either.isRight(result), `expected success for ${input}`)
         if (Either.isRight(result)) assert.strictEqual(Redacted.value(result.right.code), code)
@@ -195,7 +211,7 @@ describe("parseCallbackInput", () => {
   }
 
   it("refuses a bare code with the full-URL hint", () => {
-    const result = ChutesOAuth.parseCallbackInput("abc123def456", STATE)
+    const result = OAuthCallback.parseCallbackInput("abc123def456", STATE)
     assert.isTrue(Either.isLeft(result))
     if (Either.isLeft(result)) {
       assert.strictEqual(result.left.detail, "paste the full redirect URL (it must include code and state)")
@@ -205,7 +221,7 @@ describe("parseCallbackInput", () => {
 
   it("keeps the error code and scrubs the error description", () => {
     const description = encodeURIComponent("user said no to cak_leaked_token_123")
-    const result = ChutesOAuth.parseCallbackInput(
+    const result = OAuthCallback.parseCallbackInput(
       `?error=access_denied&error_description=${description}&state=${STATE}`,
       STATE
     )
@@ -573,17 +589,25 @@ describe("refresh", () => {
 })
 
 describe("completeLogin and profiles", () => {
+  /** The profile id the store gives a sign-in with this user info. */
+  const profileIdFor = (userInfo: ChutesOAuth.UserInfo | undefined): string =>
+    AuthProfileStore.fromSignIn({
+      tokens: { access: Redacted.make("a"), refresh: Redacted.make("r"), expires: 0 },
+      client: { clientId: app.clientId, clientSecret: app.clientSecret },
+      userInfo
+    }).profileId
+
   it("derives safe profile ids", () => {
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "alice" }), "chutes:alice")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "Bob.Smith_2" }), "chutes:Bob.Smith_2")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "../../etc/passwd" }), "chutes:etc-passwd")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "a b\nc" }), "chutes:a-b-c")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "x".repeat(100) }), `chutes:${"x".repeat(64)}`)
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "..." }), "chutes:oauth")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ username: "" }), "chutes:oauth")
-    assert.strictEqual(ChutesOAuth.profileIdFor({ sub: "user-1" }), "chutes:oauth")
-    assert.strictEqual(ChutesOAuth.profileIdFor(undefined), "chutes:oauth")
-    assert.strictEqual(ChutesOAuth.DEFAULT_PROFILE_ID, "chutes:oauth")
+    assert.strictEqual(profileIdFor({ username: "alice" }), "chutes:alice")
+    assert.strictEqual(profileIdFor({ username: "Bob.Smith_2" }), "chutes:Bob.Smith_2")
+    assert.strictEqual(profileIdFor({ username: "../../etc/passwd" }), "chutes:etc-passwd")
+    assert.strictEqual(profileIdFor({ username: "a b\nc" }), "chutes:a-b-c")
+    assert.strictEqual(profileIdFor({ username: "x".repeat(100) }), `chutes:${"x".repeat(64)}`)
+    assert.strictEqual(profileIdFor({ username: "..." }), "chutes:oauth")
+    assert.strictEqual(profileIdFor({ username: "" }), "chutes:oauth")
+    assert.strictEqual(profileIdFor({ sub: "user-1" }), "chutes:oauth")
+    assert.strictEqual(profileIdFor(undefined), "chutes:oauth")
+    assert.strictEqual(AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID, "chutes:oauth")
   })
 
   it.effect("exchanges, reads the user info and returns the store's profile shape", () =>
@@ -595,7 +619,7 @@ describe("completeLogin and profiles", () => {
       yield* TestClock.setTime(1_000_000)
       const result = yield* Effect.flatMap(
         ChutesOAuth.ChutesOAuth,
-        (oauth) => oauth.completeLogin({ app, code: "c", verifier: "v" })
+        (oauth) => Effect.map(oauth.completeLogin({ app, code: "c", verifier: "v" }), AuthProfileStore.fromSignIn)
       ).pipe(Effect.provide(layer))
       assert.strictEqual(result.profileId, "chutes:alice")
       const { clientSecret, ...rest } = result.profile
@@ -627,7 +651,7 @@ describe("completeLogin and profiles", () => {
         const { layer } = oauthOver([json(200, tokenBody), userinfo])
         const result = yield* Effect.flatMap(
           ChutesOAuth.ChutesOAuth,
-          (oauth) => oauth.completeLogin({ app, code: "c", verifier: "v" })
+          (oauth) => Effect.map(oauth.completeLogin({ app, code: "c", verifier: "v" }), AuthProfileStore.fromSignIn)
         ).pipe(Effect.provide(layer), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
         assert.strictEqual(result.profileId, "chutes:oauth")
         assert.strictEqual(result.profile.access, "cak_test_access_0001")
@@ -635,7 +659,7 @@ describe("completeLogin and profiles", () => {
         assert.isFalse("email" in result.profile)
         assert.isFalse("accountId" in result.profile)
       }
-      assert.strictEqual(logged.filter((line) => line.includes("chutes:oauth")).length, 3)
+      assert.strictEqual(logged.filter((line) => line.includes("user info could not be read")).length, 3)
       for (const line of logged) assert.notInclude(line, "cak_test_access_0001")
     }))
 })
@@ -740,7 +764,8 @@ describe("an IdP that echoes the secrets it was sent (issue 13, item 9)", () => 
       const { layer } = oauthOver([json(200, tokens), echo(401, [REFRESH, ACCESS, CODE, VERIFIER, SECRET])])
       const result = yield* Effect.flatMap(
         ChutesOAuth.ChutesOAuth,
-        (oauth) => oauth.completeLogin({ app: oddApp, code: CODE, verifier: VERIFIER })
+        (oauth) =>
+          Effect.map(oauth.completeLogin({ app: oddApp, code: CODE, verifier: VERIFIER }), AuthProfileStore.fromSignIn)
       ).pipe(Effect.provide(layer), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
       assert.strictEqual(result.profileId, "chutes:oauth")
       assert.isTrue(logged.some((line) => line.includes("user info could not be read")))
@@ -772,12 +797,13 @@ describe("against FakeChutes over loopback", () => {
       const env = withEnv({ CHUTES_CLIENT_SECRET: server.clientSecret ?? "" })
       yield* Effect.gen(function*() {
         const oauth = yield* ChutesOAuth.ChutesOAuth
-        const request = yield* ChutesOAuth.makeAuthorizationRequest
+        const request = yield* OAuthPkce.makeAuthorizationRequest
         const location = yield* browse(oauth.authorizeUrl(liveApp, request))
         assert.isTrue(location.startsWith(`${redirectUri}?`))
-        const { code } = yield* ChutesOAuth.parseCallbackInput(location, request.state)
+        const { code } = yield* OAuthCallback.parseCallbackInput(location, request.state)
         const before = Date.now()
-        const login = yield* oauth.completeLogin({ app: liveApp, code, verifier: request.verifier })
+        const signedIn = yield* oauth.completeLogin({ app: liveApp, code, verifier: request.verifier })
+        const login = AuthProfileStore.fromSignIn(signedIn)
         assert.strictEqual(login.profileId, "chutes:alice")
         assert.match(login.profile.access, /^cak_/)
         assert.match(login.profile.refresh, /^crt_/)
@@ -841,12 +867,12 @@ describe("against FakeChutes over loopback", () => {
       const { app: liveApp, oauth: layer } = yield* idpSetup()
       const error = yield* Effect.gen(function*() {
         const oauth = yield* ChutesOAuth.ChutesOAuth
-        const request = yield* ChutesOAuth.makeAuthorizationRequest
-        const { code } = yield* ChutesOAuth.parseCallbackInput(
+        const request = yield* OAuthPkce.makeAuthorizationRequest
+        const { code } = yield* OAuthCallback.parseCallbackInput(
           yield* browse(oauth.authorizeUrl(liveApp, request)),
           request.state
         )
-        return yield* Effect.flip(oauth.exchangeCode({ app: liveApp, code, verifier: ChutesOAuth.makeVerifier() }))
+        return yield* Effect.flip(oauth.exchangeCode({ app: liveApp, code, verifier: OAuthPkce.makeVerifier() }))
       }).pipe(Effect.provide(layer))
       assert.instanceOf(error, OAuthError)
       assert.strictEqual(error.reason, "Exchange")

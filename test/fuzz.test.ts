@@ -21,10 +21,10 @@ import { readFileSync } from "node:fs"
 import * as AgentConfig from "../src/AgentConfig.js"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import * as ChutesError from "../src/ChutesError.js"
-import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import type * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import * as ModelRef from "../src/ModelRef.js"
+import * as OAuthCallback from "../src/OAuthCallback.js"
 import {
   anyString,
   assertTotal,
@@ -659,7 +659,7 @@ describe(`ModelDiscovery decoder (${RUNS} runs per property)`, () => {
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The pasted redirect (ChutesOAuth.parseCallbackInput)
+// The pasted redirect (OAuthCallback.parseCallbackInput)
 // ---------------------------------------------------------------------------------------------------------------------
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".split("")
@@ -714,8 +714,8 @@ const pastedCallback = fc.record({
   return { input, state, code, stateSent, codeOnlyAsCode }
 })
 
-describe(`ChutesOAuth.parseCallbackInput (${RUNS} runs per property)`, () => {
-  const parseCallbackInput = assertTotal(ChutesOAuth.parseCallbackInput)
+describe(`OAuthCallback.parseCallbackInput (${RUNS} runs per property)`, () => {
+  const parseCallbackInput = assertTotal(OAuthCallback.parseCallbackInput)
 
   it("any text, any expected state -> a code or OAuthError", () =>
     property(fc.oneof(anyString, hostileString(60)), fc.oneof(token(""), anyString), (input, state) => {

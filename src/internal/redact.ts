@@ -142,3 +142,12 @@ export const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): st
   }
   return result
 }
+
+/**
+ * An OAuth error code is short ASCII; anything else — or anything shaped like a token, which fits that alphabet
+ * too — is reduced to a scrubbed excerpt.
+ */
+export const oauthErrorCode = (value: string): string => {
+  const scrubbed = scrub(value)
+  return scrubbed === value && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : excerpt(scrubbed, 64)
+}
