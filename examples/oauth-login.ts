@@ -97,7 +97,9 @@ const offlineDemo = Effect.gen(function*() {
     )
     yield* step(`5. Reusing the old refresh token is refused: ${replay.message}`)
   }).pipe(
-    Effect.provide(Layer.mergeAll(automatedUser, OAuthLogin.BrowserOpener.layerNone, oauthLayer)),
+    Effect.provide(
+      Layer.mergeAll(automatedUser, OAuthLogin.BrowserOpener.layerNone, OAuthLogin.CallbackServer.layerNone, oauthLayer)
+    ),
     Effect.withConfigProvider(env)
   )
 }).pipe(Effect.scoped)

@@ -27,6 +27,7 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -39,7 +40,6 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { basename, dirname, join, resolve } from "node:path"
 import { StoreError } from "./ChutesError.js"
 import type * as ChutesOAuth from "./ChutesOAuth.js"
 import { ChutesSettings } from "./ChutesSettings.js"
@@ -697,12 +697,13 @@ const MAX_WRITE_ATTEMPTS = 3
 export const makeFile = (
   path: string,
   options: Omit<FileOptions, "path"> = {}
-): Effect.Effect<Service, never, FileSystem.FileSystem> =>
+): Effect.Effect<Service, never, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
+    const paths = yield* Path.Path
     const files = yield* PrivateFiles.orFileSystem
-    const file = resolve(path)
-    const dir = dirname(file)
+    const file = paths.resolve(path)
+    const dir = paths.dirname(file)
     const policy: PrivateFiles.Policy = { allowGroupWritable: options.allowGroupWritable === true }
     const stale = Math.max(Duration.toMillis(Duration.decode(options.lockStale ?? Duration.seconds(10))), 2000)
     const update = options.lockUpdate === undefined ? undefined : Duration.toMillis(Duration.decode(options.lockUpdate))
@@ -719,13 +720,13 @@ export const makeFile = (
     )
 
     const removeLeftovers = Effect.gen(function*() {
-      const prefix = `${basename(file)}${PrivateFiles.TEMP_MARKER}`
+      const prefix = `${paths.basename(file)}${PrivateFiles.TEMP_MARKER}`
       const now = yield* Clock.currentTimeMillis
       const names = yield* fs.readDirectory(dir)
       for (const name of names) {
         if (!name.startsWith(prefix)) continue
         const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1] ?? Number.NaN)
-        const temp = join(dir, name)
+        const temp = paths.join(dir, name)
         yield* Effect.gen(function*() {
           const info = yield* fs.stat(temp)
           const age = now - Option.getOrElse(Option.map(info.mtime, (d) => d.getTime()), () => now)
@@ -799,7 +800,7 @@ export const makeFile = (
             warned = true
             yield* Effect.logWarning(
               `auth profile store: ${file} changed while it was being updated (edited by hand, or by a tool that ` +
-                `does not take ${basename(lock.path)}); the changes were applied to the new content`
+                `does not take ${paths.basename(lock.path)}); the changes were applied to the new content`
             )
           }
           if (outcome === "written") return
@@ -843,12 +844,14 @@ const noStateDir = (path: string): Service => {
  */
 export const layerFile = (
   options: FileOptions = {}
-): Layer.Layer<AuthProfileStore, never, FileSystem.FileSystem | ChutesSettings> =>
+): Layer.Layer<AuthProfileStore, never, FileSystem.FileSystem | Path.Path | ChutesSettings> =>
   Layer.effect(
     AuthProfileStore,
     Effect.gen(function*() {
       const settings = yield* ChutesSettings
-      const path = options.path ?? (settings.stateDir !== undefined ? join(settings.stateDir, FILE_NAME) : undefined)
+      const paths = yield* Path.Path
+      const path = options.path ??
+        (settings.stateDir !== undefined ? paths.join(settings.stateDir, FILE_NAME) : undefined)
       return path === undefined ? noStateDir(FILE_NAME) : yield* makeFile(path, {
         ...options,
         allowGroupWritable: options.allowGroupWritable ?? settings.allowGroupWritable

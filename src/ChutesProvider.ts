@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Cause from "effect/Cause"
@@ -421,8 +422,9 @@ const configDefaults = (
  * The provider with its default services: settings from the environment (overridden by `options.settings`), the user
  * aliases and default model of the agent config (overridden by `options`; see `Aliases`), credentials from code, then
  * env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery, and the disk cache in the state
- * directory. Needs an `HttpClient` and a `FileSystem` (see `effect-chutes/node`). The provider's `client` handles a
- * rejected OAuth token itself (one forced refresh, one retry), so the layer provides the provider and nothing else.
+ * directory. Needs an `HttpClient`, a `FileSystem` and a `Path` (see `effect-chutes/node`). The provider's `client`
+ * handles a rejected OAuth token itself (one forced refresh, one retry), so the layer provides the provider and
+ * nothing else.
  *
  * @since 0.1.0
  * @category layers
@@ -432,7 +434,7 @@ export const layer = (
 ): Layer.Layer<
   ChutesProvider,
   InvalidModelRef,
-  HttpClient.HttpClient | FileSystem.FileSystem
+  HttpClient.HttpClient | FileSystem.FileSystem | Path.Path
 > =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const fromEnv = yield* ChutesSettings.fromEnv(options.settings)

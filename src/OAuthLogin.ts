@@ -2,8 +2,9 @@
  * Interactive "Sign in with Chutes": the local browser flow with a loopback callback listener, and the
  * paste flow for remote / headless machines.
  *
- * The terminal and the browser are services (`Prompter`, `BrowserOpener`) so apps and tests swap them; the Node ones
- * are in `effect-chutes/node` (`NodeOAuthLogin`). The protocol is `ChutesOAuth`.
+ * The terminal, the browser and the loopback server are services (`Prompter`, `BrowserOpener`, `CallbackServer`) so
+ * apps and tests swap them; the Node ones are in `effect-chutes/node` (`NodeOAuthLogin`), and this module imports no
+ * Node built-in. The protocol is `ChutesOAuth`.
  *
  * Faults of OpenClaw's flow that are NOT copied: the listener starts before the browser opens and is bound to the
  * loopback address only; a pasted bare code is refused (no CSRF check without the state); a wrong state never
@@ -14,7 +15,6 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -23,15 +23,12 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
-import { readFileSync } from "node:fs"
-import * as Http from "node:http"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import { type AppSettings, appFromEnv, ChutesOAuth, type OAuthApp } from "./ChutesOAuth.js"
 import { OAuthError } from "./ChutesError.js"
 import { optionalEnv } from "./ChutesSettings.js"
-import { type CallbackCode, parseCallbackInput, parseCallbackParams } from "./OAuthCallback.js"
+import { type CallbackCode, parseCallbackInput } from "./OAuthCallback.js"
 import { makeAuthorizationRequest } from "./OAuthPkce.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -241,29 +238,25 @@ export const isRemoteEnvironment = (
 }
 
 /**
- * `isRemoteEnvironment` of this process: the env through `Config`, `process.platform`, and `/proc/version` on Linux.
+ * `isRemoteEnvironment` with the env read through `Config`, for a runtime that knows its `platform` and how to read
+ * `/proc/version` (asked for on Linux only). The Node one is `NodeOAuthLogin.detectRemoteEnvironment`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category environment
  */
-export const detectRemoteEnvironment: Effect.Effect<boolean> = Effect.gen(function*() {
-  const names = [...REMOTE_MARKERS, "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME"]
-  const env: Record<string, string | undefined> = {}
-  for (const name of names) {
-    env[name] = Option.getOrUndefined(yield* Effect.orDie(optionalEnv(name)))
-  }
-  const platform = process.platform
-  const procVersion = platform === "linux"
-    ? yield* Effect.sync(() => {
-      try {
-        return readFileSync("/proc/version", "utf8")
-      } catch {
-        return undefined
-      }
-    })
-    : undefined
-  return isRemoteEnvironment(env, platform, procVersion)
-})
+export const remoteEnvironment = (
+  platform: string,
+  readProcVersion: Effect.Effect<string | undefined>
+): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const names = [...REMOTE_MARKERS, "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME"]
+    const env: Record<string, string | undefined> = {}
+    for (const name of names) {
+      env[name] = Option.getOrUndefined(yield* Effect.orDie(optionalEnv(name)))
+    }
+    const procVersion = platform === "linux" ? yield* readProcVersion : undefined
+    return isRemoteEnvironment(env, platform, procVersion)
+  })
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The callback listener
@@ -285,15 +278,8 @@ export interface CallbackListener {
   readonly close: Effect.Effect<void>
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
-
-const page = (title: string, text: string): string =>
-  `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-  `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>\n`
-
 /**
- * The page shown after a successful callback.
+ * The title of the page shown after a successful callback.
  *
  * @since 0.1.0
  * @category listener
@@ -318,12 +304,6 @@ export const DEFAULT_CLOSE_GRACE: Duration.Duration = Duration.seconds(1)
 export const DEFAULT_MAX_CONNECTIONS = 16
 
 /**
- * A connection with no traffic either way for this long is dropped, so a stuck one does not hold a place under the
- * connection cap while the listener waits (up to 3 minutes) for the browser.
- */
-const IDLE_SOCKET_MILLIS = 10_000
-
-/**
  * Options of `callbackListener`.
  *
  * @since 0.1.0
@@ -337,53 +317,65 @@ export interface ListenerOptions {
 }
 
 /**
- * Closes a Node HTTP server within `graceMillis`, whatever its clients do: it stops accepting at once (the port is
- * free), drops idle keep-alive connections, lets answers in flight finish, and after the grace period drops every
- * connection left (`closeAllConnections`) — a client that pipelines requests and never reads the answers would
- * otherwise keep `server.close` waiting forever. The promise resolves once the server has closed.
- *
- * Written against the `http.Server` alone so that it outlives a move of the listener onto `@effect/platform`'s
- * `HttpServer` (`NodeHttpServer.make(() => server, …)`, whose finalizer is a bare `server.close()` that waits for
- * every connection): there it runs as a finalizer ahead of the platform's.
+ * @since 0.2.0
+ * @category models
  */
-const closeWithinGrace = (server: Http.Server, graceMillis: number): Promise<void> =>
-  new Promise<void>((resolve) => {
-    if (!server.listening) {
-      server.closeAllConnections()
-      return resolve()
-    }
-    const timer = setTimeout(() => server.closeAllConnections(), graceMillis)
-    server.close(() => {
-      clearTimeout(timer)
-      resolve()
-    })
-    server.closeIdleConnections()
-  })
-
-const respond = (res: Http.ServerResponse, status: number, title: string, text: string, last: boolean): void => {
-  const body = Buffer.from(page(title, text))
-  res.writeHead(status, {
-    "content-type": "text/html; charset=utf-8",
-    "content-length": String(body.length),
-    "cache-control": "no-store",
-    // The callback URL holds the code: no referrer, no sub-resources, no sniffing.
-    "referrer-policy": "no-referrer",
-    "content-security-policy": "default-src 'none'",
-    "x-content-type-options": "nosniff",
-    ...(last ? { connection: "close" } : {})
-  })
-  res.end(body)
+export interface CallbackServerService {
+  /**
+   * Whether a browser on the user's machine is unlikely to reach this machine's loopback (SSH, a remote container,
+   * no display): then `login` goes straight to the paste flow.
+   */
+  readonly isRemote: Effect.Effect<boolean>
+  /**
+   * Listens on `target` (already validated) for the redirect carrying `expectedState`, with the contract of
+   * `callbackListener`; a taken port fails with `PortInUse`. Closes when the scope closes.
+   */
+  readonly listen: (
+    target: RedirectTarget,
+    expectedState: string,
+    options: ListenerOptions
+  ) => Effect.Effect<CallbackListener, OAuthError, Scope.Scope>
 }
 
 /**
- * Listens for the OAuth redirect on the redirect URI's loopback address and port — nowhere else. Per request: another
- * path -> 404; a method other than GET -> 405; `error=` with the right state -> an error page and `Denied`; no code,
- * or a missing / wrong state -> 400 and it keeps waiting; a good callback -> a small "you can close this window" page,
- * then the listener closes (a later request finds nothing listening). A taken port fails with `PortInUse`.
+ * The loopback server the local sign-in's callback listener runs on. The Node one is
+ * `NodeOAuthLogin.layerCallbackServer` (in `effect-chutes/node`).
  *
- * Closing takes at most the grace period (`closeWithinGrace`): answers in flight get that long to finish, then every
- * connection is dropped, so no local process can keep the listener (and the sign-in) open. At most `maxConnections`
- * connections are held at once, and one without traffic for 10 s is dropped.
+ * @since 0.2.0
+ * @category tags
+ */
+export class CallbackServer
+  extends Context.Tag("effect-chutes/CallbackServer")<CallbackServer, CallbackServerService>()
+{
+  /**
+   * No loopback server (a browser tab, an edge worker): the login always uses the paste flow, and `listen` fails with
+   * `PortInUse`, which the local flow also turns into the paste flow.
+   *
+   * @since 0.2.0
+   */
+  static readonly layerNone: Layer.Layer<CallbackServer> = Layer.succeed(CallbackServer, {
+    isRemote: Effect.succeed(true),
+    listen: (target) =>
+      Effect.fail(
+        new OAuthError({
+          reason: "PortInUse",
+          detail: `cannot listen on ${target.host} port ${target.port} (no loopback server in this runtime)`
+        })
+      )
+  })
+}
+
+/**
+ * Listens for the OAuth redirect on the redirect URI's loopback address and port — nowhere else — through the
+ * `CallbackServer`. Per request: another path -> 404; a method other than GET -> 405; `error=` with the right state ->
+ * an error page and `Denied`; no code, or a missing / wrong state -> 400 and it keeps waiting; a good callback -> a
+ * small "you can close this window" page (`SUCCESS_TITLE`), then the listener closes (a later request finds nothing
+ * listening). A taken port fails with `PortInUse`; a redirect URI the listener cannot serve with `RedirectUri`, before
+ * anything listens.
+ *
+ * Closing takes at most the grace period: answers in flight get that long to finish, then every connection is
+ * dropped, so no local process can keep the listener (and the sign-in) open. At most `maxConnections` connections are
+ * held at once, and one without traffic for a while is dropped.
  *
  * @since 0.1.0
  * @category listener
@@ -392,111 +384,11 @@ export const callbackListener = (
   redirectUri: string,
   expectedState: string,
   options: ListenerOptions = {}
-): Effect.Effect<CallbackListener, OAuthError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const target = yield* validateRedirectUri(redirectUri)
-    const graceMillis = Duration.toMillis(Duration.decode(options.closeGrace ?? DEFAULT_CLOSE_GRACE))
-    const maxConnections = Math.max(1, Math.floor(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS))
-    const result = yield* Deferred.make<CallbackCode, OAuthError>()
-    const runtime = yield* Effect.runtime<never>()
-    const warn = (message: string): void => {
-      Runtime.runFork(runtime)(Effect.logWarning(message))
-    }
-    let finished = false
-    let closing: Promise<void> | undefined
-    // Responses not yet flushed: closing lets them finish (within the grace period) so the browser gets its page.
-    const inFlight = new Set<Http.ServerResponse>()
-
-    const closeServer = (): Promise<void> => {
-      if (closing === undefined) {
-        closing = closeWithinGrace(server, graceMillis)
-        // Nothing in flight: nothing to wait for.
-        if (inFlight.size === 0) server.closeAllConnections()
-      }
-      return closing
-    }
-
-    const server = Http.createServer((req, res) => {
-      inFlight.add(res)
-      res.on("close", () => {
-        inFlight.delete(res)
-        if (closing !== undefined && inFlight.size === 0) server.closeAllConnections()
-      })
-      // A request target that is not a valid URL (e.g. "http://[") would throw here and take the process down.
-      let url: URL
-      try {
-        url = new URL(req.url ?? "/", "http://127.0.0.1")
-      } catch {
-        return respond(res, 400, "Bad request", "That is not a sign-in callback.", false)
-      }
-      if (url.pathname !== target.path) {
-        return respond(res, 404, "Not found", "This is not the sign-in callback.", false)
-      }
-      if (req.method !== "GET") {
-        return respond(res, 405, "Method not allowed", "The sign-in callback only accepts GET.", false)
-      }
-      if (finished) return respond(res, 410, "Sign-in already finished", "You can close this window.", true)
-      Either.match(parseCallbackParams(url.searchParams, expectedState), {
-        onRight: (code) => {
-          finished = true
-          respond(res, 200, SUCCESS_TITLE, "Return to your terminal.", true)
-          Deferred.unsafeDone(result, Effect.succeed(code))
-          void closeServer()
-        },
-        onLeft: (error) => {
-          if (error.reason === "Denied") {
-            finished = true
-            respond(res, 400, "Sign-in was not completed", `${error.message}. You can close this window.`, true)
-            Deferred.unsafeDone(result, Effect.fail(error))
-            void closeServer()
-          } else {
-            warn(`Ignored a sign-in callback: ${error.message}`)
-            respond(res, 400, "Sign-in callback rejected", `${error.message}. Keep the terminal waiting.`, false)
-          }
-        }
-      })
-    })
-
-    // Node drops connections past the cap as they arrive; a connection silent both ways is dropped after a while
-    // (the server has no 'timeout' listener, so Node destroys the socket).
-    server.maxConnections = maxConnections
-    server.timeout = IDLE_SOCKET_MILLIS
-
-    // Bounded by the grace period; an interrupted wait drops every connection at once.
-    const close: Effect.Effect<void> = Effect.async<void>((resume) => {
-      void closeServer().then(() => resume(Effect.void))
-      return Effect.sync(() => server.closeAllConnections())
-    })
-
-    yield* Effect.acquireRelease(
-      Effect.async<void, OAuthError>((resume) => {
-        const onError = (error: NodeJS.ErrnoException): void => {
-          resume(Effect.fail(
-            new OAuthError({
-              reason: "PortInUse",
-              detail: `cannot listen on ${target.host} port ${target.port} (${error.code ?? error.message})`
-            })
-          ))
-        }
-        server.once("error", onError)
-        server.listen({ port: target.port, host: target.host, exclusive: true }, () => {
-          server.off("error", onError)
-          server.on("error", (error) => warn(`The sign-in callback listener failed: ${error.message}`))
-          resume(Effect.void)
-        })
-      }),
-      () => close
-    )
-    // Report what the socket is really bound to, not what was asked for.
-    const address = server.address()
-    const bound = address !== null && typeof address === "object" ? address : undefined
-    return {
-      host: bound?.address ?? target.host,
-      port: bound?.port ?? target.port,
-      waitForCode: Deferred.await(result),
-      close
-    }
-  })
+): Effect.Effect<CallbackListener, OAuthError, Scope.Scope | CallbackServer> =>
+  Effect.flatMap(
+    validateRedirectUri(redirectUri),
+    (target) => Effect.flatMap(CallbackServer, (server) => server.listen(target, expectedState, options))
+  )
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The login
@@ -516,7 +408,7 @@ export interface LoginOptions {
   readonly app?: OAuthApp | AppSettings | undefined
   /** Skip the browser and the listener: print the URL and read the pasted redirect URL. */
   readonly forcePaste?: boolean | undefined
-  /** Override the remote / headless detection (`detectRemoteEnvironment`). */
+  /** Override the remote / headless detection (`CallbackServer`'s `isRemote`). */
   readonly remote?: boolean | undefined
   /** How long the listener waits for the browser before only the paste prompt is left. Default 3 minutes. */
   readonly callbackWait?: Duration.DurationInput | undefined
@@ -633,7 +525,7 @@ const localFlow = (
   state: string,
   wait: Duration.Duration,
   attempts: number
-): Effect.Effect<LocalCode, OAuthError, BrowserOpener | Prompter> =>
+): Effect.Effect<LocalCode, OAuthError, BrowserOpener | Prompter | CallbackServer> =>
   Effect.gen(function*() {
     const prompter = yield* Prompter
     const opener = yield* BrowserOpener
@@ -728,7 +620,7 @@ export const login: (
 ) => Effect.Effect<
   AuthProfileStore.SignInProfile,
   OAuthError,
-  ChutesOAuth | BrowserOpener | Prompter
+  ChutesOAuth | BrowserOpener | Prompter | CallbackServer
 > = Effect.fn("OAuthLogin.login")(
   function*(options: LoginOptions = {}) {
     const prompter = yield* Prompter
@@ -758,7 +650,8 @@ export const login: (
       redirectUri: settings.redirectUri,
       scopes: settings.scopes
     }
-    const remote = options.forcePaste === true || (options.remote ?? (yield* detectRemoteEnvironment))
+    const remote = options.forcePaste === true ||
+      (options.remote ?? (yield* Effect.flatMap(CallbackServer, (server) => server.isRemote)))
     const request = yield* makeAuthorizationRequest
     const url = oauth.authorizeUrl(app, request)
     const wait = Duration.decode(options.callbackWait ?? DEFAULT_CALLBACK_WAIT)

@@ -4,7 +4,7 @@
  * during an update, a lock that proper-lockfile never clears, and a sign-in that would replace a profile of another
  * kind. Tests run as root in CI; mode checks work there, and root can `chown` a directory to another uid.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -62,7 +62,7 @@ const writeJson = (path: string, value: unknown): void =>
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, "utf8"))
 
 const fileStore = (path: string, options: Omit<AuthProfileStore.FileOptions, "path"> = {}) =>
-  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(NodeFileSystem.layer))
+  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(NodeContext.layer))
 
 /** Runs `effect` with its log lines collected into `lines`. */
 const logsInto = (lines: Array<string>) =>
@@ -130,14 +130,14 @@ describe("the state directory and the store must be the user's own", () => {
       // The same through the settings, from the environment.
       const fromEnv = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile({ path }).pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), NodeFileSystem.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), NodeContext.layer))
         )),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CHUTES_ALLOW_GROUP_WRITABLE", "1"]])))
       )
       assert.strictEqual((yield* fromEnv.load).profiles.size, 3)
       const withoutEnv = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile({ path }).pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), NodeFileSystem.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), NodeContext.layer))
         )),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
       )
@@ -207,7 +207,7 @@ describe("the mode of a new store is set on the open file, never by path", () =>
           ...fs,
           chmod: (file: string, m: number) => Effect.zipRight(Effect.sync(() => calls.push(file)), fs.chmod(file, m))
         }))
-      ).pipe(Layer.provide(NodeFileSystem.layer))
+      ).pipe(Layer.provide(NodeContext.layer))
       const store = yield* AuthProfileStore.makeFile(path).pipe(
         Effect.provide(Layer.merge(NodeChutes.layerPlatform, recording))
       )
@@ -308,7 +308,7 @@ describe("a store edited during an update is re-checked under the lock right bef
             node.writeFileAtomic(file, content, options)
           )
       })
-      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.merge(racing, NodeFileSystem.layer)))
+      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.merge(racing, NodeContext.layer)))
       const error = storeError(yield* Effect.flip(store.upsert("chutes:bob", apiKey)), "Corrupt")
       assert.include(error.message, "unsupported version 2")
       assert.strictEqual((readJson(path) as { version: number }).version, 2)
@@ -332,7 +332,7 @@ describe("a store edited during an update is re-checked under the lock right bef
             node.writeFileAtomic(file, content, options)
           )
       })
-      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.merge(racing, NodeFileSystem.layer)))
+      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.merge(racing, NodeContext.layer)))
       yield* store.upsert("chutes:bob", apiKey)
       assert.deepStrictEqual(readJson(path), { ...edited, profiles: { ...edited.profiles, "chutes:bob": apiKey } })
       assert.strictEqual(edits, 2)

@@ -1,4 +1,4 @@
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -72,7 +72,7 @@ const readJson = (path: string): unknown => JSON.parse(readFileSync(path, "utf8"
 const mode = (path: string): number => statSync(path).mode & 0o777
 
 const fileStore = (path: string, options: Omit<AuthProfileStore.FileOptions, "path"> = {}) =>
-  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(NodeFileSystem.layer))
+  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(NodeContext.layer))
 
 const assertNoSecret = (error: unknown): void => {
   const texts = [String(error), JSON.stringify(error)]
@@ -617,7 +617,7 @@ describe("no state directory", () => {
     Effect.gen(function*() {
       const store = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile().pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layer({}), NodeFileSystem.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layer({}), NodeContext.layer))
         ))
       )
       for (const attempt of [store.load, store.upsert("chutes:alice", alice), store.remove("chutes:alice")]) {
@@ -631,7 +631,7 @@ describe("no state directory", () => {
       const stateDir = join(tempDir(), "effect-chutes")
       const store = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile().pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layer({ stateDir }), NodeFileSystem.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layer({ stateDir }), NodeContext.layer))
         ))
       )
       assert.strictEqual(store.location, join(stateDir, "auth-profiles.json"))

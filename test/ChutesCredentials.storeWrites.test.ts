@@ -3,7 +3,7 @@
  * write used to end the sign-in (the next use sent the consumed token and got `invalid_grant`). Real files, FakeChutes'
  * IdP over loopback with rotating single-use refresh tokens.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -46,7 +46,7 @@ type Setup = Effect.Effect.Success<typeof setup>
 const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
-const platform = Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodeHttpClient.layerUndici)
+const platform = Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodeHttpClient.layerUndici)
 
 /** The credentials over `store` (default: the file store at `s.storePath`), re-reading the store on every call. */
 const credentialsLayer = (s: Setup, store: Layer.Layer<AuthProfileStore.AuthProfileStore, never, never> | undefined = undefined) =>

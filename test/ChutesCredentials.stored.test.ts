@@ -2,7 +2,7 @@
  * Stored auth profiles: resolution order, refresh when due, single-flight in a process, the lock across processes,
  * and failures that never lose a credential. Real files, FakeChutes' IdP over loopback.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -58,7 +58,7 @@ const expiredProfile = (fake: FakeChutes.FakeChutesServer, extra: Record<string,
 const credentialsLayer = (s: Setup, options: ChutesCredentials.Options = {}) =>
   ChutesCredentials.layer(options).pipe(
     Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: s.storePath }), ChutesOAuth.layer)),
-    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodeHttpClient.layerUndici))
+    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodeHttpClient.layerUndici))
   )
 
 const withEnv = (env: Record<string, string>) =>

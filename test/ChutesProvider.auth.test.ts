@@ -3,7 +3,7 @@
  * real `ChutesCredentials` over a real store file and FakeChutes' IdP) and retry once; an API key gets no retry.
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -39,7 +39,7 @@ const providerOver = (fake: FakeChutes.FakeChutesServer, profiles: Record<string
   writeFileSync(storePath, JSON.stringify({ version: 1, profiles }, null, 2), { mode: 0o600 })
   const platform = Layer.mergeAll(
     ChutesSettings.layer({ baseUrl: fake.baseUrl, idpBaseUrl: fake.idpBaseUrl, diskCachePath: false }),
-    NodeFileSystem.layer,
+    NodeContext.layer,
     NodeHttpClient.layerUndici
   )
   const credentials = ChutesCredentials.layer().pipe(

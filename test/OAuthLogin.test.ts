@@ -18,11 +18,16 @@ import { inspect } from "node:util"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import type { OAuthError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
+import * as NodeOAuthLogin from "../src/node/NodeOAuthLogin.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
 import { connect, freePort } from "./support/net.js"
 import { idpSetup } from "./support/idp.js"
 
 const { BrowserOpener, Prompter } = OAuthLogin
+
+/** The listener on Node's loopback server. */
+const callbackListener = (...args: Parameters<typeof OAuthLogin.callbackListener>) =>
+  OAuthLogin.callbackListener(...args).pipe(Effect.provide(NodeOAuthLogin.layerCallbackServer))
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers: ports, a scripted browser, the fake IdP
@@ -94,7 +99,13 @@ const layers = (
   oauth: Layer.Layer<ChutesOAuth.ChutesOAuth>,
   onOpen: (url: string) => Effect.Effect<void>,
   prompter: OAuthLogin.PrompterTestOptions
-) => Layer.mergeAll(oauth, BrowserOpener.layerTest(onOpen), Prompter.layerTest(prompter))
+) =>
+  Layer.mergeAll(
+    oauth,
+    BrowserOpener.layerTest(onOpen),
+    Prompter.layerTest(prompter),
+    NodeOAuthLogin.layerCallbackServer
+  )
 
 const urlIn = (lines: ReadonlyArray<string>, prefix: string): string => {
   const line = lines.find((l) => l.startsWith(prefix))
@@ -172,7 +183,7 @@ describe("isRemoteEnvironment", () => {
 
   it.effect("reads the real environment through Config", () =>
     Effect.gen(function*() {
-      const remote = yield* OAuthLogin.detectRemoteEnvironment.pipe(
+      const remote = yield* NodeOAuthLogin.detectRemoteEnvironment.pipe(
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SSH_CONNECTION", "1 2 3 4"]])))
       )
       assert.isTrue(remote)
@@ -189,7 +200,7 @@ describe("callbackListener", () => {
       const port = yield* freePort
       const base = `http://127.0.0.1:${port}/oauth-callback`
       const statuses = yield* Effect.scoped(Effect.gen(function*() {
-        const listener = yield* OAuthLogin.callbackListener(base, "the-state")
+        const listener = yield* callbackListener(base, "the-state")
         assert.strictEqual(listener.host, "127.0.0.1")
         assert.strictEqual(listener.port, port)
         // Not reachable through another interface of this machine (when it has one).
@@ -217,7 +228,7 @@ describe("callbackListener", () => {
     Effect.gen(function*() {
       const port = yield* freePort
       yield* Effect.scoped(Effect.gen(function*() {
-        const listener = yield* OAuthLogin.callbackListener(`http://localhost:${port}/cb`, "s")
+        const listener = yield* callbackListener(`http://localhost:${port}/cb`, "s")
         assert.strictEqual(listener.host, "127.0.0.1")
         assert.strictEqual(yield* connect(port), "connected")
       }))
@@ -228,10 +239,10 @@ describe("callbackListener", () => {
     Effect.gen(function*() {
       const port = yield* freePort
       yield* occupy(port)
-      const taken = yield* Effect.flip(Effect.scoped(OAuthLogin.callbackListener(`http://127.0.0.1:${port}/cb`, "s")))
+      const taken = yield* Effect.flip(Effect.scoped(callbackListener(`http://127.0.0.1:${port}/cb`, "s")))
       assert.strictEqual(taken.reason, "PortInUse")
       assert.include(taken.message, String(port))
-      const bad = yield* Effect.flip(Effect.scoped(OAuthLogin.callbackListener(`http://0.0.0.0:${port}/cb`, "s")))
+      const bad = yield* Effect.flip(Effect.scoped(callbackListener(`http://0.0.0.0:${port}/cb`, "s")))
       assert.strictEqual(bad.reason, "RedirectUri")
     }).pipe(Effect.scoped))
 })
@@ -560,7 +571,8 @@ describe("login: no terminal", () => {
           Effect.provide(Layer.mergeAll(
             unusedOAuth,
             BrowserOpener.layerTest((url) => Effect.sync(() => void opened.push(url))),
-            Prompter.layerNonInteractive()
+            Prompter.layerNonInteractive(),
+            NodeOAuthLogin.layerCallbackServer
           ))
         )
       const withId: OAuthError = yield* run({

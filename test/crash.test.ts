@@ -22,7 +22,7 @@
  * It prints one JSON line of figures (kills, writes, stale locks recovered, …) for docs/reliability-figures.md.
  * `CRASH_KILLS` sets the number of kills, for a longer soak.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -372,7 +372,7 @@ const run = async (root: string): Promise<Figures> => {
   for (const shard of shards) {
     check(shard, new Set(shard.slots))
     const store = await Effect.runPromise(
-      AuthProfileStore.makeFile(shard.storePath, { lockStale: "2 seconds" }).pipe(Effect.provide(NodeFileSystem.layer))
+      AuthProfileStore.makeFile(shard.storePath, { lockStale: "2 seconds" }).pipe(Effect.provide(NodeContext.layer))
     )
     await Effect.runPromise(store.upsert("chutes:final", finalProfile))
     figures.staleLocksRecovered += shard.pendingStale.length

@@ -16,9 +16,14 @@ import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
 import { existsSync, readFileSync } from "node:fs"
 import * as Net from "node:net"
+import * as NodeOAuthLogin from "../src/node/NodeOAuthLogin.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
 import { bindable, connect, freePort } from "./support/net.js"
 import { idpSetup } from "./support/idp.js"
+
+/** The listener on Node's loopback server. */
+const callbackListener = (...args: Parameters<typeof OAuthLogin.callbackListener>) =>
+  OAuthLogin.callbackListener(...args).pipe(Effect.provide(NodeOAuthLogin.layerCallbackServer))
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -140,7 +145,8 @@ const startLogin = (env: Env, prompter: OAuthLogin.PrompterTestOptions = {}, opt
       Effect.provide(Layer.mergeAll(
         env.oauth,
         OAuthLogin.BrowserOpener.layerTest((url) => Effect.asVoid(Deferred.succeed(opened, url))),
-        OAuthLogin.Prompter.layerTest(prompter)
+        OAuthLogin.Prompter.layerTest(prompter),
+        NodeOAuthLogin.layerCallbackServer
       )),
       Effect.fork
     )
@@ -156,7 +162,7 @@ describe("callback listener: where it listens", () => {
   it.live("a 127.0.0.1 redirect: the kernel shows one listening socket, on 127.0.0.1; ::1 gets no answer", () =>
     Effect.gen(function*() {
       const port = yield* freePort
-      const listener = yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/oauth-callback`, "s")
+      const listener = yield* callbackListener(`http://127.0.0.1:${port}/oauth-callback`, "s")
       assert.strictEqual(listener.host, "127.0.0.1")
       if (onLinux) assert.deepStrictEqual(listeningOn(port), ["127.0.0.1"])
       assert.strictEqual(yield* connect(port), "connected")
@@ -166,7 +172,7 @@ describe("callback listener: where it listens", () => {
   it.live("a [::1] redirect listens on ::1 only", () =>
     Effect.gen(function*() {
       const port = yield* freePort
-      const listener = yield* OAuthLogin.callbackListener(`http://[::1]:${port}/cb`, "s")
+      const listener = yield* callbackListener(`http://[::1]:${port}/cb`, "s")
       assert.strictEqual(listener.host, "::1")
       if (onLinux) assert.deepStrictEqual(listeningOn(port), [`[${IPV6_LOOPBACK_HEX}]`])
       assert.strictEqual(yield* connect(port, "::1"), "connected")
@@ -187,7 +193,7 @@ describe("callback listener: hostile requests", () => {
   it.live("a request target that is not a URL gets 400 and the listener keeps serving", () =>
     Effect.gen(function*() {
       const port = yield* freePort
-      const listener = yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/oauth-callback`, "s")
+      const listener = yield* callbackListener(`http://127.0.0.1:${port}/oauth-callback`, "s")
       const raw = (request: string) =>
         Effect.async<string>((resume) => {
           const socket = Net.connect(port, "127.0.0.1", () => socket.end(request))
@@ -261,7 +267,8 @@ describe("callback listener: nothing answers once the flow ends, and the port is
               Effect.zipRight(Deferred.succeed(opened, url))
             )
           ),
-          OAuthLogin.Prompter.layerTest({ answers })
+          OAuthLogin.Prompter.layerTest({ answers }),
+          NodeOAuthLogin.layerCallbackServer
         )),
         Effect.fork
       )
@@ -393,7 +400,7 @@ describe("callback listener: a local process cannot hold it open", () => {
   it.live("close ends within the grace period although a connection pipelines requests and never reads", () =>
     Effect.gen(function*() {
       const port = yield* freePort
-      const listener = yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/cb`, "s", {
+      const listener = yield* callbackListener(`http://127.0.0.1:${port}/cb`, "s", {
         closeGrace: Duration.millis(300)
       })
       const hog = yield* pipeliningHog(port)
@@ -437,7 +444,7 @@ describe("callback listener: a local process cannot hold it open", () => {
   it.live("connections past the cap are refused; the ones inside it are still served", () =>
     Effect.gen(function*() {
       const port = yield* freePort
-      yield* OAuthLogin.callbackListener(`http://127.0.0.1:${port}/cb`, "s", { maxConnections: 4 })
+      yield* callbackListener(`http://127.0.0.1:${port}/cb`, "s", { maxConnections: 4 })
       const held = yield* Effect.forEach(Array.from({ length: 4 }), () => keepAlive(port))
       for (const connection of held) assert.strictEqual(yield* connection.request("/x"), "HTTP/1.1 404 Not Found")
       const extra = yield* keepAlive(port)

@@ -8,7 +8,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -331,6 +331,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       Effect.provide(Layer.mergeAll(
         ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig())),
         OAuthLogin.BrowserOpener.layerNone,
+        OAuthLogin.CallbackServer.layerNone,
         OAuthLogin.Prompter.layerTest({ answers, lines })
       )),
       Effect.provide(Capture.layer(t.capture)),
@@ -349,7 +350,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       t.learn("login refresh token", completed.profile.refresh)
       assert.strictEqual(completed.profileId, "chutes:alice")
       const store = AuthProfileStore.layerFile({ path: t.storePath }).pipe(
-        Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ stateDir: t.dir })))
+        Layer.provide(Layer.mergeAll(NodeContext.layer, ChutesSettings.layer({ stateDir: t.dir })))
       )
       yield* Effect.flatMap(AuthProfileStore.AuthProfileStore, (s) => s.upsert(completed.profileId, completed.profile))
         .pipe(Effect.provide(store), Effect.provide(Capture.layer(t.capture)))
@@ -439,6 +440,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: the client 
         Effect.provide(Layer.mergeAll(
           ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig())),
           OAuthLogin.BrowserOpener.layerNone,
+        OAuthLogin.CallbackServer.layerNone,
           OAuthLogin.Prompter.layerTest({ answers, lines })
         )),
         Effect.provide(Capture.layer(t.capture)),
@@ -468,7 +470,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: the client 
         for (let i = 0; i + 12 <= ODD_SECRET.length; i++) assert.notInclude(text, ODD_SECRET.slice(i, i + 12))
       }
       const store = AuthProfileStore.layerFile({ path: t.storePath }).pipe(
-        Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ stateDir: t.dir })))
+        Layer.provide(Layer.mergeAll(NodeContext.layer, ChutesSettings.layer({ stateDir: t.dir })))
       )
       const save = (profile: AuthProfileStore.OAuthProfile) =>
         Effect.flatMap(AuthProfileStore.AuthProfileStore, (s) => s.upsert(completed.profileId, profile)).pipe(
@@ -551,6 +553,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: an IdP that
         Effect.provide(Layer.mergeAll(
           oauthLayer,
           OAuthLogin.BrowserOpener.layerNone,
+        OAuthLogin.CallbackServer.layerNone,
           OAuthLogin.Prompter.layerTest({ answers, lines })
         ))
       ))

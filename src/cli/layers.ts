@@ -23,7 +23,7 @@ import * as ModelDiscovery from "../ModelDiscovery.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import * as NodeOAuthLogin from "../node/NodeOAuthLogin.js"
-import { BrowserOpener, Prompter } from "../OAuthLogin.js"
+import { BrowserOpener, CallbackServer, Prompter } from "../OAuthLogin.js"
 import type { GlobalOptions } from "./global.js"
 import { out, reportRetry, withProgress } from "./render.js"
 
@@ -76,11 +76,11 @@ export const nonInteractivePrompter: Layer.Layer<Prompter> = Layer.succeed(Promp
   print: out
 })
 
-/** The terminal and the browser of a command: Node's, or none with `--non-interactive`. */
-export const terminalLayer = (nonInteractive: boolean): Layer.Layer<Prompter | BrowserOpener> =>
+/** The terminal, the browser and the loopback server of a command: Node's, or none with `--non-interactive`. */
+export const terminalLayer = (nonInteractive: boolean): Layer.Layer<Prompter | BrowserOpener | CallbackServer> =>
   nonInteractive
-    ? Layer.merge(nonInteractivePrompter, BrowserOpener.layerNone)
-    : Layer.merge(NodeOAuthLogin.layerPrompter, NodeOAuthLogin.layerBrowserOpener)
+    ? Layer.mergeAll(nonInteractivePrompter, BrowserOpener.layerNone, CallbackServer.layerNone)
+    : NodeOAuthLogin.layer
 
 /**
  * The agent config's provider defaults (user aliases, default model, `followSuccessors`), read as the library reads

@@ -52,7 +52,7 @@ export interface OnboardOptions {
 }
 
 /** What `onboard` needs: the file- and network-backed services, a terminal and a browser. */
-export type OnboardServices = Services | OAuthLogin.Prompter | OAuthLogin.BrowserOpener
+export type OnboardServices = Services | OAuthLogin.Prompter | OAuthLogin.BrowserOpener | OAuthLogin.CallbackServer
 
 /** How `onboard` can fail. */
 export type OnboardError =
@@ -203,7 +203,11 @@ const signInWithApiKey = (
 /** Signs in with OAuth (docs/oauth.md); `noBrowser` forces the paste flow. Without a terminal: `NotInteractive`. */
 const signInWithOAuth = (
   noBrowser: boolean
-): Effect.Effect<SignedIn, OAuthError, ChutesOAuth.ChutesOAuth | OAuthLogin.BrowserOpener | OAuthLogin.Prompter> =>
+): Effect.Effect<
+  SignedIn,
+  OAuthError,
+  ChutesOAuth.ChutesOAuth | OAuthLogin.BrowserOpener | OAuthLogin.Prompter | OAuthLogin.CallbackServer
+> =>
   Effect.map(OAuthLogin.login({ forcePaste: noBrowser }), (completed) => ({
     profileId: completed.profileId,
     profile: completed.profile,

@@ -6,7 +6,7 @@
  * Runs with `npm run test:browser` (vitest.browser.config.ts). Without a Chromium binary the suite is skipped with a
  * loud banner, never passed silently.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
@@ -23,6 +23,7 @@ import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import type { OAuthError } from "../../src/ChutesError.js"
 import * as ChutesOAuth from "../../src/ChutesOAuth.js"
 import * as ChutesSettings from "../../src/ChutesSettings.js"
+import * as NodeOAuthLogin from "../../src/node/NodeOAuthLogin.js"
 import * as OAuthLogin from "../../src/OAuthLogin.js"
 import * as Chromium from "./chromium.js"
 import { bindable, connect } from "../support/net.js"
@@ -67,7 +68,7 @@ const setup = Effect.gen(function*() {
   )
   const storePath = Path.join(dir, "auth-profiles.json")
   const store = AuthProfileStore.layerFile({ path: storePath }).pipe(
-    Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ stateDir: dir })))
+    Layer.provide(Layer.mergeAll(NodeContext.layer, ChutesSettings.layer({ stateDir: dir })))
   )
   return { port, redirectUri, server, app, oauth, store, storePath }
 })
@@ -91,7 +92,8 @@ const startLogin = (env: Env, lines: Array<string>) =>
         env.store,
         OAuthLogin.BrowserOpener.layerTest((url) => Effect.asVoid(Deferred.succeed(opened, url))),
         // Interactive, but the user never pastes: only the browser can finish the sign-in.
-        OAuthLogin.Prompter.layerTest({ answers: [], lines })
+        OAuthLogin.Prompter.layerTest({ answers: [], lines }),
+        NodeOAuthLogin.layerCallbackServer
       )),
       Effect.fork
     )

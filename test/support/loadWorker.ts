@@ -13,7 +13,7 @@
  * one machine share its clock, so a token is expired for all of them at once. The IdP at `CHUTES_IDP_BASE_URL`
  * (FakeChutes) keeps real time for its own token lifetimes.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -59,7 +59,7 @@ const main = async (storePath: string, reads: number): Promise<void> => {
   const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
     Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
     Layer.provide(
-      Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
+      Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
     )
   )
   let offset = 0

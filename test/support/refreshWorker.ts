@@ -5,7 +5,7 @@
  *
  *   node --import tsx test/support/refreshWorker.ts <storePath> <reads> <rounds> <gapMillis>
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,7 +21,7 @@ const [storePath = "", reads = "1", rounds = "1", gap = "0"] = process.argv.slic
 const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
   Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
   Layer.provide(
-    Layer.mergeAll(ChutesSettings.layerConfig(), NodeFileSystem.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
+    Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
   )
 )
 

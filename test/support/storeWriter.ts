@@ -20,7 +20,7 @@
  * - `G <level>` the store logged something (e.g. a lock lost to a double takeover, changes re-applied); the text goes
  *   to stderr.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -90,7 +90,7 @@ const main = (storePath: string, writer: number, padChars: number, maxGap: numbe
       if (maxGap > 0) yield* Effect.sleep(Math.floor(Math.random() * maxGap))
     }
   }).pipe(Effect.provide(Layer.mergeAll(
-    NodeFileSystem.layer,
+    NodeContext.layer,
     // The hardened file access, as NodeChutes.layerPlatform wires it: the crash drill runs the real write path.
     NodePrivateFiles.layer,
     Logger.replace(Logger.defaultLogger, logger)
