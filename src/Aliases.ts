@@ -56,6 +56,19 @@ export const entries = (aliases: AliasInput | undefined): ReadonlyArray<readonly
 const key = (name: string): string => name.trim().toLowerCase()
 
 /**
+ * Whether built-in names follow their successors: what code (or the CLI's flag) says, else the config, else the
+ * environment (`CHUTES_FOLLOW_SUCCESSORS`, default true) — the one precedence the library and the CLI use.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const followSuccessors = (
+  explicit: boolean | undefined,
+  config: ProviderDefaults,
+  fromEnv: boolean
+): boolean => explicit ?? config.followSuccessors ?? fromEnv
+
+/**
  * Code over config.
  *
  * @since 0.2.0

@@ -441,10 +441,9 @@ export const layer = (
     const config = options.readConfig === false ? AgentConfig.noProviderDefaults : yield* configDefaults(fromEnv)
     const combined = Aliases.combine(options, config)
     for (const note of [...config.warnings, ...combined.notes]) yield* warnOnce(note)
-    // `followSuccessors`: code, then the config, then the environment.
     const settings: ChutesSettings.Settings = {
       ...fromEnv,
-      followSuccessors: options.settings?.followSuccessors ?? config.followSuccessors ?? fromEnv.followSuccessors
+      followSuccessors: Aliases.followSuccessors(options.settings?.followSuccessors, config, fromEnv.followSuccessors)
     }
     return layerServices({ ...options, aliases: combined.aliases, defaultModel: combined.defaultModel }, settings)
   }))

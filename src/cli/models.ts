@@ -11,6 +11,7 @@ import * as ChutesProvider from "../ChutesProvider.js"
 import type { ConfigError, InvalidModelRef, UnknownModel } from "../ChutesError.js"
 import * as ModelCatalog from "../ModelCatalog.js"
 import * as AgentConfig from "../AgentConfig.js"
+import * as Aliases from "../Aliases.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import * as ModelRef from "../ModelRef.js"
 import * as ChutesSettings from "../ChutesSettings.js"
@@ -97,13 +98,11 @@ export const resolve = (
     const [resolved, snapshot] = options.offline
       ? yield* Effect.gen(function*() {
         const snapshot = ModelCatalog.staticSnapshot()
-        const settings = yield* ChutesSettings.fromEnv({
-          followSuccessors: global.followSuccessors ?? config.followSuccessors
-        })
+        const fromEnv = yield* ChutesSettings.fromEnv()
         const context: Successors.Context = {
           catalog: snapshot,
           userAliases: ModelRef.makeUserAliases(config.aliases).aliases,
-          followSuccessors: settings.followSuccessors
+          followSuccessors: Aliases.followSuccessors(global.followSuccessors, config, fromEnv.followSuccessors)
         }
         const resolved = input === undefined
           ? Successors.resolveDefault(

@@ -17,6 +17,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AgentConfig from "../AgentConfig.js"
+import * as Aliases from "../Aliases.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as CatalogCache from "../CatalogCache.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
@@ -273,9 +274,9 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     }
 
     const doc = Option.getOrElse(loaded, () => AgentConfig.empty)
-    const userAliases = ModelRef.makeUserAliases(AgentConfig.userAliases(doc)).aliases
-    const followSuccessors = options.followSuccessors ?? Option.getOrUndefined(AgentConfig.followSuccessors(doc)) ??
-      settings.followSuccessors
+    const configured = AgentConfig.providerDefaults(doc)
+    const userAliases = ModelRef.makeUserAliases(configured.aliases).aliases
+    const followSuccessors = Aliases.followSuccessors(options.followSuccessors, configured, settings.followSuccessors)
     const chosen = yield* DefaultModel.choose({
       input: options.model,
       prompter,
