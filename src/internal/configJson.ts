@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type { Json, JsonObject } from "../AgentConfig.js"
+import type { Json, JsonObject } from "./configDocument.js"
 import { PROVIDER_ID } from "../ModelCatalog.js"
 
 /** Whether a value is a JSON object (not null, not an array). */

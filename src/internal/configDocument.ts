@@ -1,0 +1,556 @@
+/**
+ * The agent config document (pure): the JSON5 text parsed to plain JSON with every unknown key kept, the typed view of
+ * the keys the SDK reads, and the accessors over it. `src/AgentConfig.ts` is the file service around it and re-exports
+ * all of this; see that module and docs/configuration.md.
+ *
+ * @since 0.2.0
+ */
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import JSON5 from "json5"
+import { ConfigError } from "../ChutesError.js"
+import * as ConfigJson from "./configJson.js"
+import { depthExceeds } from "./jsonDepth.js"
+import { excerpt } from "./redact.js"
+import * as ModelRef from "../ModelRef.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// JSON values
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A JSON value, as a JSON5 file parses to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | JsonObject
+
+/**
+ * A JSON object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JsonObject {
+  readonly [key: string]: Json
+}
+
+/**
+ * Whether a value is a JSON object (not null, not an array).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isJsonObject: (value: unknown) => value is JsonObject = ConfigJson.isJsonObject
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The typed view
+// ---------------------------------------------------------------------------------------------------------------------
+
+// `exact`: an absent key is absent, never `undefined` (JSON has no undefined; it also keeps parse messages short).
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * The default model selection, `agents.defaults.model`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelSelection = Schema.Struct({
+  primary: optional(Schema.String),
+  fallbacks: optional(Schema.Array(Schema.String))
+}).annotations({ identifier: "an object like { primary, fallbacks }" })
+
+/**
+ * One entry of `agents.defaults.models`: `"chutes/<id>": { alias: "name" }`. Other keys of the entry are kept.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelEntry = Schema.Struct({ alias: optional(Schema.String) }).annotations({
+  identifier: "an object like { alias: \"name\" }"
+})
+
+/**
+ * A model as OpenClaw's config lists it under `models.providers.<id>.models` (what onboarding writes). Only `id` is
+ * required on read.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ProviderModel = Schema.Struct({
+  id: Schema.String,
+  name: optional(Schema.String),
+  reasoning: optional(Schema.Boolean),
+  input: optional(Schema.Array(Schema.String)),
+  cost: optional(
+    Schema.Struct({
+      input: optional(Schema.Number),
+      output: optional(Schema.Number),
+      cacheRead: optional(Schema.Number),
+      cacheWrite: optional(Schema.Number)
+    }).annotations({ identifier: "an object like { input, output }" })
+  ),
+  contextWindow: optional(Schema.Number),
+  maxTokens: optional(Schema.Number)
+}).annotations({ identifier: "an object like { id, name, contextWindow, … }" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderModel = typeof ProviderModel.Type
+
+/**
+ * The provider entry, `models.providers.chutes`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ProviderConfig = Schema.Struct({
+  baseUrl: optional(Schema.String),
+  api: optional(Schema.String),
+  models: optional(Schema.Array(ProviderModel)),
+  /**
+   * `false` keeps the built-in default model and aliases on their documented targets (effect-chutes' own key; tools
+   * with a strict schema for this entry may refuse it: use `CHUTES_FOLLOW_SUCCESSORS=false` there).
+   */
+  followSuccessors: optional(Schema.Boolean)
+}).annotations({ identifier: "an object like { baseUrl, api, models }" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderConfig = typeof ProviderConfig.Type
+
+/**
+ * One entry of `auth.profiles` (the secret itself lives in the auth profile store, never in the config).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AuthProfileRef = Schema.Struct({
+  provider: optional(Schema.String),
+  mode: optional(Schema.String),
+  email: optional(Schema.String)
+}).annotations({ identifier: "an object like { provider, mode }" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AuthProfileRef = typeof AuthProfileRef.Type
+
+const object = (what: string) => ({ identifier: `an object${what}` })
+
+/**
+ * The keys of the config the SDK reads. Unknown keys are allowed everywhere and ignored by this view (they stay in
+ * the document).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ConfigView = Schema.Struct({
+  agents: optional(Schema.Struct({
+    defaults: optional(Schema.Struct({
+      model: optional(Schema.Union(Schema.String, ModelSelection)),
+      models: optional(
+        Schema.Record({ key: Schema.String, value: ModelEntry }).annotations(object(" of model ref -> { alias }"))
+      )
+    }).annotations(object(""))),
+  }).annotations(object(""))),
+  models: optional(Schema.Struct({
+    mode: optional(Schema.String),
+    providers: optional(
+      Schema.Struct({ chutes: optional(ProviderConfig) }).annotations(object(" of provider id -> provider"))
+    )
+  }).annotations(object(""))),
+  auth: optional(Schema.Struct({
+    profiles: optional(
+      Schema.Record({ key: Schema.String, value: AuthProfileRef }).annotations(object(" of profile id -> profile"))
+    )
+  }).annotations(object("")))
+}).annotations(object(""))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ConfigView = typeof ConfigView.Type
+
+/**
+ * Something in the config that was understood but deserves the user's attention.
+ *
+ * - `InvertedAlias`: an OpenClaw-style inverted entry (`"chutes-fast": { alias: "chutes/…" }`), read as alias name ->
+ *   ref.
+ * - `InvalidAliasRef`: an alias on a `chutes/…` key that is not a valid ref; the alias is skipped.
+ * - `DuplicateAlias`: two refs use the same alias name (case-insensitively); the first one wins.
+ * - `AliasShadowsRef`: an alias name that is itself a `chutes/…` ref would hijack that ref; the alias is skipped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigWarning {
+  readonly kind: "InvertedAlias" | "InvalidAliasRef" | "DuplicateAlias" | "AliasShadowsRef"
+  /** The config key involved, e.g. `agents.defaults.models["chutes-fast"]`. */
+  readonly key: string
+  readonly message: string
+}
+
+/**
+ * A loaded (or merged) config: the whole document and the typed view of its known keys.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentConfigDocument {
+  /** Everything the file holds, unknown keys included; this is what `save` writes. */
+  readonly root: JsonObject
+  /** The keys this SDK reads, decoded. */
+  readonly view: ConfigView
+}
+
+/**
+ * An empty config, the starting point when there is no file yet.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: AgentConfigDocument = { root: {}, view: {} }
+
+/**
+ * A readable key path: `agents.defaults.models["chutes/zai-org/GLM-4.7-TEE"].alias`, `…models[2].id`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatPath: (path: ReadonlyArray<PropertyKey>) => string = ConfigJson.formatPath
+
+const kindOf = (value: unknown): string => {
+  if (value === null) return "null"
+  if (Array.isArray(value)) return "an array"
+  switch (typeof value) {
+    case "object":
+      return "an object"
+    case "string":
+      return "a string"
+    case "number":
+      return "a number"
+    case "boolean":
+      return "a boolean"
+    default:
+      return typeof value
+  }
+}
+
+const valueAt = (root: Json, path: ReadonlyArray<PropertyKey>): Json | undefined => {
+  let current: Json | undefined = root
+  for (const segment of path) {
+    if (current === undefined) return undefined
+    if (typeof segment === "number" && Array.isArray(current)) current = current[segment]
+    else if (isJsonObject(current)) current = ConfigJson.own(current, String(segment))
+    else return undefined
+  }
+  return current
+}
+
+// The deepest issue names the key the user has to fix; several issues at that depth are the members of a union. The
+// actual value is described by its kind only: config files can hold secrets (e.g. a provider's apiKey).
+const invalidDetail = (root: Json, error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const depth = issues.reduce((deepest, issue) => Math.max(deepest, issue.path.length), 0)
+  const deepest = issues.filter((issue) => issue.path.length === depth)
+  const first = deepest[0]
+  if (first === undefined) return "unexpected shape"
+  const expected = Array.from(
+    new Set(deepest.map((issue) => issue.message.replace(/^Expected /, "").replace(/, actual [\s\S]*$/, "")))
+  )
+  const actual = valueAt(root, first.path)
+  const got = actual === undefined ? "nothing" : kindOf(actual)
+  return excerpt(`${formatPath(first.path)}: expected ${expected.join(" or ")}, got ${got}`, 300)
+}
+
+const decodeView = Schema.decodeUnknownEither(ConfigView, { errors: "all", onExcessProperty: "ignore" })
+
+/**
+ * The deepest nesting a config may have. Real configs are a handful of levels deep; a pathological one would overflow
+ * the stack later, while its schema errors are formatted or while it is written back.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_DEPTH = 100
+
+/**
+ * Builds a document from an already-parsed JSON value, checking the known keys.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromJson = (value: unknown, path: string): Either.Either<AgentConfigDocument, ConfigError> => {
+  if (depthExceeds(value, MAX_DEPTH)) {
+    return Either.left(
+      new ConfigError({ reason: "Invalid", path, detail: `nested deeper than ${MAX_DEPTH} levels` })
+    )
+  }
+  if (!isJsonObject(value)) {
+    return Either.left(
+      new ConfigError({ reason: "Invalid", path, detail: `the top level must be an object, got ${kindOf(value)}` })
+    )
+  }
+  return Either.match(decodeView(value), {
+    onLeft: (error) => Either.left(new ConfigError({ reason: "Invalid", path, detail: invalidDetail(value, error) })),
+    onRight: (view) => Either.right({ root: value, view })
+  })
+}
+
+const lineAndColumn = (error: unknown): { readonly line?: number; readonly column?: number } => {
+  if (typeof error !== "object" || error === null) return {}
+  const line: unknown = Reflect.get(error, "lineNumber")
+  const column: unknown = Reflect.get(error, "columnNumber")
+  return {
+    ...(typeof line === "number" ? { line } : {}),
+    // json5 reports column 0 for a raw line break inside a string: positions here are 1-based.
+    ...(typeof column === "number" ? { column: Math.max(1, column) } : {})
+  }
+}
+
+/**
+ * Parses the text of a config file (JSON5: comments, trailing commas, unquoted keys). A syntax error carries its
+ * 1-based line and column; a known key of the wrong shape is `Invalid` and names the key.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse = (text: string, path: string): Either.Either<AgentConfigDocument, ConfigError> => {
+  let value: unknown
+  try {
+    value = JSON5.parse(text)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    // json5's message ends with " at <line>:<column>", which the error already carries as fields.
+    const detail = excerpt(message.replace(/^JSON5:\s*/, "").replace(/ at \d+:\d+$/, ""), 120)
+    return Either.left(new ConfigError({ reason: "Parse", path, ...lineAndColumn(error), detail }))
+  }
+  return fromJson(value, path)
+}
+
+/**
+ * The text `save` writes: JSON5, 2-space indent, double quotes, a trailing newline. Comments of the original file are
+ * not preserved (they stay in the `.bak`).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const format = (doc: AgentConfigDocument): string => `${JSON5.stringify(doc.root, { space: 2, quote: "\"" })}\n`
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * `agents.defaults.model.primary` (a bare string `model` counts as the primary).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const primary = (doc: AgentConfigDocument): Option.Option<string> => {
+  const model = doc.view.agents?.defaults?.model
+  if (model === undefined) return Option.none()
+  return Option.fromNullable(typeof model === "string" ? model : model.primary)
+}
+
+/**
+ * `agents.defaults.model.fallbacks`, in order.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const fallbacks = (doc: AgentConfigDocument): ReadonlyArray<string> => {
+  const model = doc.view.agents?.defaults?.model
+  return model === undefined || typeof model === "string" ? [] : model.fallbacks ?? []
+}
+
+/**
+ * `models.providers.chutes`, when present.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const providerConfig = (doc: AgentConfigDocument): Option.Option<ProviderConfig> =>
+  Option.fromNullable(doc.view.models?.providers?.chutes)
+
+/**
+ * `models.providers.chutes.followSuccessors`, when set.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const followSuccessors = (doc: AgentConfigDocument): Option.Option<boolean> =>
+  Option.fromNullable(doc.view.models?.providers?.chutes?.followSuccessors)
+
+/**
+ * `auth.profiles`, every provider's.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const authProfiles = (doc: AgentConfigDocument): Readonly<Record<string, AuthProfileRef>> =>
+  doc.view.auth?.profiles ?? {}
+
+/**
+ * The aliases of the config with what was noticed while reading them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AliasReading {
+  /** Alias name -> normalised `chutes/…` ref, in file order; the form `ChutesProvider.layer({ aliases })` takes. */
+  readonly aliases: ReadonlyArray<readonly [name: string, ref: string]>
+  readonly warnings: ReadonlyArray<ConfigWarning>
+}
+
+/**
+ * Reads the user aliases of `agents.defaults.models`: entries `"chutes/<id>": { alias: "name" }` (provider matched
+ * case-insensitively; other providers' entries are not ours), plus OpenClaw's inverted entries
+ * (`"name": { alias: "chutes/<id>" }`, key not a ref), which are read as name -> ref and reported.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const readAliases = (doc: AgentConfigDocument): AliasReading => {
+  const entries = doc.view.agents?.defaults?.models ?? {}
+  const aliases: Array<readonly [string, string]> = []
+  const warnings: Array<ConfigWarning> = []
+  const seen = new Map<string, string>()
+  const add = (name: string, ref: string, key: string) => {
+    const lower = name.toLowerCase()
+    const previous = seen.get(lower)
+    if (previous !== undefined) {
+      if (previous !== ref) {
+        warnings.push({
+          kind: "DuplicateAlias",
+          key,
+          message: `alias ${JSON.stringify(name)} is used for ${previous} and ${ref}; ${previous} wins`
+        })
+      }
+      return
+    }
+    seen.set(lower, ref)
+    aliases.push([name, ref])
+  }
+  for (const [key, entry] of Object.entries(entries)) {
+    const alias = entry.alias?.trim()
+    if (alias === undefined || alias.length === 0) continue
+    const where = ConfigJson.modelsKey(key)
+    const aliasRef = ModelRef.parse(alias)
+    if (ConfigJson.isChutesKey(key)) {
+      const ref = ModelRef.parse(key)
+      if (Either.isLeft(ref)) {
+        warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
+      } else if (Either.isRight(aliasRef)) {
+        warnings.push({
+          kind: "AliasShadowsRef",
+          key: where,
+          message: `${where}: the alias ${JSON.stringify(alias)} is itself a model ref and would hide it; alias skipped`
+        })
+      } else {
+        add(alias, ref.right, where)
+      }
+    } else if (!ConfigJson.isRefLike(key) && Either.isRight(aliasRef)) {
+      const name = key.trim()
+      warnings.push({
+        kind: "InvertedAlias",
+        key: where,
+        message: `${where} is written inverted (alias name -> { alias: ref }); read as alias ${JSON.stringify(name)} ` +
+          `-> ${aliasRef.right}. The expected form is ` +
+          `${JSON.stringify(aliasRef.right)}: { alias: ${JSON.stringify(name)} }`
+      })
+      if (name.length > 0) add(name, aliasRef.right, where)
+    }
+  }
+  return { aliases, warnings }
+}
+
+/**
+ * The user aliases, alias name -> ref, ready for `ChutesProvider.layer({ aliases })` or `ModelRef.makeUserAliases`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const userAliases = (doc: AgentConfigDocument): ReadonlyArray<readonly [name: string, ref: string]> =>
+  readAliases(doc).aliases
+
+/**
+ * What the config says that the user should know about (inverted aliases, …).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const warnings = (doc: AgentConfigDocument): ReadonlyArray<ConfigWarning> => readAliases(doc).warnings
+
+
+/**
+ * What a config contributes to the provider: user aliases (`agents.defaults.models[ref].alias`), the default model
+ * (`agents.defaults.model.primary`, when it is a valid ref) and `followSuccessors` — with a sentence for each thing
+ * that was ignored (OpenClaw's inverted aliases, a primary that is not a ref).
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export interface ProviderDefaults {
+  readonly aliases: ReadonlyArray<readonly [string, string]>
+  readonly defaultModel: string | undefined
+  readonly followSuccessors: boolean | undefined
+  readonly warnings: ReadonlyArray<string>
+}
+
+/**
+ * No config: no user aliases, the documented default, successors as the environment says.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const noProviderDefaults: ProviderDefaults = {
+  aliases: [],
+  defaultModel: undefined,
+  followSuccessors: undefined,
+  warnings: []
+}
+
+/**
+ * What is said when a config cannot be read and the provider goes on without it.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const ignoredConfig = (error: ConfigError): string =>
+  `${error.message}; its aliases and default model are ignored`
+
+/**
+ * The provider defaults of a config document (pure); the library's `ChutesProvider.layer` and the CLI read a config
+ * through this one function.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const providerDefaults = (doc: AgentConfigDocument): ProviderDefaults => {
+  const reading = readAliases(doc)
+  const configured = Option.getOrUndefined(primary(doc))
+  const valid = configured !== undefined && Either.isRight(ModelRef.parse(configured))
+  return {
+    aliases: reading.aliases,
+    defaultModel: valid ? configured : undefined,
+    followSuccessors: Option.getOrUndefined(followSuccessors(doc)),
+    warnings: [
+      ...reading.warnings.map((warning) => warning.message),
+      ...(configured !== undefined && !valid
+        ? [`agents.defaults.model.primary ${JSON.stringify(configured)} is not a model ref; ignored`]
+        : [])
+    ]
+  }
+}
