@@ -12,7 +12,7 @@
  *   {"url":"http://127.0.0.1:PORT","baseUrl":".../v1","idpBaseUrl":"...","apiKey":"...","clientId":"...",
  *    "clientSecret":"..."}
  * then serves until SIGTERM or SIGINT. Other processes read counters and set faults through
- * `GET /__control/state`, `POST /__control/fault`, `POST /__control/reset` (see src/testing/FakeChutes.ts).
+ * `GET /__control/state`, `POST /__control/fault`, `POST /__control/reset` (see src/testing/FakeChutes/control.ts).
  */
 import { parseArgs } from "node:util"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
