@@ -263,6 +263,33 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OA
 }
 
 /**
+ * Why a prompt got no answer. `Prompter.prompt` fails with it; a flow that needs the answer decides what it means
+ * (the OAuth login turns it into `OAuthError` with reason `NotInteractive`; onboarding into "no key entered").
+ *
+ * - `NotInteractive`: there is no terminal to ask on (stdin or stdout is not a TTY, or `--non-interactive`).
+ * - `InputEnded`: the input closed (Ctrl-D, a closed pipe) before an answer was given.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PromptError extends Schema.TaggedError<PromptError>("effect-chutes/PromptError")("PromptError", {
+  reason: Schema.Literal("NotInteractive", "InputEnded"),
+  /** A short explanation (e.g. "--non-interactive was given; nothing is asked"). */
+  detail: Schema.optional(Schema.String)
+}) {
+  /** @since 0.2.0 */
+  override get message(): string {
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    switch (this.reason) {
+      case "NotInteractive":
+        return `No terminal to ask on${detail}`
+      case "InputEnded":
+        return `The input ended before an answer was given${detail}`
+    }
+  }
+}
+
+/**
  * Why the auth profile store could not be used. A corrupt store is never overwritten.
  *
  * - `Corrupt`: the file does not parse, has another `version`, is nested too deep or is too large.

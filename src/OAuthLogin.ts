@@ -3,8 +3,10 @@
  * paste flow for remote / headless machines.
  *
  * The terminal, the browser and the loopback server are services (`Prompter`, `BrowserOpener`, `CallbackServer`) so
- * apps and tests swap them; the Node ones are in `effect-chutes/node` (`NodeOAuthLogin`), and this module imports no
- * Node built-in. The protocol is `ChutesOAuth`.
+ * apps and tests swap them; they are defined apart (`internal/oauthTerminal.ts`, `internal/oauthListener.ts`) and
+ * re-exported here. The Node ones are in `effect-chutes/node` (`NodeOAuthLogin`), and this module imports no Node
+ * built-in. The protocol is `ChutesOAuth`. A prompt fails with `PromptError`; the login turns that into `OAuthError`
+ * `NotInteractive`, the one error of a sign-in.
  *
  * Faults of OpenClaw's flow that are NOT copied: the listener starts before the browser opens and is bound to the
  * loopback address only; a pasted bare code is refused (no CSRF check without the state); a wrong state never
@@ -14,381 +16,56 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import { type AppSettings, appFromEnv, ChutesOAuth, type OAuthApp } from "./ChutesOAuth.js"
-import { OAuthError } from "./ChutesError.js"
-import { optionalEnv } from "./ChutesSettings.js"
+import { OAuthError, type PromptError } from "./ChutesError.js"
+import { callbackListener, CallbackServer, validateRedirectUri } from "./internal/oauthListener.js"
+import { BrowserOpener, type PromptOptions, Prompter, type PrompterService } from "./internal/oauthTerminal.js"
 import { type CallbackCode, parseCallbackInput } from "./OAuthCallback.js"
 import { makeAuthorizationRequest } from "./OAuthPkce.js"
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Services
-// ---------------------------------------------------------------------------------------------------------------------
-
 /**
- * @since 0.1.0
- * @category models
- */
-export interface BrowserOpenerService {
-  /** Opens `url` in the user's browser. Failing to open is only worth a warning: the URL is printed too. */
-  readonly open: (url: string) => Effect.Effect<void>
-}
-
-/**
- * Opens URLs in a browser.
+ * The terminal and the browser: `Prompter` (its `prompt` fails with `PromptError`) and `BrowserOpener`, each with a
+ * `layerTest`.
  *
  * @since 0.1.0
- * @category tags
  */
-export class BrowserOpener extends Context.Tag("effect-chutes/BrowserOpener")<BrowserOpener, BrowserOpenerService>() {
-  /**
-   * A browser that runs `onOpen` (e.g. an HTTP client playing the browser in tests).
-   *
-   * @since 0.1.0
-   */
-  static layerTest(onOpen: (url: string) => Effect.Effect<void>): Layer.Layer<BrowserOpener> {
-    return Layer.succeed(BrowserOpener, { open: onOpen })
-  }
-
-  /**
-   * A browser that opens nothing (the printed URL is the only way).
-   *
-   * @since 0.1.0
-   */
-  static readonly layerNone: Layer.Layer<BrowserOpener> = Layer.succeed(BrowserOpener, { open: () => Effect.void })
-}
-
+export {
+  BrowserOpener,
+  type BrowserOpenerService,
+  type PromptOptions,
+  Prompter,
+  type PrompterService,
+  type PrompterTestOptions
+} from "./internal/oauthTerminal.js"
 /**
- * @since 0.1.0
- * @category models
- */
-export interface PromptOptions {
-  /** Do not echo the answer (secrets). */
-  readonly hidden?: boolean | undefined
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface PrompterService {
-  /** Whether there is a user to ask (a TTY). When false, `prompt` fails with `NotInteractive` at once. */
-  readonly isInteractive: boolean
-  /** Asks and reads one line. Interruptible: the login races it against the browser callback. */
-  readonly prompt: (message: string, options?: PromptOptions) => Effect.Effect<string, OAuthError>
-  /** Shows one line to the user. */
-  readonly print: (line: string) => Effect.Effect<void>
-}
-
-/**
- * Options of `Prompter.layerTest`.
+ * The callback listener: the redirect URI check, the remote / headless detection, the `CallbackServer` service and
+ * `callbackListener`.
  *
  * @since 0.1.0
- * @category models
  */
-export interface PrompterTestOptions {
-  /**
-   * The answers, in order (once used up, further prompts wait forever, like a user who types nothing), or a function
-   * answering each prompt.
-   */
-  readonly answers?:
-    | ReadonlyArray<string>
-    | ((message: string, options: PromptOptions) => Effect.Effect<string, OAuthError>)
-    | undefined
-  /** Receives every printed line. */
-  readonly lines?: Array<string> | undefined
-  /** Receives every prompt message. */
-  readonly prompts?: Array<string> | undefined
-  /** Default true. */
-  readonly interactive?: boolean | undefined
-}
-
-const notInteractive = (detail: string): OAuthError => new OAuthError({ reason: "NotInteractive", detail })
-
-/**
- * Asks the user things and shows them lines.
- *
- * @since 0.1.0
- * @category tags
- */
-export class Prompter extends Context.Tag("effect-chutes/Prompter")<Prompter, PrompterService>() {
-  /**
-   * A scripted user, recording what it was shown.
-   *
-   * @since 0.1.0
-   */
-  static layerTest(options: PrompterTestOptions = {}): Layer.Layer<Prompter> {
-    const interactive = options.interactive ?? true
-    const answers = options.answers ?? []
-    let next = 0
-    return Layer.succeed(Prompter, {
-      isInteractive: interactive,
-      prompt: (message, promptOptions = {}) =>
-        Effect.suspend(() => {
-          if (!interactive) return Effect.fail(notInteractive("no terminal to prompt on"))
-          options.prompts?.push(message)
-          if (typeof answers === "function") return answers(message, promptOptions)
-          const answer = answers[next]
-          next += 1
-          return answer === undefined ? Effect.never : Effect.succeed(answer)
-        }),
-      print: (line) => Effect.sync(() => void options.lines?.push(line))
-    })
-  }
-
-  /**
-   * No terminal (CI, pipes): every prompt fails with `NotInteractive`; printed lines go to `lines` when given.
-   *
-   * @since 0.1.0
-   */
-  static layerNonInteractive(lines?: Array<string>): Layer.Layer<Prompter> {
-    return Prompter.layerTest({ interactive: false, lines })
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Environment
-// ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * Where the callback listener binds, from a validated redirect URI.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RedirectTarget {
-  /** The address to bind: `127.0.0.1` (also for `localhost`) or `::1`. */
-  readonly host: "127.0.0.1" | "::1"
-  readonly port: number
-  /** The path the callback arrives on. */
-  readonly path: string
-}
-
-const redirectError = (uri: string, why: string): OAuthError =>
-  new OAuthError({
-    reason: "RedirectUri",
-    detail: `${JSON.stringify(uri.slice(0, 200))} ${why}; the local sign-in needs http://127.0.0.1:<port>/<path> ` +
-      `(or localhost, [::1]) registered on the Chutes app — or use the paste flow`
-  })
-
-/**
- * Checks that the local listener can serve `uri`: `http:`, a loopback host (`127.0.0.1`, `localhost`, `[::1]`), an
- * explicit port (1–65535) or the default 80, no credentials, no fragment.
- *
- * @since 0.1.0
- * @category environment
- */
-export const validateRedirectUri = (uri: string): Either.Either<RedirectTarget, OAuthError> => {
-  let url: URL
-  try {
-    url = new URL(uri.trim())
-  } catch {
-    return Either.left(redirectError(uri, "is not a URL"))
-  }
-  if (url.protocol !== "http:") return Either.left(redirectError(uri, `uses ${url.protocol} instead of http:`))
-  if (url.username !== "" || url.password !== "") return Either.left(redirectError(uri, "contains credentials"))
-  if (url.hash !== "") return Either.left(redirectError(uri, "has a fragment"))
-  const host = url.hostname === "127.0.0.1" || url.hostname === "localhost"
-    ? "127.0.0.1"
-    : url.hostname === "[::1]"
-    ? "::1"
-    : undefined
-  if (host === undefined) return Either.left(redirectError(uri, `has host ${url.hostname}, which is not loopback`))
-  const port = url.port === "" ? 80 : Number(url.port)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return Either.left(redirectError(uri, "has no usable port"))
-  return Either.right({ host, port, path: url.pathname })
-}
-
-const REMOTE_MARKERS: ReadonlyArray<string> = [
-  "SSH_CLIENT",
-  "SSH_TTY",
-  "SSH_CONNECTION",
-  "REMOTE_CONTAINERS",
-  "CODESPACES"
-]
-
-/**
- * Whether a local browser is unlikely to reach this machine's loopback: an SSH session, a remote container or
- * Codespaces, or Linux without `DISPLAY` / `WAYLAND_DISPLAY` outside WSL (`WSL_DISTRO_NAME`, or `procVersion` — the
- * text of `/proc/version` — mentioning Microsoft / WSL). Empty values count as unset.
- *
- * @since 0.1.0
- * @category environment
- */
-export const isRemoteEnvironment = (
-  env: Readonly<Record<string, string | undefined>>,
-  platform: string,
-  procVersion?: string | undefined
-): boolean => {
-  const set = (name: string): boolean => (env[name] ?? "").trim().length > 0
-  if (REMOTE_MARKERS.some(set)) return true
-  if (platform !== "linux") return false
-  const wsl = set("WSL_DISTRO_NAME") || /microsoft|wsl/i.test(procVersion ?? "")
-  return !wsl && !set("DISPLAY") && !set("WAYLAND_DISPLAY")
-}
-
-/**
- * `isRemoteEnvironment` with the env read through `Config`, for a runtime that knows its `platform` and how to read
- * `/proc/version` (asked for on Linux only). The Node one is `NodeOAuthLogin.detectRemoteEnvironment`.
- *
- * @since 0.2.0
- * @category environment
- */
-export const remoteEnvironment = (
-  platform: string,
-  readProcVersion: Effect.Effect<string | undefined>
-): Effect.Effect<boolean> =>
-  Effect.gen(function*() {
-    const names = [...REMOTE_MARKERS, "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME"]
-    const env: Record<string, string | undefined> = {}
-    for (const name of names) {
-      env[name] = Option.getOrUndefined(yield* Effect.orDie(optionalEnv(name)))
-    }
-    const procVersion = platform === "linux" ? yield* readProcVersion : undefined
-    return isRemoteEnvironment(env, platform, procVersion)
-  })
-
-// ---------------------------------------------------------------------------------------------------------------------
-// The callback listener
-// ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * A running callback listener.
- *
- * @since 0.1.0
- * @category models
- */
-export interface CallbackListener {
-  /** The bound address (`127.0.0.1` or `::1`). */
-  readonly host: string
-  readonly port: number
-  /** Waits for a callback with a code and the right state; fails on `error=` (`Denied`). */
-  readonly waitForCode: Effect.Effect<CallbackCode, OAuthError>
-  /** Stops listening and drops open connections. Idempotent; also run when the scope closes. */
-  readonly close: Effect.Effect<void>
-}
-
-/**
- * The title of the page shown after a successful callback.
- *
- * @since 0.1.0
- * @category listener
- */
-export const SUCCESS_TITLE = "Signed in to Chutes — you can close this window"
-
-/**
- * How long closing the listener lets answers in flight finish (the browser's page is a few hundred bytes on loopback)
- * before every connection is dropped.
- *
- * @since 0.1.0
- * @category constants
- */
-export const DEFAULT_CLOSE_GRACE: Duration.Duration = Duration.seconds(1)
-
-/**
- * The most connections the listener holds at once; more are dropped as they arrive. A browser opens a few.
- *
- * @since 0.1.0
- * @category constants
- */
-export const DEFAULT_MAX_CONNECTIONS = 16
-
-/**
- * Options of `callbackListener`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ListenerOptions {
-  /** How long a close lets answers in flight finish before it drops every connection. Default 1 s. */
-  readonly closeGrace?: Duration.DurationInput | undefined
-  /** The most connections held at once; more are dropped as they arrive. Default 16. */
-  readonly maxConnections?: number | undefined
-}
-
-/**
- * @since 0.2.0
- * @category models
- */
-export interface CallbackServerService {
-  /**
-   * Whether a browser on the user's machine is unlikely to reach this machine's loopback (SSH, a remote container,
-   * no display): then `login` goes straight to the paste flow.
-   */
-  readonly isRemote: Effect.Effect<boolean>
-  /**
-   * Listens on `target` (already validated) for the redirect carrying `expectedState`, with the contract of
-   * `callbackListener`; a taken port fails with `PortInUse`. Closes when the scope closes.
-   */
-  readonly listen: (
-    target: RedirectTarget,
-    expectedState: string,
-    options: ListenerOptions
-  ) => Effect.Effect<CallbackListener, OAuthError, Scope.Scope>
-}
-
-/**
- * The loopback server the local sign-in's callback listener runs on. The Node one is
- * `NodeOAuthLogin.layerCallbackServer` (in `effect-chutes/node`).
- *
- * @since 0.2.0
- * @category tags
- */
-export class CallbackServer
-  extends Context.Tag("effect-chutes/CallbackServer")<CallbackServer, CallbackServerService>()
-{
-  /**
-   * No loopback server (a browser tab, an edge worker): the login always uses the paste flow, and `listen` fails with
-   * `PortInUse`, which the local flow also turns into the paste flow.
-   *
-   * @since 0.2.0
-   */
-  static readonly layerNone: Layer.Layer<CallbackServer> = Layer.succeed(CallbackServer, {
-    isRemote: Effect.succeed(true),
-    listen: (target) =>
-      Effect.fail(
-        new OAuthError({
-          reason: "PortInUse",
-          detail: `cannot listen on ${target.host} port ${target.port} (no loopback server in this runtime)`
-        })
-      )
-  })
-}
-
-/**
- * Listens for the OAuth redirect on the redirect URI's loopback address and port — nowhere else — through the
- * `CallbackServer`. Per request: another path -> 404; a method other than GET -> 405; `error=` with the right state ->
- * an error page and `Denied`; no code, or a missing / wrong state -> 400 and it keeps waiting; a good callback -> a
- * small "you can close this window" page (`SUCCESS_TITLE`), then the listener closes (a later request finds nothing
- * listening). A taken port fails with `PortInUse`; a redirect URI the listener cannot serve with `RedirectUri`, before
- * anything listens.
- *
- * Closing takes at most the grace period: answers in flight get that long to finish, then every connection is
- * dropped, so no local process can keep the listener (and the sign-in) open. At most `maxConnections` connections are
- * held at once, and one without traffic for a while is dropped.
- *
- * @since 0.1.0
- * @category listener
- */
-export const callbackListener = (
-  redirectUri: string,
-  expectedState: string,
-  options: ListenerOptions = {}
-): Effect.Effect<CallbackListener, OAuthError, Scope.Scope | CallbackServer> =>
-  Effect.flatMap(
-    validateRedirectUri(redirectUri),
-    (target) => Effect.flatMap(CallbackServer, (server) => server.listen(target, expectedState, options))
-  )
+export {
+  callbackListener,
+  type CallbackListener,
+  CallbackServer,
+  type CallbackServerService,
+  DEFAULT_CLOSE_GRACE,
+  DEFAULT_MAX_CONNECTIONS,
+  isRemoteEnvironment,
+  type ListenerOptions,
+  type RedirectTarget,
+  remoteEnvironment,
+  SUCCESS_TITLE,
+  validateRedirectUri
+} from "./internal/oauthListener.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The login
@@ -449,13 +126,29 @@ const missingAppVariables = (
   } of your Chutes OAuth app)`
 }
 
+/**
+ * A prompt that went unanswered, as the sign-in reports it: `NotInteractive` (a sign-in needs a terminal), with why —
+ * no terminal, or the input ended (Ctrl-D, a closed pipe).
+ */
+const promptFailed = (error: PromptError): OAuthError =>
+  new OAuthError({
+    reason: "NotInteractive",
+    detail: error.reason === "InputEnded"
+      ? `the input ended before an answer was given${error.detail !== undefined ? ` (${error.detail})` : ""}`
+      : error.detail ?? "there is no terminal to prompt on"
+  })
+
+/** Asks one question of the sign-in. */
+const ask = (prompter: PrompterService, message: string, options?: PromptOptions): Effect.Effect<string, OAuthError> =>
+  Effect.mapError(prompter.prompt(message, options), promptFailed)
+
 const CLIENT_ID_SHAPE = /^cid_\S+$/
 
 const askClientId = (prompter: PrompterService, attempts: number): Effect.Effect<string, OAuthError> =>
   Effect.gen(function*() {
     yield* prompter.print("No CHUTES_CLIENT_ID is set: enter the client id of your Chutes OAuth app.")
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const answer = (yield* prompter.prompt("Chutes OAuth client id (cid_…): ")).trim()
+      const answer = (yield* ask(prompter, "Chutes OAuth client id (cid_…): ")).trim()
       if (CLIENT_ID_SHAPE.test(answer)) return answer
       yield* prompter.print(
         answer.length === 0 ? "No client id entered." : "That does not look like a client id (it starts with cid_)."
@@ -475,7 +168,7 @@ const askClientSecret = (
         "(it is kept with the sign-in, in the 0600 auth profile store)."
     )
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const answer = (yield* prompter.prompt("Chutes OAuth client secret (csc_…; input hidden): ", { hidden: true }))
+      const answer = (yield* ask(prompter, "Chutes OAuth client secret (csc_…; input hidden): ", { hidden: true }))
         .trim()
       if (answer.length > 0 && !CLIENT_ID_SHAPE.test(answer)) return Redacted.make(answer)
       yield* prompter.print(
@@ -489,7 +182,8 @@ const askClientSecret = (
 
 /**
  * Reads pasted redirect URLs until one parses with the right state. A bad paste is explained and asked again (at
- * most `attempts` times); `Denied` ends at once.
+ * most `attempts` times); `Denied` ends at once. A prompt that gets no answer (`PromptError`) ends it with
+ * `NotInteractive`.
  *
  * @since 0.1.0
  * @category login
@@ -503,7 +197,7 @@ export const readPastedCallback = (
   Effect.gen(function*() {
     let last = new OAuthError({ reason: "InvalidCallback", detail: "nothing was pasted" })
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const parsed = parseCallbackInput(yield* prompter.prompt(message), expectedState)
+      const parsed = parseCallbackInput(yield* ask(prompter, message), expectedState)
       if (Either.isRight(parsed)) return parsed.right
       last = parsed.left
       if (last.reason === "Denied") return yield* last
@@ -518,6 +212,26 @@ interface LocalCode {
   /** Ends once the listener is closed: at most its grace period after the code came. */
   readonly listenerClosed: Effect.Effect<void>
 }
+
+/** The local flow when the callback port is taken: the browser opens, and only the paste prompt is left. */
+const portTaken = (
+  error: OAuthError,
+  url: string,
+  port: number,
+  state: string,
+  attempts: number
+): Effect.Effect<CallbackCode, OAuthError, BrowserOpener | Prompter> =>
+  Effect.gen(function*() {
+    const prompter = yield* Prompter
+    yield* Effect.logWarning(`${error.message}; falling back to pasting the redirect URL`)
+    yield* prompter.print(`Open this URL in your browser: ${url}`)
+    yield* Effect.flatMap(BrowserOpener, (opener) => opener.open(url))
+    yield* prompter.print(
+      `Port ${port} is in use, so the browser cannot hand the sign-in back by itself. After approving, ` +
+        `copy the full URL of the page you land on (it may show an error) and paste it here.`
+    )
+    return yield* readPastedCallback(prompter, "Paste the redirect URL: ", state, attempts)
+  })
 
 const localFlow = (
   app: OAuthApp,
@@ -537,14 +251,7 @@ const localFlow = (
       const listening = yield* Effect.either(Scope.extend(callbackListener(app.redirectUri, state), scope))
       if (Either.isLeft(listening)) {
         if (listening.left.reason !== "PortInUse") return yield* listening.left
-        yield* Effect.logWarning(`${listening.left.message}; falling back to pasting the redirect URL`)
-        yield* prompter.print(`Open this URL in your browser: ${url}`)
-        yield* opener.open(url)
-        yield* prompter.print(
-          `Port ${target.port} is in use, so the browser cannot hand the sign-in back by itself. After approving, ` +
-            `copy the full URL of the page you land on (it may show an error) and paste it here.`
-        )
-        return yield* readPastedCallback(prompter, "Paste the redirect URL: ", state, attempts)
+        return yield* portTaken(listening.left, url, target.port, state, attempts)
       }
       const listener = listening.right
       yield* prompter.print(`Open this URL in your browser: ${url}`)
@@ -638,7 +345,7 @@ export const login: (
         clientId: knownClientId === undefined,
         clientSecret: knownSecret === undefined
       })
-      return yield* notInteractive(`${NOT_INTERACTIVE_DETAIL}${missing}`)
+      return yield* new OAuthError({ reason: "NotInteractive", detail: `${NOT_INTERACTIVE_DETAIL}${missing}` })
     }
     const attempts = Math.max(1, Math.floor(options.maxAttempts ?? 3))
     // Both before the browser opens: the IdP checks the secret at the code exchange, after the whole round trip.

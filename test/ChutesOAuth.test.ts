@@ -409,6 +409,72 @@ describe("code exchange", () => {
     }))
 })
 
+describe("the token and userinfo bodies (one Schema each)", () => {
+  const exchangeWith = (body: string) => {
+    const { layer } = oauthOver([{ status: 200, body, headers: { "content-type": "application/json" } }])
+    return Effect.flatMap(
+      ChutesOAuth.ChutesOAuth,
+      (oauth) => oauth.exchangeCode({ app, code: "code_secret_xyz", verifier: "verifier_secret_xyz" })
+    ).pipe(Effect.provide(layer))
+  }
+
+  it.effect("each refusal names the field and what is wrong with it, never its value", () =>
+    Effect.gen(function*() {
+      const token = "cak_value_never_shown_0001"
+      const refresh = "crt_value_never_shown_0001"
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        [`{"refresh_token":"${refresh}","expires_in":60}`, "access_token is missing or empty"],
+        [`{"access_token":"   ","refresh_token":"${refresh}","expires_in":60}`, "access_token is missing or empty"],
+        [`{"access_token":12345678901234,"refresh_token":"${refresh}","expires_in":60}`, "access_token is missing or empty"],
+        [`{"access_token":"${token}","expires_in":60}`, "refresh_token is missing or empty"],
+        [`{"access_token":"${token}","refresh_token":7,"expires_in":60}`, "refresh_token is missing or empty"],
+        [`{"access_token":"${token}","refresh_token":"${refresh}"}`, "expires_in must be a positive integer of seconds (got missing)"],
+        [`{"access_token":"${token}","refresh_token":"${refresh}","expires_in":"${token}"}`, "expires_in must be a positive integer of seconds (got a string that is not a positive integer)"],
+        [`{"access_token":"${token}","refresh_token":"${refresh}","expires_in":null}`, "expires_in must be a positive integer of seconds (got a null that is not a positive integer)"],
+        [`{"access_token":"${token}","refresh_token":"${refresh}","expires_in":{"s":1}}`, "expires_in must be a positive integer of seconds (got an object that is not a positive integer)"],
+        [`[{"access_token":"${token}"}]`, "the body is not a JSON object"],
+        [`"${token}"`, "the body is not a JSON object"],
+        [`{"access_token":"${token}"`, "the body is not a JSON object"]
+      ]
+      for (const [body, detail] of cases) {
+        const error = yield* Effect.flip(exchangeWith(body))
+        assert.strictEqual(error.reason, "InvalidTokenResponse", body)
+        assert.strictEqual(error.detail, detail, body)
+        leakFree(error, [token, refresh])
+      }
+    }))
+
+  it.effect("values are trimmed; an unusable optional field is dropped, not a refusal", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(0)
+      const tokens = yield* exchangeWith(
+        `{"access_token":"  cak_a  ","refresh_token":" crt_r ","expires_in":"600","scope":42,"extra":{"deep":[1]}}`
+      )
+      assert.strictEqual(Redacted.value(tokens.access), "cak_a")
+      assert.strictEqual(Redacted.value(tokens.refresh), "crt_r")
+      assert.strictEqual(tokens.expires, ChutesOAuth.expiresAt(0, 600))
+      assert.isFalse("scope" in tokens)
+    }))
+
+  it.effect("userinfo: sub and username when they are non-empty strings; a body that is no object is refused", () =>
+    Effect.gen(function*() {
+      const read = (body: string) => {
+        const { layer } = oauthOver([{ status: 200, body, headers: { "content-type": "application/json" } }])
+        return Effect.flatMap(ChutesOAuth.ChutesOAuth, (o) => o.userInfo(Redacted.make("cak_reader_0001"))).pipe(
+          Effect.provide(layer)
+        )
+      }
+      assert.deepStrictEqual(yield* read(`{"sub":" user-1 ","username":"  alice "}`), { sub: "user-1", username: "alice" })
+      assert.deepStrictEqual(yield* read(`{"sub":5,"username":"   ","email":"a@b.c"}`), {})
+      assert.deepStrictEqual(yield* read(`{"username":null}`), {})
+      for (const body of ["[]", "null", "<html></html>"]) {
+        const error = yield* Effect.flip(read(body))
+        assert.strictEqual(error.reason, "InvalidTokenResponse", body)
+        assert.strictEqual(error.detail, "userinfo: the body is not a JSON object", body)
+      }
+    }))
+})
+
 describe("refresh", () => {
   it.effect("a profile without a stored secret: the secret is read from the env at call time", () =>
     Effect.gen(function*() {

@@ -14,9 +14,10 @@ import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
 import * as Net from "node:net"
 import * as Os from "node:os"
+import { PassThrough } from "node:stream"
 import { inspect } from "node:util"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
-import type { OAuthError } from "../src/ChutesError.js"
+import { type OAuthError, PromptError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as NodeOAuthLogin from "../src/node/NodeOAuthLogin.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
@@ -602,5 +603,87 @@ describe("login: no terminal", () => {
       assert.include(noSecret.message, "CHUTES_CLIENT_SECRET")
       assert.notInclude(noSecret.message, "CHUTES_CLIENT_ID")
       assert.deepStrictEqual(opened, [])
+    }))
+})
+
+describe("prompts fail with PromptError; the sign-in reports NotInteractive", () => {
+  it.effect("the test prompter without a terminal, and the Node prompter on streams that are not TTYs", () =>
+    Effect.gen(function*() {
+      const scripted = yield* Effect.flip(
+        Effect.flatMap(Prompter, (prompter) => prompter.prompt("anything? ")).pipe(
+          Effect.provide(Prompter.layerNonInteractive())
+        )
+      )
+      assert.instanceOf(scripted, PromptError)
+      assert.strictEqual(scripted.reason, "NotInteractive")
+      const node = NodeOAuthLogin.makePrompter(
+        new PassThrough() as unknown as NodeJS.ReadStream,
+        new PassThrough() as unknown as NodeJS.WriteStream
+      )
+      assert.isFalse(node.isInteractive)
+      const error = yield* Effect.flip(node.prompt("anything? ", { hidden: true }))
+      assert.strictEqual(error._tag, "PromptError")
+      assert.strictEqual(error.reason, "NotInteractive")
+      assert.include(error.message, "stdin or stdout is not a terminal")
+    }))
+
+  const ended = (detail?: string) =>
+    Effect.fail(new PromptError({ reason: "InputEnded", ...(detail !== undefined ? { detail } : {}) }))
+
+  it.live("the input ending at the paste prompt: NotInteractive saying so, nothing exchanged", () =>
+    Effect.gen(function*() {
+      const env = yield* setup()
+      const error = yield* Effect.flip(
+        OAuthLogin.login({ app: env.app, forcePaste: true }).pipe(
+          Effect.provide(layers(env.oauth, () => Effect.void, { answers: () => ended() }))
+        )
+      )
+      assert.strictEqual(error._tag, "OAuthError")
+      assert.strictEqual(error.reason, "NotInteractive")
+      assert.include(error.message, "the input ended before an answer was given")
+      assert.strictEqual(env.server.counters.token, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("the input ending while the listener waits ends the local flow and closes the listener", () =>
+    Effect.gen(function*() {
+      const env = yield* setup()
+      const opened: Array<string> = []
+      const error = yield* Effect.flip(
+        OAuthLogin.login({ app: env.app, remote: false }).pipe(
+          Effect.provide(layers(env.oauth, (url) => Effect.sync(() => void opened.push(url)), {
+            answers: () => ended("Ctrl-D")
+          }))
+        )
+      )
+      assert.strictEqual(error.reason, "NotInteractive")
+      assert.include(error.message, "the input ended before an answer was given (Ctrl-D)")
+      assert.strictEqual(opened.length, 1)
+      assert.strictEqual(yield* connect(env.port), "ECONNREFUSED")
+    }).pipe(Effect.scoped))
+
+  it.live("no terminal at the client id or secret prompt: NotInteractive with the prompter's reason, before the browser", () =>
+    Effect.gen(function*() {
+      const env = yield* setup()
+      const opened: Array<string> = []
+      const noTerminal = () => Effect.fail(new PromptError({ reason: "NotInteractive", detail: "the terminal went away" }))
+      for (const app of [{ ...env.app, clientId: Option.none() }, { ...env.app, clientId: Option.some(env.app.clientId), clientSecret: undefined }]) {
+        const error = yield* Effect.flip(
+          OAuthLogin.login({ app, remote: false }).pipe(
+            Effect.provide(layers(env.oauth, (url) => Effect.sync(() => void opened.push(url)), { answers: noTerminal }))
+          )
+        )
+        assert.strictEqual(error._tag, "OAuthError")
+        assert.strictEqual(error.reason, "NotInteractive")
+        assert.include(error.message, "OAuth requires interactive mode: the terminal went away")
+      }
+      assert.deepStrictEqual(opened, [])
+      assert.strictEqual(env.server.counters.authorize, 0)
+    }).pipe(Effect.scoped))
+
+  it.effect("readPastedCallback alone: a prompt without an answer is NotInteractive", () =>
+    Effect.gen(function*() {
+      const prompter = yield* Effect.provide(Prompter, Prompter.layerTest({ answers: () => ended() }))
+      const error = yield* Effect.flip(OAuthLogin.readPastedCallback(prompter, "Paste: ", "state"))
+      assert.strictEqual(error.reason, "NotInteractive")
     }))
 })

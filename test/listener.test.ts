@@ -12,12 +12,14 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
 import { existsSync, readFileSync } from "node:fs"
 import * as Net from "node:net"
 import * as NodeOAuthLogin from "../src/node/NodeOAuthLogin.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
+import * as Capture from "./support/capture.js"
 import { bindable, connect, freePort } from "./support/net.js"
 import { idpSetup } from "./support/idp.js"
 
@@ -450,5 +452,137 @@ describe("callback listener: a local process cannot hold it open", () => {
       const extra = yield* keepAlive(port)
       assert.strictEqual(yield* extra.closed, "closed, 0 more bytes", "a fifth connection is dropped at once")
       assert.strictEqual(yield* held[0]!.request("/x"), "HTTP/1.1 404 Not Found", "the first four are still served")
+    }).pipe(Effect.scoped))
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The callback app on HttpRouter: exact matching, the pages, nothing traced
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** One raw request (the target exactly as written: `fetch` would normalise it); resolves with the whole answer. */
+const rawRequest = (port: number, method: string, target: string) =>
+  Effect.async<string>((resume) => {
+    const socket = Net.connect(port, "127.0.0.1", () =>
+      socket.end(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`))
+    let data = ""
+    socket.on("data", (chunk) => (data += chunk.toString()))
+    socket.on("close", () => resume(Effect.succeed(data)))
+    socket.on("error", () => resume(Effect.succeed(data)))
+  })
+
+const statusOf = (answer: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? "0")
+
+/** The headers of a raw answer, names lower-cased, and its body. */
+const parseAnswer = (answer: string) => {
+  const end = answer.indexOf("\r\n\r\n")
+  const headers = new Map<string, string>()
+  for (const line of answer.slice(0, end).split("\r\n").slice(1)) {
+    const colon = line.indexOf(":")
+    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+  }
+  return { headers, body: answer.slice(end + 4) }
+}
+
+describe("callback listener: the app on HttpRouter", () => {
+  it.live("the path is matched exactly (no case folding, no trailing or doubled slash, no decoding); GET only", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const listener = yield* callbackListener(`http://127.0.0.1:${port}/cb`, "s")
+      const query = "?code=c1&state=s"
+      for (const target of [`/cb/${query}`, `/CB${query}`, `/c%62${query}`, `/cb/x${query}`, `/${query}`]) {
+        assert.strictEqual(statusOf(yield* rawRequest(port, "GET", target)), 404, target)
+      }
+      for (const method of ["HEAD", "POST", "PUT", "DELETE", "OPTIONS"]) {
+        assert.strictEqual(statusOf(yield* rawRequest(port, method, `/cb${query}`)), 405, method)
+      }
+      assert.isTrue(Option.isNone(yield* Effect.timeoutOption(listener.waitForCode, Duration.millis(1))))
+      // An absolute-form target with dot segments names the callback path: it is the callback.
+      const good = yield* rawRequest(port, "GET", `http://127.0.0.1:${port}/x/../cb${query}`)
+      assert.strictEqual(statusOf(good), 200)
+      assert.strictEqual(Redacted.value((yield* listener.waitForCode).code), "c1")
+    }).pipe(Effect.scoped))
+
+  it.live("a redirect path with a colon, a star or an escape: a literal path, not a route pattern", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [path: string, others: ReadonlyArray<string>]> = [
+        ["/a:b/c%20d", ["/a:x/c%20d", "/a:b/c%2520d", "/A:b/c%20d"]],
+        ["/a*b", ["/azzb", "/a", "/a*bc"]],
+        ["/x%2Fy", ["/x/y", "/x%2fy"]],
+        ["/caf%C3%A9", ["/cafe"]]
+      ]
+      for (const [path, others] of cases) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const port = yield* freePort
+          const listener = yield* callbackListener(`http://127.0.0.1:${port}${path}`, "s")
+          for (const other of others) {
+            assert.strictEqual(statusOf(yield* rawRequest(port, "GET", `${other}?code=c1&state=s`)), 404, other)
+          }
+          assert.strictEqual(statusOf(yield* rawRequest(port, "GET", `${path}?code=c2&state=s`)), 200, path)
+          assert.strictEqual(Redacted.value((yield* listener.waitForCode).code), "c2")
+        }))
+      }
+    }))
+
+  it.live("every page: HTML with its length, never cached, no referrer, nothing loaded; the last one closes", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      yield* callbackListener(`http://127.0.0.1:${port}/cb`, "s")
+      const answers = [
+        yield* rawRequest(port, "GET", "/elsewhere"),
+        yield* rawRequest(port, "GET", "/cb?code=c1&state=wrong"),
+        yield* rawRequest(port, "GET", "/cb?code=c1&state=s")
+      ]
+      assert.deepStrictEqual(answers.map(statusOf), [404, 400, 200])
+      for (const answer of answers) {
+        const { body, headers } = parseAnswer(answer)
+        assert.strictEqual(headers.get("content-type"), "text/html; charset=utf-8")
+        assert.strictEqual(headers.get("content-length"), String(Buffer.byteLength(body)))
+        assert.strictEqual(headers.get("cache-control"), "no-store")
+        assert.strictEqual(headers.get("referrer-policy"), "no-referrer")
+        assert.strictEqual(headers.get("content-security-policy"), "default-src 'none'")
+        assert.strictEqual(headers.get("x-content-type-options"), "nosniff")
+        assert.match(body, /^<!DOCTYPE html>/)
+      }
+      assert.include(parseAnswer(answers[2]!).body, OAuthLogin.SUCCESS_TITLE)
+      assert.strictEqual(parseAnswer(answers[2]!).headers.get("connection"), "close")
+      // A page quoting the request escapes it.
+      const hostile = yield* callbackListener(`http://127.0.0.1:${yield* freePort}/cb`, "s").pipe(
+        Effect.map((l) => l.port)
+      )
+      const denied = yield* rawRequest(hostile, "GET", "/cb?error=%3Cscript%3E&state=s")
+      assert.strictEqual(statusOf(denied), 400)
+      assert.notInclude(parseAnswer(denied).body, "<script>")
+    }).pipe(Effect.scoped))
+
+  it.live("a sign-in through the listener traces and logs neither the code nor the state", () =>
+    Effect.gen(function*() {
+      const env = yield* setup
+      const capture = Capture.make()
+      const opened = yield* Deferred.make<string>()
+      const fiber = yield* OAuthLogin.login({ app: env.app, remote: false }).pipe(
+        Effect.provide(Layer.mergeAll(
+          env.oauth,
+          OAuthLogin.BrowserOpener.layerTest((url) => Effect.asVoid(Deferred.succeed(opened, url))),
+          OAuthLogin.Prompter.layerTest({}),
+          NodeOAuthLogin.layerCallbackServer
+        )),
+        Effect.provide(Capture.layer(capture)),
+        Effect.fork
+      )
+      const location = yield* redirectFor(yield* Deferred.await(opened))
+      const params = new URL(location).searchParams
+      // A wrong state first (logged as ignored), then the genuine callback.
+      assert.strictEqual(yield* status(withParams(location, { state: "forged-state-0123456789" })), 400)
+      assert.strictEqual(yield* status(location), 200)
+      const completed = yield* Fiber.join(fiber)
+      assert.strictEqual(completed.profileId, "chutes:alice")
+      assert.isAbove(capture.counts.spans, 0)
+      assert.isTrue(capture.entries.some((e) => e.kind === "log" && e.text.includes("Ignored a sign-in callback")))
+      const secrets = [
+        { name: "code", value: params.get("code") ?? "" },
+        { name: "state", value: params.get("state") ?? "" },
+        { name: "forged state", value: "forged-state-0123456789" }
+      ]
+      assert.deepStrictEqual(Capture.describeLeaks(Capture.leaks(capture, secrets)), "")
     }).pipe(Effect.scoped))
 })

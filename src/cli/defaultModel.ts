@@ -9,7 +9,7 @@
 import type * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type { OAuthError } from "../ChutesError.js"
+import type { PromptError } from "../ChutesError.js"
 import * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelRef from "../ModelRef.js"
 import type * as OAuthLogin from "../OAuthLogin.js"
@@ -61,7 +61,7 @@ const ask = (
   catalog: ModelCatalog.CatalogSnapshot,
   context: Successors.Context,
   suggested: Chosen
-): Effect.Effect<Chosen, OAuthError> =>
+): Effect.Effect<Chosen, PromptError> =>
   Effect.gen(function*() {
     const served = catalog.models.filter((model) => model.status !== "deprecated")
     const preselected = served.findIndex((model) => ModelRef.modelId(suggested.ref) === model.id)
@@ -93,7 +93,7 @@ export const choose = (options: {
   readonly userAliases: ModelRef.AliasTable
   readonly followSuccessors: boolean
   readonly prompter: OAuthLogin.PrompterService
-}): Effect.Effect<Chosen, ValidationError.ValidationError | OAuthError> => {
+}): Effect.Effect<Chosen, ValidationError.ValidationError | PromptError> => {
   const context: Successors.Context = {
     catalog: options.catalog,
     userAliases: options.userAliases,

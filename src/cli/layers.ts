@@ -17,7 +17,7 @@ import * as CatalogCache from "../CatalogCache.js"
 import * as ChutesOAuth from "../ChutesOAuth.js"
 import * as ChutesProvider from "../ChutesProvider.js"
 import * as ChutesSettings from "../ChutesSettings.js"
-import { type ConfigError, type InvalidModelRef, OAuthError } from "../ChutesError.js"
+import { type ConfigError, type InvalidModelRef, PromptError } from "../ChutesError.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
 import { warnOnce } from "../internal/warnOnce.js"
@@ -66,13 +66,13 @@ export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
   ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
 
 /**
- * A `Prompter` for `--non-interactive`: never asks (every prompt fails with `NotInteractive` at once) but still shows
- * lines on stdout.
+ * A `Prompter` for `--non-interactive`: never asks (every prompt fails with `PromptError` `NotInteractive` at once) but
+ * still shows lines on stdout.
  */
 export const nonInteractivePrompter: Layer.Layer<Prompter> = Layer.succeed(Prompter, {
   isInteractive: false,
   prompt: () =>
-    Effect.fail(new OAuthError({ reason: "NotInteractive", detail: "--non-interactive was given; nothing is asked" })),
+    Effect.fail(new PromptError({ reason: "NotInteractive", detail: "--non-interactive was given; nothing is asked" })),
   print: out
 })
 

@@ -21,7 +21,14 @@ import * as Aliases from "../Aliases.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as CatalogCache from "../CatalogCache.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
-import { ConfigError, CredentialsError, type DiscoveryError, type OAuthError, type StoreError } from "../ChutesError.js"
+import {
+  type ConfigError,
+  CredentialsError,
+  type DiscoveryError,
+  type OAuthError,
+  type PromptError,
+  type StoreError
+} from "../ChutesError.js"
 import type * as ChutesOAuth from "../ChutesOAuth.js"
 import { catalogWarnings } from "../ChutesProvider.js"
 import * as ChutesSettings from "../ChutesSettings.js"
@@ -60,6 +67,7 @@ export type OnboardError =
   | ValidationError.ValidationError
   | CredentialsError
   | OAuthError
+  | PromptError
   | StoreError
   | ConfigError
 
@@ -83,7 +91,7 @@ const isYes = (answer: string): boolean => /^(y|yes)?$/i.test(answer.trim())
 /** Asks which sign-in to use (only called with a terminal). */
 const askChoice = (
   prompter: OAuthLogin.PrompterService
-): Effect.Effect<AuthChoice, OAuthError | ValidationError.ValidationError> =>
+): Effect.Effect<AuthChoice, PromptError | ValidationError.ValidationError> =>
   Effect.gen(function*() {
     yield* prompter.print("How do you want to sign in to Chutes?")
     yield* prompter.print("  1) chutes          Sign in with Chutes (OAuth in your browser)")
@@ -103,6 +111,12 @@ const askChoice = (
 const noKeyEntered = (detail: string) =>
   new CredentialsError({ reason: "Missing", source: "prompt", detail })
 
+/** A key prompt that got no answer is "no key" too, saying why. */
+const unanswered = (error: PromptError) =>
+  noKeyEntered(
+    error.detail ?? (error.reason === "InputEnded" ? "the input ended before an answer was given" : "no terminal")
+  )
+
 /** Reads a hidden API key from the terminal, asking again on an empty answer. */
 const promptKey = (prompter: OAuthLogin.PrompterService): Effect.Effect<Redacted.Redacted<string>, CredentialsError> =>
   Effect.gen(function*() {
@@ -113,14 +127,14 @@ const promptKey = (prompter: OAuthLogin.PrompterService): Effect.Effect<Redacted
     }
     return yield* noKeyEntered(`no key entered after ${ATTEMPTS} tries`)
   }).pipe(
-    Effect.catchTag("OAuthError", (error) => Effect.fail(noKeyEntered(error.detail ?? "the input ended")))
+    Effect.catchTag("PromptError", (error) => Effect.fail(unanswered(error)))
   )
 
 /**
  * The API key: `--chutes-api-key`, else `CHUTES_API_KEY` (confirmed first when interactive), else a hidden prompt.
  * Without a terminal and without a key: a usage error naming the flag and the variable.
  */
-const apiKeyFrom = (
+export const apiKeyFrom = (
   flag: Option.Option<Redacted.Redacted<string>>,
   prompter: OAuthLogin.PrompterService
 ): Effect.Effect<
@@ -139,7 +153,7 @@ const apiKeyFrom = (
       if (!prompter.isInteractive) return { secret, from: "env:CHUTES_API_KEY" }
       const question = `Use the API key from CHUTES_API_KEY (${lastFour(env.value)})? [Y/n] `
       const answer = yield* prompter.prompt(question).pipe(
-        Effect.catchTag("OAuthError", (error) => Effect.fail(noKeyEntered(error.detail ?? "the input ended")))
+        Effect.catchTag("PromptError", (error) => Effect.fail(unanswered(error)))
       )
       if (isYes(answer)) return { secret, from: "env:CHUTES_API_KEY" }
     } else if (!prompter.isInteractive) {

@@ -163,7 +163,8 @@ export const renderCause = <E>(cause: Cause.Cause<E>): string => {
 
 /**
  * Whether a failure is the user's to fix by calling differently, exit code 2: a `ValidationError` (bad flags, or a
- * missing one without a terminal to ask on), or an `OAuthError` saying a terminal is needed (OAuth without one).
+ * missing one without a terminal to ask on), an `OAuthError` saying a terminal is needed (OAuth without one), or a
+ * `PromptError` (a question went unanswered: no terminal, or the input ended — flags would have answered it).
  */
 const usageMessage = <E>(cause: Cause.Cause<E>): string | undefined => {
   const failure = Cause.failureOption(cause)
@@ -173,6 +174,7 @@ const usageMessage = <E>(cause: Cause.Cause<E>): string | undefined => {
   if (isRecord(error) && error["_tag"] === "OAuthError" && error["reason"] === "NotInteractive") {
     return renderError(error)
   }
+  if (isRecord(error) && error["_tag"] === "PromptError") return renderError(error)
   return undefined
 }
 

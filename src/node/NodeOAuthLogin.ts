@@ -1,15 +1,18 @@
 /**
  * The Node terminal, browser and loopback server for `OAuthLogin`: a `Prompter` on stdin / stdout (interactive only
  * when both are TTYs; hidden input for secrets), a `BrowserOpener` that uses the `open` package (loaded only when
- * used), and a `CallbackServer` on `node:http` with the remote / headless detection of this process.
+ * used), and a `CallbackServer` that serves the callback app (`internal/oauthCallbackApp.ts`, on `HttpRouter`) with
+ * `@effect/platform-node`'s `NodeHttpServer` over an `http.Server` of its own, with the remote / headless detection of
+ * this process.
  *
  * @since 0.1.0
  */
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
@@ -17,10 +20,11 @@ import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Readline from "node:readline"
 import * as ChutesOAuth from "../ChutesOAuth.js"
-import { OAuthError } from "../ChutesError.js"
+import { OAuthError, PromptError } from "../ChutesError.js"
 import * as ChutesSettings from "../ChutesSettings.js"
+import * as CallbackApp from "../internal/oauthCallbackApp.js"
 import { excerpt } from "../internal/redact.js"
-import { type CallbackCode, parseCallbackParams } from "../OAuthCallback.js"
+import type { CallbackCode } from "../OAuthCallback.js"
 import {
   BrowserOpener,
   type BrowserOpenerService,
@@ -33,12 +37,10 @@ import {
   Prompter,
   type PrompterService,
   type RedirectTarget,
-  remoteEnvironment,
-  SUCCESS_TITLE
+  remoteEnvironment
 } from "../OAuthLogin.js"
 
-const inputEnded = (): OAuthError =>
-  new OAuthError({ reason: "NotInteractive", detail: "the input ended before an answer was given" })
+const inputEnded = (): PromptError => new PromptError({ reason: "InputEnded" })
 
 /** Ctrl-C while we own the terminal: give the signal back to the process (the runtime interrupts, or Node exits). */
 const resendInterrupt = (): void => {
@@ -49,8 +51,8 @@ const visiblePrompt = (
   input: NodeJS.ReadStream,
   output: NodeJS.WriteStream,
   message: string
-): Effect.Effect<string, OAuthError> =>
-  Effect.async<string, OAuthError>((resume) => {
+): Effect.Effect<string, PromptError> =>
+  Effect.async<string, PromptError>((resume) => {
     let done = false
     const rl = Readline.createInterface({ input, output, terminal: true })
     rl.on("SIGINT", () => {
@@ -83,8 +85,8 @@ const hiddenPrompt = (
   input: NodeJS.ReadStream,
   output: NodeJS.WriteStream,
   message: string
-): Effect.Effect<string, OAuthError> =>
-  Effect.async<string, OAuthError>((resume) => {
+): Effect.Effect<string, PromptError> =>
+  Effect.async<string, PromptError>((resume) => {
     let answer = ""
     let done = false
     const wasRaw = input.isRaw
@@ -140,7 +142,7 @@ export const makePrompter = (
     isInteractive,
     prompt: (message, options = {}) =>
       !isInteractive
-        ? Effect.fail(new OAuthError({ reason: "NotInteractive", detail: "stdin or stdout is not a terminal" }))
+        ? Effect.fail(new PromptError({ reason: "NotInteractive", detail: "stdin or stdout is not a terminal" }))
         : options.hidden === true
         ? hiddenPrompt(input, output, message)
         : visiblePrompt(input, output, message),
@@ -180,13 +182,6 @@ export const makeBrowserOpener: Effect.Effect<BrowserOpenerService> = Effect.map
 // The callback server
 // ---------------------------------------------------------------------------------------------------------------------
 
-const escapeHtml = (s: string): string =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
-
-const page = (title: string, text: string): string =>
-  `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-  `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>\n`
-
 /**
  * A connection with no traffic either way for this long is dropped, so a stuck one does not hold a place under the
  * connection cap while the listener waits (up to 3 minutes) for the browser.
@@ -199,9 +194,9 @@ const IDLE_SOCKET_MILLIS = 10_000
  * connection left (`closeAllConnections`) — a client that pipelines requests and never reads the answers would
  * otherwise keep `server.close` waiting forever. The promise resolves once the server has closed.
  *
- * Written against the `http.Server` alone so that it outlives a move of the listener onto `@effect/platform`'s
- * `HttpServer` (`NodeHttpServer.make(() => server, …)`, whose finalizer is a bare `server.close()` that waits for
- * every connection): there it runs as a finalizer ahead of the platform's.
+ * `NodeHttpServer`'s own finalizer is a bare `server.close()`, which waits for every connection: this runs as a
+ * finalizer ahead of it, on the `http.Server` the listener gave it. The grace timer is the wall clock's (a Node
+ * timer), like the sockets it bounds.
  */
 const closeWithinGrace = (server: Http.Server, graceMillis: number): Promise<void> =>
   new Promise<void>((resolve) => {
@@ -217,25 +212,43 @@ const closeWithinGrace = (server: Http.Server, graceMillis: number): Promise<voi
     server.closeIdleConnections()
   })
 
-const respond = (res: Http.ServerResponse, status: number, title: string, text: string, last: boolean): void => {
-  const body = Buffer.from(page(title, text))
-  res.writeHead(status, {
-    "content-type": "text/html; charset=utf-8",
-    "content-length": String(body.length),
-    "cache-control": "no-store",
-    // The callback URL holds the code: no referrer, no sub-resources, no sniffing.
-    "referrer-policy": "no-referrer",
-    "content-security-policy": "default-src 'none'",
-    "x-content-type-options": "nosniff",
-    ...(last ? { connection: "close" } : {})
+/**
+ * The listener's own `http.Server`: at most `maxConnections` connections, one silent for 10 s dropped, and
+ * `closeServer` (idempotent) closing it through `closeWithinGrace` — with the responses not yet flushed counted from
+ * the moment their requests arrive, so that the last one's flush drops what is left at once.
+ */
+const boundedServer = (options: ListenerOptions, graceMillis: number) => {
+  const server = Http.createServer()
+  // Node drops connections past the cap as they arrive; a connection silent both ways is dropped after a while
+  // (the server has no 'timeout' listener, so Node destroys the socket).
+  server.maxConnections = Math.max(1, Math.floor(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS))
+  server.timeout = IDLE_SOCKET_MILLIS
+  // Responses not yet flushed: closing lets them finish (within the grace period) so the browser gets its page.
+  const inFlight = new Set<Http.ServerResponse>()
+  let closing: Promise<void> | undefined
+  const closeServer = (): Promise<void> => {
+    if (closing === undefined) {
+      closing = closeWithinGrace(server, graceMillis)
+      // Nothing in flight: nothing to wait for.
+      if (inFlight.size === 0) server.closeAllConnections()
+    }
+    return closing
+  }
+  // Registered before `NodeHttpServer` adds its own listener: every response counts from its request's arrival.
+  server.on("request", (_request: Http.IncomingMessage, response: Http.ServerResponse) => {
+    inFlight.add(response)
+    response.on("close", () => {
+      inFlight.delete(response)
+      if (closing !== undefined && inFlight.size === 0) server.closeAllConnections()
+    })
   })
-  res.end(body)
+  return { server, closeServer }
 }
 
 /**
- * Listens on the loopback `target` with Node's `http.Server` (see `OAuthLogin.callbackListener` for the contract):
- * closing goes through `closeWithinGrace`, at most `maxConnections` connections are held, and one silent for 10 s is
- * dropped.
+ * Listens on the loopback `target` (see `OAuthLogin.callbackListener` for the contract): the callback app served by
+ * `NodeHttpServer` over an `http.Server` of ours, so that closing goes through `closeWithinGrace`, at most
+ * `maxConnections` connections are held, and one silent for 10 s is dropped.
  */
 const listen = (
   target: RedirectTarget,
@@ -244,108 +257,47 @@ const listen = (
 ): Effect.Effect<CallbackListener, OAuthError, Scope.Scope> =>
   Effect.gen(function*() {
     const graceMillis = Duration.toMillis(Duration.decode(options.closeGrace ?? DEFAULT_CLOSE_GRACE))
-    const maxConnections = Math.max(1, Math.floor(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS))
     const result = yield* Deferred.make<CallbackCode, OAuthError>()
     const runtime = yield* Effect.runtime<never>()
-    const warn = (message: string): void => {
-      Runtime.runFork(runtime)(Effect.logWarning(message))
-    }
-    let finished = false
-    let closing: Promise<void> | undefined
-    // Responses not yet flushed: closing lets them finish (within the grace period) so the browser gets its page.
-    const inFlight = new Set<Http.ServerResponse>()
-
-    const closeServer = (): Promise<void> => {
-      if (closing === undefined) {
-        closing = closeWithinGrace(server, graceMillis)
-        // Nothing in flight: nothing to wait for.
-        if (inFlight.size === 0) server.closeAllConnections()
-      }
-      return closing
-    }
-
-    const server = Http.createServer((req, res) => {
-      inFlight.add(res)
-      res.on("close", () => {
-        inFlight.delete(res)
-        if (closing !== undefined && inFlight.size === 0) server.closeAllConnections()
-      })
-      // A request target that is not a valid URL (e.g. "http://[") would throw here and take the process down.
-      let url: URL
-      try {
-        url = new URL(req.url ?? "/", "http://127.0.0.1")
-      } catch {
-        return respond(res, 400, "Bad request", "That is not a sign-in callback.", false)
-      }
-      if (url.pathname !== target.path) {
-        return respond(res, 404, "Not found", "This is not the sign-in callback.", false)
-      }
-      if (req.method !== "GET") {
-        return respond(res, 405, "Method not allowed", "The sign-in callback only accepts GET.", false)
-      }
-      if (finished) return respond(res, 410, "Sign-in already finished", "You can close this window.", true)
-      Either.match(parseCallbackParams(url.searchParams, expectedState), {
-        onRight: (code) => {
-          finished = true
-          respond(res, 200, SUCCESS_TITLE, "Return to your terminal.", true)
-          Deferred.unsafeDone(result, Effect.succeed(code))
-          void closeServer()
-        },
-        onLeft: (error) => {
-          if (error.reason === "Denied") {
-            finished = true
-            respond(res, 400, "Sign-in was not completed", `${error.message}. You can close this window.`, true)
-            Deferred.unsafeDone(result, Effect.fail(error))
-            void closeServer()
-          } else {
-            warn(`Ignored a sign-in callback: ${error.message}`)
-            respond(res, 400, "Sign-in callback rejected", `${error.message}. Keep the terminal waiting.`, false)
-          }
-        }
-      })
+    const { closeServer, server } = boundedServer(options, graceMillis)
+    const http = yield* NodeHttpServer.make(() => server, { port: target.port, host: target.host, exclusive: true })
+      .pipe(
+        Effect.catchTag("ServeError", (error) => {
+          const cause = error.cause as NodeJS.ErrnoException | undefined
+          const why = cause?.code ?? cause?.message ?? "error"
+          return Effect.fail(
+            new OAuthError({ reason: "PortInUse", detail: `cannot listen on ${target.host} port ${target.port} (${why})` })
+          )
+        })
+      )
+    server.on("error", (error) => {
+      Runtime.runFork(runtime)(Effect.logWarning(`The sign-in callback listener failed: ${error.message}`))
     })
+    const app = yield* CallbackApp.make({
+      target,
+      expectedState,
+      result,
+      finish: Effect.sync(() => void closeServer())
+    })
+    // The request URL carries the code and the state: no server span records it.
+    yield* http.serve(app).pipe(HttpMiddleware.withTracerDisabledWhenEffect(() => true))
 
-    // Node drops connections past the cap as they arrive; a connection silent both ways is dropped after a while
-    // (the server has no 'timeout' listener, so Node destroys the socket).
-    server.maxConnections = maxConnections
-    server.timeout = IDLE_SOCKET_MILLIS
-
-    // Bounded by the grace period; an interrupted wait drops every connection at once.
+    // Bounded by the grace period; an interrupted wait drops every connection at once. Added last, so it runs first
+    // on close: before the platform's finalizers (unhook the app, a bare `server.close()`).
     const close: Effect.Effect<void> = Effect.async<void>((resume) => {
       void closeServer().then(() => resume(Effect.void))
       return Effect.sync(() => server.closeAllConnections())
     })
-
-    yield* Effect.acquireRelease(
-      Effect.async<void, OAuthError>((resume) => {
-        const onError = (error: NodeJS.ErrnoException): void => {
-          resume(Effect.fail(
-            new OAuthError({
-              reason: "PortInUse",
-              detail: `cannot listen on ${target.host} port ${target.port} (${error.code ?? error.message})`
-            })
-          ))
-        }
-        server.once("error", onError)
-        server.listen({ port: target.port, host: target.host, exclusive: true }, () => {
-          server.off("error", onError)
-          server.on("error", (error) => warn(`The sign-in callback listener failed: ${error.message}`))
-          resume(Effect.void)
-        })
-      }),
-      () => close
-    )
+    yield* Effect.addFinalizer(() => close)
     // Report what the socket is really bound to, not what was asked for.
-    const address = server.address()
-    const bound = address !== null && typeof address === "object" ? address : undefined
+    const address = http.address
     return {
-      host: bound?.address ?? target.host,
-      port: bound?.port ?? target.port,
+      host: address._tag === "TcpAddress" ? address.hostname : target.host,
+      port: address._tag === "TcpAddress" ? address.port : target.port,
       waitForCode: Deferred.await(result),
       close
     }
   })
-
 
 /**
  * `OAuthLogin.isRemoteEnvironment` of this process: the env through `Config`, `process.platform`, and `/proc/version`
@@ -366,7 +318,8 @@ export const detectRemoteEnvironment: Effect.Effect<boolean> = remoteEnvironment
 )
 
 /**
- * The Node `CallbackServer`: `node:http` on the loopback address, and `detectRemoteEnvironment`.
+ * The Node `CallbackServer`: the callback app on `NodeHttpServer`, on the loopback address only, and
+ * `detectRemoteEnvironment`.
  *
  * @since 0.2.0
  * @category constructors
@@ -390,7 +343,7 @@ export const layerPrompter: Layer.Layer<Prompter> = Layer.sync(Prompter, () => m
 export const layerBrowserOpener: Layer.Layer<BrowserOpener> = Layer.effect(BrowserOpener, makeBrowserOpener)
 
 /**
- * The Node `CallbackServer` (`node:http` on loopback).
+ * The Node `CallbackServer` (`NodeHttpServer` on loopback).
  *
  * @since 0.2.0
  * @category layers

@@ -1,10 +1,20 @@
-/** The onboarding merge: what `effect-chutes onboard` writes into a user's agent config, keeping everything else. */
+/**
+ * The onboarding merge: what `effect-chutes onboard` writes into a user's agent config, keeping everything else; and
+ * what onboarding makes of a question that gets no answer.
+ */
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import JSON5 from "json5"
 import * as AgentConfig from "../../src/AgentConfig.js"
+import { PromptError } from "../../src/ChutesError.js"
+import * as DefaultModel from "../../src/cli/defaultModel.js"
+import { apiKeyFrom } from "../../src/cli/onboard.js"
 import * as Onboarding from "../../src/cli/onboarding.js"
 import * as ModelCatalog from "../../src/ModelCatalog.js"
+import * as OAuthLogin from "../../src/OAuthLogin.js"
 import { FAST, INVERTED, onboarding, parseOk, resolvedRef, resolveWith, USER_FILE } from "../support/agentConfig.js"
 
 describe("OpenClaw's inverted aliases", () => {
@@ -164,4 +174,45 @@ describe("mergeOnboarding", () => {
     assert.strictEqual(doc.view.models?.mode, "merge")
     assert.deepStrictEqual(AgentConfig.authProfiles(doc), { "chutes:alice": { provider: "chutes", mode: "oauth" } })
   })
+})
+
+describe("onboarding's prompts (PromptError)", () => {
+  const endedAnswers = { answers: () => Effect.fail(new PromptError({ reason: "InputEnded" })) }
+  const prompterWith = (options: OAuthLogin.PrompterTestOptions) =>
+    Effect.provide(OAuthLogin.Prompter, OAuthLogin.Prompter.layerTest(options))
+
+  it.effect("an API-key prompt that ends is \"no key entered\" (CredentialsError Missing), saying why", () =>
+    Effect.gen(function*() {
+      const prompter = yield* prompterWith(endedAnswers)
+      const error = yield* Effect.flip(
+        apiKeyFrom(Option.none(), prompter).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      )
+      assert.strictEqual(error._tag, "CredentialsError")
+      if (error._tag !== "CredentialsError") return
+      assert.strictEqual(error.reason, "Missing")
+      assert.strictEqual(error.source, "prompt")
+      assert.include(error.message, "the input ended before an answer was given")
+      // The confirmation of CHUTES_API_KEY too.
+      const confirm = yield* Effect.flip(
+        apiKeyFrom(Option.none(), prompter).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CHUTES_API_KEY", "cpk_test_0000000000000000"]])))
+        )
+      )
+      assert.strictEqual(confirm._tag, "CredentialsError")
+      if (confirm._tag === "CredentialsError") assert.include(confirm.message, "the input ended")
+    }))
+
+  it.effect("the default-model question passes the PromptError on (the CLI exits 2 with it)", () =>
+    Effect.gen(function*() {
+      const prompter = yield* prompterWith(endedAnswers)
+      const error = yield* Effect.flip(DefaultModel.choose({
+        input: undefined,
+        catalog: ModelCatalog.makeSnapshot({ source: "static", models: ModelCatalog.STATIC_MODELS }),
+        userAliases: new Map(),
+        followSuccessors: true,
+        prompter
+      }))
+      assert.strictEqual(error._tag, "PromptError")
+      if (error._tag === "PromptError") assert.strictEqual(error.reason, "InputEnded")
+    }))
 })

@@ -9,10 +9,12 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
-import { CredentialsError, OAuthError } from "../../src/ChutesError.js"
+import { CredentialsError, OAuthError, PromptError } from "../../src/ChutesError.js"
+import { nonInteractivePrompter } from "../../src/cli/layers.js"
 import { parseTimeout } from "../../src/cli/global.js"
 import { wrap } from "../../src/cli/help.js"
 import { failure, notes } from "../../src/cli/render.js"
+import { Prompter } from "../../src/OAuthLogin.js"
 
 /** Runs `effect` and returns what it wrote to stderr. */
 const stderrOf = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -60,6 +62,24 @@ describe("failure: exit code and message", () => {
     assert.match(result.text, /^effect-chutes: OAuth requires interactive mode/)
     assert.include(result.text, "effect-chutes models list --help")
   })
+
+  it("a question without an answer (PromptError): 2, naming why; --non-interactive's prompter fails with it", () =>
+    Effect.runPromise(Effect.gen(function*() {
+      const none = failure(Cause.fail(new PromptError({ reason: "NotInteractive", detail: "no terminal" })), command)
+      assert.deepStrictEqual(none, {
+        code: 2,
+        text: "effect-chutes: No terminal to ask on: no terminal\nSee \"effect-chutes models list --help\".\n"
+      })
+      const ended = failure(Cause.fail(new PromptError({ reason: "InputEnded" })), command)
+      assert.strictEqual(ended.code, 2)
+      assert.match(ended.text, /^effect-chutes: The input ended before an answer was given\n/)
+      const error = yield* Effect.flip(Effect.flatMap(Prompter, (p) => p.prompt("Choose: ")).pipe(
+        Effect.provide(nonInteractivePrompter)
+      ))
+      assert.strictEqual(error._tag, "PromptError")
+      assert.strictEqual(error.reason, "NotInteractive")
+      assert.include(error.message, "--non-interactive was given")
+    })))
 
   it("any other failure: 1, one line; an interruption: 130", () => {
     const missing = failure(Cause.fail(new CredentialsError({ reason: "Missing" })), command)
