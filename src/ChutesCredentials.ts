@@ -3,7 +3,8 @@
  *
  * Resolution order, first that yields wins: an explicit credential given in code -> `CHUTES_API_KEY` ->
  * `CHUTES_OAUTH_TOKEN` -> stored auth profiles (`layer`) -> none. Empty or whitespace-only values count as
- * unset. Secrets stay `Redacted` from the edge to the `Authorization` header.
+ * unset. `layer({ sources: "profiles-only" })` narrows it to the stored profiles. Secrets stay `Redacted` from the edge
+ * to the `Authorization` header.
  *
  * Callers only ever use `ChutesCredentials.get` / `require`; where the credential comes from is the layer's business,
  * so stored, refreshing OAuth profiles slot in without changing them.
@@ -19,7 +20,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { createHash } from "node:crypto"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import { CredentialsError, type OAuthError, type StoreError } from "./ChutesError.js"
 import * as ChutesOAuth from "./ChutesOAuth.js"
@@ -89,18 +89,24 @@ export const current: Effect.Effect<Credential, CredentialsError, ChutesCredenti
 )
 
 /**
- * A stable, non-secret identity of a credential (a SHA-256 prefix), for cache keys and logs.
+ * A stable, non-secret identity of a credential (the first 16 hex digits of the SHA-256 of its secret, through Web
+ * Crypto), for cache keys and logs.
  *
  * @since 0.1.0
  * @category utils
  */
-export const identity = (credential: Credential): string => {
-  let id = identities.get(credential)
-  if (id === undefined) {
-    id = createHash("sha256").update(Redacted.value(credential.secret)).digest("hex").slice(0, 16)
-    identities.set(credential, id)
-  }
-  return id
+export const identity = (credential: Credential): Effect.Effect<string> => {
+  const known = identities.get(credential)
+  if (known !== undefined) return Effect.succeed(known)
+  return Effect.promise(() =>
+    globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(Redacted.value(credential.secret)))
+  ).pipe(
+    Effect.map((digest) => {
+      const id = Array.from(new Uint8Array(digest, 0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("")
+      identities.set(credential, id)
+      return id
+    })
+  )
 }
 
 // A credential is immutable, so its identity is hashed once per object: the provider asks on every cached call.
@@ -284,13 +290,27 @@ export const layerEnv = (explicit: ExplicitCredential = {}): Layer.Layer<ChutesC
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
+ * Where the full credentials layer may take a credential from:
+ * - `"all"` (the default): the whole resolution order — `explicit`, `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, then the
+ *   stored profiles;
+ * - `"profiles-only"`: the stored profiles alone; `explicit` and the environment are not read. For checking or using a
+ *   stored profile while a key is set in the environment (`effect-chutes auth status` does).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Sources = "all" | "profiles-only"
+
+/**
  * Options of the full credentials layer.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Options {
-  /** A credential given in code: wins over everything. */
+  /** Where a credential may come from; default `"all"`. See `Sources`. */
+  readonly sources?: Sources | undefined
+  /** A credential given in code: wins over everything. Not read with `sources: "profiles-only"`. */
   readonly explicit?: ExplicitCredential | undefined
   /** The stored profile to use first (else the first OAuth profile, then the first API-key profile). */
   readonly profileId?: string | undefined
@@ -357,7 +377,8 @@ const refreshFailure = (profileId: string, error: OAuthError) =>
     : new CredentialsError({ reason: "RefreshFailed", profileId, source: `profile:${profileId}`, detail: error.message })
 
 /**
- * The full resolution order: explicit -> `CHUTES_API_KEY` -> `CHUTES_OAUTH_TOKEN` -> stored profiles.
+ * The full resolution order: explicit -> `CHUTES_API_KEY` -> `CHUTES_OAUTH_TOKEN` -> stored profiles (the stored
+ * profiles alone with `sources: "profiles-only"`).
  *
  * A stored OAuth token is refreshed when due (`now >= expires`, the margin is already in `expires`):
  * - inside a process, one refresh per profile is in flight and every concurrent caller waits for it;
@@ -378,9 +399,11 @@ export const makeStored = (
   options: Options = {}
 ): Effect.Effect<Service, never, AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth | Scope.Scope> =>
   Effect.gen(function*() {
-    const fixed = yield* fromExplicitOrEnv(options.explicit)
-    yield* warnOnShape(fixed)
-    if (Option.isSome(fixed)) return { get: Effect.succeed(fixed), forceRefresh: () => Effect.succeedNone }
+    if ((options.sources ?? "all") === "all") {
+      const fixed = yield* fromExplicitOrEnv(options.explicit)
+      yield* warnOnShape(fixed)
+      if (Option.isSome(fixed)) return { get: Effect.succeed(fixed), forceRefresh: () => Effect.succeedNone }
+    }
 
     const store = yield* AuthProfileStore.AuthProfileStore
     const oauth = yield* ChutesOAuth.ChutesOAuth
@@ -551,8 +574,8 @@ export const makeStored = (
   })
 
 /**
- * The full credentials: explicit, env, then stored profiles refreshed when due. Needs the profile store and the OAuth
- * protocol service (`ChutesProvider.layer` wires both).
+ * The full credentials: explicit, env, then stored profiles refreshed when due (`sources: "profiles-only"`: the stored
+ * profiles alone). Needs the profile store and the OAuth protocol service (`ChutesProvider.layer` wires both).
  *
  * @since 0.1.0
  * @category layers

@@ -30,11 +30,13 @@ import * as ChutesCredentials from "./ChutesCredentials.js"
 import { CredentialsError, DiscoveryError, type InvalidModelRef, type UnknownModel } from "./ChutesError.js"
 import * as ChutesOAuth from "./ChutesOAuth.js"
 import * as ChutesSettings from "./ChutesSettings.js"
+import type * as FileLock from "./FileLock.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
 import * as Auth from "./internal/auth.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import * as ModelRef from "./ModelRef.js"
+import type * as PrivateFiles from "./PrivateFiles.js"
 import * as Successors from "./Successors.js"
 import { warnOnce } from "./internal/warnOnce.js"
 
@@ -209,8 +211,9 @@ export const make = (options: Options = {}): Effect.Effect<
       return noCredential
     }
 
-    const entries = new Map<string, Done>()
-    const fetches = SingleFlight.make<string, Done, never>(scope)
+    // The in-memory catalog: one entry per credential until its `expiresAt`, one fetch per credential in flight
+    // whatever the number of callers, owned by the provider's scope (internal/singleFlight.ts).
+    const catalogs = SingleFlight.memo<string, Done>(scope, (done) => done.expiresAt)
 
     // Logging a live catalog's warnings (for people) and writing it to the disk cache (for later processes) happen
     // after the callers have their snapshot and have gone on, in the fetch's own fiber (SingleFlight's `after`): the
@@ -292,21 +295,8 @@ export const make = (options: Options = {}): Effect.Effect<
         const credential = yield* credentials.get
         if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredentialDone()
         // The cache key of a credential: a hash of its secret (never the secret itself).
-        const key = Option.match(credential, { onNone: () => "anonymous", onSome: ChutesCredentials.identity })
-        const now = yield* Clock.currentTimeMillis
-        const entry = entries.get(key)
-        if (entry !== undefined && !force && entry.expiresAt > now) return entry
-        // One fetch per key in flight, whatever the number of callers; it belongs to the provider's scope.
-        return yield* fetches.run(
-          key,
-          Effect.tap(fetchLive(credential), (done) =>
-            Effect.sync(() => {
-              // Entries of other credentials (an OAuth token rotates hourly) go once expired: the map stays small.
-              for (const [other, old] of entries) if (old.expiresAt <= now) entries.delete(other)
-              entries.set(key, done)
-            })),
-          afterwards
-        )
+        const key = Option.isNone(credential) ? "anonymous" : yield* ChutesCredentials.identity(credential.value)
+        return yield* catalogs.get(key, { force, compute: fetchLive(credential), after: afterwards })
       })
 
     const discoverWith = (force: boolean) =>
@@ -422,7 +412,8 @@ const configDefaults = (
  * The provider with its default services: settings from the environment (overridden by `options.settings`), the user
  * aliases and default model of the agent config (overridden by `options`; see `Aliases`), credentials from code, then
  * env, then the stored auth profiles (OAuth tokens refreshed when due), live discovery, and the disk cache in the state
- * directory. Needs an `HttpClient`, a `FileSystem` and a `Path` (see `effect-chutes/node`). The provider's `client`
+ * directory. Needs an `HttpClient`, a `FileSystem` and a `Path`, the `PrivateFiles` access to the state files and the
+ * auth profile store's `FileLock` (`NodeChutes.layerPlatform` provides all five). The provider's `client`
  * handles a rejected OAuth token itself (one forced refresh, one retry), so the layer provides the provider and
  * nothing else.
  *
@@ -434,7 +425,7 @@ export const layer = (
 ): Layer.Layer<
   ChutesProvider,
   InvalidModelRef,
-  HttpClient.HttpClient | FileSystem.FileSystem | Path.Path
+  HttpClient.HttpClient | FileSystem.FileSystem | Path.Path | PrivateFiles.PrivateFiles | FileLock.FileLock
 > =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const fromEnv = yield* ChutesSettings.fromEnv(options.settings)

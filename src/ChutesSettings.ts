@@ -17,7 +17,10 @@ import * as Option from "effect/Option"
 import { DEFAULT_BASE_URL } from "./ModelCatalog.js"
 
 /**
- * How discovery retries transient failures: exponential backoff with full jitter, `Retry-After` honoured up to a cap.
+ * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
+ * jitter (each step capped at `maxDelay`, then 50–100 % of it), at most `maxRetries` retries. A `Retry-After` up to
+ * `retryAfterCap` lengthens the wait, never shortens it; one above the cap ends the retries with the error, which
+ * carries it. Build one with {@link makeRetryPolicy}.
  *
  * @since 0.1.0
  * @category models
@@ -25,11 +28,15 @@ import { DEFAULT_BASE_URL } from "./ModelCatalog.js"
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */
   readonly maxRetries: number
-  /** The first backoff step; doubles on each retry. */
+  /** The first backoff step; doubles on each retry (default 500 ms). */
   readonly baseDelay: Duration.Duration
-  /** The largest backoff step. */
+  /** The largest backoff step (default 8 s). */
   readonly maxDelay: Duration.Duration
-  /** The longest wait a `Retry-After` header can impose; a longer one is cut to this before the retry. */
+  /**
+   * The longest wait a `Retry-After` header can impose (default 30 s). A longer one ends the retries: the call fails
+   * with the error, which carries the value (`DiscoveryError.retryAfterMillis`, the `retry-after` header of a chat
+   * error's response), instead of waiting minutes.
+   */
   readonly retryAfterCap: Duration.Duration
   /**
    * Told of each retry before its wait starts: the attempt about to be made, how many the policy allows, why the last
@@ -41,13 +48,32 @@ export interface RetryPolicy {
 }
 
 /**
+ * A {@link RetryPolicy} as options take it: everything optional, durations in any `DurationInput`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. Default 3. */
+  readonly maxRetries?: number | undefined
+  /** The first backoff step; doubles on each retry. Default 500 ms. */
+  readonly baseDelay?: Duration.DurationInput | undefined
+  /** The largest backoff step. Default 8 s. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** The longest `Retry-After` waited for; a longer one ends the retries. Default 30 s. */
+  readonly retryAfterCap?: Duration.DurationInput | undefined
+  /** Told of each retry before its wait (see {@link RetryPolicy}). */
+  readonly onRetry?: ((event: RetryEvent) => Effect.Effect<void>) | undefined
+}
+
+/**
  * One retry decided by the `RetryPolicy`, as `onRetry` hears of it.
  *
  * @since 0.2.0
  * @category models
  */
 export interface RetryEvent {
-  /** What is retried: `"discovery"` (`GET {base}/models`). */
+  /** What is retried: `"discovery"` (`GET {base}/models`) or `"chat"` (`POST {base}/chat/completions`). */
   readonly operation: string
   /** The attempt about to be made: 2 for the first retry. */
   readonly attempt: number
@@ -55,9 +81,9 @@ export interface RetryEvent {
   readonly maxAttempts: number
   /** Why the previous attempt failed, in a few words: `HTTP 503`, `timeout`, `connection error`. */
   readonly reason: string
-  /** The wait before `attempt`: the backoff step with jitter, or the server's `Retry-After` (capped). */
+  /** The wait before `attempt`: the backoff step with jitter, or the server's `Retry-After` when that is longer. */
   readonly delay: Duration.Duration
-  /** The previous attempt's error (a `DiscoveryError` for discovery). */
+  /** The previous attempt's error (a `DiscoveryError` for discovery, a `ChutesAiError` for chat). */
   readonly error: unknown
 }
 
@@ -115,13 +141,7 @@ export interface Options {
   readonly baseUrl?: string | undefined
   readonly idpBaseUrl?: string | undefined
   readonly requestTimeout?: Duration.DurationInput | undefined
-  readonly retry?: {
-    readonly maxRetries?: number | undefined
-    readonly baseDelay?: Duration.DurationInput | undefined
-    readonly maxDelay?: Duration.DurationInput | undefined
-    readonly retryAfterCap?: Duration.DurationInput | undefined
-    readonly onRetry?: ((event: RetryEvent) => Effect.Effect<void>) | undefined
-  } | undefined
+  readonly retry?: RetryOptions | undefined
   readonly cacheTtl?: Duration.DurationInput | undefined
   readonly negativeTtl?: Duration.DurationInput | undefined
   readonly maxResponseBytes?: number | undefined
@@ -163,6 +183,20 @@ export const defaults = {
 } as const
 
 /**
+ * Resolves retry options against the defaults: the one policy of discovery and chat.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeRetryPolicy = (options: RetryOptions = {}): RetryPolicy => ({
+  maxRetries: options.maxRetries !== undefined ? Math.max(0, Math.floor(options.maxRetries)) : defaults.retry.maxRetries,
+  baseDelay: Duration.decode(options.baseDelay ?? defaults.retry.baseDelay),
+  maxDelay: Duration.decode(options.maxDelay ?? defaults.retry.maxDelay),
+  retryAfterCap: Duration.decode(options.retryAfterCap ?? defaults.retry.retryAfterCap),
+  ...(options.onRetry !== undefined ? { onRetry: options.onRetry } : {})
+})
+
+/**
  * @since 0.1.0
  * @category tags
  */
@@ -180,18 +214,11 @@ const join = (dir: string, file: string): string => `${stripSlash(dir)}/${file}`
  */
 export const make = (options: Options = {}): Settings => {
   const stateDir = options.stateDir
-  const retry = options.retry ?? {}
   return {
     baseUrl: stripSlash(options.baseUrl ?? defaults.baseUrl),
     idpBaseUrl: stripSlash(options.idpBaseUrl ?? defaults.idpBaseUrl),
     requestTimeout: Duration.decode(options.requestTimeout ?? defaults.requestTimeout),
-    retry: {
-      maxRetries: retry.maxRetries !== undefined ? Math.max(0, Math.floor(retry.maxRetries)) : defaults.retry.maxRetries,
-      baseDelay: Duration.decode(retry.baseDelay ?? defaults.retry.baseDelay),
-      maxDelay: Duration.decode(retry.maxDelay ?? defaults.retry.maxDelay),
-      retryAfterCap: Duration.decode(retry.retryAfterCap ?? defaults.retry.retryAfterCap),
-      ...(retry.onRetry !== undefined ? { onRetry: retry.onRetry } : {})
-    },
+    retry: makeRetryPolicy(options.retry),
     cacheTtl: Duration.decode(options.cacheTtl ?? defaults.cacheTtl),
     negativeTtl: Duration.decode(options.negativeTtl ?? defaults.negativeTtl),
     maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes,

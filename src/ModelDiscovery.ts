@@ -2,10 +2,11 @@
  * Live model discovery: `GET {base}/models` -> model definitions.
  *
  * One call is a sequence of attempts. Each attempt has its own deadline (headers and body) and a body size cap.
- * Only transient failures are retried (transport, timeout, 408/425/429/5xx), with exponential backoff and jitter;
- * a `Retry-After` header is honoured up to a cap. 400/401/402/403/404 are never retried. Each retry is told to the
- * policy's `onRetry` hook before its wait (`ChutesSettings.RetryPolicy`), for progress displays. There is no fallback
- * here: that is `ChutesProvider.catalog`'s job.
+ * Only transient failures are retried (transport, timeout, 408/425/429/5xx, but not the free-models daily cap), under
+ * the SDK's one retry policy (`ChutesSettings.RetryPolicy`, run by internal/retry.ts): exponential backoff with jitter,
+ * a `Retry-After` honoured up to a cap, and one over the cap ends the retries with the error carrying it.
+ * 400/401/402/403/404 are never retried. Each retry is told to the policy's `onRetry` hook before its wait, for
+ * progress displays. There is no fallback here: that is `ChutesProvider.catalog`'s job.
  *
  * @since 0.1.0
  */
@@ -21,21 +22,15 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
-import { ChutesSettings, type RetryPolicy } from "./ChutesSettings.js"
+import { ChutesSettings } from "./ChutesSettings.js"
 import * as CappedBody from "./internal/cappedBody.js"
 import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
-import {
-  type InputModality,
-  isModelId,
-  isPrintable,
-  type ModelDefinition,
-  ModelId,
-  PrintableString
-} from "./ModelCatalog.js"
+import * as Retry from "./internal/retry.js"
+import { type InputModality, type ModelDefinition, ModelId, PrintableString } from "./ModelCatalog.js"
 
 /**
  * The result of one successful discovery.
@@ -69,9 +64,9 @@ export interface Service {
 export class ModelDiscovery extends Context.Tag("effect-chutes/ModelDiscovery")<ModelDiscovery, Service>() {}
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Decoding: only the fields a definition keeps are decoded (bench/README.md); unknown fields are ignored.
+// Decoding: `RawModel` is the one decoder of an item; only the fields a definition keeps are read, unknown fields are
+// ignored.
 // ---------------------------------------------------------------------------------------------------------------------
-
 
 const Length = Schema.Number.pipe(Schema.int(), Schema.positive())
 const Price = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
@@ -153,77 +148,71 @@ export const toDefinition = (raw: RawModel): ModelDefinition | undefined => {
   return definition
 }
 
-const decodeRaw = Schema.decodeUnknownEither(RawModel)
-
-const isString = (value: unknown): value is string => typeof value === "string"
-const isText = (value: unknown): value is string => isString(value) && isPrintable(value)
-const isBoolean = (value: unknown): value is boolean => typeof value === "boolean"
-const isLength = (value: unknown): value is number =>
-  typeof value === "number" && Number.isSafeInteger(value) && value > 0
-const isPrice = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value) && value >= 0
-const isStrings = (value: unknown): value is ReadonlyArray<string> => {
-  if (!Array.isArray(value)) return false
-  for (const element of value) if (typeof element !== "string") return false
-  return true
-}
-const optional = <A>(value: unknown, is: (value: unknown) => value is A): value is A | null | undefined =>
-  value === undefined || value === null || is(value)
-
-/** An own property, as `Schema.Struct` reads it: an inherited one counts as absent. */
-const own = (record: { readonly [key: string]: unknown }, key: string): unknown =>
-  Object.hasOwn(record, key) ? record[key] : undefined
-
 /**
- * `RawModel` without Schema, for the common case: an item whose fields are all plainly valid is read straight into
- * the shape the Schema decodes to. Anything else gives `undefined` and goes through `RawModel`, which has the last
- * word, so the accepted items, the skipped ones and the results are the same. Why: decoding thousands of items with
- * Schema cost more than the `JSON.parse` of the body (bench/README.md); this is a few property reads per item.
+ * `Schema.is` for a schema made of the node kinds a JSON wire format uses (structs, arrays, unions, literals, strings,
+ * numbers, booleans, refinements), compiled once into plain property checks; any other kind is handed to `Schema.is`
+ * itself. It is derived from the schema, so there is one decoder: `RawModel`. Why: `Schema.is(RawModel)` over 5,000
+ * items cost as much as the `JSON.parse` of their body (bench/README.md); this is a few property reads per item.
+ * test/internal/schemaGuard.test.ts checks it against `Schema.is` on arbitrary input.
+ *
+ * @internal
  */
-const readRaw = (item: unknown): RawModel | undefined => {
-  if (!Predicate.isRecord(item)) return undefined
-  const id = own(item, "id")
-  const maxModelLen = own(item, "max_model_len")
-  const contextLength = own(item, "context_length")
-  const maxOutputLength = own(item, "max_output_length")
-  const inputModalities = own(item, "input_modalities")
-  const supportedFeatures = own(item, "supported_features")
-  const pricing = own(item, "pricing")
-  const confidentialCompute = own(item, "confidential_compute")
-  const quantization = own(item, "quantization")
-  const root = own(item, "root")
-  const ownedBy = own(item, "owned_by")
-  if (
-    !isString(id) || !isModelId(id) ||
-    !optional(maxModelLen, isLength) || !optional(contextLength, isLength) || !optional(maxOutputLength, isLength) ||
-    !optional(inputModalities, isStrings) || !optional(supportedFeatures, isStrings) ||
-    !optional(confidentialCompute, isBoolean) || !optional(quantization, isText) || !optional(root, isText) ||
-    !optional(ownedBy, isText)
-  ) return undefined
-  let price: RawModel["pricing"]
-  if (pricing !== undefined && pricing !== null) {
-    if (!Predicate.isRecord(pricing)) return undefined
-    const prompt = own(pricing, "prompt")
-    const completion = own(pricing, "completion")
-    const cacheRead = own(pricing, "input_cache_read")
-    if (!isPrice(prompt) || !isPrice(completion) || !optional(cacheRead, isPrice)) return undefined
-    price = { prompt, completion, input_cache_read: cacheRead }
-  } else {
-    price = pricing
+export const schemaGuard = <A, I>(schema: Schema.Schema<A, I>): (input: unknown) => input is A =>
+  compileGuard(SchemaAST.typeAST(schema.ast)) as (input: unknown) => input is A
+
+const compileGuard = (ast: SchemaAST.AST): (input: unknown) => boolean => {
+  switch (ast._tag) {
+    case "StringKeyword":
+      return Predicate.isString
+    case "NumberKeyword":
+      return Predicate.isNumber
+    case "BooleanKeyword":
+      return Predicate.isBoolean
+    case "UndefinedKeyword":
+      return Predicate.isUndefined
+    case "UnknownKeyword":
+    case "AnyKeyword":
+      return () => true
+    case "Literal":
+      return (input) => input === ast.literal
+    case "Refinement": {
+      const from = compileGuard(ast.from)
+      return (input) => from(input) && Option.isNone(ast.filter(input, SchemaAST.defaultParseOption, ast))
+    }
+    case "Union": {
+      const members = ast.types.map(compileGuard)
+      return (input) => {
+        for (const member of members) if (member(input)) return true
+        return false
+      }
+    }
+    case "TupleType": {
+      if (ast.elements.length > 0 || ast.rest.length !== 1) break
+      const element = compileGuard(ast.rest[0]!.type)
+      return (input) => Array.isArray(input) && input.every(element)
+    }
+    case "TypeLiteral": {
+      if (ast.indexSignatures.length > 0) break
+      const properties = ast.propertySignatures.map((property) => ({
+        name: property.name,
+        isOptional: property.isOptional,
+        is: compileGuard(property.type)
+      }))
+      // An own property, as `Schema.Struct` reads it (`exact`: a missing optional key is absent, not `undefined`).
+      return (input) => {
+        if (!Predicate.isRecord(input)) return false
+        for (const { is, isOptional, name } of properties) {
+          if (Object.hasOwn(input, name) ? !is(input[name]) : !isOptional) return false
+        }
+        return true
+      }
+    }
   }
-  return {
-    id,
-    max_model_len: maxModelLen,
-    context_length: contextLength,
-    max_output_length: maxOutputLength,
-    input_modalities: inputModalities,
-    supported_features: supportedFeatures,
-    pricing: price,
-    confidential_compute: confidentialCompute,
-    quantization,
-    root,
-    owned_by: ownedBy
-  }
+  return Schema.is(Schema.make(ast))
 }
+
+/** `RawModel` has no transformations: an item it accepts is its own decoded value. */
+const isRawModel = schemaGuard(RawModel)
 
 /**
  * Why a body could not be read as a catalog.
@@ -270,8 +259,7 @@ export const decodeItems = (
   const seen = new Set<string>()
   let skipped = 0
   for (const item of data) {
-    const raw = readRaw(item) ?? Either.getOrUndefined(decodeRaw(item))
-    const definition = raw !== undefined ? toDefinition(raw) : undefined
+    const definition = isRawModel(item) ? toDefinition(item) : undefined
     if (definition === undefined) {
       skipped++
     } else if (!seen.has(definition.id)) {
@@ -292,45 +280,6 @@ export const decodeItems = (
 // Transport
 // ---------------------------------------------------------------------------------------------------------------------
 
-/**
- * Parses a `Retry-After` value (delta-seconds or an HTTP date) into milliseconds from `now`.
- *
- * @since 0.1.0
- * @category retry
- */
-export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
-  // Anything else must be an HTTP date ("Wed, 21 Oct 2026 07:28:00 GMT"); "-1" or "1.5" are neither and are ignored
-  // (`Date.parse` would read them as dates long past).
-  if (!/^[A-Za-z]{3},/.test(trimmed)) return undefined
-  const date = Date.parse(trimmed)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
-/**
- * The delay before retry number `retry` (0-based): exponential backoff with equal jitter — half the step fixed, half
- * random — so concurrent clients spread out; a longer `Retry-After` (capped) wins over it.
- *
- * @since 0.1.0
- * @category retry
- */
-export const retryDelay = (
-  policy: RetryPolicy,
-  retry: number,
-  retryAfterMillis: number | undefined,
-  random: number
-): number => {
-  const step = Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry)
-  const backoff = Math.round(step / 2 + (random * step) / 2)
-  // A `Retry-After` lengthens the wait (up to the cap), never shortens it: `0` or a date in the past must not turn
-  // the retries into a tight loop.
-  return retryAfterMillis === undefined
-    ? backoff
-    : Math.max(backoff, Math.min(retryAfterMillis, Duration.toMillis(policy.retryAfterCap)))
-}
-
 /** Why an attempt failed, in a few words, for a progress line: `HTTP 503`, `timeout`, `connection error`. */
 const retryReason = (error: DiscoveryError): string => {
   switch (error.reason) {
@@ -344,6 +293,27 @@ const retryReason = (error: DiscoveryError): string => {
       return error.reason
   }
 }
+
+/** Discovery under the retry policy: `DiscoveryError.retryable`, but never the free-models daily cap. */
+const retrying: Retry.Retrying<DiscoveryError> = {
+  operation: "discovery",
+  judge: (error) => ({
+    retryable: error.retryable && !Retry.isDailyCap(error.status, error.detail),
+    retryAfterMillis: error.retryAfterMillis,
+    reason: retryReason(error)
+  })
+}
+
+/** The error of the last attempt, saying how many were made. */
+const withAttempts = (error: DiscoveryError, attempts: number): DiscoveryError =>
+  attempts === 1 ? error : new DiscoveryError({
+    reason: error.reason,
+    url: error.url,
+    status: error.status,
+    detail: error.detail,
+    retryAfterMillis: error.retryAfterMillis,
+    attempts
+  })
 
 // The transport is written as plain combinator chains, not `Effect.gen`: on a small catalog every step of the
 // Effect runtime shows next to a loopback request (bench/README.md, third round).
@@ -388,7 +358,7 @@ const judge = (status: number, headers: Headers.Headers, body: string, fetchedAt
         url,
         status,
         detail: errorDetail(body),
-        retryAfterMillis: parseRetryAfter(headers["retry-after"], fetchedAt)
+        retryAfterMillis: Retry.parseRetryAfter(headers["retry-after"], fetchedAt)
       })
     )
   }
@@ -441,65 +411,37 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
       { duration: settings.requestTimeout, onTimeout: timeout }
     )
 
-  // The policy's progress hook, told of each retry before its wait.
-  const onRetry = (attempt: number, error: DiscoveryError, delayMillis: number): Effect.Effect<void> =>
-    settings.retry.onRetry === undefined ? Effect.void : settings.retry.onRetry({
-      operation: "discovery",
-      attempt,
-      maxAttempts: settings.retry.maxRetries + 1,
-      reason: retryReason(error),
-      delay: Duration.millis(delayMillis),
-      error
-    })
-
-  // Attempts until one succeeds, the error is not retryable, or the retries are spent. The span gets the number of
-  // attempts and the status of the last response received, once, at the end.
+  // Attempts under the retry policy. The span gets the number of attempts and the status of the last response
+  // received, once, at the end.
   const attempts = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.suspend(() => {
+      let count = 0
       let lastStatus: number | undefined
       const onStatus = (status: number) => {
         lastStatus = status
       }
-      const annotate = (count: number) =>
+      const annotate = () =>
         Effect.annotateCurrentSpan(
           lastStatus === undefined
             ? { "chutes.attempts": count }
             : { "chutes.attempts": count, "http.response.status_code": lastStatus }
         )
-      const from = (retry: number): Effect.Effect<DiscoveredModels, DiscoveryError> =>
-        Effect.matchEffect(attempt(request, onStatus), {
-          onSuccess: (answer) => {
-            const found: DiscoveredModels = {
-              models: answer.models,
-              skipped: answer.skipped,
-              fetchedAt: answer.fetchedAt,
-              attempts: retry + 1
-            }
-            return Effect.as(annotate(retry + 1), found)
-          },
-          onFailure: (error) => {
-            if (!error.retryable || retry >= settings.retry.maxRetries) {
-              const final = retry === 0 ? error : new DiscoveryError({
-                reason: error.reason,
-                url: error.url,
-                status: error.status,
-                detail: error.detail,
-                retryAfterMillis: error.retryAfterMillis,
-                attempts: retry + 1
-              })
-              return Effect.zipRight(annotate(retry + 1), Effect.fail(final))
-            }
-            return Effect.flatMap(Random.next, (random) => {
-              const delay = retryDelay(settings.retry, retry, error.retryAfterMillis, random)
-              return Effect.logDebug(`model discovery: ${error.message}; retrying in ${delay} ms`).pipe(
-                Effect.zipRight(onRetry(retry + 2, error, delay)),
-                Effect.zipRight(Effect.sleep(Duration.millis(delay))),
-                Effect.zipRight(Effect.suspend(() => from(retry + 1)))
-              )
-            })
+      const once = Effect.suspend(() => {
+        count++
+        return attempt(request, onStatus)
+      })
+      return Effect.matchEffect(Retry.retry(once, settings.retry, retrying), {
+        onSuccess: (answer) => {
+          const found: DiscoveredModels = {
+            models: answer.models,
+            skipped: answer.skipped,
+            fetchedAt: answer.fetchedAt,
+            attempts: count
           }
-        })
-      return from(0)
+          return Effect.as(annotate(), found)
+        },
+        onFailure: (error) => Effect.zipRight(annotate(), Effect.fail(withAttempts(error, count)))
+      })
     })
 
   // A span per call, without a call-site stack trace (its caller is the provider): `Effect.fn` makes a `new Error()`

@@ -15,10 +15,12 @@
  *
  * `@effect/platform`'s `FileSystem` has no `lstat`, no no-follow open and no `fchmod`, so the access goes through this
  * service. `effect-chutes/node` provides the hardened Node implementation (`NodePrivateFiles.layer`, part of
- * `NodeChutes.layerPlatform`): checks on the open handle (`fstat`), `O_NOFOLLOW`, `fchmod` of the temp file. Without
- * it in context, the file-backed services fall back to `makeFileSystem`, which applies the same rules through `stat`
- * and `readLink` (a small window between check and open, and `chmod` by path of a freshly created temp file).
- * `layerMemory` is for tests.
+ * `NodeChutes.layerPlatform`): checks on the open handle (`fstat`), `O_NOFOLLOW`, `fchmod` of the temp file.
+ * `layerFileSystem` applies the same rules over any runtime's `FileSystem` through `stat` and `readLink` (a small
+ * window between check and open, and `chmod` by path of a freshly created temp file). `layerMemory` keeps the files in
+ * memory (tests, runtimes without files). The auth profile store requires the service (so does `ChutesProvider.layer`); the
+ * agent config and the catalog cache take it when it is in context and otherwise use `layerFileSystem`'s rules
+ * (`orFileSystem`).
  *
  * @since 0.2.0
  */
@@ -293,7 +295,8 @@ export const layerFileSystem: Layer.Layer<PrivateFiles, never, FileSystem.FileSy
 
 /**
  * The `PrivateFiles` in context (`NodeChutes.layerPlatform` provides the hardened Node one), else `makeFileSystem` over
- * the `FileSystem`.
+ * the `FileSystem`. The auth profile store requires the service instead; the agent config and the catalog cache still
+ * look it up this way, so that layers built for them with only a `FileSystem` keep working.
  *
  * @since 0.2.0
  * @category accessors

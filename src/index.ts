@@ -21,6 +21,8 @@ export * from "./ChutesError.js"
 export * as ChutesProvider from "./ChutesProvider.js"
 /** @since 0.1.0 */
 export * as ChutesSettings from "./ChutesSettings.js"
+/** @since 0.2.0 */
+export * as FileLock from "./FileLock.js"
 /** @since 0.1.0 */
 export * as ModelCatalog from "./ModelCatalog.js"
 /** @since 0.1.0 */

@@ -35,8 +35,10 @@ import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { StoreError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
+import * as NodeFileLock from "../src/node/NodeFileLock.js"
 import * as NodePrivateFiles from "../src/node/NodePrivateFiles.js"
 import * as PrivateFiles from "../src/PrivateFiles.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const isRoot = process.getuid?.() === 0
 
@@ -62,7 +64,7 @@ const writeJson = (path: string, value: unknown): void =>
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, "utf8"))
 
 const fileStore = (path: string, options: Omit<AuthProfileStore.FileOptions, "path"> = {}) =>
-  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(NodeContext.layer))
+  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(portableFiles))
 
 /** Runs `effect` with its log lines collected into `lines`. */
 const logsInto = (lines: Array<string>) =>
@@ -130,14 +132,14 @@ describe("the state directory and the store must be the user's own", () => {
       // The same through the settings, from the environment.
       const fromEnv = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile({ path }).pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), NodeContext.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), portableFiles))
         )),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CHUTES_ALLOW_GROUP_WRITABLE", "1"]])))
       )
       assert.strictEqual((yield* fromEnv.load).profiles.size, 3)
       const withoutEnv = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile({ path }).pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), NodeContext.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layerConfig(), portableFiles))
         )),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
       )
@@ -308,7 +310,7 @@ describe("a store edited during an update is re-checked under the lock right bef
             node.writeFileAtomic(file, content, options)
           )
       })
-      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.merge(racing, NodeContext.layer)))
+      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.mergeAll(racing, NodeContext.layer, NodeFileLock.layer)))
       const error = storeError(yield* Effect.flip(store.upsert("chutes:bob", apiKey)), "Corrupt")
       assert.include(error.message, "unsupported version 2")
       assert.strictEqual((readJson(path) as { version: number }).version, 2)
@@ -332,7 +334,7 @@ describe("a store edited during an update is re-checked under the lock right bef
             node.writeFileAtomic(file, content, options)
           )
       })
-      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.merge(racing, NodeContext.layer)))
+      const store = yield* AuthProfileStore.makeFile(path).pipe(Effect.provide(Layer.mergeAll(racing, NodeContext.layer, NodeFileLock.layer)))
       yield* store.upsert("chutes:bob", apiKey)
       assert.deepStrictEqual(readJson(path), { ...edited, profiles: { ...edited.profiles, "chutes:bob": apiKey } })
       assert.strictEqual(edits, 2)

@@ -1,4 +1,3 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -27,6 +26,7 @@ import * as Logger from "effect/Logger"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { StoreError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const ACCESS = "cak_alice_access_0123456789abcdef"
 const REFRESH = "crt_alice_refresh_0123456789abcdef"
@@ -72,7 +72,7 @@ const readJson = (path: string): unknown => JSON.parse(readFileSync(path, "utf8"
 const mode = (path: string): number => statSync(path).mode & 0o777
 
 const fileStore = (path: string, options: Omit<AuthProfileStore.FileOptions, "path"> = {}) =>
-  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(NodeContext.layer))
+  AuthProfileStore.makeFile(path, options).pipe(Effect.provide(portableFiles))
 
 const assertNoSecret = (error: unknown): void => {
   const texts = [String(error), JSON.stringify(error)]
@@ -617,7 +617,7 @@ describe("no state directory", () => {
     Effect.gen(function*() {
       const store = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile().pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layer({}), NodeContext.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layer({}), portableFiles))
         ))
       )
       for (const attempt of [store.load, store.upsert("chutes:alice", alice), store.remove("chutes:alice")]) {
@@ -631,7 +631,7 @@ describe("no state directory", () => {
       const stateDir = join(tempDir(), "effect-chutes")
       const store = yield* AuthProfileStore.AuthProfileStore.pipe(
         Effect.provide(AuthProfileStore.layerFile().pipe(
-          Layer.provide(Layer.merge(ChutesSettings.layer({ stateDir }), NodeContext.layer))
+          Layer.provide(Layer.merge(ChutesSettings.layer({ stateDir }), portableFiles))
         ))
       )
       assert.strictEqual(store.location, join(stateDir, "auth-profiles.json"))

@@ -3,7 +3,6 @@
  * write used to end the sign-in (the next use sent the consumed token and got `invalid_grant`). Real files, FakeChutes'
  * IdP over loopback with rotating single-use refresh tokens.
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -22,6 +21,7 @@ import { CredentialsError, StoreError } from "../src/ChutesError.js"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const setup = Effect.gen(function*() {
   const fake = yield* FakeChutes.make()
@@ -46,7 +46,7 @@ type Setup = Effect.Effect.Success<typeof setup>
 const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
-const platform = Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodeHttpClient.layerUndici)
+const platform = Layer.mergeAll(ChutesSettings.layerConfig(), portableFiles, NodeHttpClient.layerUndici)
 
 /** The credentials over `store` (default: the file store at `s.storePath`), re-reading the store on every call. */
 const credentialsLayer = (s: Setup, store: Layer.Layer<AuthProfileStore.AuthProfileStore, never, never> | undefined = undefined) =>

@@ -2,7 +2,6 @@
  * Stored auth profiles: resolution order, refresh when due, single-flight in a process, the lock across processes,
  * and failures that never lose a credential. Real files, FakeChutes' IdP over loopback.
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -21,6 +20,7 @@ import * as ChutesOAuth from "../src/ChutesOAuth.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import * as Capture from "./support/capture.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const run = promisify(execFile)
 
@@ -58,7 +58,7 @@ const expiredProfile = (fake: FakeChutes.FakeChutesServer, extra: Record<string,
 const credentialsLayer = (s: Setup, options: ChutesCredentials.Options = {}) =>
   ChutesCredentials.layer(options).pipe(
     Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: s.storePath }), ChutesOAuth.layer)),
-    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodeHttpClient.layerUndici))
+    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), portableFiles, NodeHttpClient.layerUndici))
   )
 
 const withEnv = (env: Record<string, string>) =>
@@ -96,6 +96,54 @@ describe("stored profiles", () => {
         yield* sourceOf({ explicit: { apiKey: "cpk_code" } }, { CHUTES_API_KEY: "cpk_env" }),
         ["explicit", "cpk_code"]
       )
+    }))
+
+  it.scopedLive("sources \"profiles-only\": the stored profiles alone, whatever the env and code say", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({ "chutes:default": { type: "api_key", provider: "chutes", key: "cpk_stored_key" } })
+      const shapeWarnings = Capture.make()
+      const credential = (options: ChutesCredentials.Options, env: Record<string, string>) =>
+        Effect.flatMap(ChutesCredentials.ChutesCredentials, (c) => c.get).pipe(
+          Effect.map(Option.map((c) => [c.source, Redacted.value(c.secret)])),
+          Effect.provide(credentialsLayer(s, options)),
+          withEnv({ ...s.env, ...env }),
+          Effect.provide(Capture.layer(shapeWarnings))
+        )
+      const env = { CHUTES_API_KEY: "cpk_env", CHUTES_OAUTH_TOKEN: "cak_env" }
+      // The default order: the env wins over the stored profile.
+      assert.deepStrictEqual(yield* credential({}, env), Option.some(["env:CHUTES_API_KEY", "cpk_env"]))
+      assert.deepStrictEqual(
+        yield* credential({ sources: "all", explicit: { apiKey: "cpk_code" } }, env),
+        Option.some(["explicit", "cpk_code"])
+      )
+      // Profiles only: neither the env nor a credential given in code is read.
+      const stored = Option.some(["profile:chutes:default", "cpk_stored_key"])
+      assert.deepStrictEqual(yield* credential({ sources: "profiles-only" }, env), stored)
+      assert.deepStrictEqual(
+        yield* credential({ sources: "profiles-only", explicit: { apiKey: "cpk_code" } }, env),
+        stored
+      )
+      // And with no stored profile it has nothing, though the env has a key.
+      const empty = yield* setup({})
+      const none = yield* Effect.flatMap(ChutesCredentials.ChutesCredentials, (c) => c.get).pipe(
+        Effect.provide(credentialsLayer(empty, { sources: "profiles-only" })),
+        withEnv({ ...empty.env, ...env })
+      )
+      assert.isTrue(Option.isNone(none))
+    }))
+
+  it.scopedLive("sources \"profiles-only\" refreshes a due OAuth profile while CHUTES_API_KEY is set", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake) } }))
+      const c = yield* ChutesCredentials.current.pipe(
+        Effect.provide(credentialsLayer(s, { sources: "profiles-only", profileId: "chutes:alice" })),
+        withEnv({ ...s.env, CHUTES_API_KEY: "cpk_env" })
+      )
+      assert.deepStrictEqual([c.kind, c.source], ["oauth", "profile:chutes:alice"])
+      assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 1)
+      assert.strictEqual(Redacted.value(c.secret), stored(s)["chutes:alice"].access)
+      assert.isAbove(stored(s)["chutes:alice"].expires, Date.now())
     }))
 
   it.scopedLive("an API-key profile is used when there is no OAuth profile; none at all gives None", () =>
@@ -355,7 +403,7 @@ describe("across processes", () => {
           })))
       )
       const access = stored(s)["chutes:alice"].access
-      const expected = ChutesCredentials.identity(
+      const expected = yield* ChutesCredentials.identity(
         ChutesCredentials.make({ kind: "oauth", source: "x", secret: access })
       )
       assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 1)

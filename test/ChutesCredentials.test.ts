@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { createHash } from "node:crypto"
 import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import { CredentialsError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
@@ -78,8 +79,12 @@ describe("secrets stay secret", () => {
         assert.notInclude(text, KEY.slice(4, 36))
       }
       assert.strictEqual(ChutesCredentials.label(c), "API key …ey12 (env:CHUTES_API_KEY)")
-      assert.notStrictEqual(ChutesCredentials.identity(c), KEY)
-      assert.match(ChutesCredentials.identity(c), /^[0-9a-f]{16}$/)
+      const id = yield* ChutesCredentials.identity(c)
+      assert.notStrictEqual(id, KEY)
+      assert.match(id, /^[0-9a-f]{16}$/)
+      // Web Crypto gives the SHA-256 prefix that node:crypto does, and the same identity on every ask.
+      assert.strictEqual(id, createHash("sha256").update(KEY).digest("hex").slice(0, 16))
+      assert.strictEqual(yield* ChutesCredentials.identity(c), id)
     }))
 
   it("no credentials error carries secret text", () => {

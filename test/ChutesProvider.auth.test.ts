@@ -3,7 +3,6 @@
  * real `ChutesCredentials` over a real store file and FakeChutes' IdP) and retry once; an API key gets no retry.
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -22,6 +21,7 @@ import * as ChutesProvider from "../src/ChutesProvider.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const revoke = (fake: FakeChutes.FakeChutesServer, token: string) =>
   Effect.promise(() =>
@@ -39,7 +39,7 @@ const providerOver = (fake: FakeChutes.FakeChutesServer, profiles: Record<string
   writeFileSync(storePath, JSON.stringify({ version: 1, profiles }, null, 2), { mode: 0o600 })
   const platform = Layer.mergeAll(
     ChutesSettings.layer({ baseUrl: fake.baseUrl, idpBaseUrl: fake.idpBaseUrl, diskCachePath: false }),
-    NodeContext.layer,
+    portableFiles,
     NodeHttpClient.layerUndici
   )
   const credentials = ChutesCredentials.layer().pipe(

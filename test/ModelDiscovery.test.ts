@@ -240,7 +240,7 @@ describe("discovery over HTTP", () => {
       assert.deepStrictEqual(events, [])
     }))
 
-  it.effect("honours Retry-After, capped", () =>
+  it.effect("honours Retry-After within the cap", () =>
     Effect.gen(function*() {
       const { fetch, requests } = discoveryWith([json(429, { detail: "slow down" }, { "retry-after": "3" }), okBody])
       const fiber = yield* Effect.fork(fetch)
@@ -249,12 +249,47 @@ describe("discovery over HTTP", () => {
       yield* TestClock.adjust(Duration.millis(1))
       assert.strictEqual(requests.length, 2)
       yield* Fiber.join(fiber)
+    }))
 
-      const capped = discoveryWith([json(429, {}, { "retry-after": "3600" }), okBody], { retry: { retryAfterCap: "5 seconds" } })
-      const cappedFiber = yield* Effect.fork(capped.fetch)
-      yield* TestClock.adjust(Duration.seconds(5))
-      assert.strictEqual(capped.requests.length, 2, "waited only the cap")
-      yield* Fiber.join(cappedFiber)
+  it.effect("a Retry-After over the cap ends the retries at once, with the error carrying it", () =>
+    Effect.gen(function*() {
+      const events: Array<ChutesSettings.RetryEvent> = []
+      const onRetry = (event: ChutesSettings.RetryEvent) => Effect.sync(() => void events.push(event))
+      const capped = discoveryWith(
+        [json(429, { detail: "slow down" }, { "retry-after": "3600" }), okBody],
+        { retry: { retryAfterCap: "5 seconds", onRetry } }
+      )
+      // No clock moves: the call ends without waiting, neither the cap nor the hour.
+      const error = yield* Effect.flip(capped.fetch)
+      assert.strictEqual(capped.requests.length, 1)
+      assert.strictEqual(error.reason, "HttpStatus")
+      assert.strictEqual(error.status, 429)
+      assert.strictEqual(error.attempts, 1)
+      assert.strictEqual(error.retryAfterMillis, 3_600_000)
+      assert.deepStrictEqual(events, [])
+
+      // The same under the default cap (30 s): a later answer after retries, then one over the cap.
+      const later = discoveryWith([json(503, { detail: "busy" }), json(429, {}, { "retry-after": "31" }), okBody])
+      const result = yield* runToEnd(later.fetch)
+      assert.strictEqual(later.requests.length, 2)
+      assert.isTrue(Either.isLeft(result) && result.left.attempts === 2 && result.left.retryAfterMillis === 31_000)
+    }))
+
+  it.effect("does not retry the free-models daily cap (a 429 that resets at 00:00 UTC); a capacity 429 is retried", () =>
+    Effect.gen(function*() {
+      const daily = discoveryWith([
+        json(429, { detail: "Free models limit reached for today - maintain >= $10 balance or upgrade subscription to pro to unlock more." }),
+        okBody
+      ])
+      const result = yield* runToEnd(daily.fetch)
+      assert.strictEqual(daily.requests.length, 1)
+      assert.isTrue(Either.isLeft(result) && result.left.status === 429 && result.left.attempts === 1)
+      const capacity = discoveryWith([
+        json(429, { detail: "Infrastructure is at maximum capacity, try again later" }),
+        okBody
+      ])
+      assert.isTrue(Either.isRight(yield* runToEnd(capacity.fetch)))
+      assert.strictEqual(capacity.requests.length, 2)
     }))
 
   it.effect("times out one attempt by the per-attempt deadline (TestClock) and retries", () =>
@@ -454,22 +489,4 @@ describe("the per-attempt deadline", () => {
       yield* TestClock.adjust(Duration.seconds(60))
       assert.strictEqual(transport.requests(), 1)
     }))
-})
-
-describe("retry arithmetic", () => {
-  const policy = ChutesSettings.make().retry
-  it("doubles the step up to the max, with half of it jittered", () => {
-    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, undefined, 0), 250)
-    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, undefined, 1), 500)
-    assert.strictEqual(ModelDiscovery.retryDelay(policy, 2, undefined, 1), 2000)
-    assert.strictEqual(ModelDiscovery.retryDelay(policy, 10, undefined, 1), 8000)
-    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, 12_000, 0.5), 12_000)
-    assert.strictEqual(ModelDiscovery.retryDelay(policy, 0, 120_000, 0.5), 30_000)
-  })
-  it("parses Retry-After seconds and dates", () => {
-    assert.strictEqual(ModelDiscovery.parseRetryAfter("7", 0), 7000)
-    assert.strictEqual(ModelDiscovery.parseRetryAfter("Wed, 21 Oct 2015 07:28:05 GMT", Date.UTC(2015, 9, 21, 7, 28, 0)), 5000)
-    assert.isUndefined(ModelDiscovery.parseRetryAfter("soon", 0))
-    assert.isUndefined(ModelDiscovery.parseRetryAfter(undefined, 0))
-  })
 })

@@ -22,7 +22,6 @@
  * It prints one JSON line of figures (kills, writes, stale locks recovered, …) for docs/reliability-figures.md.
  * `CRASH_KILLS` sets the number of kills, for a longer soak.
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -33,6 +32,7 @@ import { join } from "node:path"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { parseKey, profileId, storeKey } from "./support/storeWriter.js"
 import { bundleForNode } from "./support/bundle.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const KILLS = Number(process.env["CRASH_KILLS"] ?? 200)
 /** Independent stores, each with its own writers: a stale lock stalls one store for 2 s, not the whole test. */
@@ -372,7 +372,7 @@ const run = async (root: string): Promise<Figures> => {
   for (const shard of shards) {
     check(shard, new Set(shard.slots))
     const store = await Effect.runPromise(
-      AuthProfileStore.makeFile(shard.storePath, { lockStale: "2 seconds" }).pipe(Effect.provide(NodeContext.layer))
+      AuthProfileStore.makeFile(shard.storePath, { lockStale: "2 seconds" }).pipe(Effect.provide(portableFiles))
     )
     await Effect.runPromise(store.upsert("chutes:final", finalProfile))
     figures.staleLocksRecovered += shard.pendingStale.length

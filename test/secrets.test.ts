@@ -8,7 +8,6 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -36,6 +35,7 @@ import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as OAuthLogin from "../src/OAuthLogin.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import * as Capture from "./support/capture.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The known fake secrets
@@ -350,7 +350,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       t.learn("login refresh token", completed.profile.refresh)
       assert.strictEqual(completed.profileId, "chutes:alice")
       const store = AuthProfileStore.layerFile({ path: t.storePath }).pipe(
-        Layer.provide(Layer.mergeAll(NodeContext.layer, ChutesSettings.layer({ stateDir: t.dir })))
+        Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ stateDir: t.dir })))
       )
       yield* Effect.flatMap(AuthProfileStore.AuthProfileStore, (s) => s.upsert(completed.profileId, completed.profile))
         .pipe(Effect.provide(store), Effect.provide(Capture.layer(t.capture)))
@@ -470,7 +470,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: the client 
         for (let i = 0; i + 12 <= ODD_SECRET.length; i++) assert.notInclude(text, ODD_SECRET.slice(i, i + 12))
       }
       const store = AuthProfileStore.layerFile({ path: t.storePath }).pipe(
-        Layer.provide(Layer.mergeAll(NodeContext.layer, ChutesSettings.layer({ stateDir: t.dir })))
+        Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ stateDir: t.dir })))
       )
       const save = (profile: AuthProfileStore.OAuthProfile) =>
         Effect.flatMap(AuthProfileStore.AuthProfileStore, (s) => s.upsert(completed.profileId, profile)).pipe(

@@ -58,6 +58,7 @@
 import * as AiError from "@effect/ai/AiError"
 import * as Schema from "effect/Schema"
 import { RETRYABLE_STATUS } from "../ChutesError.js"
+import { isDailyCap } from "../internal/retry.js"
 
 /**
  * The Chutes-specific reason of a failure.
@@ -71,7 +72,8 @@ import { RETRYABLE_STATUS } from "../ChutesError.js"
  * - `ModelNotFound` (404 `model not found`): with "did you mean" from the catalog, and the successor of a model Chutes
  *   retired (`its successor: chutes/…`) when the built-in lifecycle names one.
  * - `NotFound` (any other 404: usually a wrong base URL).
- * - `RateLimited` (429): capacity, the daily cap, or the edge limiter.
+ * - `RateLimited` (429): capacity, the edge limiter, or the free-models daily cap (which is not retried: it resets at
+ *   00:00 UTC).
  * - `NoInstances` (503 "No instances available"): the model has no running instance.
  * - `ServiceUnavailable` (any other 503).
  * - `ServerError` (500, 502, 504).
@@ -289,7 +291,8 @@ export const kind = (error: unknown): Kind | undefined => {
 }
 
 /**
- * Whether a later attempt of the same request may succeed: rate limits, missing instances, 5xx, transport failures.
+ * Whether a later attempt of the same request may succeed: rate limits (but not the free-models daily cap, which
+ * resets at 00:00 UTC), missing instances, 5xx, transport failures.
  *
  * @since 0.1.0
  * @category predicates
@@ -297,6 +300,8 @@ export const kind = (error: unknown): Kind | undefined => {
 export const isRetryable = (error: unknown): boolean => {
   switch (kind(error)) {
     case "RateLimited":
+      return !(error instanceof AiError.HttpResponseError &&
+        isDailyCap(error.response.status, error.body ?? error.description))
     case "NoInstances":
     case "ServiceUnavailable":
     case "ServerError":

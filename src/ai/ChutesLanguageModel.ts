@@ -4,8 +4,8 @@
  * Requests go through `ChutesProvider`: its base URL, the model resolution (aliases, refs, ids), the catalog (image
  * input, JSON output), and its `client`, which sets the current credential on every request (a stored OAuth profile is
  * refreshed when due) and answers a 401 for a stored OAuth profile with one forced refresh and one retry. 429, 503 and 5xx
- * answers are retried with backoff, and `fallbackModels` are tried in order on 404 / 429 / 503 / "no instances" —
- * always before the first byte of an answer, never after. Answers are read within deadlines and size caps
+ * answers are retried under the SDK's one retry policy (the same as discovery's: `retry`), and `fallbackModels` are
+ * tried in order on 404 / 429 / 503 / "no instances" — always before the first byte of an answer, never after. Answers are read within deadlines and size caps
  * (`timeouts`, `limits`: 10 minutes for a non-streaming call; 5 minutes to a stream's first data event and 2 between
  * data events, keep-alive comments not counting; 32 MiB for a body), so a server that never finishes cannot hold a call
  * or fill the memory. Every failure of a call is an `AiError` carrying the Chutes-specific reason as its `kind` field
@@ -38,8 +38,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
 import type * as Response from "@effect/ai/Response"
 import { addGenAIAnnotations } from "@effect/ai/Telemetry"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -49,30 +47,19 @@ import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as ChutesProvider from "../ChutesProvider.js"
-import { authorizationOf } from "../internal/auth.js"
-import { errorDetail } from "../internal/redact.js"
+import * as ChutesSettings from "../ChutesSettings.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
-import { parseRetryAfter } from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
-import * as ChutesAiError from "./ChutesAiError.js"
+import type * as ChutesAiError from "./ChutesAiError.js"
 import * as Answer from "./internal/answer.js"
 import { type ModelTarget, requestBody } from "./internal/chatRequest.js"
 import { completionParts } from "./internal/chatResponse.js"
-import {
-  appendDescription,
-  classify,
-  credentialsError,
-  detailSuffix,
-  inputError,
-  type Method,
-  requestFailure,
-  responseError,
-  unknownError
-} from "./internal/errors.js"
-import { defaultStreamLimits, type StreamLimits } from "./internal/sse.js"
+import { inputError, type Method, requestFailure, unknownError } from "./internal/errors.js"
+import * as Failover from "./internal/failover.js"
+import * as Resolved from "./internal/options.js"
+import { send as sendTo } from "./internal/send.js"
 
 // =====================================================================================================================
 // Options
@@ -152,22 +139,15 @@ export interface RequestOptions {
 export class Config extends Context.Tag("effect-chutes/ai/ChutesLanguageModel/Config")<Config, RequestOptions>() {}
 
 /**
- * How retryable failures (429, 503, 5xx, transport) are retried on the same model: exponential backoff with jitter,
- * `Retry-After` honoured up to a cap. Never after the first byte of an answer.
+ * How retryable failures (429 but the free-models daily cap, 503, 5xx, transport) are retried on the same model: the
+ * SDK's one retry policy, as for discovery (`ChutesSettings.RetryPolicy`; docs/reliability.md) — exponential backoff
+ * with jitter, 3 retries, `Retry-After` honoured up to 30 s and one longer ending the retries; `onRetry` hears of each
+ * retry (operation `"chat"`). Never after the first byte of an answer.
  *
  * @since 0.1.0
  * @category models
  */
-export interface RetryOptions {
-  /** Retries after the first attempt. Default 2. */
-  readonly maxRetries?: number | undefined
-  /** The first backoff step; doubles on each retry. Default 500 ms. */
-  readonly baseDelay?: Duration.DurationInput | undefined
-  /** The largest backoff step. Default 8 s. */
-  readonly maxDelay?: Duration.DurationInput | undefined
-  /** The longest `Retry-After` waited for; a longer one ends the retries. Default 30 s. */
-  readonly retryAfterCap?: Duration.DurationInput | undefined
-}
+export type RetryOptions = ChutesSettings.RetryOptions
 
 /**
  * Options of {@link layer} and {@link make}.
@@ -301,69 +281,6 @@ export const responseInfo = (
   return undefined
 }
 
-interface RetryPolicy {
-  readonly maxRetries: number
-  readonly baseDelay: Duration.Duration
-  readonly maxDelay: Duration.Duration
-  readonly retryAfterCap: Duration.Duration
-}
-
-const retryPolicy = (options: RetryOptions = {}): RetryPolicy => ({
-  maxRetries: Math.max(0, Math.floor(options.maxRetries ?? 2)),
-  baseDelay: Duration.decode(options.baseDelay ?? "500 millis"),
-  maxDelay: Duration.decode(options.maxDelay ?? "8 seconds"),
-  retryAfterCap: Duration.decode(options.retryAfterCap ?? "30 seconds")
-})
-
-interface Deadlines extends Answer.StreamDeadlines {
-  readonly completion: Duration.Duration
-}
-
-const deadlines = (options: TimeoutOptions = {}): Deadlines => ({
-  completion: Duration.decode(options.completion ?? "10 minutes"),
-  firstEvent: Duration.decode(options.firstEvent ?? "5 minutes"),
-  idle: Duration.decode(options.idle ?? "2 minutes"),
-  stream: Duration.decode(options.stream ?? Duration.infinity)
-})
-
-interface Limits extends StreamLimits {
-  readonly maxBodyBytes: number
-}
-
-const cap = (value: number | undefined, fallback: number): number =>
-  value === Number.POSITIVE_INFINITY
-    ? value
-    : value !== undefined && Number.isFinite(value) && value >= 1
-    ? Math.floor(value)
-    : fallback
-
-const limitsOf = (options: LimitOptions = {}): Limits => ({
-  maxBodyBytes: cap(options.maxBodyBytes, 32 * 1024 * 1024),
-  maxLineLength: cap(options.maxLineLength, defaultStreamLimits.maxLineLength),
-  maxEventLength: cap(options.maxEventLength, defaultStreamLimits.maxEventLength),
-  maxToolArgumentsLength: cap(options.maxToolArgumentsLength, defaultStreamLimits.maxToolArgumentsLength)
-})
-
-/** `effect` failing with `onTimeout` after `duration`; as it is when the duration is infinite. */
-const within = <A, R>(
-  effect: Effect.Effect<A, ChutesAiError.ChutesAiError, R>,
-  duration: Duration.Duration,
-  onTimeout: () => ChutesAiError.ChutesAiError
-): Effect.Effect<A, ChutesAiError.ChutesAiError, R> =>
-  Duration.isFinite(duration) ? Effect.timeoutFail(effect, { duration, onTimeout }) : effect
-
-/** Reads at most `max` characters of an error body; a failure to read gives what was read. */
-const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 1024): Effect.Effect<string> =>
-  response.stream.pipe(
-    Stream.decodeText(),
-    Stream.runFoldWhile("", (text) => text.length < max, (text, piece) => text + piece),
-    Effect.orElseSucceed(() => ""),
-    Effect.map((text) => text.slice(0, max))
-  )
-
-const retryAfterMillis = (error: ChutesAiError.ChutesAiError, now: number): number | undefined =>
-  error._tag === "HttpResponseError" ? parseRetryAfter(error.response.headers["retry-after"], now) : undefined
-
 // =====================================================================================================================
 // The model
 // =====================================================================================================================
@@ -383,9 +300,9 @@ interface Sent {
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, ChutesProvider.ChutesProvider> =>
   Effect.gen(function*() {
     const provider = yield* ChutesProvider.ChutesProvider
-    const policy = retryPolicy(options.retry)
-    const timeouts = deadlines(options.timeouts)
-    const limits = limitsOf(options.limits)
+    const policy = ChutesSettings.makeRetryPolicy(options.retry)
+    const timeouts = Resolved.deadlines(options.timeouts)
+    const limits = Resolved.limits(options.limits)
     const inputs: ReadonlyArray<string> = [options.model, ...(options.fallbackModels ?? [])]
 
     const resolveTarget = (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot) =>
@@ -413,96 +330,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         })
       )
 
-    /** One request through the provider's client, which sets the bearer and handles a rejected OAuth token. */
-    const execute = (method: Method, body: Record<string, unknown>, stream: boolean) =>
-      provider.client.execute(
-        HttpClientRequest.post("/chat/completions").pipe(
-          HttpClientRequest.bodyUnsafeJson(body),
-          HttpClientRequest.accept(stream ? "text/event-stream" : "application/json")
-        )
-      ).pipe(
-        Effect.catchAll((error) =>
-          Effect.fail(
-            error._tag === "CredentialsError" ? credentialsError(method, error) : requestFailure(method, error)
-          )
-        )
-      )
-
-    /** A 401 the provider's client did not (or could not) cure: which credential, and why signing in again helps. */
-    const unauthorized = (method: Method, response: HttpClientResponse.HttpClientResponse) => {
-      const sent = authorizationOf(response)
-      const label = sent?.label ?? "the credential"
-      const [kind, text]: [ChutesAiError.Kind, string] = sent?.kind !== "oauth"
-        ? ["Unauthorized", `Chutes rejected ${label} (HTTP 401)`]
-        : sent.refreshed
-        ? [
-          "ReauthRequired",
-          `Chutes rejected ${label} (HTTP 401) even after a refresh; sign in again ` +
-          `("effect-chutes onboard --auth-choice chutes")`
-        ]
-        : [
-          "ReauthRequired",
-          `Chutes rejected ${label} (HTTP 401) and it cannot be refreshed; sign in again ` +
-          `("effect-chutes onboard --auth-choice chutes")`
-        ]
-      return Effect.flatMap(readCapped(response), (body) =>
-        Effect.fail(responseError({
-          method,
-          url: response.request.url,
-          status: response.status,
-          headers: response.headers,
-          kind,
-          text: `${text}${detailSuffix(errorDetail(body, 200))}`,
-          body
-        })))
-    }
-
-    /** One model: the request, retried with backoff on retryable failures. Succeeds with a 2xx answer only. */
-    const attempt = (
-      method: Method,
-      target: ModelTarget,
-      body: Record<string, unknown>,
-      stream: boolean,
-      snapshot: ModelCatalog.CatalogSnapshot,
-      hasNext: boolean
-    ) =>
-      Effect.gen(function*() {
-        for (let retry = 0;; retry++) {
-          const result = yield* Effect.either(
-            execute(method, body, stream).pipe(
-              Effect.flatMap((response) => {
-                if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
-                if (response.status === 401) return unauthorized(method, response)
-                return Effect.flatMap(readCapped(response), (text) => {
-                  const sent = authorizationOf(response)
-                  const classified = classify(response.status, text, target, snapshot, sent)
-                  return Effect.fail(responseError({
-                    method,
-                    url: response.request.url,
-                    status: response.status,
-                    headers: response.headers,
-                    kind: classified.kind,
-                    text: classified.text,
-                    body: text
-                  }))
-                })
-              })
-            )
-          )
-          if (Either.isRight(result)) return result.right
-          const error = result.left
-          if (!ChutesAiError.isRetryable(error) || retry >= policy.maxRetries) return yield* Effect.fail(error)
-          if (hasNext && ChutesAiError.isFailoverEligible(error)) return yield* Effect.fail(error)
-          const now = yield* Clock.currentTimeMillis
-          const asked = retryAfterMillis(error, now)
-          if (asked !== undefined && asked > Duration.toMillis(policy.retryAfterCap)) return yield* Effect.fail(error)
-          const step = Math.min(Duration.toMillis(policy.maxDelay), Duration.toMillis(policy.baseDelay) * 2 ** retry)
-          const jitter = yield* Random.nextRange(0.5, 1)
-          yield* Effect.sleep(Duration.millis(Math.max(asked ?? 0, step * jitter)))
-        }
-      })
-
-    /** Every model in turn until one answers 2xx; failover only on the failures another model may not have. */
+    /** Every model in turn until one answers 2xx (internal/failover.ts); each one retried (internal/send.ts). */
     const send = (
       method: Method,
       providerOptions: LanguageModel.ProviderOptions,
@@ -512,63 +340,42 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         const override = yield* Effect.serviceOption(Config)
         const config: RequestOptions = { ...options.config, ...Option.getOrUndefined(override) }
         const snapshot = yield* provider.catalog
-        const failover: Array<FailoverStep> = []
-        const tried = () =>
-          failover.length > 0
-            ? `; tried before: ${failover.map((f) => `chutes/${f.model} (${f.kind})`).join(", ")}`
-            : ""
-        for (let i = 0; i < inputs.length; i++) {
-          const input = inputs[i]!
-          const hasNext = i < inputs.length - 1
-          const target = yield* resolveTarget(method, input, snapshot)
-          const result = yield* Effect.either(
-            requestBody({ method, options: providerOptions, target, config, stream, catalog: snapshot.models })
-              .pipe(
-                Effect.tap(() =>
-                  Effect.sync(() =>
-                    addGenAIAnnotations(providerOptions.span, {
-                      system: "chutes",
-                      operation: { name: "chat" },
-                      request: {
-                        model: target.id,
-                        temperature: config.temperature,
-                        topP: config.topP,
-                        topK: config.topK,
-                        maxTokens: config.maxTokens
-                      }
-                    })
-                  )
-                ),
-                Effect.flatMap((body) => attempt(method, target, body, stream, snapshot, hasNext))
+        const attempt = (target: ModelTarget, hasNext: boolean) =>
+          requestBody({ method, options: providerOptions, target, config, stream, catalog: snapshot.models }).pipe(
+            Effect.tap(() =>
+              Effect.sync(() =>
+                addGenAIAnnotations(providerOptions.span, {
+                  system: "chutes",
+                  operation: { name: "chat" },
+                  request: {
+                    model: target.id,
+                    temperature: config.temperature,
+                    topP: config.topP,
+                    topK: config.topK,
+                    maxTokens: config.maxTokens
+                  }
+                })
               )
+            ),
+            Effect.flatMap((body) =>
+              sendTo(body, { client: provider.client, policy, method, target, snapshot, stream, hasNext })
+            )
           )
-          if (Either.isRight(result)) {
-            const response = result.right
-            return {
-              response,
-              info: {
-                model: target.id,
-                ref: target.ref,
-                requested: input,
-                invocationId: response.headers["x-chutes-invocationid"],
-                failover: [...failover]
-              }
-            }
-          }
-          const error = result.left
-          if (!hasNext || !ChutesAiError.isFailoverEligible(error)) {
-            return yield* Effect.fail(failover.length > 0 ? appendDescription(error, tried()) : error)
-          }
-          failover.push({
+        const { failover, target, value: response } = yield* Failover.run({
+          inputs,
+          resolve: (input) => resolveTarget(method, input, snapshot),
+          attempt
+        })
+        return {
+          response,
+          info: {
             model: target.id,
-            kind: error.kind,
-            status: error._tag === "HttpResponseError" ? error.response.status : undefined
-          })
-          yield* Effect.logDebug(
-            `ChutesLanguageModel: ${target.ref} failed (${error.description}); trying the next model`
-          )
+            ref: target.ref,
+            requested: target.input,
+            invocationId: response.headers["x-chutes-invocationid"],
+            failover
+          }
         }
-        return yield* Effect.dieMessage("ChutesLanguageModel: no model to try")
       })
 
     const annotateResponse = (
@@ -589,11 +396,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     return yield* LanguageModel.make({
       generateText: Effect.fn("ChutesLanguageModel.generateText")(function*(providerOptions) {
-        const readError = (e: HttpClientError.ResponseError) => requestFailure("generateText", e)
-        const parts = yield* within(
+        const parts = yield* Resolved.within(
           Effect.flatMap(send("generateText", providerOptions, false), ({ info, response }) =>
             Effect.flatMap(
-              Answer.readCompletion(response, { info, maxBytes: limits.maxBodyBytes, readError }),
+              Answer.readCompletion(response, {
+                info,
+                maxBytes: limits.maxBodyBytes,
+                readError: (e) => requestFailure("generateText", e)
+              }),
               (text) => completionParts("generateText", text, info)
             )),
           timeouts.completion,
@@ -618,7 +428,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             const firstLimit = Duration.lessThanOrEqualTo(timeouts.firstEvent, timeouts.stream)
               ? "firstEvent"
               : "stream"
-            const { info, response } = yield* within(
+            const { info, response } = yield* Resolved.within(
               Effect.withParentSpan(send("streamText", providerOptions, true), span),
               timeouts[firstLimit],
               () =>

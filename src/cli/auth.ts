@@ -17,7 +17,6 @@
  */
 import type * as ValidationError from "@effect/cli/ValidationError"
 import * as Clock from "effect/Clock"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Logger from "effect/Logger"
@@ -42,22 +41,6 @@ export type AuthServices =
 
 const REAUTH_COMMAND = "effect-chutes onboard --auth-choice chutes"
 
-/** The env credentials, which win over stored profiles; hidden while a stored profile is checked. */
-const ENV_CREDENTIALS: ReadonlySet<string> = new Set(["CHUTES_API_KEY", "CHUTES_OAUTH_TOKEN"])
-
-/**
- * Runs `effect` with `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN` hidden from `Config`, so the credentials layer resolves
- * the stored profile asked for instead of the environment (the rest of the environment — client id and secret for the
- * refresh — stays visible).
- */
-const withoutEnvCredentials = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.configProviderWith((provider) =>
-    Effect.withConfigProvider(
-      effect,
-      ConfigProvider.mapInputPath(provider, (name) => (ENV_CREDENTIALS.has(name) ? `${name}__HIDDEN` : name))
-    )
-  )
-
 /** The outcome of checking one due OAuth profile. */
 interface Check {
   readonly state: CredentialStatus["state"]
@@ -70,13 +53,15 @@ const checked = (check: Check): Check => check
 
 /**
  * Checks a stored OAuth profile that is due, the way the SDK would use it: through `ChutesCredentials` for that
- * profile, which refreshes under the store lock (and writes the new tokens) or says why it cannot.
+ * profile, which refreshes under the store lock (and writes the new tokens) or says why it cannot. The stored profiles
+ * are its only source: `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, which would win otherwise, are not read (the rest of
+ * the environment — the OAuth client for the refresh — is).
  */
 const checkDue = (
   profileId: string
 ): Effect.Effect<Check, never, AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth> =>
   Effect.gen(function*() {
-    const credentials = yield* ChutesCredentials.makeStored({ profileId, recheckAfter: 0 })
+    const credentials = yield* ChutesCredentials.makeStored({ sources: "profiles-only", profileId, recheckAfter: 0 })
     const result = yield* Effect.either(credentials.get)
     const now = yield* Clock.currentTimeMillis
     if (Either.isRight(result)) {
@@ -112,7 +97,6 @@ const checkDue = (
     }
   }).pipe(
     Effect.scoped,
-    withoutEnvCredentials,
     // The credentials layer warns about a failed refresh; the status line says the same.
     Logger.withMinimumLogLevel(LogLevel.Error),
     withProgress(`Checking profile ${profileId} (refresh due)`)

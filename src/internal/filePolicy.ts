@@ -42,11 +42,46 @@ interface ProcessLike {
   readonly platform?: string
   readonly pid?: number
   readonly getuid?: () => number
+  readonly kill?: (pid: number, signal: number) => unknown
 }
 
+/**
+ * The `process` global where the runtime has one (Node, Bun, Deno), read without naming it, so that the core runs
+ * where there is none (browsers, workers) and bundles for them without a Node polyfill.
+ */
 const processLike = (): ProcessLike | undefined => {
   const candidate: unknown = Reflect.get(globalThis, "process")
   return typeof candidate === "object" && candidate !== null ? candidate as ProcessLike : undefined
+}
+
+/**
+ * The id of this process; `undefined` where the runtime has none.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const currentPid = (): number | undefined => {
+  const pid = processLike()?.pid
+  return typeof pid === "number" ? pid : undefined
+}
+
+/**
+ * Whether a process with this id is running (signal 0 tests without sending); `undefined` where the runtime cannot
+ * tell. A process of another user counts as running (`EPERM`).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const isProcessAlive = (pid: number): boolean | undefined => {
+  const kill = processLike()?.kill
+  if (typeof kill !== "function") return undefined
+  try {
+    kill.call(processLike(), pid, 0)
+    return true
+  } catch (error) {
+    const code = typeof error === "object" && error !== null ? Reflect.get(error, "code") : undefined
+    return code === "EPERM"
+  }
 }
 
 /**
@@ -228,5 +263,5 @@ export const tempPathFor = (path: string): string => {
   const bytes = new Uint8Array(6)
   globalThis.crypto.getRandomValues(bytes)
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
-  return `${path}${TEMP_MARKER}${processLike()?.pid ?? 0}-${hex}`
+  return `${path}${TEMP_MARKER}${currentPid() ?? 0}-${hex}`
 }

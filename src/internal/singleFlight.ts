@@ -1,10 +1,15 @@
 /**
- * One run per key in flight, shared by every caller: the mechanism behind the provider's discovery cache and the
- * per-profile OAuth refresh. The run belongs to the given scope, not to the caller that started it, so an interrupted
- * caller leaves the others waiting for a result that still comes.
+ * One run per key in flight, shared by every caller: the mechanism behind the per-profile OAuth refresh, and with a
+ * time to live on top ({@link memo}), the provider's in-memory catalog. The run belongs to the given scope, not to the
+ * caller that started it, so an interrupted caller leaves the others waiting for a result that still comes.
+ *
+ * Not `effect/Cache`: its lookup runs on the fiber of the first caller, so interrupting that caller interrupts the
+ * lookup for everyone; and it has no place for work that must follow a result once every caller has it (the
+ * provider's disk-cache write, which closing the provider waits for).
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -67,4 +72,41 @@ export const make = <K, A, E>(scope: Scope.Scope): SingleFlight<K, A, E> => {
       return Effect.zipRight(flight, Deferred.await(deferred))
     })
   return { run }
+}
+
+/**
+ * A {@link SingleFlight} that keeps each result until the time it gives (`expiresAt`, epoch milliseconds on the
+ * `Clock`): a result's lifetime may depend on the result (a catalog for minutes, a failure for seconds).
+ */
+export interface Memo<K, A> {
+  /**
+   * The kept result for `key` while it has not expired (unless `force`), else `compute` run once for every caller in
+   * flight (`after` as in {@link SingleFlight.run}). Storing a result drops the entries of other keys that expired.
+   */
+  readonly get: (
+    key: K,
+    options: {
+      readonly force: boolean
+      readonly compute: Effect.Effect<A>
+      readonly after?: ((a: A) => Effect.Effect<void>) | undefined
+    }
+  ) => Effect.Effect<A>
+}
+
+export const memo = <K, A>(scope: Scope.Scope, expiresAt: (a: A) => number): Memo<K, A> => {
+  const entries = new Map<K, A>()
+  const flights = make<K, A, never>(scope)
+  const get: Memo<K, A>["get"] = (key, { after, compute, force }) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const entry = entries.get(key)
+      if (entry !== undefined && !force && expiresAt(entry) > now) return Effect.succeed(entry)
+      const store = Effect.tap(compute, (value) =>
+        Effect.sync(() => {
+          // Entries of other keys (an OAuth token rotates hourly) go once expired: the map stays small.
+          for (const [other, old] of entries) if (expiresAt(old) <= now) entries.delete(other)
+          entries.set(key, value)
+        }))
+      return flights.run(key, store, after)
+    })
+  return { get }
 }

@@ -1,6 +1,7 @@
 /**
- * `ChutesProvider` with everything wired for Node: the undici-based HTTP client, the Node file system and path, and
- * the hardened access to the state files (`NodePrivateFiles`: no symbolic links followed, owner and mode checked).
+ * `ChutesProvider` with everything wired for Node: the undici-based HTTP client, the Node file system and path, the
+ * hardened access to the state files (`NodePrivateFiles`: no symbolic links followed, owner and mode checked) and the
+ * cross-process lock of the auth profile store (`NodeFileLock`: proper-lockfile, shared with OpenClaw).
  *
  * @since 0.1.0
  */
@@ -9,11 +10,13 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as Layer from "effect/Layer"
 import * as ChutesProvider from "../ChutesProvider.js"
+import * as NodeFileLock from "./NodeFileLock.js"
 import * as NodePrivateFiles from "./NodePrivateFiles.js"
 
 /**
- * The platform services the library needs, for Node, with the hardened `PrivateFiles` that the file-backed services
- * (auth profile store, agent config, catalog cache) use when it is in context.
+ * The platform services the library needs, for Node: the HTTP client, `FileSystem` and `Path`, the hardened
+ * `PrivateFiles` that the file-backed services (auth profile store, agent config, catalog cache) read and write
+ * through, and the cross-process `FileLock` of the auth profile store.
  *
  * @since 0.1.0
  * @category layers
@@ -22,7 +25,8 @@ export const layerPlatform = Layer.mergeAll(
   NodeHttpClient.layerUndici,
   NodeFileSystem.layer,
   NodePath.layer,
-  NodePrivateFiles.layer
+  NodePrivateFiles.layer,
+  NodeFileLock.layer
 )
 
 /**

@@ -6,6 +6,8 @@
 
 /** @since 0.1.0 */
 export * as NodeChutes from "./NodeChutes.js"
+/** @since 0.2.0 */
+export * as NodeFileLock from "./NodeFileLock.js"
 /** @since 0.1.0 */
 export * as NodeOAuthLogin from "./NodeOAuthLogin.js"
 /** @since 0.2.0 */

@@ -54,9 +54,11 @@ describe("non-streaming: body cap and deadline", () => {
       assert.strictEqual(ChutesAiError.kind(error), "InvalidResponse")
       assert.include(error.description, "larger than 1048576 bytes")
       assert.include(error.description, "limits.maxBodyBytes")
-      // The client hung up near the cap: the server got nowhere near its 8 MiB.
+      // The client hung up at the cap instead of draining the answer: the server saw the connection close before it
+      // had written its 8 MiB. (How far past 1 MiB it got depends on the kernel's socket buffers, not on the SDK.)
       yield* Effect.sleep(Duration.millis(50))
-      assert.isBelow(server.written(), 4 * 1024 * 1024, `the server wrote ${server.written()} bytes`)
+      assert.isTrue(server.hungUp(), "the client closed the connection")
+      assert.isBelow(server.written(), 8 * 1024 * 1024, `the server wrote ${server.written()} bytes`)
     }))
 
   it.scopedLive("a content-length over the cap fails before the body is read", () =>

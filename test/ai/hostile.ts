@@ -15,6 +15,8 @@ export interface HostileServer {
   readonly apiKey: string
   /** Bytes of chat answers written so far (the client stopped reading when this stops growing). */
   readonly written: () => number
+  /** Whether the client closed the connection of the last answer before the server ended it. */
+  readonly hungUp: () => boolean
 }
 
 const OPENING = `{"id":"chatcmpl-hostile","object":"chat.completion",` +
@@ -25,6 +27,7 @@ export const hostileServer = (behaviour: Behaviour, maxBytes = 64 * 1024 * 1024)
   Effect.acquireRelease(
     Effect.async<{ readonly server: Http.Server; readonly state: HostileServer }>((resume) => {
       let written = 0
+      let hungUp = false
       const piece = Buffer.alloc(64 * 1024, "a")
       const server = Http.createServer((req, res) => {
         req.resume()
@@ -36,6 +39,7 @@ export const hostileServer = (behaviour: Behaviour, maxBytes = 64 * 1024 * 1024)
         let gone = false
         res.on("close", () => {
           gone = true
+          if (!res.writableEnded) hungUp = true
         })
         res.writeHead(200, { "content-type": "application/json" })
         res.write(OPENING)
@@ -69,7 +73,7 @@ export const hostileServer = (behaviour: Behaviour, maxBytes = 64 * 1024 * 1024)
         const port = (server.address() as AddressInfo).port
         resume(Effect.succeed({
           server,
-          state: { baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: "cpk_hostile", written: () => written }
+          state: { baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: "cpk_hostile", written: () => written, hungUp: () => hungUp }
         }))
       })
     }),

@@ -6,7 +6,6 @@
  * Runs with `npm run test:browser` (vitest.browser.config.ts). Without a Chromium binary the suite is skipped with a
  * loud banner, never passed silently.
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
@@ -28,6 +27,7 @@ import * as OAuthLogin from "../../src/OAuthLogin.js"
 import * as Chromium from "./chromium.js"
 import { bindable, connect } from "../support/net.js"
 import { idpSetup } from "../support/idp.js"
+import { portableFiles } from "../support/nodeFiles.js"
 
 const executable = Chromium.findChromium()
 if (executable === undefined) Chromium.warnSkipped()
@@ -68,7 +68,7 @@ const setup = Effect.gen(function*() {
   )
   const storePath = Path.join(dir, "auth-profiles.json")
   const store = AuthProfileStore.layerFile({ path: storePath }).pipe(
-    Layer.provide(Layer.mergeAll(NodeContext.layer, ChutesSettings.layer({ stateDir: dir })))
+    Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ stateDir: dir })))
   )
   return { port, redirectUri, server, app, oauth, store, storePath }
 })

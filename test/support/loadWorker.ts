@@ -26,6 +26,7 @@ import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import * as ChutesCredentials from "../../src/ChutesCredentials.js"
 import * as ChutesOAuth from "../../src/ChutesOAuth.js"
 import * as ChutesSettings from "../../src/ChutesSettings.js"
+import * as NodeFileLock from "../../src/node/NodeFileLock.js"
 import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 
 /** What a worker prints after each round. */
@@ -59,7 +60,13 @@ const main = async (storePath: string, reads: number): Promise<void> => {
   const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
     Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
     Layer.provide(
-      Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
+      Layer.mergeAll(
+        ChutesSettings.layerConfig(),
+        NodeContext.layer,
+        NodePrivateFiles.layer,
+        NodeFileLock.layer,
+        NodeHttpClient.layerUndici
+      )
     )
   )
   let offset = 0
@@ -71,7 +78,7 @@ const main = async (storePath: string, reads: number): Promise<void> => {
     const results = yield* Effect.all(
       Array.from({ length: reads }, () =>
         credentials.get.pipe(
-          Effect.map(Option.match({ onNone: () => "none", onSome: ChutesCredentials.identity })),
+          Effect.flatMap(Option.match({ onNone: () => Effect.succeed("none"), onSome: ChutesCredentials.identity })),
           Effect.catchAll((error) => Effect.sync(() => errors.push(error.message)).pipe(Effect.as("error")))
         )),
       { concurrency: "unbounded" }

@@ -14,6 +14,7 @@ import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import * as ChutesCredentials from "../../src/ChutesCredentials.js"
 import * as ChutesOAuth from "../../src/ChutesOAuth.js"
 import * as ChutesSettings from "../../src/ChutesSettings.js"
+import * as NodeFileLock from "../../src/node/NodeFileLock.js"
 import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 
 const [storePath = "", reads = "1", rounds = "1", gap = "0"] = process.argv.slice(2)
@@ -21,7 +22,7 @@ const [storePath = "", reads = "1", rounds = "1", gap = "0"] = process.argv.slic
 const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
   Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
   Layer.provide(
-    Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodePrivateFiles.layer, NodeHttpClient.layerUndici)
+    Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodePrivateFiles.layer, NodeFileLock.layer, NodeHttpClient.layerUndici)
   )
 )
 
@@ -34,7 +35,7 @@ const program = Effect.gen(function*() {
     const results = yield* Effect.all(
       Array.from({ length: Number(reads) }, () =>
         credentials.get.pipe(
-          Effect.map(Option.match({ onNone: () => "none", onSome: ChutesCredentials.identity })),
+          Effect.flatMap(Option.match({ onNone: () => Effect.succeed("none"), onSome: ChutesCredentials.identity })),
           Effect.catchAll((error) => Effect.sync(() => errors.push(error.message)).pipe(Effect.as("error")))
         )),
       { concurrency: "unbounded" }

@@ -27,6 +27,7 @@ import * as Logger from "effect/Logger"
 import { createHash } from "node:crypto"
 import { writeSync } from "node:fs"
 import * as AuthProfileStore from "../../src/AuthProfileStore.js"
+import * as NodeFileLock from "../../src/node/NodeFileLock.js"
 import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 
 /** The key writer `writer` stores for counter `seq`: `cpk_w<writer>_<seq>_<padding derived from both>`. */
@@ -91,8 +92,10 @@ const main = (storePath: string, writer: number, padChars: number, maxGap: numbe
     }
   }).pipe(Effect.provide(Layer.mergeAll(
     NodeContext.layer,
-    // The hardened file access, as NodeChutes.layerPlatform wires it: the crash drill runs the real write path.
+    // The hardened file access and the cross-process lock, as NodeChutes.layerPlatform wires them: the crash drill runs
+    // the real write path.
     NodePrivateFiles.layer,
+    NodeFileLock.layer,
     Logger.replace(Logger.defaultLogger, logger)
   )))
 

@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { CredentialsError } from "../../ChutesError.js"
 import { errorDetail, excerpt } from "../../internal/redact.js"
+import { isDailyCap } from "../../internal/retry.js"
 import type * as ModelCatalog from "../../ModelCatalog.js"
 import * as ModelRef from "../../ModelRef.js"
 import * as Successors from "../../Successors.js"
@@ -271,7 +272,9 @@ export const classify = (
     case 429:
       return {
         kind: "RateLimited",
-        text: `Chutes is rate limiting or at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}`
+        text: isDailyCap(status, detail)
+          ? `Chutes' daily limit of free models is reached (HTTP 429)${detailSuffix(detail)}; it resets at 00:00 UTC`
+          : `Chutes is rate limiting or at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}`
       }
     case 503:
       return /no instances/i.test(detail ?? "")

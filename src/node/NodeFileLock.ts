@@ -1,6 +1,6 @@
 /**
- * The cross-process lock of the auth profile store: proper-lockfile's `<file>.lock` directory (`realpath: false`, the
- * store may not exist yet), the same lock OpenClaw takes, so both can share a file. Node-only (proper-lockfile).
+ * The cross-process `FileLock` for Node: proper-lockfile's `<file>.lock` directory (`realpath: false`, the file may
+ * not exist yet), the same lock OpenClaw takes, so both can share a file. Part of `NodeChutes.layerPlatform`.
  *
  * proper-lockfile takes over a lock whose mtime is older than `stale` (its holder died; a live holder refreshes the
  * mtime every `update`). Two leftovers it never clears, which would fail every write until someone removed them,
@@ -14,28 +14,20 @@
  * Anything else that cannot be taken over (a lock directory with files in it, no permission to remove it) fails with
  * an error that names the path and the command that removes it.
  *
- * @internal
+ * @since 0.2.0
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { lstat, rmdir, stat, unlink } from "node:fs/promises"
 import { StoreError } from "../ChutesError.js"
-import { shellQuote } from "./filePolicy.js"
-import { excerpt } from "./redact.js"
-
-/**
- * Options of the lock; see `AuthProfileStore.FileOptions`.
- */
-export interface LockOptions {
-  /** Milliseconds after which an unrefreshed lock is taken over (proper-lockfile enforces at least 2 s). */
-  readonly stale: number
-  readonly update?: number | undefined
-  readonly timeout: Duration.Duration
-}
+import { FileLock, type HeldLock, type Lock, type LockOptions, type Service } from "../FileLock.js"
+import { shellQuote } from "../internal/filePolicy.js"
+import { excerpt } from "../internal/redact.js"
 
 /** A lock attempt that failed, with the errno-style code of proper-lockfile (`ELOCKED`, `EACCES`, …). */
 class LockAttemptFailed {
@@ -49,8 +41,8 @@ interface LockIdentity {
   readonly birthtime: number
 }
 
-/** A lock this process holds. */
-export interface HeldLock {
+/** A lock this process holds: proper-lockfile's release, its "compromised" flag, and the directory as taken. */
+interface NodeHeldLock {
   readonly release: () => Promise<void>
   /** Set by proper-lockfile when it could not keep the lock fresh, or found it taken over. */
   readonly state: { compromised: boolean }
@@ -58,15 +50,7 @@ export interface HeldLock {
   readonly identity: Option.Option<LockIdentity>
 }
 
-/** The lock of `file`: take it (released with the scope) and check that it is still ours. */
-export interface FileLock {
-  readonly path: string
-  readonly acquire: Effect.Effect<HeldLock, StoreError, Scope.Scope>
-  /** Not reported compromised, and the same directory as when it was taken. */
-  readonly stillHeld: (held: HeldLock) => Effect.Effect<boolean>
-}
-
-export const errorCode = (cause: unknown): string | undefined => {
+const errorCode = (cause: unknown): string | undefined => {
   const code = typeof cause === "object" && cause !== null ? Reflect.get(cause, "code") : undefined
   return typeof code === "string" ? code : undefined
 }
@@ -89,18 +73,18 @@ const FUTURE_SLACK_MILLIS = 2_000
 const removeCommand = (path: string, directory: boolean) =>
   directory ? `rm -r ${shellQuote(path)}` : `rm ${shellQuote(path)}`
 
-/**
- * Makes the lock of `file` (`<file>.lock`).
- */
-export const make = (file: string, options: LockOptions): FileLock => {
+/** The lock of `file` (`<file>.lock`); `stale` is at least 2 s (proper-lockfile's minimum). */
+const makeLock = (file: string, options: LockOptions): Lock => {
   const lockPath = `${file}.lock`
-  const { stale, update, timeout } = options
+  const stale = Math.max(Duration.toMillis(options.stale), 2000)
+  const update = options.update === undefined ? undefined : Duration.toMillis(options.update)
+  const timeout = options.timeout
 
   const attempt = Effect.suspend(() => {
     const state = { compromised: false }
     return Effect.tryPromise({
       // Loaded on first use: importing proper-lockfile patches `fs` (graceful-fs) and installs a signal handler,
-      // which a bare `import "effect-chutes"` must not do.
+      // which a bare `import "effect-chutes/node"` must not do.
       try: () =>
         import("proper-lockfile").then((Lockfile) =>
           Lockfile.lock(file, {
@@ -124,7 +108,7 @@ export const make = (file: string, options: LockOptions): FileLock => {
     Effect.option
   )
 
-  const stillHeld = (held: HeldLock): Effect.Effect<boolean> =>
+  const stillHeld = (held: NodeHeldLock): Effect.Effect<boolean> =>
     Effect.gen(function*() {
       if (held.state.compromised) return false
       const now = yield* identity
@@ -204,7 +188,7 @@ export const make = (file: string, options: LockOptions): FileLock => {
       )
     )
 
-  const acquire: Effect.Effect<HeldLock, StoreError, Scope.Scope> = Effect.acquireRelease(
+  const acquire: Effect.Effect<NodeHeldLock, StoreError, Scope.Scope> = Effect.acquireRelease(
     attemptOrRecover.pipe(Effect.flatMap((held) => Effect.map(identity, (id) => ({ ...held, identity: id })))),
     // proper-lockfile's release removes `<file>.lock` whoever made it; a lock that was taken over belongs to its new
     // holder and is left alone (proper-lockfile notices the takeover on its next refresh and forgets ours).
@@ -241,5 +225,27 @@ export const make = (file: string, options: LockOptions): FileLock => {
       ))
   )
 
-  return { path: lockPath, acquire, stillHeld }
+  return {
+    path: lockPath,
+    acquire: Effect.map(acquire, (held): HeldLock => ({
+      stillHeld: stillHeld(held),
+      reportedLost: Effect.sync(() => held.state.compromised)
+    }))
+  }
 }
+
+/**
+ * The proper-lockfile lock (see the module comment).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (): Service => ({ make: makeLock })
+
+/**
+ * The proper-lockfile lock as a layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<FileLock> = Layer.sync(FileLock, make)

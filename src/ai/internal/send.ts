@@ -1,0 +1,132 @@
+/**
+ * One chat request to one model, through the provider's `client` (which sets the bearer and answers a 401 for a stored
+ * OAuth profile with one forced refresh and one retry): a 2xx answer, or the typed error of a non-2xx one, retried
+ * under the SDK's retry policy (internal/retry.ts). Only the answer's headers are awaited here, so a retry always
+ * happens before the first byte of an answer is handed on.
+ *
+ * @internal
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type * as ChutesProvider from "../../ChutesProvider.js"
+import type { RetryPolicy } from "../../ChutesSettings.js"
+import { authorizationOf } from "../../internal/auth.js"
+import { errorDetail } from "../../internal/redact.js"
+import * as Retry from "../../internal/retry.js"
+import type * as ModelCatalog from "../../ModelCatalog.js"
+import * as ChutesAiError from "../ChutesAiError.js"
+import type { ModelTarget } from "./chatRequest.js"
+import { classify, credentialsError, detailSuffix, type Method, requestFailure, responseError } from "./errors.js"
+
+/** Reads at most `max` characters of an error body; a failure to read gives what was read. */
+const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 1024): Effect.Effect<string> =>
+  response.stream.pipe(
+    Stream.decodeText(),
+    Stream.runFoldWhile("", (text) => text.length < max, (text, piece) => text + piece),
+    Effect.orElseSucceed(() => ""),
+    Effect.map((text) => text.slice(0, max))
+  )
+
+/** A 401 the provider's client did not (or could not) cure: which credential, and why signing in again helps. */
+const unauthorized = (method: Method, response: HttpClientResponse.HttpClientResponse) => {
+  const sent = authorizationOf(response)
+  const label = sent?.label ?? "the credential"
+  const signIn = `sign in again ("effect-chutes onboard --auth-choice chutes")`
+  const [kind, text]: [ChutesAiError.Kind, string] = sent?.kind !== "oauth"
+    ? ["Unauthorized", `Chutes rejected ${label} (HTTP 401)`]
+    : sent.refreshed
+    ? ["ReauthRequired", `Chutes rejected ${label} (HTTP 401) even after a refresh; ${signIn}`]
+    : ["ReauthRequired", `Chutes rejected ${label} (HTTP 401) and it cannot be refreshed; ${signIn}`]
+  return Effect.flatMap(readCapped(response), (body) =>
+    Effect.fail(responseError({
+      method,
+      url: response.request.url,
+      status: response.status,
+      headers: response.headers,
+      kind,
+      text: `${text}${detailSuffix(errorDetail(body, 200))}`,
+      body
+    })))
+}
+
+/** A non-2xx answer other than 401, read and classified. */
+const failed = (
+  method: Method,
+  response: HttpClientResponse.HttpClientResponse,
+  target: ModelTarget,
+  snapshot: ModelCatalog.CatalogSnapshot
+) =>
+  Effect.flatMap(readCapped(response), (text) => {
+    const classified = classify(response.status, text, target, snapshot, authorizationOf(response))
+    return Effect.fail(responseError({
+      method,
+      url: response.request.url,
+      status: response.status,
+      headers: response.headers,
+      kind: classified.kind,
+      text: classified.text,
+      body: text
+    }))
+  })
+
+/** Why an attempt failed, in a few words, for the retry hook: `HTTP 429`, `connection error`. */
+const retryReason = (error: ChutesAiError.ChutesAiError): string =>
+  error._tag === "HttpResponseError"
+    ? `HTTP ${error.response.status}`
+    : error.kind === "Transport"
+    ? "connection error"
+    : error.kind
+
+/**
+ * Chat under the retry policy. With a next model to fail over to, the failures it may not have (429, 503, …) are not
+ * retried: failing over is the faster way out.
+ */
+const retrying = (hasNext: boolean): Retry.Retrying<ChutesAiError.ChutesAiError> => ({
+  operation: "chat",
+  judge: (error, now) => ({
+    retryable: ChutesAiError.isRetryable(error) && !(hasNext && ChutesAiError.isFailoverEligible(error)),
+    retryAfterMillis: error._tag === "HttpResponseError"
+      ? Retry.parseRetryAfter(error.response.headers["retry-after"], now)
+      : undefined,
+    reason: retryReason(error)
+  })
+})
+
+/** What {@link send} needs besides the request. */
+export interface SendOptions {
+  readonly client: ChutesProvider.Service["client"]
+  readonly policy: RetryPolicy
+  readonly method: Method
+  readonly target: ModelTarget
+  readonly snapshot: ModelCatalog.CatalogSnapshot
+  readonly stream: boolean
+  /** Whether another model follows this one (see `./failover.ts`). */
+  readonly hasNext: boolean
+}
+
+/** One model: the request, retried under the policy. Succeeds with a 2xx answer only, its body unread. */
+export const send = (
+  body: Record<string, unknown>,
+  options: SendOptions
+): Effect.Effect<HttpClientResponse.HttpClientResponse, ChutesAiError.ChutesAiError> => {
+  const { client, method, snapshot, stream, target } = options
+  const request = HttpClientRequest.post("/chat/completions").pipe(
+    HttpClientRequest.bodyUnsafeJson(body),
+    HttpClientRequest.accept(stream ? "text/event-stream" : "application/json")
+  )
+  const once = client.execute(request).pipe(
+    Effect.catchAll((error) =>
+      Effect.fail(error._tag === "CredentialsError" ? credentialsError(method, error) : requestFailure(method, error))
+    ),
+    Effect.flatMap((response) =>
+      response.status >= 200 && response.status < 300
+        ? Effect.succeed(response)
+        : response.status === 401
+        ? unauthorized(method, response)
+        : failed(method, response, target, snapshot)
+    )
+  )
+  return Retry.retry(once, options.policy, retrying(options.hasNext))
+}
