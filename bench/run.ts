@@ -135,7 +135,7 @@ const main = async () => {
     }
     if (runs("coldstart")) {
       progress("cold start")
-      rows.push(...await coldStartRows({ root, workDir, plan: plan(2, 15) }))
+      rows.push(...await coldStartRows({ root, workDir, plan: plan(3, 30) }))
     }
     if (runs("memory")) {
       progress("memory")

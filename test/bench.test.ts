@@ -32,6 +32,7 @@ const ROWS = [
   "resolve, bare id",
   "single-flight, concurrent catalog calls, cold",
   "cold start, models list --offline",
+  "cold start, --help",
   "core entry import (bundled)",
   "core entry loads no CLI / platform-node",
   "memory, heap retained, 5,000 models",
@@ -41,6 +42,7 @@ const ROWS = [
 /** Rows that depend on builds other engineers own (the CLI bundle, the core entry) and may say n/a instead. */
 const MAY_BE_NA: ReadonlySet<string> = new Set([
   "cold start, models list --offline",
+  "cold start, --help",
   "core entry import (bundled)",
   "core entry loads no CLI / platform-node"
 ])

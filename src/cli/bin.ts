@@ -1,19 +1,13 @@
 /**
- * The `effect-chutes` executable: runs the CLI and maps outcomes to exit codes — 0 ok, 1 failure, 2 usage (a
- * `ValidationError`: bad flags, or a missing one without a terminal to ask on; or a sign-in that needs a terminal
- * without one), 130 interrupted — printing an expected failure as one clear line starting with "effect-chutes:" (a
- * usage error then says where `--help` is), never a stack trace.
+ * The `effect-chutes` executable (`start.ts` runs the CLI and maps outcomes to exit codes).
+ *
+ * Start-up (bench/README.md, "Cold start"): this entry loads nothing but the fast path's check. `models list
+ * --offline` runs from a bundle of its own (`fast.ts`, `fastPath.ts`); every other command line loads the CLI
+ * (`start.ts`), whose bundle is split so that each command's code is read only when it runs.
  *
  * @internal
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import { commandOf, main } from "./main.js"
-import { failure, withCliLogging } from "./render.js"
+import { offlineListing } from "./fastPath.js"
 
 // A reader that went away (`effect-chutes models list | head`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -23,14 +17,25 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-const platform = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+const full = () => import("./start.js").then(({ start }) => start(process.argv))
 
-Effect.runPromiseExit(main(process.argv).pipe(withCliLogging, Effect.provide(platform))).then((exit) => {
-  if (Exit.isSuccess(exit)) {
-    process.exitCode = 0
-    return
-  }
-  const { code, text } = failure(exit.cause, commandOf(process.argv))
-  process.stderr.write(text)
-  process.exitCode = code
-})
+/**
+ * The fast path's bundle, next to the split chunks (scripts/build.mjs). A build without it (the CLI bundled in one
+ * file, or run from the sources) takes the full path, which prints the same.
+ */
+const fast = (): Promise<typeof import("./fast.js") | undefined> =>
+  import(new URL("./cli/fast.mjs", import.meta.url).href).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ERR_MODULE_NOT_FOUND") return undefined
+    throw error
+  })
+
+const listing = offlineListing(process.argv)
+if (listing === undefined) {
+  void full()
+} else {
+  void fast().then(async (bundle) => {
+    // A failed listing printed nothing: the full CLI runs it again and reports the failure as every command does.
+    if (bundle === undefined || !(await bundle.run(listing))) await full()
+    else process.exitCode = 0
+  })
+}

@@ -1,223 +1,25 @@
 /**
  * The `effect-chutes` command line: onboarding, model listing and resolution, auth status and logout.
  *
- * Start-up time matters (the bin is bundled; bench/README.md): this module imports only what `models list --offline`
- * needs — the command definitions and the static catalog. Each command that touches files, the network or the
- * terminal loads its handler with a dynamic `import()`, which the bundle evaluates lazily.
+ * Start-up time matters (bench/README.md, "Cold start"): the command definitions are in `commands.ts`, and every
+ * handler loads its code with a dynamic `import()` when it runs; the bundle is split (scripts/build.mjs) so that code
+ * is not even read before. `--help` and `--version` are answered here from the definitions alone; @effect/cli's parser
+ * (`runner.ts`) is loaded for everything else.
  *
  * @since 0.1.0
  */
-import * as Args from "@effect/cli/Args"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as ChutesSettings from "../ChutesSettings.js"
-import * as ModelCatalog from "../ModelCatalog.js"
-import * as ModelRef from "../ModelRef.js"
-import * as Successors from "../Successors.js"
-import { followOptions, globalOf, globalOptions, type GlobalValues, withTimeout } from "./global.js"
-import { findCommand, type HelpNode, layoutFor, render as renderHelp } from "./help.js"
-import { modelsListOutput } from "./json.js"
-import { out, usageError } from "./render.js"
-
-/** Bounds a command by its `--timeout` (see `global.ts`). */
-const bounded = <Name extends string, R, E, A extends GlobalValues>(self: Command.Command<Name, R, E, A>) =>
-  Command.transformHandler(self, (effect, options: A) => withTimeout(globalOf(options))(effect))
-
-const json = Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
-const offline = Options.boolean("offline").pipe(
-  Options.withDescription("use the built-in static catalog; no network, no files")
-)
-
-const modelsList = Command.make(
-  "list",
-  {
-    ...globalOptions,
-    ...followOptions,
-    json,
-    offline,
-    refresh: Options.boolean("refresh").pipe(
-      Options.withDescription("force a fresh request to the service (bypass the provider's in-memory catalog cache)")
-    )
-  },
-  (options) =>
-    Effect.gen(function*() {
-      if (options.offline && options.refresh) return yield* usageError("--offline and --refresh exclude each other")
-      if (options.offline) {
-        // No config, no store, no network: the fast path (it is what start-up is benchmarked on).
-        const snapshot = ModelCatalog.staticSnapshot()
-        const settings = yield* ChutesSettings.fromEnv({ followSuccessors: globalOf(options).followSuccessors })
-        const followed = Successors.builtinHops(ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF), ModelRef.builtinAliases, {
-          catalog: snapshot,
-          followSuccessors: settings.followSuccessors
-        })
-        if (options.json) return yield* out(JSON.stringify(modelsListOutput(snapshot, true, followed), null, 2))
-        yield* out("source: static (offline; the built-in catalog)")
-        for (const hop of followed) yield* out(`followed: ${hop.message}`)
-        yield* out("")
-        return yield* out(ModelCatalog.formatTable(snapshot.models, Successors.listingNotes(snapshot.models, followed)))
-      }
-      const models = yield* Effect.promise(() => import("./models.js"))
-      yield* models.list(globalOf(options), { json: options.json, refresh: options.refresh })
-    })
-).pipe(
-  Command.withDescription(
-    "List the models (ref, context, max output, input, reasoning, price): live catalog, else the disk cache, else " +
-      "the built-in one — the source and any fallback reason on top"
-  )
-)
-
-const modelsResolve = Command.make(
-  "resolve",
-  {
-    ...globalOptions,
-    ...followOptions,
-    json,
-    offline,
-    input: Args.text({ name: "alias|ref" }).pipe(
-      Args.withDescription(
-        "an alias (chutes-pro, or one from the config), a chutes/<id> ref, or a bare model id; " +
-          "without it, the default model"
-      ),
-      Args.optional
-    )
-  },
-  (options) =>
-    Effect.gen(function*() {
-      const models = yield* Effect.promise(() => import("./models.js"))
-      yield* models.resolve(globalOf(options), {
-        input: Option.getOrUndefined(options.input),
-        json: options.json,
-        offline: options.offline
-      })
-    })
-).pipe(Command.withDescription("Resolve an alias, ref or bare model id to a model ref, and say why"))
-
-const models = Command.make("models").pipe(
-  Command.withDescription("List and resolve Chutes models"),
-  Command.withSubcommands([bounded(modelsList), bounded(modelsResolve)])
-)
-
-const onboard = Command.make(
-  "onboard",
-  {
-    ...globalOptions,
-    ...followOptions,
-    authChoice: Options.choice("auth-choice", ["chutes", "chutes-api-key"]).pipe(
-      Options.withDescription("chutes = Sign in with Chutes (OAuth); chutes-api-key = an API key. Asked when omitted"),
-      Options.optional
-    ),
-    apiKey: Options.redacted("chutes-api-key").pipe(
-      Options.withPseudoName("<key>"),
-      Options.withDescription(
-        "the API key (cpk_…); else CHUTES_API_KEY, else a hidden prompt. Prefer those two: arguments show up in `ps`"
-      ),
-      Options.optional
-    ),
-    noBrowser: Options.boolean("no-browser").pipe(
-      Options.withDescription("OAuth without opening a browser: print the URL and paste the redirect URL back")
-    ),
-    nonInteractive: Options.boolean("non-interactive").pipe(
-      Options.withDescription("never prompt (also implied when stdin or stdout is not a terminal)")
-    ),
-    model: Options.text("model").pipe(
-      Options.withPseudoName("<alias|ref>"),
-      Options.withDescription(
-        "the default model to write (an alias or a chutes/<id> ref); else offered from the catalog with a terminal, " +
-          "else the documented default or, where Chutes retired it, its successor"
-      ),
-      Options.optional
-    )
-  },
-  (options) =>
-    Effect.gen(function*() {
-      const [{ onboard }, layers] = yield* Effect.promise(() =>
-        Promise.all([import("./onboard.js"), import("./layers.js")])
-      )
-      const global = globalOf(options)
-      yield* onboard({
-        authChoice: options.authChoice,
-        apiKey: options.apiKey,
-        noBrowser: options.noBrowser,
-        model: Option.getOrUndefined(options.model),
-        followSuccessors: global.followSuccessors
-      }).pipe(
-        Effect.provide(layers.servicesLayer(global)),
-        Effect.provide(layers.terminalLayer(options.nonInteractive))
-      )
-    })
-).pipe(
-  Command.withDescription(
-    "Sign in (OAuth or API key), store the auth profile, register the catalog, set the default model " +
-      "(one the catalog serves) and write the config"
-  )
-)
-
-const authStatus = Command.make("status", { ...globalOptions, json }, (options) =>
-  Effect.gen(function*() {
-    const [auth, layers] = yield* Effect.promise(() => Promise.all([import("./auth.js"), import("./layers.js")]))
-    yield* auth.status({ json: options.json }).pipe(Effect.provide(layers.servicesLayer(globalOf(options))))
-  })).pipe(
-    Command.withDescription(
-      "Show each credential (env and stored profiles): kind, source, which is active, and its state — a due OAuth " +
-        "token is refreshed to check it. Exit 1 when the active credential is unusable or there is none"
-    )
-  )
-
-const authLogout = Command.make(
-  "logout",
-  {
-    ...globalOptions,
-    profile: Options.text("profile").pipe(
-      Options.withPseudoName("<id>"),
-      Options.withDescription("the profile to remove, e.g. chutes:alice (default: the active stored profile)"),
-      Options.optional
-    )
-  },
-  (options) =>
-    Effect.gen(function*() {
-      const [auth, layers] = yield* Effect.promise(() => Promise.all([import("./auth.js"), import("./layers.js")]))
-      yield* auth.logout({ profile: options.profile }).pipe(Effect.provide(layers.servicesLayer(globalOf(options))))
-    })
-).pipe(Command.withDescription("Revoke (when possible) and remove a stored profile; other profiles stay untouched"))
-
-const auth = Command.make("auth").pipe(
-  Command.withDescription("Inspect and remove credentials"),
-  Command.withSubcommands([bounded(authStatus), bounded(authLogout)])
-)
+import { command, tree, VERSION } from "./commands.js"
+import { findCommand, layoutFor, render as renderHelp } from "./help.js"
+import { out } from "./render.js"
 
 /**
  * The command tree.
  *
  * @since 0.1.0
  */
-export const command = Command.make("effect-chutes").pipe(
-  Command.withDescription("Chutes.ai for Effect: sign in, list and resolve models, inspect credentials"),
-  Command.withSubcommands([bounded(onboard), models, auth])
-)
-
-const VERSION = "0.1.0"
-
-/** The commands by name, for `--help` and for naming the command of a usage error. */
-const tree: HelpNode = {
-  name: "effect-chutes",
-  command,
-  children: [
-    { name: "onboard", command: onboard },
-    {
-      name: "models",
-      command: models,
-      children: [{ name: "list", command: modelsList }, { name: "resolve", command: modelsResolve }]
-    },
-    {
-      name: "auth",
-      command: auth,
-      children: [{ name: "status", command: authStatus }, { name: "logout", command: authLogout }]
-    }
-  ]
-}
+export { command }
 
 /** The built-in options of @effect/cli worth a line in the top-level help. */
 const ROOT_OPTIONS: ReadonlyArray<readonly [string, string]> = [
@@ -230,7 +32,8 @@ const ROOT_OPTIONS: ReadonlyArray<readonly [string, string]> = [
  *
  * @since 0.1.0
  */
-export const run = Command.run(command, { name: "effect-chutes", version: VERSION })
+export const run = (argv: ReadonlyArray<string>) =>
+  Effect.flatMap(Effect.promise(() => import("./runner.js")), (runner) => runner.run(argv))
 
 /** The words before `--`, where `--help` and `--version` count. */
 const words = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
@@ -250,12 +53,12 @@ const withoutCliErrorOutput = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.
   Console.consoleWith((console) => Console.withConsole(effect, { ...console, error: () => Effect.void }))
 
 /**
- * The executable's entry: `--help` (also a group named without a command) and `--version` are answered here (see
- * `help.ts`); everything else goes to `run`.
+ * `--help` (also a group named without a command) and `--version`, answered from the command definitions (see
+ * `help.ts`) with no service and without @effect/cli's parser; `undefined` for any other command line.
  *
  * @since 0.2.0
  */
-export const main = (argv: ReadonlyArray<string>) => {
+export const answer = (argv: ReadonlyArray<string>): Effect.Effect<void> | undefined => {
   const given = words(argv)
   const { node, path, rest } = findCommand(tree, given)
   if (given.includes("--help") || given.includes("-h") || (node.children !== undefined && rest.length === 0)) {
@@ -265,5 +68,12 @@ export const main = (argv: ReadonlyArray<string>) => {
     }))
   }
   if (given.includes("--version")) return out(VERSION)
-  return withoutCliErrorOutput(run(argv))
+  return undefined
 }
+
+/**
+ * The executable's entry: `--help` and `--version` are answered here (`answer`); everything else goes to `run`.
+ *
+ * @since 0.2.0
+ */
+export const main = (argv: ReadonlyArray<string>) => answer(argv) ?? withoutCliErrorOutput(run(argv))

@@ -1,0 +1,33 @@
+/**
+ * The CLI behind the executable (`bin.ts`): runs a command line and maps outcomes to exit codes — 0 ok, 1 failure, 2
+ * usage (a `ValidationError`: bad flags, or a missing one without a terminal to ask on; or a sign-in that needs a
+ * terminal without one), 130 interrupted — printing an expected failure as one clear line starting with
+ * "effect-chutes:" (a usage error then says where `--help` is), never a stack trace.
+ *
+ * `--help` and `--version` are answered from the command definitions (`main.ts`); only the other commands load
+ * @effect/cli's parser and the Node services.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { answer, commandOf, main } from "./main.js"
+import { failure, withCliLogging } from "./render.js"
+
+/** What a command line runs: the help, or the command with the Node services (loaded only then). */
+const program = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown> =>
+  answer(argv) ??
+    Effect.flatMap(Effect.promise(() => import("./platform.js")), (platform) =>
+      main(argv).pipe(Effect.provide(platform.layer)))
+
+/** Runs `argv` (`process.argv`-style) and sets the exit code. */
+export const start = (argv: ReadonlyArray<string>): Promise<void> =>
+  Effect.runPromiseExit(withCliLogging(program(argv))).then((exit) => {
+    if (Exit.isSuccess(exit)) {
+      process.exitCode = 0
+      return
+    }
+    const { code, text } = failure(exit.cause, commandOf(argv))
+    process.stderr.write(text)
+    process.exitCode = code
+  })
