@@ -40,9 +40,9 @@ export const servicesLayer = (options: {
   Layer.mergeAll(
     ChutesCredentials.layerEnv({ apiKey: options.apiKey }),
     ModelDiscovery.layer,
-    CatalogCache.layerFileSystem
+    CatalogCache.layerFile
   ).pipe(
-    Layer.provideMerge(ChutesSettings.layerConfig({ baseUrl: options.baseUrl, stateDir: options.stateDir })),
+    Layer.provideMerge(ChutesSettings.layerConfig({ baseUrl: options.baseUrl, stateDir: options.stateDir }).pipe(Layer.orDie)),
     Layer.provideMerge(NodeChutes.layerPlatform),
     Layer.provideMerge(Logger.replace(Logger.defaultLogger, Logger.none))
   )

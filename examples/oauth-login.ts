@@ -75,7 +75,7 @@ const offlineDemo = Effect.gen(function*() {
       ["CHUTES_IDP_BASE_URL", server.idpBaseUrl]
     ])
   )
-  const oauthLayer = ChutesOAuth.layer.pipe(
+  const oauthLayer = ChutesOAuth.layer().pipe(
     Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), FetchHttpClient.layer))
   )
 
@@ -110,7 +110,7 @@ const realLogin = Effect.gen(function*() {
   yield* step(`Signed in as profile "${login.profileId}"`)
   yield* step(`The access token is refreshed after ${when(login.profile.expires)}`)
   yield* step("Not stored: run `effect-chutes onboard --auth-choice chutes` to sign in and save the profile.")
-}).pipe(Effect.provide(NodeOAuthLogin.layerAll()))
+}).pipe(Effect.provide(NodeOAuthLogin.layer()))
 
 const main = Effect.gen(function*() {
   const clientId = yield* ChutesOAuth.clientIdFromEnv

@@ -13,7 +13,6 @@
  *
  * @since 0.1.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,6 +22,11 @@ import { ChutesSettings } from "./ChutesSettings.js"
 import { type AgentConfigDocument, format, parse, readAliases } from "./internal/configDocument.js"
 import * as PrivateFiles from "./PrivateFiles.js"
 
+/**
+ * The types of the config document (pure; each is documented where it is defined, src/internal/configDocument.ts).
+ *
+ * @since 0.1.0
+ */
 export type {
   AgentConfigDocument,
   AliasReading,
@@ -31,6 +35,12 @@ export type {
   JsonObject,
   ProviderDefaults
 } from "./internal/configDocument.js"
+/**
+ * The config document: the typed view's schemas, the JSON5 codec and the accessors of the known keys (pure; each is
+ * documented where it is defined, src/internal/configDocument.ts).
+ *
+ * @since 0.1.0
+ */
 export {
   isJsonObject,
   ModelSelection,
@@ -121,16 +131,17 @@ export const MAX_BYTES = 4 * 1024 * 1024
  */
 export interface FileOptions {
   /**
-   * Accept a group-writable config file and directory (a Kubernetes `fsGroup` volume). Default: false; `layer` takes
-   * it from `ChutesSettings.allowGroupWritable` (`CHUTES_ALLOW_GROUP_WRITABLE`).
+   * Accept a group-writable config file and directory (a Kubernetes `fsGroup` volume). Default: false; `layer`
+   * defaults it to `ChutesSettings.allowGroupWritable` (`CHUTES_ALLOW_GROUP_WRITABLE`).
    */
   readonly allowGroupWritable?: boolean | undefined
 }
 
 /**
- * The file-backed service for a given path. The file and its directory are read and written through `PrivateFiles`
- * (the one in context, else the portable one over `FileSystem`): one that someone else could change, a symbolic
- * link, or not a regular file is `ConfigError` `Unsafe` with the fix; one over `MAX_BYTES` is `Invalid`.
+ * The file-backed service for a given path. The file and its directory are read and written through the
+ * `PrivateFiles` in context (`NodePrivateFiles.layer` on Node, `PrivateFiles.layerFileSystem` over any `FileSystem`):
+ * one that someone else could change, a symbolic link, or not a regular file is `ConfigError` `Unsafe` with the fix;
+ * one over `MAX_BYTES` is `Invalid`.
  *
  * @since 0.1.0
  * @category constructors
@@ -138,9 +149,9 @@ export interface FileOptions {
 export const make = (
   path: string | undefined,
   options: FileOptions = {}
-): Effect.Effect<Service, never, FileSystem.FileSystem> =>
+): Effect.Effect<Service, never, PrivateFiles.PrivateFiles> =>
   Effect.gen(function*() {
-    const files = yield* PrivateFiles.orFileSystem
+    const files = yield* PrivateFiles.PrivateFiles
     const policy: PrivateFiles.Policy = { allowGroupWritable: options.allowGroupWritable === true }
 
     const readText = (file: string): Effect.Effect<Option.Option<string>, ConfigError> =>
@@ -171,29 +182,33 @@ export const make = (
   })
 
 /**
- * The file-backed service at `ChutesSettings.configPath` (`CHUTES_CONFIG_PATH`, else `<state dir>/config.json5`).
+ * Options of the file-backed layer: the file's path (default: `ChutesSettings.configPath`) and the file policy.
  *
- * @since 0.1.0
- * @category layers
+ * @since 0.2.0
+ * @category models
  */
-export const layer: Layer.Layer<AgentConfig, never, FileSystem.FileSystem | ChutesSettings> = Layer.effect(
-  AgentConfig,
-  Effect.flatMap(
-    ChutesSettings,
-    (settings) => make(settings.configPath, { allowGroupWritable: settings.allowGroupWritable })
-  )
-)
+export interface LayerOptions extends FileOptions {
+  /** The config file. Default: `ChutesSettings.configPath` (`CHUTES_CONFIG_PATH`, else `<state dir>/config.json5`). */
+  readonly path?: string | undefined
+}
 
 /**
- * The file-backed service at an explicit path.
+ * The file-backed service at `options.path`, else at `ChutesSettings.configPath` (`CHUTES_CONFIG_PATH`, else
+ * `<state dir>/config.json5`); `allowGroupWritable` defaults to the settings'. See `make` for the checks.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerPath = (
-  path: string,
-  options: FileOptions = {}
-): Layer.Layer<AgentConfig, never, FileSystem.FileSystem> => Layer.effect(AgentConfig, make(path, options))
+export const layer = (
+  options: LayerOptions = {}
+): Layer.Layer<AgentConfig, never, PrivateFiles.PrivateFiles | ChutesSettings> =>
+  Layer.effect(
+    AgentConfig,
+    Effect.flatMap(ChutesSettings, (settings) =>
+      make(options.path ?? settings.configPath, {
+        allowGroupWritable: options.allowGroupWritable ?? settings.allowGroupWritable
+      }))
+  )
 
 /**
  * The in-memory "files" behind `layerMemory`: the config text and its backup, inspectable by tests.

@@ -1,14 +1,28 @@
 /**
  * Where the provider's user aliases and default model come from: options given in code, then the agent config
  * (`config.json5`, read the same way by the library and the CLI: `AgentConfig.providerDefaults`), then the built-in
- * ones (`ModelRef.builtinAliases`, `ModelCatalog.DEFAULT_MODEL_REF`). Code wins over the config, and says so when the
- * two disagree.
+ * ones (`BUILTIN_ALIASES` here, parsed as `ModelRef.builtinAliases`; `ModelCatalog.DEFAULT_MODEL_REF`). Code wins over
+ * the config, and says so when the two disagree.
  *
  * Pure: no services.
  *
  * @since 0.2.0
  */
 import type { ProviderDefaults } from "./AgentConfig.js"
+
+/**
+ * The built-in aliases, alias name (lower case) -> documented target ref. Names match case-insensitively; a target
+ * Chutes no longer serves is followed to its successor (see `ModelCatalog.STATIC_MODELS`). `ModelRef.builtinAliases`
+ * is this table parsed.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const BUILTIN_ALIASES: ReadonlyArray<readonly [alias: string, ref: string]> = [
+  ["chutes-fast", "chutes/zai-org/GLM-4.7-FP8"],
+  ["chutes-pro", "chutes/deepseek-ai/DeepSeek-V3.2-TEE"],
+  ["chutes-vision", "chutes/chutesai/Mistral-Small-3.2-24B-Instruct-2506"]
+]
 
 /**
  * Aliases as options take them: `alias -> ref` pairs or a record.

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -64,19 +63,19 @@ export const maxBytes = (settings: { readonly maxResponseBytes: number }): numbe
   Math.max(16 * 1024 * 1024, 2 * settings.maxResponseBytes)
 
 /**
- * The cache file at `ChutesSettings.diskCachePath` (disabled when that is undefined), read and written through
- * `PrivateFiles` (the one in context, else the portable one over `FileSystem`). A file that someone else could change,
- * a symbolic link, not a regular file or over `maxBytes` is not used (a warning says why); a catalog too large for the
- * cap is not written.
+ * The cache file at `ChutesSettings.diskCachePath` (disabled when that is undefined), read and written through the
+ * `PrivateFiles` in context (`NodePrivateFiles.layer` on Node, `PrivateFiles.layerFileSystem` over any `FileSystem`).
+ * A file that someone else could change, a symbolic link, not a regular file or over `maxBytes` is not used (a
+ * warning says why); a catalog too large for the cap is not written.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerFileSystem: Layer.Layer<CatalogCache, never, FileSystem.FileSystem | ChutesSettings> = Layer.effect(
+export const layerFile: Layer.Layer<CatalogCache, never, PrivateFiles.PrivateFiles | ChutesSettings> = Layer.effect(
   CatalogCache,
   Effect.gen(function*() {
     const settings = yield* ChutesSettings
-    const files = yield* PrivateFiles.orFileSystem
+    const files = yield* PrivateFiles.PrivateFiles
     const path = settings.diskCachePath
     if (path === undefined) return noop
     const policy: PrivateFiles.Policy = { allowGroupWritable: settings.allowGroupWritable }

@@ -9,6 +9,7 @@
  */
 import * as Schema from "effect/Schema"
 import { excerpt, printable } from "./internal/redact.js"
+import { isDailyCap } from "./internal/retry.js"
 
 // Text echoed into a message (user input, a config value, a server's words) is shown with its control characters
 // escaped: a message ends up on a terminal.
@@ -94,14 +95,17 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
     retryAfterMillis: Schema.optional(Schema.Number)
   }
 ) {
-  /** Whether a later attempt may succeed (transport errors, timeouts, 408/425/429/5xx). */
+  /**
+   * Whether a later attempt may succeed: transport errors, timeouts, 408/425/429/5xx — but not the free-models daily
+   * cap (a 429 "Free models limit reached for today", which resets at 00:00 UTC). Discovery retries exactly these.
+   */
   get retryable(): boolean {
     switch (this.reason) {
       case "Transport":
       case "Timeout":
         return true
       case "HttpStatus":
-        return this.status !== undefined && RETRYABLE_STATUS.has(this.status)
+        return this.status !== undefined && RETRYABLE_STATUS.has(this.status) && !isDailyCap(this.status, this.detail)
       default:
         return false
     }
@@ -131,7 +135,8 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
 }
 
 /**
- * The HTTP statuses that model discovery retries (docs/reliability.md).
+ * The HTTP statuses that model discovery retries (docs/reliability.md); a 429 only when it is not the free-models
+ * daily cap (`DiscoveryError.retryable`).
  *
  * @since 0.1.0
  * @category errors
@@ -383,5 +388,76 @@ export class PrivateFileError extends Schema.TaggedError<PrivateFileError>("effe
   /** @since 0.2.0 */
   override get message(): string {
     return printable(this.detail)
+  }
+}
+
+/**
+ * Why an account call (`ChutesAccount`: `/users/me`, quotas, subscription windows, usage) failed.
+ *
+ * - `NotPermitted`: the credential is accepted for inference but may not read the account — an API key that is not an
+ *   admin key (a scoped key: HTTP 401 on `/users/me*` while `/v1/models` accepts it), or an OAuth token without the
+ *   scope `account:read` (or `profile`, `quota`, `admin`: HTTP 403). The message says which and what to do.
+ * - `Unauthorized`: the service rejected the credential itself (HTTP 401, and `/v1/models` rejects it too).
+ * - `Transport`: the request did not complete (connection refused / reset, DNS, TLS).
+ * - `Timeout`: no complete answer within the per-request deadline (`ChutesSettings.requestTimeout`).
+ * - `HttpStatus`: any other non-2xx answer.
+ * - `Decode`: the body was not one of the shapes the route is known to send.
+ * - `TooLarge`: the body exceeded the size cap (`ChutesSettings.maxResponseBytes`).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class AccountError extends Schema.TaggedError<AccountError>("effect-chutes/AccountError")("AccountError", {
+  reason: Schema.Literal("NotPermitted", "Unauthorized", "Transport", "Timeout", "HttpStatus", "Decode", "TooLarge"),
+  /** The URL that was requested (never carries credentials). */
+  url: Schema.String,
+  /** HTTP status, when the service answered. */
+  status: Schema.optional(Schema.Number),
+  /** The kind of credential the request was sent with, when one was. */
+  credential: Schema.optional(Schema.Literal("api_key", "oauth")),
+  /** A short, scrubbed excerpt of what the service or the transport said. */
+  detail: Schema.optional(Schema.String),
+  /** How many attempts were made before giving up. */
+  attempts: Schema.optionalWith(Schema.Number, { default: () => 1 })
+}) {
+  /** Whether a later attempt may succeed: transport errors, timeouts and 408/425/429/5xx (not the free-models cap). */
+  get retryable(): boolean {
+    switch (this.reason) {
+      case "Transport":
+      case "Timeout":
+        return true
+      case "HttpStatus":
+        return this.status !== undefined && RETRYABLE_STATUS.has(this.status) && !isDailyCap(this.status, this.detail)
+      default:
+        return false
+    }
+  }
+
+  /** @since 0.3.0 */
+  override get message(): string {
+    const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
+    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    switch (this.reason) {
+      case "NotPermitted":
+        return this.credential === "oauth"
+          ? `This Chutes sign-in may not read the account (HTTP ${this.status ?? 403} from ${this.url}): the OAuth ` +
+            `token lacks the scope "account:read" (or "profile"). Sign in again with the default scopes: ` +
+            `"effect-chutes onboard --auth-choice chutes" (if CHUTES_OAUTH_SCOPES is set, add account:read to it)`
+          : `This Chutes API key works for inference but may not read the account (HTTP ${this.status ?? 401} from ` +
+            `${this.url}): it is a scoped key. Use an admin API key (one created without a scope) or sign in with ` +
+            `Chutes: "effect-chutes onboard --auth-choice chutes"`
+      case "Unauthorized":
+        return `The Chutes credential was rejected (HTTP 401) by ${this.url}${detail}`
+      case "Transport":
+        return `Could not reach the Chutes account API at ${this.url}${tries}${detail}`
+      case "Timeout":
+        return `The Chutes account API timed out on ${this.url}${tries}${detail}`
+      case "HttpStatus":
+        return `The Chutes account API answered HTTP ${this.status ?? "?"} on ${this.url}${tries}${detail}`
+      case "Decode":
+        return `The Chutes account API sent an unusable answer on ${this.url}${detail}`
+      case "TooLarge":
+        return `The Chutes account API answer on ${this.url} exceeded the size cap${detail}`
+    }
   }
 }

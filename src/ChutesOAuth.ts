@@ -408,22 +408,12 @@ export const make = (
   })
 
 /**
- * The service over the `HttpClient` and `ChutesSettings` in context.
+ * The service over the `HttpClient` and `ChutesSettings` in context; `options` set a different deadline per IdP
+ * request.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<ChutesOAuth, never, HttpClient.HttpClient | ChutesSettings> = Layer.effect(
-  ChutesOAuth,
-  make()
-)
-
-/**
- * Like `layer`, with a different deadline per IdP request.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerWith = (
-  options: MakeOptions
+export const layer = (
+  options: MakeOptions = {}
 ): Layer.Layer<ChutesOAuth, never, HttpClient.HttpClient | ChutesSettings> => Layer.effect(ChutesOAuth, make(options))

@@ -76,6 +76,30 @@ export interface Service {
 }
 
 /**
+ * The provider as a service: ask it for the catalog, resolve what a user typed, or call the LLM API through its
+ * `client`.
+ *
+ * @example
+ * ```ts
+ * import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+ * import * as Effect from "effect/Effect"
+ * import { ChutesProvider, ModelCatalog } from "effect-chutes"
+ *
+ * const program = Effect.gen(function*() {
+ *   const chutes = yield* ChutesProvider.ChutesProvider
+ *   const snapshot = yield* chutes.catalog // never fails: live, else the disk cache, else the built-in catalog
+ *   yield* Effect.log(ModelCatalog.describeSource(snapshot))
+ *   const model = yield* chutes.resolve("chutes-pro") // an alias, a `chutes/…` ref or a bare model id
+ *   // The bearer, the base URL and a refresh on a rejected OAuth token are the client's job.
+ *   const response = yield* chutes.client.execute(
+ *     HttpClientRequest.post("/chat/completions").pipe(
+ *       HttpClientRequest.bodyUnsafeJson({ model: model.id, messages: [{ role: "user", content: "Hello" }] })
+ *     )
+ *   )
+ *   return response.status
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -399,7 +423,7 @@ export interface LayerOptions extends Options {
  */
 const configDefaults = (
   settings: ChutesSettings.Settings
-): Effect.Effect<AgentConfig.ProviderDefaults, never, FileSystem.FileSystem> =>
+): Effect.Effect<AgentConfig.ProviderDefaults, never, PrivateFiles.PrivateFiles> =>
   Effect.flatMap(AgentConfig.make(settings.configPath, { allowGroupWritable: settings.allowGroupWritable }), (config) =>
     config.load).pipe(
       Effect.map(Option.match({ onNone: () => AgentConfig.noProviderDefaults, onSome: AgentConfig.providerDefaults })),
@@ -416,6 +440,32 @@ const configDefaults = (
  * auth profile store's `FileLock` (`NodeChutes.layerPlatform` provides all five). The provider's `client`
  * handles a rejected OAuth token itself (one forced refresh, one retry), so the layer provides the provider and
  * nothing else.
+ *
+ * @example
+ * ```ts
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import * as FileSystem from "@effect/platform/FileSystem"
+ * import * as Path from "@effect/platform/Path"
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { ChutesProvider, FileLock, PrivateFiles } from "effect-chutes"
+ *
+ * // Any runtime with `fetch`: state files in memory, the API key from code. On Node, `NodeChutes.layer()` wires it.
+ * const Chutes = ChutesProvider.layer({ credential: { apiKey: "cpk_…" }, settings: { diskCachePath: false } }).pipe(
+ *   Layer.provide(Layer.mergeAll(
+ *     FetchHttpClient.layer,
+ *     FileSystem.layerNoop({}),
+ *     Path.layer,
+ *     PrivateFiles.layerMemory(),
+ *     FileLock.layerMemory
+ *   ))
+ * )
+ *
+ * const models = Effect.flatMap(ChutesProvider.ChutesProvider, (chutes) => chutes.catalog).pipe(
+ *   Effect.map((snapshot) => snapshot.models.map((model) => model.id)),
+ *   Effect.provide(Chutes)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -441,10 +491,10 @@ export const layer = (
 
 const layerServices = (options: LayerOptions, settings: ChutesSettings.Settings) =>
   layerWithoutDependencies(options).pipe(
-    Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFileSystem)),
+    Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFile)),
     Layer.provide(
       ChutesCredentials.layer({ explicit: options.credential, profileId: options.profileId }).pipe(
-        Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer))
+        Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer()))
       )
     ),
     Layer.provide(Layer.succeed(ChutesSettings.ChutesSettings, settings))

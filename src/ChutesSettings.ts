@@ -2,19 +2,19 @@
  * Settings of the SDK: endpoints, timeouts, the retry and cache policy, and where state lives on disk.
  *
  * `ChutesSettings.layer(options)` takes them from code; `ChutesSettings.layerConfig(options)` reads the environment
- * (`CHUTES_BASE_URL`, `CHUTES_IDP_BASE_URL`, `CHUTES_STATE_DIR`, `CHUTES_CONFIG_PATH`, `XDG_CONFIG_HOME`, `HOME`,
- * `CHUTES_DISCOVERY_ANONYMOUS`, `CHUTES_FOLLOW_SUCCESSORS`, `CHUTES_ALLOW_GROUP_WRITABLE`) with code options taking
- * precedence.
+ * (`CHUTES_BASE_URL`, `CHUTES_API_BASE_URL` or its older alias `CHUTES_IDP_BASE_URL`, `CHUTES_STATE_DIR`,
+ * `CHUTES_CONFIG_PATH`, `XDG_CONFIG_HOME`, `HOME`, `CHUTES_DISCOVERY_ANONYMOUS`, `CHUTES_FOLLOW_SUCCESSORS`,
+ * `CHUTES_ALLOW_GROUP_WRITABLE`) with code options taking precedence.
  *
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { DEFAULT_BASE_URL } from "./ModelCatalog.js"
 
 /**
  * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
@@ -158,6 +158,14 @@ export interface Options {
 }
 
 /**
+ * The default LLM base URL.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1"
+
+/**
  * The defaults (docs/reliability.md).
  *
  * @since 0.1.0
@@ -299,23 +307,26 @@ const isTrue = (value: string): boolean => /^(1|true|yes|on)$/i.test(value)
 const isFalse = (value: string): boolean => /^(0|false|no|off)$/i.test(value)
 
 /**
- * Reads the settings from the environment; explicit options win over it.
+ * The settings as a `Config`: the environment (read through the current `ConfigProvider`), with explicit options
+ * winning over it.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category config
  */
-export const fromEnv = (options: Options = {}): Effect.Effect<Settings, never> =>
-  Effect.gen(function*() {
-    const env = yield* Config.all({
-      baseUrl: optionalEnv("CHUTES_BASE_URL"),
-      idpBaseUrl: optionalEnv("CHUTES_IDP_BASE_URL"),
-      configPath: optionalEnv("CHUTES_CONFIG_PATH"),
-      stateDir: stateDirConfig,
-      anonymous: optionalEnv("CHUTES_DISCOVERY_ANONYMOUS"),
-      follow: optionalEnv("CHUTES_FOLLOW_SUCCESSORS"),
-      groupWritable: optionalEnv("CHUTES_ALLOW_GROUP_WRITABLE")
-    }).pipe(Effect.orDie)
-    return make({
+export const config = (options: Options = {}): Config.Config<Settings> =>
+  Config.all({
+    baseUrl: optionalEnv("CHUTES_BASE_URL"),
+    // `CHUTES_API_BASE_URL` is the main name of the API base; `CHUTES_IDP_BASE_URL` the older alias, read when it is unset.
+    idpBaseUrl: Config.all([optionalEnv("CHUTES_API_BASE_URL"), optionalEnv("CHUTES_IDP_BASE_URL")]).pipe(
+      Config.map(([main, alias]) => Option.orElse(main, () => alias))
+    ),
+    configPath: optionalEnv("CHUTES_CONFIG_PATH"),
+    stateDir: stateDirConfig,
+    anonymous: optionalEnv("CHUTES_DISCOVERY_ANONYMOUS"),
+    follow: optionalEnv("CHUTES_FOLLOW_SUCCESSORS"),
+    groupWritable: optionalEnv("CHUTES_ALLOW_GROUP_WRITABLE")
+  }).pipe(Config.map((env) =>
+    make({
       ...options,
       baseUrl: options.baseUrl ?? Option.getOrUndefined(env.baseUrl),
       idpBaseUrl: options.idpBaseUrl ?? Option.getOrUndefined(env.idpBaseUrl),
@@ -323,10 +334,20 @@ export const fromEnv = (options: Options = {}): Effect.Effect<Settings, never> =
       stateDir: options.stateDir ?? Option.getOrUndefined(env.stateDir),
       anonymousDiscovery: options.anonymousDiscovery ??
         Option.getOrUndefined(Option.map(env.anonymous, isTrue)),
-      followSuccessors: options.followSuccessors ?? Option.getOrUndefined(Option.map(env.follow, (value) => !isFalse(value))),
+      followSuccessors: options.followSuccessors ??
+        Option.getOrUndefined(Option.map(env.follow, (value) => !isFalse(value))),
       allowGroupWritable: options.allowGroupWritable ?? Option.getOrUndefined(Option.map(env.groupWritable, isTrue))
     })
-  })
+  ))
+
+/**
+ * Reads the settings from the environment; explicit options win over it. A `ConfigError` (only a custom
+ * `ConfigProvider` can raise one: every variable is optional) is a defect here; `layerConfig` surfaces it.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const fromEnv = (options: Options = {}): Effect.Effect<Settings> => Effect.orDie(config(options))
 
 /**
  * Settings given in code only; the environment is not read.
@@ -338,10 +359,10 @@ export const layer = (options: Options = {}): Layer.Layer<ChutesSettings> =>
   Layer.succeed(ChutesSettings, make(options))
 
 /**
- * Settings from the environment, with `options` overriding it.
+ * Settings from the environment (`config`), with `options` overriding it; a `ConfigError` fails the layer.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (options: Options = {}): Layer.Layer<ChutesSettings> =>
-  Layer.effect(ChutesSettings, fromEnv(options))
+export const layerConfig = (options: Options = {}): Layer.Layer<ChutesSettings, ConfigError.ConfigError> =>
+  Layer.effect(ChutesSettings, config(options))

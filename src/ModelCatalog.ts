@@ -10,6 +10,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { CredentialsError, DiscoveryError } from "./ChutesError.js"
+import { isPrintable, PROVIDER_ID } from "./ModelRef.js"
 
 /**
  * An input modality a model accepts.
@@ -24,19 +25,6 @@ export const InputModality = Schema.Literal("text", "image", "video", "audio")
  * @category models
  */
 export type InputModality = typeof InputModality.Type
-
-// C0/C1 control characters, DEL and the Unicode bidirectional controls: none of them belongs in a name a terminal
-// shows (ESC starts escape sequences; U+202E reverses the text after it).
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
-
-/**
- * Whether a server- or file-supplied string can be shown on a terminal as it is.
- *
- * @since 0.2.0
- * @category predicates
- */
-export const isPrintable = (text: string): boolean => !UNPRINTABLE.test(text)
 
 /**
  * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace) and printable.
@@ -209,22 +197,6 @@ export const makeSnapshot = (options: {
 }
 
 /**
- * The provider id used in refs and config files.
- *
- * @since 0.1.0
- * @category constants
- */
-export const PROVIDER_ID = "chutes"
-
-/**
- * The default LLM base URL.
- *
- * @since 0.1.0
- * @category constants
- */
-export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1"
-
-/**
  * The documented default model ref. Chutes no longer serves it: unless successors are turned off, the provider
  * resolves it to its successor (see `replacedBy` in `STATIC_MODELS`).
  *
@@ -232,19 +204,6 @@ export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1"
  * @category constants
  */
 export const DEFAULT_MODEL_REF = "chutes/zai-org/GLM-4.7-TEE"
-
-/**
- * The built-in aliases, alias name (lower case) -> documented target ref. Names match case-insensitively; a target
- * Chutes no longer serves is followed to its successor (see `STATIC_MODELS`).
- *
- * @since 0.1.0
- * @category constants
- */
-export const BUILTIN_ALIASES: ReadonlyArray<readonly [alias: string, ref: string]> = [
-  ["chutes-fast", "chutes/zai-org/GLM-4.7-FP8"],
-  ["chutes-pro", "chutes/deepseek-ai/DeepSeek-V3.2-TEE"],
-  ["chutes-vision", "chutes/chutesai/Mistral-Small-3.2-24B-Instruct-2506"]
-]
 
 /**
  * The date of the live catalog capture the built-in catalog's lifecycle and current entries come from.

@@ -7,7 +7,7 @@ import * as Brand from "effect/Brand"
 import * as Either from "effect/Either"
 import { distance as levenshtein } from "fastest-levenshtein"
 import { InvalidModelRef, UnknownModel } from "./ChutesError.js"
-import { BUILTIN_ALIASES, isPrintable, PROVIDER_ID } from "./ModelCatalog.js"
+import { BUILTIN_ALIASES } from "./Aliases.js"
 import type { Hop } from "./Successors.js"
 
 /**
@@ -19,6 +19,27 @@ import type { Hop } from "./Successors.js"
 export type ModelRef = string & Brand.Brand<"effect-chutes/ModelRef">
 
 const brand = Brand.nominal<ModelRef>()
+
+/**
+ * The provider id used in refs and config files.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const PROVIDER_ID = "chutes"
+
+// C0/C1 control characters, DEL and the Unicode bidirectional controls: none of them belongs in a name a terminal
+// shows (ESC starts escape sequences; U+202E reverses the text after it).
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+
+/**
+ * Whether a server- or file-supplied string can be shown on a terminal as it is.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isPrintable = (text: string): boolean => !UNPRINTABLE.test(text)
 
 const PREFIX = `${PROVIDER_ID}/`
 
@@ -36,6 +57,18 @@ const checkId = (input: string, id: string): InvalidModelRef | undefined => {
 /**
  * Parses a model ref. Splits on the first `/`: the provider is matched case-insensitively and normalised to
  * `chutes`; the model id (everything after, slashes included) is case-sensitive. Surrounding whitespace is trimmed.
+ *
+ * @example
+ * ```ts
+ * import * as Either from "effect/Either"
+ * import { ModelRef } from "effect-chutes"
+ *
+ * const ref = ModelRef.parse(" Chutes/zai-org/GLM-5.1-TEE ") // Right("chutes/zai-org/GLM-5.1-TEE")
+ * if (Either.isRight(ref)) console.log(ModelRef.modelId(ref.right)) // "zai-org/GLM-5.1-TEE"
+ *
+ * const wrong = ModelRef.parse("openai/gpt-4o") // Left(InvalidModelRef), reason "WrongProvider"
+ * if (Either.isLeft(wrong)) console.log(wrong.left.reason, wrong.left.message)
+ * ```
  *
  * @since 0.1.0
  * @category parsing
@@ -216,6 +249,22 @@ const describeVia = (resolved: ResolvedModel, unknown: string): string => {
  * Resolves user input to a model ref (README.md, `resolve`): (1) an alias, user before built-in, case-insensitive;
  * (2) a full ref, listed or not (`known: false`); (3) a bare id of the catalog; (4) otherwise `UnknownModel` with
  * suggestions.
+ *
+ * @example
+ * ```ts
+ * import * as Either from "effect/Either"
+ * import { ModelCatalog, ModelRef } from "effect-chutes"
+ *
+ * const context: ModelRef.ResolveContext = {
+ *   ids: ModelCatalog.staticSnapshot().byId,
+ *   userAliases: ModelRef.makeUserAliases([["fast", "chutes/zai-org/GLM-5.1-TEE"]]).aliases
+ * }
+ * const resolved = ModelRef.resolve("fast", context)
+ * if (Either.isRight(resolved)) console.log(ModelRef.describe(resolved.right)) // alias "fast" (user) -> chutes/…
+ *
+ * const typo = ModelRef.resolve("glm-5.1-te", context) // Left(UnknownModel) with the nearest names as suggestions
+ * if (Either.isLeft(typo) && typo.left._tag === "UnknownModel") console.log(typo.left.suggestions)
+ * ```
  *
  * @since 0.1.0
  * @category resolution

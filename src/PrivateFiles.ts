@@ -18,9 +18,8 @@
  * `NodeChutes.layerPlatform`): checks on the open handle (`fstat`), `O_NOFOLLOW`, `fchmod` of the temp file.
  * `layerFileSystem` applies the same rules over any runtime's `FileSystem` through `stat` and `readLink` (a small
  * window between check and open, and `chmod` by path of a freshly created temp file). `layerMemory` keeps the files in
- * memory (tests, runtimes without files). The auth profile store requires the service (so does `ChutesProvider.layer`); the
- * agent config and the catalog cache take it when it is in context and otherwise use `layerFileSystem`'s rules
- * (`orFileSystem`).
+ * memory (tests, runtimes without files). The file-backed services (auth profile store, agent config, catalog cache)
+ * require the service, and so does `ChutesProvider.layer`.
  *
  * @since 0.2.0
  */
@@ -291,22 +290,6 @@ export const makeFileSystem = (
 export const layerFileSystem: Layer.Layer<PrivateFiles, never, FileSystem.FileSystem> = Layer.effect(
   PrivateFiles,
   Effect.map(FileSystem.FileSystem, (fs) => makeFileSystem(fs))
-)
-
-/**
- * The `PrivateFiles` in context (`NodeChutes.layerPlatform` provides the hardened Node one), else `makeFileSystem` over
- * the `FileSystem`. The auth profile store requires the service instead; the agent config and the catalog cache still
- * look it up this way, so that layers built for them with only a `FileSystem` keep working.
- *
- * @since 0.2.0
- * @category accessors
- */
-export const orFileSystem: Effect.Effect<Service, never, FileSystem.FileSystem> = Effect.flatMap(
-  Effect.serviceOption(PrivateFiles),
-  Option.match({
-    onSome: Effect.succeed,
-    onNone: () => Effect.map(FileSystem.FileSystem, (fs) => makeFileSystem(fs))
-  })
 )
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 
 /** @since 0.1.0 */
 export * as AgentConfig from "./AgentConfig.js"
+/** @since 0.2.0 */
+export * as Aliases from "./Aliases.js"
 /** @since 0.1.0 */
 export * as AuthProfileStore from "./AuthProfileStore.js"
 /** @since 0.1.0 */
@@ -29,6 +31,7 @@ export * as ModelCatalog from "./ModelCatalog.js"
 export * as ModelDiscovery from "./ModelDiscovery.js"
 /** @since 0.1.0 */
 export * as ModelRef from "./ModelRef.js"
+/** @since 0.2.0 */
 export * as Successors from "./Successors.js"
 /** @since 0.1.0 */
 export * as ChutesOAuth from "./ChutesOAuth.js"

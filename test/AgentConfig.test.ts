@@ -1,4 +1,3 @@
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -13,6 +12,7 @@ import * as ChutesProvider from "../src/ChutesProvider.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import { mergeOnboarding } from "../src/cli/onboarding.js"
 import { FAST, INVERTED, onboarding, parseOk, resolvedRef, SEED, USER_FILE } from "./support/agentConfig.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 // The merge itself is tested in test/cli/onboarding.test.ts; the service tests below use it to write real configs.
 
@@ -106,7 +106,7 @@ describe("OpenClaw's inverted aliases", () => {
 
 describe("AgentConfig service on real files", () => {
   const serviceAt = (configPath: string) =>
-    AgentConfig.layer.pipe(Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ configPath }))))
+    AgentConfig.layer().pipe(Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ configPath }))))
 
   it.live("load: None when the file does not exist", () =>
     Effect.gen(function*() {
@@ -199,8 +199,8 @@ describe("AgentConfig service on real files", () => {
       const error = yield* Effect.flip(config.save(AgentConfig.empty))
       assert.strictEqual(error.reason, "Io")
       assert.include(error.message, "CHUTES_CONFIG_PATH")
-    }).pipe(Effect.provide(AgentConfig.layer.pipe(
-      Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({}))) // no state dir, no path
+    }).pipe(Effect.provide(AgentConfig.layer().pipe(
+      Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({}))) // no state dir, no path
     ))))
 })
 

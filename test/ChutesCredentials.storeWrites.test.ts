@@ -46,14 +46,14 @@ type Setup = Effect.Effect.Success<typeof setup>
 const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
-const platform = Layer.mergeAll(ChutesSettings.layerConfig(), portableFiles, NodeHttpClient.layerUndici)
+const platform = Layer.mergeAll(ChutesSettings.layerConfig().pipe(Layer.orDie), portableFiles, NodeHttpClient.layerUndici)
 
 /** The credentials over `store` (default: the file store at `s.storePath`), re-reading the store on every call. */
 const credentialsLayer = (s: Setup, store: Layer.Layer<AuthProfileStore.AuthProfileStore, never, never> | undefined = undefined) =>
   ChutesCredentials.layer({ recheckAfter: "0 millis", retryRefreshAfter: "0 millis" }).pipe(
     Layer.provide(Layer.mergeAll(
       store ?? AuthProfileStore.layerFile({ path: s.storePath }).pipe(Layer.provide(platform)),
-      ChutesOAuth.layer
+      ChutesOAuth.layer()
     )),
     Layer.provide(platform)
   )

@@ -57,8 +57,8 @@ const expiredProfile = (fake: FakeChutes.FakeChutesServer, extra: Record<string,
 
 const credentialsLayer = (s: Setup, options: ChutesCredentials.Options = {}) =>
   ChutesCredentials.layer(options).pipe(
-    Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: s.storePath }), ChutesOAuth.layer)),
-    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig(), portableFiles, NodeHttpClient.layerUndici))
+    Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: s.storePath }), ChutesOAuth.layer())),
+    Layer.provide(Layer.mergeAll(ChutesSettings.layerConfig().pipe(Layer.orDie), portableFiles, NodeHttpClient.layerUndici))
   )
 
 const withEnv = (env: Record<string, string>) =>

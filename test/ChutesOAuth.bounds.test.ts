@@ -81,7 +81,7 @@ describe("IdP answers are read through a byte cap", () => {
         it.live(`${clientName}: a ${status} whose body is ${behaviour}: a typed error at the cap, the rest not read`, () =>
           Effect.gen(function*() {
             const idp = yield* hostileIdp(behaviour, { status })
-            const oauth = ChutesOAuth.layerWith({ maxResponseBytes: CAP }).pipe(
+            const oauth = ChutesOAuth.layer({ maxResponseBytes: CAP }).pipe(
               Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: idp.idpBaseUrl }), httpClient))
             )
             for (const [name, call] of calls) {

@@ -43,7 +43,7 @@ const withEnv = (vars: Record<string, string>) =>
 
 const oauthOver = (script: ReadonlyArray<Scripted>) => {
   const scripted = scriptedClient(script)
-  const layer = ChutesOAuth.layer.pipe(
+  const layer = ChutesOAuth.layer().pipe(
     Layer.provide(Layer.mergeAll(
       ChutesSettings.layer({ idpBaseUrl: IDP }),
       Layer.succeed(HttpClient.HttpClient, scripted.client)

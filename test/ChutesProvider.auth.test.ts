@@ -43,7 +43,7 @@ const providerOver = (fake: FakeChutes.FakeChutesServer, profiles: Record<string
     NodeHttpClient.layerUndici
   )
   const credentials = ChutesCredentials.layer().pipe(
-    Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer))
+    Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer()))
   )
   const layer = ChutesProvider.layerWithoutDependencies().pipe(
     Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerMemory(), credentials)),

@@ -1,5 +1,4 @@
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -20,6 +19,7 @@ import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import { capture, json, type Scripted, scriptedClient } from "./support/http.js"
 import * as Capture from "./support/capture.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const BASE = "http://chutes.test/v1"
 const apiKey = ChutesCredentials.make({ kind: "api_key", source: "test", secret: "cpk_provider_test_key_0001" })
@@ -138,8 +138,8 @@ describe("the disk cache", () => {
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "chutes-cache-"))
       const diskCachePath = join(dir, "state", "models-cache.json")
-      const fileCache = CatalogCache.layerFileSystem.pipe(
-        Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ baseUrl: BASE, diskCachePath })))
+      const fileCache = CatalogCache.layerFile.pipe(
+        Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ baseUrl: BASE, diskCachePath })))
       )
       const first = providerOver([json(200, capture)], { cache: fileCache })
       // The capture lacks the successors of two built-in names: their notes (and the fallback's) are kept, not printed.
@@ -169,8 +169,8 @@ describe("the disk cache", () => {
       const dir = mkdtempSync(join(tmpdir(), "chutes-cache-"))
       const diskCachePath = join(dir, "models-cache.json")
       yield* Effect.promise(() => import("node:fs/promises").then((fs) => fs.writeFile(diskCachePath, "{ not json")))
-      const cache = CatalogCache.layerFileSystem.pipe(
-        Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ baseUrl: BASE, diskCachePath })))
+      const cache = CatalogCache.layerFile.pipe(
+        Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ baseUrl: BASE, diskCachePath })))
       )
       const { layer } = providerOver([json(500, { detail: "boom" })], { cache, settings: { retry: { maxRetries: 0 } } })
       const snapshot = yield* Effect.flatMap(ChutesProvider.ChutesProvider, (p) => p.catalog).pipe(Effect.provide(layer))

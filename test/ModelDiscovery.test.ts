@@ -284,6 +284,8 @@ describe("discovery over HTTP", () => {
       const result = yield* runToEnd(daily.fetch)
       assert.strictEqual(daily.requests.length, 1)
       assert.isTrue(Either.isLeft(result) && result.left.status === 429 && result.left.attempts === 1)
+      // The error says what the policy did: not retryable.
+      assert.isTrue(Either.isLeft(result) && result.left.retryable === false)
       const capacity = discoveryWith([
         json(429, { detail: "Infrastructure is at maximum capacity, try again later" }),
         okBody
@@ -291,6 +293,16 @@ describe("discovery over HTTP", () => {
       assert.isTrue(Either.isRight(yield* runToEnd(capacity.fetch)))
       assert.strictEqual(capacity.requests.length, 2)
     }))
+
+  it("DiscoveryError.retryable agrees with the retry policy on a 429: the daily cap is not retryable", () => {
+    const error = (detail: string | undefined) =>
+      new DiscoveryError({ reason: "HttpStatus", url: "https://llm.chutes.ai/v1/models", status: 429, detail })
+    assert.isFalse(error("Free models limit reached for today - maintain >= $10 balance").retryable)
+    assert.isFalse(error("Daily limit reached").retryable)
+    assert.isTrue(error("Infrastructure is at maximum capacity, try again later").retryable)
+    assert.isTrue(error(undefined).retryable)
+    assert.isTrue(new DiscoveryError({ reason: "HttpStatus", url: "u", status: 503, detail: "limit reached for today" }).retryable)
+  })
 
   it.effect("times out one attempt by the per-attempt deadline (TestClock) and retries", () =>
     Effect.gen(function*() {

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import * as Aliases from "../src/Aliases.js"
 import { InvalidModelRef, UnknownModel } from "../src/ChutesError.js"
 import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelRef from "../src/ModelRef.js"
@@ -61,7 +62,7 @@ describe("ModelRef.resolve", () => {
     ModelRef.resolve(input, { ids: staticIds, userAliases })
 
   it("resolves every built-in alias in any case", () => {
-    for (const [name, ref] of ModelCatalog.BUILTIN_ALIASES) {
+    for (const [name, ref] of Aliases.BUILTIN_ALIASES) {
       for (const variant of [name, name.toUpperCase(), ` ${name[0]!.toUpperCase()}${name.slice(1)} `]) {
         const resolved = Either.getOrThrow(resolve(variant))
         assert.strictEqual(resolved.ref, ref)

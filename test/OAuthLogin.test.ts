@@ -560,7 +560,7 @@ describe("login: the client secret", () => {
 })
 
 describe("login: no terminal", () => {
-  const unusedOAuth = ChutesOAuth.layer.pipe(
+  const unusedOAuth = ChutesOAuth.layer().pipe(
     Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: "http://127.0.0.1:9" }), FetchHttpClient.layer))
   )
 

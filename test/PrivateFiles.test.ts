@@ -287,16 +287,18 @@ describe("the Node implementation sets the mode on the open file", () => {
       }))
     ).pipe(Layer.provide(NodeFileSystem.layer))
 
-  it.effect("no chmod by path through NodeChutes.layerPlatform; the portable fallback chmods the temp file", () =>
+  it.effect("no chmod by path through NodePrivateFiles.layer; the portable layerFileSystem chmods the temp file", () =>
     Effect.gen(function*() {
       const dir = tempDir()
       const calls: Array<string> = []
-      const files = yield* PrivateFiles.orFileSystem.pipe(
+      const files = yield* PrivateFiles.PrivateFiles.pipe(
         Effect.provide(Layer.merge(recording(calls), NodePrivateFiles.layer))
       )
       yield* files.writeFileAtomic(join(dir, "a.json"), "{}")
       assert.deepStrictEqual(calls, [])
-      const fallback = yield* PrivateFiles.orFileSystem.pipe(Effect.provide(recording(calls)))
+      const fallback = yield* PrivateFiles.PrivateFiles.pipe(
+        Effect.provide(PrivateFiles.layerFileSystem.pipe(Layer.provide(recording(calls))))
+      )
       yield* fallback.writeFileAtomic(join(dir, "b.json"), "{}")
       assert.strictEqual(calls.length, 1)
       assert.match(calls[0] ?? "", /b\.json\.tmp-\d+-[0-9a-f]{12}$/)

@@ -3,7 +3,6 @@
  * the window title or clear the screen) and bidirectional controls (U+202E reverses what follows) are escaped in
  * messages, and model ids or other shown fields that carry them are refused — from the wire and from the disk cache.
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -22,6 +21,7 @@ import * as ModelRef from "../src/ModelRef.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import * as Capture from "./support/capture.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const HOSTILE = "\u001b]0;pwned\u0007\u001b[2J\u001b[31mFAKE ALERT\u009b31m\u202eevil"
 // eslint-disable-next-line no-control-regex
@@ -76,8 +76,8 @@ describe("shown fields from the wire and from files", () => {
       const write = (id: string) =>
         writeFileSync(path, JSON.stringify({ version: 1, baseUrl: "http://x", fetchedAt: 1, models: [model(id)] }))
       const load = Effect.flatMap(CatalogCache.CatalogCache, (cache) => cache.load).pipe(
-        Effect.provide(CatalogCache.layerFileSystem.pipe(
-          Layer.provide(Layer.mergeAll(NodeFileSystem.layer, ChutesSettings.layer({ diskCachePath: path })))
+        Effect.provide(CatalogCache.layerFile.pipe(
+          Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ diskCachePath: path })))
         ))
       )
       write("acme/Plain-TEE")

@@ -329,7 +329,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: sign-in", (
       })
     return OAuthLogin.login({ forcePaste: true }).pipe(
       Effect.provide(Layer.mergeAll(
-        ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig())),
+        ChutesOAuth.layer().pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig().pipe(Layer.orDie))),
         OAuthLogin.BrowserOpener.layerNone,
         OAuthLogin.CallbackServer.layerNone,
         OAuthLogin.Prompter.layerTest({ answers, lines })
@@ -438,7 +438,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: the client 
       ]))
       const login = OAuthLogin.login({ forcePaste: true }).pipe(
         Effect.provide(Layer.mergeAll(
-          ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig())),
+          ChutesOAuth.layer().pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig().pipe(Layer.orDie))),
           OAuthLogin.BrowserOpener.layerNone,
         OAuthLogin.CallbackServer.layerNone,
           OAuthLogin.Prompter.layerTest({ answers, lines })
@@ -546,7 +546,7 @@ describe("secrets stay out of logs, spans, errors and printed lines: an IdP that
         ["CHUTES_CLIENT_SECRET", ODD_SECRET],
         ["CHUTES_OAUTH_REDIRECT_URI", redirectUri]
       ]))
-      const oauthLayer = ChutesOAuth.layer.pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig()))
+      const oauthLayer = ChutesOAuth.layer().pipe(Layer.provide(loggingHttpClient), Layer.provide(ChutesSettings.layerConfig().pipe(Layer.orDie)))
       const withCapture = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
         effect.pipe(Effect.provide(Capture.layer(t.capture)), Effect.withConfigProvider(env))
       const login = withCapture(OAuthLogin.login({ forcePaste: true }).pipe(

@@ -3,7 +3,6 @@
  * local user could replace must not decide where prompts go. Real files and modes in temp dirs; tests run as root in
  * CI (mode checks work there; root chowns a file to uid 65534 for the owner check).
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -35,6 +34,7 @@ import * as ChutesProvider from "../src/ChutesProvider.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
+import { portableFiles } from "./support/nodeFiles.js"
 
 const isRoot = process.getuid?.() === 0
 
@@ -55,8 +55,8 @@ const hostileConfig = `{
 
 const configAt = (path: string, env: Record<string, string> = {}) =>
   AgentConfig.AgentConfig.pipe(
-    Effect.provide(AgentConfig.layer.pipe(
-      Layer.provide(Layer.merge(ChutesSettings.layerConfig({ configPath: path }), NodeFileSystem.layer))
+    Effect.provide(AgentConfig.layer().pipe(
+      Layer.provide(Layer.merge(ChutesSettings.layerConfig({ configPath: path }), portableFiles))
     )),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
   )
@@ -155,8 +155,8 @@ describe("the catalog cache", () => {
   }
   const cacheAt = (path: string) =>
     CatalogCache.CatalogCache.pipe(
-      Effect.provide(CatalogCache.layerFileSystem.pipe(
-        Layer.provide(Layer.merge(ChutesSettings.layer({ diskCachePath: path }), NodeFileSystem.layer))
+      Effect.provide(CatalogCache.layerFile.pipe(
+        Layer.provide(Layer.merge(ChutesSettings.layer({ diskCachePath: path }), portableFiles))
       ))
     )
 

@@ -41,7 +41,7 @@ export const settingsOptions = (global: GlobalOptions): ChutesSettings.Options =
 
 /** `ChutesSettings` for a command. */
 export const settingsLayer = (global: GlobalOptions): Layer.Layer<ChutesSettings.ChutesSettings> =>
-  ChutesSettings.layerConfig(settingsOptions(global))
+  ChutesSettings.layerConfig(settingsOptions(global)).pipe(Layer.orDie)
 
 /**
  * The file- and network-backed services the commands use — settings, auth profile store, agent config, OAuth protocol,
@@ -59,10 +59,10 @@ export type Services =
 export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
   Layer.mergeAll(
     AuthProfileStore.layerFile(),
-    AgentConfig.layer,
-    ChutesOAuth.layer,
+    AgentConfig.layer(),
+    ChutesOAuth.layer(),
     ModelDiscovery.layer,
-    CatalogCache.layerFileSystem
+    CatalogCache.layerFile
   ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
 
 /**
@@ -80,7 +80,7 @@ export const nonInteractivePrompter: Layer.Layer<Prompter> = Layer.succeed(Promp
 export const terminalLayer = (nonInteractive: boolean): Layer.Layer<Prompter | BrowserOpener | CallbackServer> =>
   nonInteractive
     ? Layer.mergeAll(nonInteractivePrompter, BrowserOpener.layerNone, CallbackServer.layerNone)
-    : NodeOAuthLogin.layer
+    : NodeOAuthLogin.layerPlatform
 
 /**
  * The agent config's provider defaults (user aliases, default model, `followSuccessors`), read as the library reads
@@ -100,7 +100,7 @@ export const configDefaults = (
     return defaults
   }).pipe(
     Effect.provide(
-      AgentConfig.layer.pipe(Layer.provide(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
+      AgentConfig.layer().pipe(Layer.provide(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
     )
   )
 

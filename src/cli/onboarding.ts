@@ -11,8 +11,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as AgentConfig from "../AgentConfig.js"
 import type { AgentConfigDocument, Json, JsonObject, ProviderModel } from "../AgentConfig.js"
+import { BUILTIN_ALIASES } from "../Aliases.js"
 import { isChutesKey, isJsonObject, isRefLike, modelsKey, own, ownObject, withKey } from "../internal/configJson.js"
-import { BUILTIN_ALIASES, type ModelDefinition, PROVIDER_ID } from "../ModelCatalog.js"
+import type { ModelDefinition } from "../ModelCatalog.js"
 import * as ModelRef from "../ModelRef.js"
 
 /** What onboarding writes into the config. */
@@ -189,7 +190,7 @@ export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOpt
   // models.providers.chutes
   const models = ownObject(root, "models") ?? {}
   const providers = ownObject(models, "providers") ?? {}
-  const current = ownObject(providers, PROVIDER_ID)
+  const current = ownObject(providers, ModelRef.PROVIDER_ID)
   const provider: JsonObject = {
     ...current,
     baseUrl: options.baseUrl,
@@ -200,7 +201,7 @@ export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOpt
   const nextModels = withKey(
     withKey(models, "mode", mode === undefined ? "merge" : mode),
     "providers",
-    withKey(providers, PROVIDER_ID, provider)
+    withKey(providers, ModelRef.PROVIDER_ID, provider)
   )
   const previousCount = doc.view.models?.providers?.chutes?.models?.length
   changes.push(
@@ -208,13 +209,13 @@ export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOpt
       `api openai-completions, ${options.models.length} models` +
       (previousCount !== undefined && previousCount !== options.models.length ? ` (was ${previousCount})` : "")
   )
-  const others = Object.keys(providers).filter((id) => id !== PROVIDER_ID)
+  const others = Object.keys(providers).filter((id) => id !== ModelRef.PROVIDER_ID)
   if (others.length > 0) changes.push(`kept the other providers: ${others.join(", ")}`)
 
   // auth.profiles
   const auth = ownObject(root, "auth") ?? {}
   const profiles = ownObject(auth, "profiles") ?? {}
-  const profile: JsonObject = { ...ownObject(profiles, options.profileId), provider: PROVIDER_ID, mode: options.mode }
+  const profile: JsonObject = { ...ownObject(profiles, options.profileId), provider: ModelRef.PROVIDER_ID, mode: options.mode }
   const nextAuth = withKey(auth, "profiles", withKey(profiles, options.profileId, profile))
   changes.push(
     `set auth.profiles[${JSON.stringify(options.profileId)}] = { provider: "chutes", mode: "${options.mode}" }`

@@ -6,7 +6,7 @@
  * @internal
  */
 import type { Json, JsonObject } from "./configDocument.js"
-import { PROVIDER_ID } from "../ModelCatalog.js"
+import { PROVIDER_ID } from "../ModelRef.js"
 
 /** Whether a value is a JSON object (not null, not an array). */
 export const isJsonObject = (value: unknown): value is JsonObject =>

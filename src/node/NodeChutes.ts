@@ -30,7 +30,25 @@ export const layerPlatform = Layer.mergeAll(
 )
 
 /**
- * The provider, ready to run on Node: `Effect.provide(NodeChutes.layer())`.
+ * The provider, ready to run on Node: `ChutesProvider.layer(options)` over `layerPlatform`. The credential comes from
+ * `options.credential`, else `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, else the stored auth profiles; user aliases and
+ * the default model from `options`, else the agent config that onboarding wrote.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { ChutesProvider, ModelCatalog } from "effect-chutes"
+ * import { NodeChutes } from "effect-chutes/node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const chutes = yield* ChutesProvider.ChutesProvider
+ *   const snapshot = yield* chutes.catalog
+ *   console.log(ModelCatalog.formatTable(snapshot.models))
+ *   console.log(ModelCatalog.describeSource(snapshot))
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(NodeChutes.layer({ aliases: { fast: "chutes/zai-org/GLM-5.1-TEE" } }))))
+ * ```
  *
  * @since 0.1.0
  * @category layers

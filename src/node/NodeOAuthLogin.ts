@@ -10,6 +10,7 @@
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type * as ConfigError from "effect/ConfigError"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -351,30 +352,40 @@ export const layerBrowserOpener: Layer.Layer<BrowserOpener> = Layer.effect(Brows
 export const layerCallbackServer: Layer.Layer<CallbackServer> = Layer.succeed(CallbackServer, callbackServer)
 
 /**
- * The terminal, the browser and the loopback server for `OAuthLogin.login`.
+ * The Node pieces of an interactive login: the terminal, the browser and the loopback callback server.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
-export const layer: Layer.Layer<BrowserOpener | Prompter | CallbackServer> = Layer.mergeAll(
+export const layerPlatform: Layer.Layer<BrowserOpener | Prompter | CallbackServer> = Layer.mergeAll(
   layerPrompter,
   layerBrowserOpener,
   layerCallbackServer
 )
 
 /**
- * Everything `OAuthLogin.login` needs on Node: `layer`, plus `ChutesOAuth` over Node's HTTP client with settings from
- * the environment (`CHUTES_IDP_BASE_URL`, …; `settings` override it).
+ * Everything `OAuthLogin.login` needs on Node: `layerPlatform`, plus `ChutesOAuth` over Node's HTTP client with
+ * settings from the environment (`CHUTES_IDP_BASE_URL`, …; `settings` override it; `ChutesSettings.layerConfig`).
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { OAuthLogin } from "effect-chutes"
+ * import { NodeOAuthLogin } from "effect-chutes/node"
+ *
+ * // The app from CHUTES_CLIENT_ID / CHUTES_CLIENT_SECRET (asked for when missing); storing the profile is yours to do.
+ * const signIn = OAuthLogin.login().pipe(Effect.provide(NodeOAuthLogin.layer()))
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerAll = (
+export const layer = (
   settings: ChutesSettings.Options = {}
-): Layer.Layer<BrowserOpener | Prompter | CallbackServer | ChutesOAuth.ChutesOAuth> =>
+): Layer.Layer<BrowserOpener | Prompter | CallbackServer | ChutesOAuth.ChutesOAuth, ConfigError.ConfigError> =>
   Layer.mergeAll(
-    layer,
-    ChutesOAuth.layer.pipe(
+    layerPlatform,
+    ChutesOAuth.layer().pipe(
       Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, ChutesSettings.layerConfig(settings)))
     )
   )

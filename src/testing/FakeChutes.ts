@@ -32,6 +32,11 @@ import * as Scope from "effect/Scope"
 import * as Server from "./FakeChutes/server.js"
 import type { FakeChutesOptions, FakeChutesServer } from "./FakeChutes/types.js"
 
+/**
+ * The fake's model catalogs: the real capture's models, generated ones for load, and a small seed.
+ *
+ * @since 0.1.0
+ */
 export {
   /** @since 0.2.0 */
   type CaptureDate,
@@ -42,16 +47,32 @@ export {
   /** @since 0.1.0 */
   seedModels
 } from "./FakeChutes/catalog.js"
+/**
+ * The faults a test can inject, and the routes they apply to.
+ *
+ * @since 0.1.0
+ */
 export {
   /** @since 0.1.0 */
   FakeRoute,
   /** @since 0.1.0 */
   Fault
 } from "./FakeChutes/faults.js"
+/**
+ * The API key the fake accepts unless told otherwise.
+ *
+ * @since 0.1.0
+ */
 export {
   /** @since 0.1.0 */
   defaultApiKey
 } from "./FakeChutes/state.js"
+/**
+ * The fake's options, its running server's interface, and what it records (each documented in
+ * src/testing/FakeChutes/types.ts).
+ *
+ * @since 0.1.0
+ */
 export type {
   ChatAvailability,
   ChatErrorReply,
@@ -97,7 +118,28 @@ export const make = (options: FakeChutesOptions = {}): Effect.Effect<FakeChutesS
   Effect.orDie(Server.make(options))
 
 /**
- * A layer providing a running fake, closed with the layer.
+ * A layer providing a running fake, closed with the layer. Point the provider at it with `settings.baseUrl` and its
+ * `apiKey`.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import { ChutesProvider } from "effect-chutes"
+ * import { NodeChutes } from "effect-chutes/node"
+ * import { FakeChutes } from "effect-chutes/testing"
+ *
+ * // The provider over the fake: discovery and chat go to 127.0.0.1.
+ * const provider = Layer.unwrapEffect(
+ *   Effect.map(FakeChutes.FakeChutes, (fake) =>
+ *     NodeChutes.layer({ settings: { baseUrl: fake.baseUrl, diskCachePath: false }, credential: { apiKey: fake.apiKey } }))
+ * ).pipe(Layer.provide(FakeChutes.layer()))
+ *
+ * const live = Effect.flatMap(ChutesProvider.ChutesProvider, (chutes) => chutes.discover).pipe(
+ *   Effect.map((snapshot) => snapshot.models.length),
+ *   Effect.provide(provider)
+ * )
+ * ```
  *
  * @since 0.1.0
  */

@@ -1,6 +1,6 @@
 /**
- * Test doubles for apps that use effect-chutes: a faithful fake Chutes service on loopback (LLM API and IdP) and a
- * provider layer with no I/O.
+ * Test doubles for apps that use effect-chutes: a faithful fake Chutes service on loopback (LLM API and IdP). A
+ * provider with no I/O at all is `ChutesProvider.layerTest` in the core entry.
  *
  * @since 0.1.0
  */
@@ -8,9 +8,3 @@
 /** @since 0.1.0 */
 export * as FakeChutes from "./FakeChutes.js"
 
-/**
- * A `ChutesProvider` with fixed discovery and credential and no I/O (re-exported from the core).
- *
- * @since 0.1.0
- */
-export { layerTest as layerTestProvider } from "../ChutesProvider.js"

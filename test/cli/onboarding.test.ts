@@ -9,7 +9,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import JSON5 from "json5"
 import * as AgentConfig from "../../src/AgentConfig.js"
+import * as Aliases from "../../src/Aliases.js"
 import { PromptError } from "../../src/ChutesError.js"
+import * as ChutesSettings from "../../src/ChutesSettings.js"
 import * as DefaultModel from "../../src/cli/defaultModel.js"
 import { apiKeyFrom } from "../../src/cli/onboard.js"
 import * as Onboarding from "../../src/cli/onboarding.js"
@@ -97,7 +99,7 @@ describe("mergeOnboarding", () => {
       models: [{ id: "gpt-4o", name: "GPT-4o" }]
     })
     assert.deepStrictEqual(models.providers.chutes.headers, { "X-Team": "blue" })
-    assert.strictEqual(models.providers.chutes.baseUrl, ModelCatalog.DEFAULT_BASE_URL)
+    assert.strictEqual(models.providers.chutes.baseUrl, ChutesSettings.DEFAULT_BASE_URL)
     assert.strictEqual(models.providers.chutes.api, "openai-completions")
     assert.deepStrictEqual(
       models.providers.chutes.models.map((m: { id: string }) => m.id),
@@ -119,7 +121,7 @@ describe("mergeOnboarding", () => {
 
   it("makes the built-in aliases resolvable from the written config", () => {
     const { doc } = Onboarding.mergeOnboarding(AgentConfig.empty, onboarding)
-    assert.deepStrictEqual(AgentConfig.userAliases(doc), ModelCatalog.BUILTIN_ALIASES)
+    assert.deepStrictEqual(AgentConfig.userAliases(doc), Aliases.BUILTIN_ALIASES)
     assert.deepStrictEqual(AgentConfig.warnings(doc), [], "written in the ref -> { alias } orientation, not inverted")
     assert.deepStrictEqual(doc.view.agents?.defaults?.models?.[FAST], { alias: "chutes-fast" })
     const resolved = Either.getOrThrow(resolveWith(doc, "chutes-fast"))

@@ -1,12 +1,13 @@
 /**
- * `ModelDiscovery.schemaGuard`: `Schema.is` compiled to property checks, which discovery uses to read `/v1/models`
- * items with `RawModel`. It must agree with `Schema.is` on every input: checked on arbitrary items built around the
- * real capture's fields (each field valid, null, missing, or of a wrong type), and on schemas with node kinds it
- * hands to `Schema.is` itself.
+ * `schemaGuard` (src/internal/schemaGuard.ts): `Schema.is` compiled to property checks, which discovery uses to read
+ * `/v1/models` items with `RawModel`. It must agree with `Schema.is` on every input: checked on arbitrary items built
+ * around the real capture's fields (each field valid, null, missing, or of a wrong type), and on schemas with node
+ * kinds it hands to `Schema.is` itself.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
 import fc from "fast-check"
+import { schemaGuard } from "../../src/internal/schemaGuard.js"
 import * as ModelDiscovery from "../../src/ModelDiscovery.js"
 import { capture } from "../support/http.js"
 
@@ -51,7 +52,7 @@ const item = fc.tuple(
 
 describe("schemaGuard", () => {
   const isRawModel = Schema.is(ModelDiscovery.RawModel)
-  const guard = ModelDiscovery.schemaGuard(ModelDiscovery.RawModel)
+  const guard = schemaGuard(ModelDiscovery.RawModel)
 
   it("agrees with Schema.is(RawModel) on the real capture", () => {
     for (const raw of capture.data) assert.strictEqual(guard(raw), isRawModel(raw), String(raw["id"]))
@@ -80,7 +81,7 @@ describe("schemaGuard", () => {
       tags: Schema.Record({ key: Schema.String, value: Schema.Number }),
       pair: Schema.Tuple(Schema.String, Schema.Number)
     })
-    const guardOf = ModelDiscovery.schemaGuard(schema)
+    const guardOf = schemaGuard(schema)
     for (
       const value of [
         { when: new Date(0), tags: { a: 1 }, pair: ["x", 1] },

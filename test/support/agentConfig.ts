@@ -6,6 +6,7 @@ import { assert } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { readFileSync } from "node:fs"
 import * as AgentConfig from "../../src/AgentConfig.js"
+import * as ChutesSettings from "../../src/ChutesSettings.js"
 import type { OnboardingOptions } from "../../src/cli/onboarding.js"
 import * as ModelCatalog from "../../src/ModelCatalog.js"
 import * as ModelRef from "../../src/ModelRef.js"
@@ -34,7 +35,7 @@ export const parseOk = (text: string): AgentConfig.AgentConfigDocument =>
 /** What onboarding with an API key and the static catalog merges in. */
 export const onboarding: OnboardingOptions = {
   defaultModel: ModelCatalog.DEFAULT_MODEL_REF,
-  baseUrl: ModelCatalog.DEFAULT_BASE_URL,
+  baseUrl: ChutesSettings.DEFAULT_BASE_URL,
   models: ModelCatalog.STATIC_MODELS,
   profileId: "chutes:default",
   mode: "api_key"

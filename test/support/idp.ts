@@ -22,7 +22,7 @@ export const idpSetup = (options: { readonly autoApprove?: boolean } = {}) =>
       redirectUri,
       scopes: ChutesOAuth.DEFAULT_SCOPES
     }
-    const oauth = ChutesOAuth.layer.pipe(
+    const oauth = ChutesOAuth.layer().pipe(
       Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: server.idpBaseUrl }), FetchHttpClient.layer))
     )
     return { port, redirectUri, server, app, oauth }

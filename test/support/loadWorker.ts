@@ -58,7 +58,7 @@ const shiftedClock = (offset: () => number): Clock.Clock => {
 const main = async (storePath: string, reads: number): Promise<void> => {
   // recheckAfter 0: every call reads the store, so that the rounds also load the store while others write it.
   const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
-    Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
+    Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer())),
     Layer.provide(
       Layer.mergeAll(
         ChutesSettings.layerConfig(),

@@ -20,7 +20,7 @@ import * as NodePrivateFiles from "../../src/node/NodePrivateFiles.js"
 const [storePath = "", reads = "1", rounds = "1", gap = "0"] = process.argv.slice(2)
 
 const layer = ChutesCredentials.layer({ recheckAfter: "0 millis" }).pipe(
-  Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer)),
+  Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile({ path: storePath }), ChutesOAuth.layer())),
   Layer.provide(
     Layer.mergeAll(ChutesSettings.layerConfig(), NodeContext.layer, NodePrivateFiles.layer, NodeFileLock.layer, NodeHttpClient.layerUndici)
   )
