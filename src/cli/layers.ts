@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -45,7 +46,8 @@ export const settingsLayer = (global: GlobalOptions): Layer.Layer<ChutesSettings
 
 /**
  * The file- and network-backed services the commands use — settings, auth profile store, agent config, OAuth protocol,
- * model discovery, catalog disk cache — over the Node platform.
+ * model discovery, catalog disk cache, and the HTTP client (onboarding builds a provider over them) — over the Node
+ * platform.
  */
 export type Services =
   | ChutesSettings.ChutesSettings
@@ -54,6 +56,7 @@ export type Services =
   | ChutesOAuth.ChutesOAuth
   | ModelDiscovery.ModelDiscovery
   | CatalogCache.CatalogCache
+  | HttpClient.HttpClient
 
 /** `Services` on Node for `global`. */
 export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
@@ -63,7 +66,7 @@ export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
     ChutesOAuth.layer(),
     ModelDiscovery.layer,
     CatalogCache.layerFile
-  ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
+  ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provideMerge(NodeChutes.layerPlatform))
 
 /**
  * A `Prompter` for `--non-interactive`: never asks (every prompt fails with `PromptError` `NotInteractive` at once) but

@@ -1,7 +1,7 @@
 /**
- * `effect-chutes onboard`: sign in with OAuth or an API key, store the auth profile, register the catalog
- * (live if reachable, else static — and say which), set the default model, write the config, and print what was
- * written where — never a secret (at most the last four characters).
+ * `effect-chutes onboard`: sign in with OAuth or an API key, store the auth profile, register the catalog through the
+ * provider (live if reachable, else the disk cache or static — and say which), set the default model, write the
+ * config, and print what was written where — never a secret (at most the last four characters).
  *
  * Order matters so a failure leaves nothing half-done: the config and the auth store are read first (a broken file
  * stops onboarding before anything is written); an API key is stored only once the service did not reject it; an
@@ -12,14 +12,16 @@
  * @internal
  */
 import type * as ValidationError from "@effect/cli/ValidationError"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AgentConfig from "../AgentConfig.js"
 import * as Aliases from "../Aliases.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
-import * as CatalogCache from "../CatalogCache.js"
+import type * as CatalogCache from "../CatalogCache.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import {
   type ConfigError,
@@ -30,10 +32,10 @@ import {
   type StoreError
 } from "../ChutesError.js"
 import type * as ChutesOAuth from "../ChutesOAuth.js"
-import { catalogWarnings } from "../ChutesProvider.js"
+import * as ChutesProvider from "../ChutesProvider.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import * as ModelCatalog from "../ModelCatalog.js"
-import * as ModelDiscovery from "../ModelDiscovery.js"
+import type * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
 import * as DefaultModel from "./defaultModel.js"
@@ -80,9 +82,49 @@ interface SignedIn {
   readonly credential: ChutesCredentials.Credential
   /** Where an API key came from (`--chutes-api-key`, `env:CHUTES_API_KEY`, `prompt`); the user name for OAuth. */
   readonly from: string
-  /** The discovery already made with the credential (the API-key validation), if any. */
-  readonly discovery: Option.Option<Either.Either<ModelDiscovery.DiscoveredModels, DiscoveryError>>
+  /** The intake already made with the credential (the API-key validation), if any. */
+  readonly intake: Option.Option<Intake>
 }
+
+/** Whether the service refused the credential (HTTP 401). */
+const isRejected = (discovered: Intake["discovered"]): boolean =>
+  Either.isLeft(discovered) && discovered.left._tag === "DiscoveryError" && discovered.left.reason === "Unauthorized"
+
+/** What the provider made of the catalog with one credential: the live lookup itself, and the catalog it serves. */
+interface Intake {
+  /** The live lookup: how an API key is validated (a 401 is `Unauthorized`). */
+  readonly discovered: Either.Either<unknown, DiscoveryError | CredentialsError>
+  /** Live when the lookup succeeded; else the disk cache or the built-in catalog, with the reason. */
+  readonly catalog: ModelCatalog.CatalogSnapshot
+}
+
+/**
+ * The catalog through the provider, over one credential and no config: the intake every command uses (discovery with
+ * the retry policy, the disk cache written after a live answer, the fallback and its reason). The provider memoises
+ * the lookup, so `discover` and then `catalog` make one request.
+ */
+const intakeWith = (
+  credential: ChutesCredentials.Credential
+): Effect.Effect<
+  Intake,
+  never,
+  ChutesSettings.ChutesSettings | ModelDiscovery.ModelDiscovery | CatalogCache.CatalogCache | HttpClient.HttpClient
+> =>
+  Effect.gen(function*() {
+    const provider = yield* ChutesProvider.ChutesProvider
+    const discovered = yield* Effect.either(provider.discover)
+    // A rejected key is asked for again: no catalog is made of it.
+    if (isRejected(discovered)) return { discovered, catalog: ModelCatalog.staticSnapshot() }
+    return { discovered, catalog: yield* provider.catalog }
+  }).pipe(
+    Effect.provide(
+      // No aliases are given, so none can be invalid.
+      ChutesProvider.layerWithoutDependencies().pipe(
+        Layer.orDie,
+        Layer.provide(ChutesCredentials.layerStatic(credential))
+      )
+    )
+  )
 
 const ATTEMPTS = 3
 
@@ -173,11 +215,14 @@ const signInWithApiKey = (
 ): Effect.Effect<
   SignedIn,
   ValidationError.ValidationError | CredentialsError,
-  OAuthLogin.Prompter | ModelDiscovery.ModelDiscovery | ChutesSettings.ChutesSettings
+  | OAuthLogin.Prompter
+  | ChutesSettings.ChutesSettings
+  | ModelDiscovery.ModelDiscovery
+  | CatalogCache.CatalogCache
+  | HttpClient.HttpClient
 > =>
   Effect.gen(function*() {
     const prompter = yield* OAuthLogin.Prompter
-    const discovery = yield* ModelDiscovery.ModelDiscovery
     const settings = yield* ChutesSettings.ChutesSettings
     const url = `${settings.baseUrl}/models`
     let { from, secret } = yield* apiKeyFrom(flag, prompter)
@@ -185,11 +230,8 @@ const signInWithApiKey = (
     for (let attempt = 1;; attempt++) {
       const candidate = ChutesCredentials.make({ kind: "api_key", source: from, secret })
       yield* ChutesCredentials.warnOnShape(Option.some(candidate))
-      const result = yield* discovery.fetch(Option.some(candidate)).pipe(
-        withProgress(`Validating the API key against ${url}`),
-        Effect.either
-      )
-      if (Either.isRight(result) || result.left.reason !== "Unauthorized") {
+      const intake = yield* intakeWith(candidate).pipe(withProgress(`Validating the API key against ${url}`))
+      if (!isRejected(intake.discovered)) {
         const profileId = AuthProfileStore.profileIdFor({ type: "api_key" })
         return {
           profileId,
@@ -197,7 +239,7 @@ const signInWithApiKey = (
           mode: "api_key",
           credential: ChutesCredentials.make({ kind: "api_key", source: `profile:${profileId}`, secret, profileId }),
           from,
-          discovery: Option.some(result)
+          intake: Option.some(intake)
         } satisfies SignedIn
       }
       if (!prompter.isInteractive || attempt >= ATTEMPTS) {
@@ -229,7 +271,7 @@ const signInWithOAuth = (
     mode: "oauth",
     credential: ChutesCredentials.fromProfile(completed.profileId, completed.profile),
     from: completed.profile.email ?? "",
-    discovery: Option.none()
+    intake: Option.none()
   } satisfies SignedIn))
 
 /**
@@ -241,8 +283,6 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     const prompter = yield* OAuthLogin.Prompter
     const config = yield* AgentConfig.AgentConfig
     const store = yield* AuthProfileStore.AuthProfileStore
-    const discovery = yield* ModelDiscovery.ModelDiscovery
-    const diskCache = yield* CatalogCache.CatalogCache
 
     if (Option.isSome(options.apiKey) && Option.contains(options.authChoice, "chutes")) {
       return yield* usageError("--chutes-api-key goes with --auth-choice chutes-api-key, not --auth-choice chutes")
@@ -270,22 +310,12 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
 
     yield* store.upsert(signedIn.profileId, signedIn.profile)
 
-    // The catalog: live with the new credential when reachable, else the built-in one — and why.
-    const fetched = Option.isSome(signedIn.discovery)
-      ? signedIn.discovery.value
-      : yield* discovery.fetch(Option.some(signedIn.credential)).pipe(
-        withProgress(`Discovering models at ${settings.baseUrl}/models`),
-        Effect.either
-      )
-    const models = Either.isRight(fetched) ? fetched.right.models : ModelCatalog.STATIC_MODELS
-    if (Either.isRight(fetched)) {
-      yield* diskCache.save({
-        version: 1,
-        baseUrl: settings.baseUrl,
-        fetchedAt: fetched.right.fetchedAt,
-        models: fetched.right.models
-      })
-    }
+    // The catalog through the provider: live with the new credential when reachable, else the disk cache or the
+    // built-in one — and why.
+    const { catalog, discovered } = Option.isSome(signedIn.intake)
+      ? signedIn.intake.value
+      : yield* intakeWith(signedIn.credential).pipe(withProgress(`Discovering models at ${settings.baseUrl}/models`))
+    const models = catalog.models
 
     const doc = Option.getOrElse(loaded, () => AgentConfig.empty)
     const configured = AgentConfig.providerDefaults(doc)
@@ -294,7 +324,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     const chosen = yield* DefaultModel.choose({
       input: options.model,
       prompter,
-      catalog: ModelCatalog.makeSnapshot({ source: Either.isRight(fetched) ? "live" : "static", models }),
+      catalog,
       userAliases,
       followSuccessors
     })
@@ -314,26 +344,31 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     yield* out("")
     if (signedIn.mode === "oauth") {
       yield* out(`Signed in with Chutes${signedIn.from.length > 0 ? ` as ${signedIn.from}` : ""} (${secret}).`)
-    } else if (Either.isRight(fetched)) {
+    } else if (Either.isRight(discovered)) {
       yield* out(`${secret} (from ${signedIn.from}) accepted by ${settings.baseUrl}/models.`)
     } else {
       yield* out(
         `${secret} (from ${signedIn.from}) stored WITHOUT ` +
-          `validation: ${fetched.left.message}. It was not rejected; check it later with "effect-chutes models list".`
+          `validation: ${discovered.left.message}. It was not rejected; check it later with "effect-chutes models list".`
       )
     }
-    if (Either.isRight(fetched)) {
+    if (Either.isRight(discovered)) {
       yield* out(`Catalog: live — ${models.length} models from ${settings.baseUrl}/models.`)
       const byId = new Map(models.map((model) => [model.id, model] as const))
       const aliases = new Map([
         ...ModelRef.builtinAliases,
         ...ModelRef.makeUserAliases(AgentConfig.userAliases(merged.doc)).aliases
       ])
-      const warnings = catalogWarnings(models, byId, chosen.ref, aliases, followSuccessors)
+      const warnings = ChutesProvider.catalogWarnings(models, byId, chosen.ref, aliases, followSuccessors)
       yield* notes(warnings)
+    } else if (catalog.source === "cache") {
+      yield* out(
+        `Catalog: cache — ${models.length} models from the last live catalog (live discovery failed: ` +
+          `${discovered.left.message}).`
+      )
     } else {
       yield* out(
-        `Catalog: static — the ${models.length} built-in models (live discovery failed: ${fetched.left.message}).`
+        `Catalog: static — the ${models.length} built-in models (live discovery failed: ${discovered.left.message}).`
       )
     }
     yield* out("")
@@ -344,7 +379,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
       `  ${configPath}  (mode 0600${Option.isSome(loaded) ? `; previous version kept as ${configPath}.bak` : ""})`
     )
     for (const change of merged.changes) yield* out(`    - ${change}`)
-    if (Either.isRight(fetched) && settings.diskCachePath !== undefined) {
+    if (Either.isRight(discovered) && settings.diskCachePath !== undefined) {
       yield* out(`  ${settings.diskCachePath}  (the live catalog, for offline fallback)`)
     }
     yield* out("")

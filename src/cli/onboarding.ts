@@ -22,7 +22,7 @@ export interface OnboardingOptions {
   readonly defaultModel: string
   /** The LLM base URL registered for the provider. */
   readonly baseUrl: string
-  /** The catalog registered for the provider (live if reachable, else static). */
+  /** The catalog registered for the provider (live if reachable, else the disk cache or static). */
   readonly models: ReadonlyArray<ModelDefinition>
   /** The auth profile the credential was stored under, e.g. `chutes:default`. */
   readonly profileId: string

@@ -172,6 +172,24 @@ describe("onboard --auth-choice chutes-api-key", () => {
     assert.include(run.stdout, home.config)
     assert.include(run.stdout, "Catalog: live")
     assert.include(run.stdout, `API key …${fake.apiKey.slice(-4)}`)
+    // The provider's intake wrote the live catalog for offline fallback, as every command does.
+    const cached = readJson(join(home.state, "models-cache.json"))
+    assert.strictEqual(cached.baseUrl, fake.baseUrl)
+    assert.strictEqual(cached.models.length, FakeChutes.seedModels().length)
+    assert.strictEqual(mode(join(home.state, "models-cache.json")), 0o600)
+  })
+
+  it("discovery fails after an earlier onboarding: the key is stored unvalidated, the catalog from the disk cache", async () => {
+    const home = makeHome()
+    assert.strictEqual((await onboardWithKey(home)).code, 0)
+    fake.fault({ _tag: "Status", route: "models", status: 404, times: 1 })
+    const run = await onboardWithKey(home)
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.include(run.stdout, "stored WITHOUT validation")
+    assert.include(run.stdout, `Catalog: cache — ${FakeChutes.seedModels().length} models from the last live catalog`)
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.strictEqual(config.models.providers.chutes.models.length, FakeChutes.seedModels().length)
   })
 
   it("a second onboarding keeps the previous config as .bak and other providers' profiles", async () => {
