@@ -2,7 +2,7 @@
  * effect-chutes: the Chutes.ai model provider for Effect.
  *
  * The core entry: pure model refs and catalogs, and the services (settings, credentials, discovery, catalog cache,
- * provider) as layers. It loads neither the CLI nor `@effect/platform-node`; see `effect-chutes/node` for the wiring.
+ * account, provider) as layers. It loads neither the CLI nor `@effect/platform-node`; see `effect-chutes/node` for the wiring.
  *
  * @since 0.1.0
  */
@@ -11,6 +11,8 @@
 export * as AgentConfig from "./AgentConfig.js"
 /** @since 0.2.0 */
 export * as Aliases from "./Aliases.js"
+/** @since 0.3.0 */
+export * as ChutesAccount from "./ChutesAccount.js"
 /** @since 0.1.0 */
 export * as AuthProfileStore from "./AuthProfileStore.js"
 /** @since 0.1.0 */

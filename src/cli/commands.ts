@@ -174,14 +174,27 @@ const auth = Command.make("auth").pipe(
   Command.withSubcommands([bounded(authStatus), bounded(authLogout)])
 )
 
+const account = Command.make("account", { ...globalOptions, json }, (options) =>
+  Effect.gen(function*() {
+    const account = yield* Effect.promise(() => import("./account.js"))
+    yield* account.show(globalOf(options), { json: options.json })
+  })).pipe(
+    Command.withDescription(
+      "Show the account of the credential: user, balance, today's request quota (resets 00:00 UTC) and the " +
+        "subscription's 4-hour and monthly windows — each line only when the account has it"
+    )
+  )
+
 /**
  * The command tree.
  *
  * @since 0.1.0
  */
 export const command = Command.make("effect-chutes").pipe(
-  Command.withDescription("Chutes.ai for Effect: sign in, list and resolve models, inspect credentials"),
-  Command.withSubcommands([bounded(onboard), models, auth])
+  Command.withDescription(
+    "Chutes.ai for Effect: sign in, list and resolve models, inspect credentials, read the account"
+  ),
+  Command.withSubcommands([bounded(onboard), models, auth, bounded(account)])
 )
 
 /**
@@ -210,6 +223,7 @@ export const tree: HelpNode = {
       name: "auth",
       command: auth,
       children: [{ name: "status", command: authStatus }, { name: "logout", command: authLogout }]
-    }
+    },
+    { name: "account", command: account }
   ]
 }

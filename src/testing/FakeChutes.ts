@@ -80,10 +80,14 @@ export type {
   ChatStreamOptions,
   ChatToolCall,
   ChatUsage,
+  FakeAccount,
+  FakeAccountScript,
+  FakeAccountState,
   FakeChat,
   FakeChutesOptions,
   FakeChutesServer,
   FakeCounters,
+  FakeUsageRow,
   IssuedTokens,
   RecordedRequest
 } from "./FakeChutes/types.js"

@@ -74,8 +74,9 @@ export const validAccessToken = (state: State, token: string): Effect.Effect<Acc
     ))
 
 /**
- * Auth on `/v1/...`: only the Authorization header is read; API keys and live access tokens pass. `required: false`
- * lets a request without the header through (the public `/v1/models`). A refusal is counted as `unauthorized`.
+ * Auth on `/v1/...`: only the Authorization header is read; API keys (scoped ones too) and live access tokens pass.
+ * `required: false` lets a request without the header through (the public `/v1/models`). A refusal is counted as
+ * `unauthorized`.
  */
 export const llmAuth = (state: State, incoming: Incoming, required: boolean): Effect.Effect<Reply | undefined> =>
   Effect.gen(function*() {
@@ -86,7 +87,8 @@ export const llmAuth = (state: State, incoming: Incoming, required: boolean): Ef
       return detailReply(401, "Not authenticated", { "www-authenticate": "Bearer" })
     }
     const token = bearerOf(header)
-    if (token !== undefined && (state.config.apiKeys.has(token) || (yield* validAccessToken(state, token)))) {
+    const known = token !== undefined && (state.config.apiKeys.has(token) || state.config.scopedApiKeys.has(token))
+    if (token !== undefined && (known || (yield* validAccessToken(state, token)))) {
       return undefined
     }
     yield* count(state, "unauthorized")

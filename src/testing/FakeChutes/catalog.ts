@@ -69,6 +69,29 @@ export interface Catalog {
   readonly count: number
   readonly body: Uint8Array
   readonly ids: ReadonlySet<string>
+  /** Per model id: its chute id and `pricing` (USD per 1M tokens), when the item has them. */
+  readonly chutes: ReadonlyMap<string, ChuteFacts>
+}
+
+/** What the account side needs to know of a served model. */
+export interface ChuteFacts {
+  readonly chuteId: string | undefined
+  readonly prompt: number | undefined
+  readonly completion: number | undefined
+  readonly cacheRead: number | undefined
+}
+
+const num = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isFinite(value) ? value : undefined
+
+const factsOf = (item: Readonly<Record<string, unknown>>): ChuteFacts => {
+  const pricing = Predicate.isRecord(item["pricing"]) ? item["pricing"] : {}
+  return {
+    chuteId: typeof item["chute_id"] === "string" ? item["chute_id"] : undefined,
+    prompt: num(pricing["prompt"]),
+    completion: num(pricing["completion"]),
+    cacheRead: num(pricing["input_cache_read"])
+  }
 }
 
 export const catalogOf = (items: ReadonlyArray<unknown>): Catalog => ({
@@ -76,5 +99,10 @@ export const catalogOf = (items: ReadonlyArray<unknown>): Catalog => ({
   body: Buffer.from(JSON.stringify({ object: "list", data: items })),
   ids: new Set(
     items.flatMap((item) => (Predicate.isRecord(item) && typeof item["id"] === "string" ? [item["id"]] : []))
+  ),
+  chutes: new Map(
+    items.flatMap((item) =>
+      Predicate.isRecord(item) && typeof item["id"] === "string" ? [[item["id"], factsOf(item)] as const] : []
+    )
   )
 })

@@ -1,6 +1,7 @@
 /**
  * `POST /v1/chat/completions`: checks in the live service's order — bearer (401), OAuth scope `chutes:invoke` (403),
- * body (400), model availability (404 / 503) — then the next scripted answer for the model, else the default one.
+ * body (400), model availability (404 / 503), daily quota and balance (402, quota.ts) — then the next scripted answer
+ * for the model, else the default one, with the rate-limit and quota headers; the call is counted in the account.
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Chunk from "effect/Chunk"
@@ -9,7 +10,15 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import { bearerOf, llmAuth, randomHex, validAccessToken } from "./auth.js"
-import { chatErrorReply, completionReply, defaultChatReply, isChatErrorReply, streamReply } from "./completion.js"
+import {
+  chatErrorReply,
+  completionReply,
+  defaultChatReply,
+  isChatErrorReply,
+  replyUsage,
+  streamReply
+} from "./completion.js"
+import * as Quota from "./quota.js"
 import { detailReply, type Reply } from "./reply.js"
 import { endpoint, type Incoming } from "./routes.js"
 import type { ChatState, State } from "./state.js"
@@ -65,15 +74,20 @@ const handleChat = (state: State, request: Incoming): Effect.Effect<Reply> =>
     const availability = chat.availability.get(model) ?? (catalog.ids.has(model) ? "available" : "not-found")
     if (availability === "not-found") return detailReply(404, `model not found: ${model}`)
     if (availability === "no-instances") return detailReply(503, `No instances available (yet) for chute: ${model}`)
+    // The quota and balance are checked before any upstream work: a 402 is plain JSON even for a stream.
+    const metering = yield* Quota.meter(state)
+    if (metering._tag === "Refused") return metering.reply
     const scripted = yield* takeScripted(state, model)
     if (scripted !== undefined && isChatErrorReply(scripted)) return chatErrorReply(scripted)
     const reply = scripted ?? chat.defaultReply ?? defaultChatReply
     const id = scripted === undefined && chat.defaultReply === undefined
       ? "chatcmpl-fake"
       : `chatcmpl-${randomHex(12)}`
-    return body["stream"] === true
+    const answer = body["stream"] === true
       ? streamReply(reply, model, id, Date.now())
       : completionReply(reply, model, id, Date.now())
+    yield* Quota.record(state, model, replyUsage(reply), metering.covered)
+    return { ...answer, headers: { ...metering.headers, ...answer.headers } }
   })
 
 /** The chat completions router. */

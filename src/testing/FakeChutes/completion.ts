@@ -206,3 +206,5 @@ const streamTail = (
   return { _tag: "Flood", piece: Buffer.from(event.repeat(16)), maxBytes }
 }
 
+/** The usage a scripted answer reports (its final one), or none. */
+export const replyUsage = (reply: ChatReply): ChatUsage | undefined => usageOf(reply, scriptedCalls(reply))

@@ -1,8 +1,8 @@
 /**
  * The control routes (`/__control/...`), through which other processes drive a fake started by
  * `scripts/fake-chutes.ts`: read the state and the request log, reset, inject and clear faults, replace the catalog,
- * change settings and issue tokens. They are not recorded, counted or faulted. The same operations back the
- * in-process `FakeChutesServer`.
+ * change settings, issue tokens (with a scope) and script the account (`GET`/`POST /__control/account`). They are
+ * not recorded, counted or faulted. The same operations back the in-process `FakeChutesServer`.
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -12,6 +12,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
+import * as AccountState from "./accountState.js"
 import { issue } from "./auth.js"
 import { catalogOf, generateModels } from "./catalog.js"
 import * as Faults from "./faults.js"
@@ -24,11 +25,18 @@ import { respond } from "./writer.js"
 // Operations
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** Tokens for the registered client, as if it had signed in (default lifetime: the current access token TTL). */
-export const issueTokens = (state: State, expiresIn: number | undefined): Effect.Effect<IssuedTokens> =>
+/**
+ * Tokens for the registered client, as if it had signed in (default lifetime: the current access token TTL; default
+ * scope: the default scopes).
+ */
+export const issueTokens = (
+  state: State,
+  expiresIn: number | undefined,
+  scope: string | undefined = undefined
+): Effect.Effect<IssuedTokens> =>
   Effect.gen(function*() {
     const ttl = expiresIn ?? (yield* Ref.get(state.settings)).accessTokenTtl
-    const tokens = yield* issue(state, state.config.clientId, defaultScope, ttl)
+    const tokens = yield* issue(state, state.config.clientId, scope ?? defaultScope, ttl)
     return { access: tokens.access, refresh: tokens.refresh, expiresIn: tokens.expiresIn }
   })
 
@@ -70,7 +78,7 @@ const SettingsBody = Schema.Struct({
   accessTokenTtlSeconds: optional(Schema.Number),
   autoApprove: optional(Schema.Boolean)
 })
-const TokensBody = Schema.Struct({ expiresIn: optional(Schema.Number) })
+const TokensBody = Schema.Struct({ expiresIn: optional(Schema.Number), scope: optional(Schema.String) })
 const ClearBody = Schema.Struct({ route: optional(Faults.FakeRoute) })
 
 const ok = jsonReply(200, { ok: true })
@@ -118,7 +126,11 @@ export const router = HttpRouter.empty.pipe(
       accessTokenTtl: settings.accessTokenTtlSeconds ?? current.accessTokenTtl,
       autoApprove: settings.autoApprove ?? current.autoApprove
     })).pipe(Effect.as(ok))),
-  withBody("/__control/tokens", TokensBody, (state, { expiresIn }) =>
-    Effect.map(issueTokens(state, expiresIn), (tokens) => jsonReply(200, tokens))),
+  withBody("/__control/tokens", TokensBody, (state, { expiresIn, scope }) =>
+    Effect.map(issueTokens(state, expiresIn, scope), (tokens) => jsonReply(200, tokens))),
+  withBody("/__control/account", AccountState.AccountScript, (state, script) =>
+    Ref.update(state.account, (account) => AccountState.apply(account, script)).pipe(Effect.as(ok))),
+  reply("/__control/account", "GET", (state) =>
+    Effect.map(Ref.get(state.account), (account) => jsonReply(200, account))),
   HttpRouter.all("/__control/*", respond(detailReply(404, "Not Found")))
 )

@@ -8,11 +8,11 @@ import { type Answer, type Reply, edgeErrorPage, jsonReply, reasonPhrase } from 
 
 /**
  * The routes faults and counters are keyed by. `"authorize"` covers both `GET /idp/authorize` and
- * `POST /idp/authorize/decision`.
+ * `POST /idp/authorize/decision`; `"account"` every `/users/me*` route of the API base.
  *
  * @since 0.1.0
  */
-export const FakeRoute = Schema.Literal("models", "token", "userinfo", "revoke", "authorize", "chat")
+export const FakeRoute = Schema.Literal("models", "token", "userinfo", "revoke", "authorize", "chat", "account")
 
 /**
  * @since 0.1.0
@@ -144,9 +144,12 @@ const idpErrorCode = (route: FakeRoute, status: number): string => {
   }
 }
 
-/** The body of an error status without one: `{"detail": …}` on LLM routes, `{"error": <code>}` on IdP routes. */
+/**
+ * The body of an error status without one: `{"detail": …}` on LLM and account routes, `{"error": <code>}` on IdP
+ * routes.
+ */
 export const defaultErrorBody = (route: FakeRoute, status: number): unknown => {
-  if (route !== "models" && route !== "chat") return { error: idpErrorCode(route, status) }
+  if (route !== "models" && route !== "chat" && route !== "account") return { error: idpErrorCode(route, status) }
   if (status === 402) return { detail: { message: "Quota exceeded", reset_at: "2026-11-26T00:00:00Z" } }
   return { detail: reasonPhrase(status) }
 }
@@ -157,7 +160,8 @@ const truncatedBodies: Readonly<Record<Exclude<FakeRoute, "models">, string>> = 
   userinfo: `{"sub":"user-alice-0001","usern`,
   revoke: `{"`,
   authorize: `{"detail":"Auth`,
-  chat: `{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,"message":{"role":"assist`
+  chat: `{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,"message":{"role":"assist`,
+  account: `{"username":"alice","user_id":"8f14e45f-ce`
 }
 
 /** The `Echo` fault's answer: what the request carried, sent back whole and cut short. */

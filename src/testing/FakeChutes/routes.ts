@@ -31,7 +31,12 @@ export const Endpoints = {
   userinfo: { method: "GET", path: "/idp/userinfo", route: "userinfo", counter: "userinfo" },
   authorize: { method: "GET", path: "/idp/authorize", route: "authorize", counter: "authorize" },
   decision: { method: "POST", path: "/idp/authorize/decision", route: "authorize", counter: undefined },
-  wellKnown: { method: "GET", path: "/.well-known/openid-configuration", route: undefined, counter: undefined }
+  wellKnown: { method: "GET", path: "/.well-known/openid-configuration", route: undefined, counter: undefined },
+  me: { method: "GET", path: "/users/me", route: "account", counter: "account" },
+  quotas: { method: "GET", path: "/users/me/quotas", route: "account", counter: "account" },
+  quotaUsage: { method: "GET", path: "/users/me/quota_usage/:chute", route: "account", counter: "account" },
+  subscriptionUsage: { method: "GET", path: "/users/me/subscription_usage", route: "account", counter: "account" },
+  usage: { method: "GET", path: "/users/me/usage", route: "account", counter: "account" }
 } as const satisfies Record<string, EndpointSpec>
 
 export type Endpoint = keyof typeof Endpoints
@@ -105,8 +110,15 @@ export const endpoint = (
   )
 }
 
+/** Whether a request path is an endpoint's path (a `:name` segment matches any one segment). */
+const matches = (pattern: string, pathname: string): boolean => {
+  const want = pattern.split("/")
+  const got = pathname.split("/")
+  return want.length === got.length && want.every((part, i) => part.startsWith(":") ? got[i] !== "" : part === got[i])
+}
+
 const specOf = (url: URL): EndpointSpec | undefined =>
-  Object.values(Endpoints).find((spec: EndpointSpec) => spec.path === url.pathname)
+  Object.values(Endpoints).find((spec: EndpointSpec) => matches(spec.path, url.pathname))
 
 /** Any other request: recorded, then 405 on a known path, else 404. */
 export const fallback = HttpRouter.empty.pipe(

@@ -13,6 +13,8 @@ import * as Exit from "effect/Exit"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Http from "node:http"
+import * as Account from "./account.js"
+import * as AccountState from "./accountState.js"
 import * as Chat from "./chat.js"
 import * as Control from "./control.js"
 import * as Idp from "./idp.js"
@@ -24,7 +26,14 @@ import type { FakeChutesOptions, FakeChutesServer } from "./types.js"
 import { respond } from "./writer.js"
 
 /** Every route of the fake; the 404 / 405 fallback matches only what no other route does. */
-export const router = HttpRouter.concatAll(Models.router, Chat.router, Idp.router, Control.router, fallback)
+export const router = HttpRouter.concatAll(
+  Models.router,
+  Chat.router,
+  Idp.router,
+  Account.router,
+  Control.router,
+  fallback
+)
 
 /** Serves the routers over `state` on 127.0.0.1 for the life of the scope; returns the base URL. */
 const listen = (
@@ -91,12 +100,18 @@ const facade = (state: State.State, url: string, close: Effect.Effect<void>): Fa
         return Chunk.toReadonlyArray(run(Ref.get(state.chat)).bodies)
       }
     },
+    account: {
+      set: (script) => run(Ref.update(state.account, (account) => AccountState.apply(account, script))),
+      get current() {
+        return run(Ref.get(state.account))
+      }
+    },
     fault: (fault) => run(Control.addFault(state, fault)),
     clearFaults: (route) => run(Control.clearFaults(state, route)),
     setModels: (items) => run(Control.setModels(state, items)),
     setAccessTokenTtl: (seconds) => run(Ref.update(state.settings, (s) => ({ ...s, accessTokenTtl: seconds }))),
     setAutoApprove: (on) => run(Ref.update(state.settings, (s) => ({ ...s, autoApprove: on }))),
-    issueTokens: (options) => run(Control.issueTokens(state, options?.expiresIn)),
+    issueTokens: (options) => run(Control.issueTokens(state, options?.expiresIn, options?.scope)),
     reset: () => run(State.reset(state)),
     close: () => (closing ??= Effect.runPromise(close))
   }

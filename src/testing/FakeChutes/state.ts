@@ -7,9 +7,11 @@ import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Ref from "effect/Ref"
 import type { ActiveFault } from "./faults.js"
+import * as Account from "./accountState.js"
 import { type Catalog, catalogOf, seedModels } from "./catalog.js"
 import type {
   ChatAvailability,
+  FakeAccountState,
   ChatErrorReply,
   ChatReply,
   FakeChutesOptions,
@@ -31,6 +33,8 @@ export const defaultScope = "openid profile chutes:invoke"
 /** What the options fix for the life of the server. */
 export interface Config {
   readonly apiKeys: ReadonlySet<string>
+  /** Accepted on `/v1/...`, refused (401) on `/users/me*`. */
+  readonly scopedApiKeys: ReadonlySet<string>
   readonly apiKey: string
   readonly clientId: string
   readonly clientSecret: string | undefined
@@ -98,6 +102,9 @@ export interface State {
   readonly faults: Ref.Ref<ReadonlyArray<ActiveFault>>
   readonly tokens: Ref.Ref<Tokens>
   readonly chat: Ref.Ref<ChatState>
+  readonly account: Ref.Ref<FakeAccountState>
+  /** The UTC day (`2026-06-11`) the daily quota counter was last used on; `""` before the first chat call. */
+  readonly quotaDay: Ref.Ref<string>
 }
 
 /** The state of the running fake, for its routers. */
@@ -112,7 +119,8 @@ export const zeroCounters: FakeCounters = {
   revoke: 0,
   authorize: 0,
   chat: 0,
-  unauthorized: 0
+  unauthorized: 0,
+  account: 0
 }
 
 /** The counters that count one thing each (`tokenByGrant` is split by grant type). */
@@ -124,6 +132,7 @@ export const configOf = (options: FakeChutesOptions): Config => {
   const username = options.username ?? "alice"
   return {
     apiKeys: new Set(options.apiKeys ?? [defaultApiKey]),
+    scopedApiKeys: new Set(options.scopedApiKeys ?? []),
     apiKey: options.apiKeys?.[0] ?? defaultApiKey,
     clientId: options.clientId ?? "cid_fake_client",
     clientSecret: options.clientSecret === undefined
@@ -154,7 +163,9 @@ export const make = (options: FakeChutesOptions): Effect.Effect<State> =>
       codes: HashMap.empty(),
       pending: HashMap.empty()
     }),
-    chat: Ref.make(emptyChat)
+    chat: Ref.make(emptyChat),
+    account: Ref.make(Account.initial(options.account)),
+    quotaDay: Ref.make("")
   }).pipe(Effect.map((refs): State => ({ config: configOf(options), ...refs })))
 
 export const count = (state: State, counter: Counter): Effect.Effect<void> =>
@@ -166,7 +177,10 @@ export const countGrant = (state: State, grant: keyof FakeCounters["tokenByGrant
     tokenByGrant: { ...counters.tokenByGrant, [grant]: counters.tokenByGrant[grant] + 1 }
   }))
 
-/** Zero the counters, clear the faults, the request log and the chat script; tokens, catalog and settings stay. */
+/**
+ * Zero the counters, clear the faults, the request log and the chat script; tokens, catalog, settings and the account
+ * stay.
+ */
 export const reset = (state: State): Effect.Effect<void> =>
   Effect.all([
     Ref.set(state.counters, zeroCounters),

@@ -34,13 +34,20 @@ export interface FakeChutesOptions {
   readonly sub?: string | undefined
   /** Port to listen on (host is always 127.0.0.1). Default 0 (ephemeral). */
   readonly port?: number | undefined
+  /**
+   * Scoped API keys: accepted as bearer on `/v1/...` like `apiKeys`, but not admin keys, so every `/users/me*` route
+   * answers them 401 `Invalid token or user not found` (like the live API). Default: none.
+   */
+  readonly scopedApiKeys?: ReadonlyArray<string> | undefined
+  /** The account the `/users/me*` routes serve at start (see `FakeAccountScript`). */
+  readonly account?: FakeAccountScript | undefined
 }
 
 /**
  * Request counters. `models`, `chat`, `token`, `userinfo`, `revoke` count every request reaching the route (faulted
  * ones included); `authorize` counts `GET /idp/authorize` only; `tokenByGrant` splits `token` by grant type;
  * `invalidGrant` counts `invalid_grant` answers; `unauthorized` counts 401 answers to bad or missing bearers
- * (`/v1/...` and `/idp/userinfo`).
+ * (`/v1/...` and `/idp/userinfo`); `account` counts every request to a `/users/me*` route.
  *
  * @since 0.1.0
  */
@@ -54,6 +61,7 @@ export interface FakeCounters {
   readonly authorize: number
   readonly chat: number
   readonly unauthorized: number
+  readonly account: number
 }
 
 /**
@@ -256,12 +264,17 @@ export interface FakeChutesServer {
   /** Lifetime (and `expires_in`) of access tokens issued from now on. */
   setAccessTokenTtl(seconds: number): void
   setAutoApprove(on: boolean): void
-  /** Issue tokens directly (for tests that need a signed-in profile without the browser). */
-  issueTokens(options?: { readonly expiresIn?: number | undefined }): IssuedTokens
+  /**
+   * Issue tokens directly (for tests that need a signed-in profile without the browser). `scope` defaults to the
+   * default scopes (`openid profile chutes:invoke`, which may read the account).
+   */
+  issueTokens(options?: { readonly expiresIn?: number | undefined; readonly scope?: string | undefined }): IssuedTokens
   /** Every request seen so far, oldest first (each read is a fresh snapshot; `reset` empties the log). */
   readonly requests: ReadonlyArray<RecordedRequest>
   /** Scripted chat answers, model availability and the recorded chat bodies. */
   readonly chat: FakeChat
+  /** The account the `/users/me*` routes serve: balance, quotas, counters, subscription windows, usage buckets. */
+  readonly account: FakeAccount
   /**
    * Zero the counters, clear the faults and the request log, and the chat script, default answer, availability
    * overrides and recorded bodies. Tokens, catalog and settings stay.
@@ -271,3 +284,76 @@ export interface FakeChutesServer {
   close(): Promise<void>
 }
 
+
+/**
+ * What the fake's `/users/me*` routes serve. Every field is optional; `set` changes only the fields given. Bodies the
+ * live API sends in several shapes are given as those bodies, so a test can send each shape.
+ *
+ * @since 0.3.0
+ */
+export interface FakeAccountScript {
+  /** `balance` of `/users/me` (USD; negative and `null` allowed). Default 14.0054. */
+  readonly balance?: number | null | undefined
+  /** `user_id` of `/users/me`. Default: a fixed uuid. */
+  readonly userId?: string | undefined
+  /**
+   * The body of `/users/me/quotas`, as it is sent: a list of rows, `{}`, or `{"<chute id or *>": quota}`. Default: one
+   * default row with quota 0 (a new account).
+   */
+  readonly quotas?: unknown
+  /**
+   * The bodies of `/users/me/quota_usage/{id}` by id (`"me"`: the account-wide counter), e.g.
+   * `{ me: { quota: 5000, used: 297 } }`. An id without one gets the `"me"` body with `used: 0` (the live API never
+   * answers 404 there). Default: `{ me: { quota: 0, used: 0 } }`.
+   */
+  readonly quotaUsage?: Readonly<Record<string, unknown>> | undefined
+  /** The body of `/users/me/subscription_usage`. Default `{"subscription": false}`. */
+  readonly subscription?: unknown
+  /**
+   * The hourly buckets `/users/me/usage` pages through, one per chute and hour: `{bucket (naive ISO hour), chute_id,
+   * amount, count, input_tokens, output_tokens}`. Without `per_chute=true` the route sums them per hour. Served
+   * newest first, filtered by `start_date` / `end_date`. Default: none.
+   */
+  readonly usage?: ReadonlyArray<FakeUsageRow> | undefined
+}
+
+/**
+ * One hourly bucket of one chute, as the fake keeps it.
+ *
+ * @since 0.3.0
+ */
+export interface FakeUsageRow {
+  /** The UTC hour, naive (`2026-06-11T14:00:00`). */
+  readonly bucket: string
+  readonly chute_id: string
+  readonly amount: number
+  readonly count: number
+  readonly input_tokens: number
+  readonly output_tokens: number
+}
+
+/**
+ * The account side of the fake.
+ *
+ * @since 0.3.0
+ */
+export interface FakeAccount {
+  /** Change the fields given; the others stay. */
+  set(script: FakeAccountScript): void
+  /** What the account routes serve now (defaults filled in). */
+  readonly current: FakeAccountState
+}
+
+/**
+ * The account the fake serves, defaults filled in (see `FakeAccountScript`).
+ *
+ * @since 0.3.0
+ */
+export interface FakeAccountState {
+  readonly balance: number | null
+  readonly userId: string
+  readonly quotas: unknown
+  readonly quotaUsage: Readonly<Record<string, unknown>>
+  readonly subscription: unknown
+  readonly usage: ReadonlyArray<FakeUsageRow>
+}

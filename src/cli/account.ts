@@ -1,0 +1,188 @@
+/**
+ * `effect-chutes account [--json]`: the user, the balance, today's request quota and the subscription windows, each
+ * line only when the account has it. Loaded lazily.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as ChutesAccount from "../ChutesAccount.js"
+import * as ChutesCredentials from "../ChutesCredentials.js"
+import type { AccountError, CredentialsError } from "../ChutesError.js"
+import { printable } from "../internal/redact.js"
+import * as NodeChutes from "../node/NodeChutes.js"
+import type { GlobalOptions } from "./global.js"
+import { servicesLayer } from "./layers.js"
+import { formatDuration, out, withProgress } from "./render.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The `--json` document (docs/cli.md)
+// ---------------------------------------------------------------------------------------------------------------------
+
+const Window = Schema.Struct({
+  usage: Schema.Number,
+  cap: Schema.Number,
+  remaining: Schema.Number,
+  resetsAt: Schema.String
+})
+
+/**
+ * `effect-chutes account --json`. `quota` is null when no daily quota covers calls (quota 0: every call is
+ * pay-as-you-go); `subscription` is null without a subscription.
+ */
+export const AccountOutput = Schema.Struct({
+  username: Schema.String,
+  balance: Schema.NullOr(Schema.Number),
+  quota: Schema.NullOr(Schema.Struct({
+    total: Schema.Union(Schema.Number, Schema.Literal("unlimited")),
+    used: Schema.Number,
+    remaining: Schema.NullOr(Schema.Number),
+    resetsAt: Schema.NullOr(Schema.String)
+  })),
+  subscription: Schema.NullOr(Schema.Struct({
+    fourHour: Window,
+    monthly: Schema.Union(Window, Schema.Struct({ uncapped: Schema.Literal(true) }))
+  }))
+})
+
+export type AccountOutput = typeof AccountOutput.Type
+
+const windowOutput = (window: ChutesAccount.UsageWindow): typeof Window.Type => ({
+  usage: window.usage,
+  cap: window.cap,
+  remaining: window.remaining,
+  resetsAt: window.resetAt.toISOString()
+})
+
+/** The document from what the service said, at `now` (epoch milliseconds). */
+export const accountOutput = (
+  me: ChutesAccount.Me,
+  today: ChutesAccount.QuotaUsage,
+  subscription: ChutesAccount.SubscriptionUsage,
+  now: number
+): AccountOutput => ({
+  username: me.username,
+  balance: me.balance,
+  quota: today.quota === 0 ? null : today.quota === "unlimited"
+    ? { total: "unlimited", used: today.used, remaining: null, resetsAt: null }
+    : {
+      total: today.quota,
+      used: today.used,
+      remaining: Math.max(0, today.quota - today.used),
+      resetsAt: ChutesAccount.nextQuotaReset(now).toISOString()
+    },
+  subscription: subscription.subscription
+    ? {
+      fourHour: windowOutput(subscription.fourHour),
+      monthly: "uncapped" in subscription.monthly ? { uncapped: true } : windowOutput(subscription.monthly)
+    }
+    : null
+})
+
+// JSON.stringify escapes C0 controls but not DEL, C1 or the bidirectional controls: these become `\uXXXX` escapes
+// too, so the document reads the same to a JSON parser and cannot rewrite a terminal.
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g
+
+/** The document as printed: indented JSON, every character a terminal could act on escaped. */
+export const printJson = (value: unknown): string =>
+  JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Text
+// ---------------------------------------------------------------------------------------------------------------------
+
+const usd = (value: number): string => {
+  const digits = value !== 0 && Math.abs(value) < 1 ? 4 : 2
+  return `${value < 0 ? "-" : ""}$${Math.abs(value).toFixed(digits)}`
+}
+
+const count = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1))
+
+/** `[██████░░░░░░░░░░░░░░]`: the share of `cap` used, 20 cells. */
+export const bar = (usage: number, cap: number): string => {
+  const cells = 20
+  const filled = cap > 0 ? Math.min(cells, Math.max(0, Math.round((usage / cap) * cells))) : cells
+  return `[${"█".repeat(filled)}${"░".repeat(cells - filled)}]`
+}
+
+const utc = (date: Date, now: number): string => {
+  const iso = date.toISOString()
+  const time = `${iso.slice(11, 16)} UTC`
+  return Math.abs(date.getTime() - now) < 86_400_000 ? time : `${iso.slice(0, 10)} ${time}`
+}
+
+/** When a window resets: in how long, or — for a reset date the service has not moved on yet — that it passed. */
+const resets = (at: Date, now: number): string =>
+  at.getTime() > now
+    ? `resets ${utc(at, now)} (in ${formatDuration(at.getTime() - now)})`
+    : `reset date ${utc(at, now)} has passed (the service has not moved it on yet)`
+
+const windowLine = (name: string, window: ChutesAccount.UsageWindow, now: number, bars: boolean): string => {
+  const share = window.cap > 0 ? ` ${Math.round((window.usage / window.cap) * 100)}%` : ""
+  const shown = bars ? ` ${bar(window.usage, window.cap)}${share}` : share
+  return `  ${name}: ${usd(window.usage)} of ${usd(window.cap)} used${shown}, ${usd(window.remaining)} left; ` +
+    resets(window.resetAt, now)
+}
+
+/** The lines for people; `bars` when stdout is a terminal. */
+export const accountLines = (
+  me: ChutesAccount.Me,
+  today: ChutesAccount.QuotaUsage,
+  subscription: ChutesAccount.SubscriptionUsage,
+  now: number,
+  bars: boolean
+): ReadonlyArray<string> => {
+  const lines = [`user: ${printable(me.username)}`]
+  if (me.balance !== null) {
+    lines.push(`balance: ${usd(me.balance)}${me.balance < 0 ? " (below zero: pay-as-you-go calls went past it)" : ""}`)
+  }
+  if (today.quota === "unlimited") {
+    lines.push(`quota today: unlimited (${count(today.used)} requests so far)`)
+  } else if (today.quota > 0) {
+    const reset = ChutesAccount.nextQuotaReset(now)
+    lines.push(
+      `quota today: ${count(today.used)} of ${today.quota} requests used, ` +
+        `${count(Math.max(0, today.quota - today.used))} left; resets 00:00 UTC ` +
+        `(in ${formatDuration(reset.getTime() - now)})`
+    )
+  }
+  if (subscription.subscription) {
+    lines.push(`subscription${subscription.custom ? " (custom)" : ""}:`)
+    lines.push(windowLine("4-hour window", subscription.fourHour, now, bars))
+    lines.push(
+      "uncapped" in subscription.monthly
+        ? "  monthly: uncapped"
+        : windowLine("monthly", subscription.monthly, now, bars)
+    )
+  }
+  return lines
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The command
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** The account service of a command: the credentials as the library resolves them (env, then stored profiles). */
+const accountLayer = (global: GlobalOptions): Layer.Layer<ChutesAccount.ChutesAccount> =>
+  ChutesAccount.layer.pipe(
+    Layer.provide(ChutesCredentials.layer()),
+    Layer.provide(Layer.merge(servicesLayer(global), NodeChutes.layerPlatform))
+  )
+
+/** `account [--json]`. */
+export const show = (
+  global: GlobalOptions,
+  options: { readonly json: boolean }
+): Effect.Effect<void, AccountError | CredentialsError> =>
+  Effect.gen(function*() {
+    const account = yield* ChutesAccount.ChutesAccount
+    const [me, today, subscription] = yield* Effect.all(
+      [account.me, account.quotaUsage("me"), account.subscriptionUsage],
+      { concurrency: "unbounded" }
+    ).pipe(withProgress("Reading the account"))
+    const now = yield* Clock.currentTimeMillis
+    if (options.json) return yield* out(printJson(accountOutput(me, today, subscription, now)))
+    for (const line of accountLines(me, today, subscription, now, process.stdout.isTTY === true)) yield* out(line)
+  }).pipe(Effect.provide(accountLayer(global)))
