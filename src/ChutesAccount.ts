@@ -1,7 +1,8 @@
 /**
  * The Chutes account: who the credential belongs to and the balance, the daily request quotas and their counters,
  * the subscription's 4-hour and monthly windows, and the hourly usage buckets — the `/users/me*` routes of the API
- * base (`ChutesSettings.idpBaseUrl`, `https://api.chutes.ai`).
+ * base (`ChutesSettings.idpBaseUrl`, `https://api.chutes.ai`) — and the public, platform-wide daily stats of the LLM
+ * chutes (`/invocations/stats/llm`, sent without a credential, under its own size cap).
  *
  * Every call goes through the same auth middleware as chat (a fresh bearer per request, a 401 for a stored OAuth
  * profile -> one forced refresh -> one retry), reads its body through a size cap within a deadline, and is retried
@@ -136,6 +137,50 @@ export interface UsageOptions {
 }
 
 /**
+ * One platform-wide daily row of the public `GET /invocations/stats/llm`: the traffic of one LLM chute on one UTC day
+ * and its average speed. Not about the account: every user sees the same rows.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LlmStats {
+  readonly chuteId: string
+  /** The model name the chute serves (the `/v1/models` id), or a placeholder such as `"[private]"`. */
+  readonly name: string
+  /** The UTC day, `YYYY-MM-DD`, as the service writes it. */
+  readonly date: string
+  readonly totalRequests: number
+  readonly totalInputTokens: number
+  readonly totalOutputTokens: number
+  /** Output tokens per second, averaged; 0 when nothing was measured. */
+  readonly averageTps: number
+  /** Time to first token in seconds, averaged; 0 when nothing was measured. */
+  readonly averageTtftSeconds: number
+}
+
+/**
+ * How `llmStats` reads the platform-wide stats.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LlmStatsOptions {
+  /**
+   * The size cap of the answer in bytes (`AccountError` `TooLarge` beyond it). Default `DEFAULT_LLM_STATS_MAX_BYTES`
+   * (2 MiB), apart from `ChutesSettings.maxResponseBytes`: the body grows with the platform, not with the account.
+   */
+  readonly maxBytes?: number | undefined
+}
+
+/**
+ * The default size cap of `llmStats`' answer: 2 MiB (about 8,000 daily rows).
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const DEFAULT_LLM_STATS_MAX_BYTES: number = 2 * 1024 * 1024
+
+/**
  * @since 0.3.0
  * @category models
  */
@@ -150,6 +195,11 @@ export interface Service {
   readonly subscriptionUsage: Effect.Effect<SubscriptionUsage, AccountError | CredentialsError>
   /** The hourly usage buckets, newest first, read page by page as the stream is pulled. */
   readonly usage: (options?: UsageOptions) => Stream.Stream<UsageBucket, AccountError | CredentialsError>
+  /**
+   * The public, platform-wide daily stats of the LLM chutes (`GET /invocations/stats/llm`: requests, tokens, TTFT,
+   * TPS), read without a credential and under its own size cap.
+   */
+  readonly llmStats: (options?: LlmStatsOptions) => Effect.Effect<ReadonlyArray<LlmStats>, AccountError>
 }
 
 /**
@@ -254,7 +304,17 @@ export const make: Effect.Effect<
       Effect.map(Wire.toSubscription),
       span("subscriptionUsage")
     ),
-    usage
+    usage,
+    llmStats: (options = {}) =>
+      get("/invocations/stats/llm", Wire.LlmStatsWire, [], {
+        public: true,
+        maxBytes: options.maxBytes ?? DEFAULT_LLM_STATS_MAX_BYTES
+      }).pipe(
+        Effect.map((rows) => rows.map(Wire.toLlmStats)),
+        // A public route sends no credential: nothing but an `AccountError` can come out of it.
+        Effect.catchTag("CredentialsError", (error) => Effect.die(error)),
+        span("llmStats")
+      )
   })
 })
 
@@ -286,6 +346,8 @@ export interface TestOptions {
   readonly subscription?: SubscriptionUsage | undefined
   /** Newest first; `usage` filters them by `since` / `until`. */
   readonly usage?: ReadonlyArray<UsageBucket> | undefined
+  /** The platform-wide stats. Default: none. */
+  readonly llmStats?: ReadonlyArray<LlmStats> | undefined
   /** When set, every call fails with it. */
   readonly error?: AccountError | undefined
 }
@@ -327,7 +389,8 @@ export const layerTest = (options: TestOptions = {}): Layer.Layer<ChutesAccount>
             (filter.since === undefined || bucket.bucket >= filter.since) &&
             (filter.until === undefined || bucket.bucket <= filter.until)
           )
-        ))
+        )),
+      llmStats: () => answer(options.llmStats ?? [])
     })
   )
 }

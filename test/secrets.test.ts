@@ -795,6 +795,25 @@ describe("secrets stay out of the CLI's output", () => {
       yield* run("auth status (env token)", ["auth", "status"], { ...env, CHUTES_OAUTH_TOKEN: FAKE_ACCESS_TOKEN })
       yield* run("models list (stored)", ["--log-level", "debug", "models", "list", "--refresh"], env)
 
+      // The account: read by onboarding and by auth status once /v1/models accepted the key. Its 401 (a scoped key's
+      // answer) and its 403 echo the secret back; both say what they mean and never print it.
+      t.fake.clearFaults()
+      t.fake.fault({ _tag: "Status", route: "account", status: 401, body: { detail: `no user for ${FAKE_API_KEY}` } })
+      const onboard = yield* run(
+        "onboard (account 401)",
+        ["--log-level", "debug", "onboard", "--auth-choice", "chutes-api-key", "--non-interactive"],
+        { ...withKey, CHUTES_CONFIG_PATH: Path.join(t.dir, "config.json5") }
+      )
+      assert.strictEqual(onboard.code, 0, onboard.stderr)
+      assert.include(onboard.stdout, "scoped key: may not read the account")
+      const scoped = yield* run("auth status (account 401)", ["--log-level", "debug", "auth", "status", "--json"], withKey)
+      assert.include(scoped.stdout, "scoped key: may not read the account")
+      t.fake.clearFaults()
+      t.fake.fault({ _tag: "Status", route: "account", status: 403, body: { detail: `not for ${FAKE_ACCESS_TOKEN}` } })
+      yield* run("auth status (account 403)", ["--log-level", "debug", "auth", "status"], withKey)
+      t.fake.clearFaults()
+      assert.isTrue(t.fake.requests.some((r) => r.route === "account"), "the CLI did read the account")
+
       assert.isTrue(
         t.fake.requests.some((r) => r.route === "token" && r.body.includes(FAKE_REFRESH_TOKEN)),
         "the CLI did try the stored refresh token"

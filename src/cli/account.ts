@@ -14,6 +14,7 @@ import type { AccountError, CredentialsError } from "../ChutesError.js"
 import { printable } from "../internal/redact.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import type { GlobalOptions } from "./global.js"
+import { useColor } from "./help.js"
 import { servicesLayer } from "./layers.js"
 import { formatDuration, out, withProgress } from "./render.js"
 
@@ -93,7 +94,8 @@ export const printJson = (value: unknown): string =>
 // Text
 // ---------------------------------------------------------------------------------------------------------------------
 
-const usd = (value: number): string => {
+/** USD for people: cents, or four decimals below a dollar. */
+export const usd = (value: number): string => {
   const digits = value !== 0 && Math.abs(value) < 1 ? 4 : 2
   return `${value < 0 ? "-" : ""}$${Math.abs(value).toFixed(digits)}`
 }
@@ -126,7 +128,7 @@ const windowLine = (name: string, window: ChutesAccount.UsageWindow, now: number
     resets(window.resetAt, now)
 }
 
-/** The lines for people; `bars` when stdout is a terminal. */
+/** The lines for people; `bars` when stdout is a terminal without `NO_COLOR` (help.ts `useColor`). */
 export const accountLines = (
   me: ChutesAccount.Me,
   today: ChutesAccount.QuotaUsage,
@@ -165,7 +167,7 @@ export const accountLines = (
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The account service of a command: the credentials as the library resolves them (env, then stored profiles). */
-const accountLayer = (global: GlobalOptions): Layer.Layer<ChutesAccount.ChutesAccount> =>
+export const accountLayer = (global: GlobalOptions): Layer.Layer<ChutesAccount.ChutesAccount> =>
   ChutesAccount.layer.pipe(
     Layer.provide(ChutesCredentials.layer()),
     Layer.provide(Layer.merge(servicesLayer(global), NodeChutes.layerPlatform))
@@ -184,5 +186,5 @@ export const show = (
     ).pipe(withProgress("Reading the account"))
     const now = yield* Clock.currentTimeMillis
     if (options.json) return yield* out(printJson(accountOutput(me, today, subscription, now)))
-    for (const line of accountLines(me, today, subscription, now, process.stdout.isTTY === true)) yield* out(line)
+    for (const line of accountLines(me, today, subscription, now, useColor(process.stdout))) yield* out(line)
   }).pipe(Effect.provide(accountLayer(global)))

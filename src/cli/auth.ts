@@ -2,11 +2,19 @@
  * `effect-chutes auth status` and `auth logout`.
  *
  * `status` lists every credential the SDK could use — `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, each stored chutes
- * profile — with its kind, source, last four characters, and an honest state: an OAuth profile that is due is refreshed
- * right there through the real credentials machinery (under the store lock), so "valid" is never said of a token that
- * cannot be refreshed. The active credential is the one the resolution order picks (`ChutesCredentials.ts`). The exit
- * code is 0 when the active credential is usable, 1 otherwise (none at all, or it needs a new sign-in / its refresh
- * failed).
+ * profile — with its kind, source, last four characters, and two words for both kinds of credential:
+ *
+ * - `expiry`: `valid` (an OAuth token not yet due), `refresh due`, `expired` (the IdP refused the refresh: sign in
+ *   again) or `none` (an API key; a token from the environment, whose expiry is not known). A due OAuth profile is
+ *   refreshed right there through the real credentials machinery (under the store lock) unless `--offline`.
+ * - `check`: `accepted` / `rejected` by `GET /v1/models` with the credential, or `not checked` (`--offline`, the
+ *   service could not be asked, or there is no usable token to send). `/users/me` then adds the account name; its 401
+ *   for an accepted key is a scoped key, which is said and is nothing worse (./credentialCheck.ts).
+ *
+ * Nothing is called valid that was not checked: an API key has no expiry, and its check says what the service said.
+ * The active credential is the one the resolution order picks (`ChutesCredentials.ts`). The exit code is 0 when the
+ * active credential is usable (nothing found against it: not rejected, not expired, its refresh did not fail), 1
+ * otherwise (none at all, or it is not).
  *
  * `logout` revokes an OAuth profile's tokens when it can (a failure is only a warning), then removes the profile;
  * every other profile stays untouched.
@@ -16,6 +24,7 @@
  * @internal
  */
 import type * as ValidationError from "@effect/cli/ValidationError"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -23,12 +32,17 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as AgentConfig from "../AgentConfig.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import { CredentialsError, type StoreError } from "../ChutesError.js"
 import * as ChutesOAuth from "../ChutesOAuth.js"
 import * as ChutesSettings from "../ChutesSettings.js"
+import type * as ModelDiscovery from "../ModelDiscovery.js"
+import { printable } from "../internal/redact.js"
+import { printJson } from "./account.js"
+import * as CredentialCheck from "./credentialCheck.js"
 import type { AuthStatusOutput, CredentialStatus } from "./json.js"
 import { formatDuration, lastFour, out, usageError, withProgress } from "./render.js"
 
@@ -38,69 +52,200 @@ export type AuthServices =
   | AuthProfileStore.AuthProfileStore
   | ChutesOAuth.ChutesOAuth
   | AgentConfig.AgentConfig
+  | ModelDiscovery.ModelDiscovery
+  | HttpClient.HttpClient
 
 const REAUTH_COMMAND = "effect-chutes onboard --auth-choice chutes"
 
-/** The outcome of checking one due OAuth profile. */
-interface Check {
-  readonly state: CredentialStatus["state"]
+/** What the clock and the store say of a credential (no request to Chutes, but a due refresh when online). */
+interface ExpiryState {
+  readonly expiry: CredentialStatus["expiry"]
   readonly expires: number | null
-  readonly detail: string
+  /** The refresh was due and was done just now. */
+  readonly refreshed: boolean
+  /** Whether the SDK would use it (false: its refresh was refused or failed). */
+  readonly yields: boolean
+  readonly note: string | undefined
   readonly error?: CredentialsError | undefined
+  /** The credentials to check it with; none when there is no usable token to send. */
+  readonly credentials: ChutesCredentials.Service | undefined
 }
 
-const checked = (check: Check): Check => check
+/** A credential that does not expire as far as the CLI knows (an API key, a token from the environment). */
+const noExpiry = (credential: ChutesCredentials.Credential, note?: string): ExpiryState => ({
+  expiry: "none",
+  expires: null,
+  refreshed: false,
+  yields: true,
+  note,
+  credentials: {
+    get: Effect.succeedSome(credential),
+    forceRefresh: () => Effect.succeedNone
+  }
+})
 
 /**
- * Checks a stored OAuth profile that is due, the way the SDK would use it: through `ChutesCredentials` for that
- * profile, which refreshes under the store lock (and writes the new tokens) or says why it cannot. The stored profiles
- * are its only source: `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, which would win otherwise, are not read (the rest of
- * the environment — the OAuth client for the refresh — is).
+ * The expiry of a stored OAuth profile, the way the SDK would use it: through `ChutesCredentials` for that profile
+ * alone, which refreshes a due token under the store lock (and writes the new tokens) or says why it cannot. The stored
+ * profiles are its only source: `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, which would win otherwise, are not read (the
+ * rest of the environment — the OAuth client for the refresh — is). `--offline`: the store's expiry alone.
  */
-const checkDue = (
-  profileId: string
-): Effect.Effect<Check, never, AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth> =>
+const oauthExpiry = (
+  profileId: string,
+  profile: AuthProfileStore.OAuthProfile,
+  offline: boolean
+): Effect.Effect<ExpiryState, never, AuthProfileStore.AuthProfileStore | ChutesOAuth.ChutesOAuth | Scope.Scope> =>
   Effect.gen(function*() {
-    const credentials = yield* ChutesCredentials.makeStored({ sources: "profiles-only", profileId, recheckAfter: 0 })
-    const result = yield* Effect.either(credentials.get)
     const now = yield* Clock.currentTimeMillis
+    if (now < profile.expires) {
+      const credentials = offline
+        ? undefined
+        : yield* ChutesCredentials.makeStored({ sources: "profiles-only", profileId, recheckAfter: 0 })
+      const note = `next refresh in ${formatDuration(profile.expires - now)}`
+      return { expiry: "valid", expires: profile.expires, refreshed: false, yields: true, note, credentials } as const
+    }
+    if (offline) {
+      const note = "refresh due: not tried (--offline); the SDK refreshes it when it is next used"
+      const expires = profile.expires
+      return { expiry: "refresh-due", expires, refreshed: false, yields: true, note, credentials: undefined } as const
+    }
+    const credentials = yield* ChutesCredentials.makeStored({ sources: "profiles-only", profileId, recheckAfter: 0 })
+    const result = yield* Effect.either(credentials.get).pipe(
+      // The credentials layer warns about a failed refresh; the status line says the same.
+      Logger.withMinimumLogLevel(LogLevel.Error),
+      withProgress(`Checking profile ${profileId} (refresh due)`)
+    )
+    const after = yield* Clock.currentTimeMillis
     if (Either.isRight(result)) {
       const credential = Option.getOrUndefined(result.right)
       if (credential === undefined || credential.profileId !== profileId) {
-        return checked({
-          state: "reauth-required",
-          expires: null,
-          detail: "the profile disappeared while it was checked"
-        })
+        const error = new CredentialsError({ reason: "ReauthRequired", profileId, detail: "the profile disappeared" })
+        const note = "the profile disappeared while it was checked"
+        const credentials = undefined
+        return { expiry: "expired", expires: null, refreshed: false, yields: false, note, error, credentials } as const
       }
       const expires = credential.expires ?? null
-      const next = expires !== null ? ` (next refresh in ${formatDuration(expires - now)})` : ""
-      return checked({ state: "refreshed", expires, detail: `refresh was due: refreshed, valid${next}` })
+      const next = expires !== null ? ` (next refresh in ${formatDuration(expires - after)})` : ""
+      const note = `refresh was due: refreshed${next}`
+      return { expiry: "valid", expires, refreshed: true, yields: true, note, credentials } as const
     }
     const error = result.left
     const why = error.detail !== undefined ? ` (${error.detail})` : ""
-    switch (error.reason) {
-      case "ReauthRequired":
-        return checked({
-          state: "reauth-required",
-          expires: null,
-          detail: `re-auth needed: run "${REAUTH_COMMAND}"${why}`,
-          error
-        })
-      default:
-        return checked({
-          state: "refresh-failed",
-          expires: null,
-          detail: `refresh due; refresh failed, try again later${why}`,
-          error
-        })
+    return error.reason === "ReauthRequired"
+      ? {
+        expiry: "expired",
+        expires: profile.expires,
+        refreshed: false,
+        yields: false,
+        note: `re-auth needed: run "${REAUTH_COMMAND}"${why}`,
+        error,
+        credentials: undefined
+      } as const
+      : {
+        expiry: "refresh-due",
+        expires: profile.expires,
+        refreshed: false,
+        yields: false,
+        note: `refresh failed, try again later${why}`,
+        error,
+        credentials: undefined
+      } as const
+  })
+
+/** What checking a credential needs. */
+type CheckServices = ModelDiscovery.ModelDiscovery | HttpClient.HttpClient | ChutesSettings.ChutesSettings
+
+/** What the service said of a credential: `check`, the account name when it may read it, and a note. */
+interface ServiceState {
+  readonly check: CredentialStatus["check"]
+  readonly readsAccount: boolean | null
+  readonly account: string | undefined
+  readonly note: string | undefined
+  readonly error?: CredentialsError | undefined
+}
+
+/**
+ * Asks the service about one credential (./credentialCheck.ts): `/v1/models` decides accepted / rejected, then
+ * `/users/me` gives the account name when the credential may read it.
+ */
+const serviceState = (
+  source: string,
+  kind: ChutesCredentials.CredentialKind,
+  profileId: string | null,
+  credentials: ChutesCredentials.Service
+): Effect.Effect<ServiceState, never, CheckServices> =>
+  Effect.gen(function*() {
+    const settings = yield* ChutesSettings.ChutesSettings
+    const verdict = yield* CredentialCheck.check(credentials).pipe(
+      Effect.catchAll((error) => Effect.succeed<CredentialCheck.Verdict>({ _tag: "NotChecked", why: error.message })),
+      withProgress(`Checking ${source} against ${settings.baseUrl}/models`)
+    )
+    switch (verdict._tag) {
+      case "NotChecked":
+        const note = `the service could not be asked: ${verdict.why}`
+        return { check: "not-checked", readsAccount: null, account: undefined, note }
+      case "Rejected": {
+        const error = verdict.error ?? (kind === "oauth" && profileId !== null
+          ? new CredentialsError({ reason: "ReauthRequired", profileId, source, detail: verdict.why })
+          : new CredentialsError({ reason: "Rejected", source, detail: verdict.why }))
+        return { check: "rejected", readsAccount: null, account: undefined, note: verdict.why, error }
+      }
+      case "Accepted": {
+        const read = yield* CredentialCheck.readAccount(credentials, kind).pipe(
+          withProgress(`Reading the account at ${settings.idpBaseUrl}/users/me`)
+        )
+        switch (read._tag) {
+          case "Read":
+            return { check: "accepted", readsAccount: true, account: read.me.username, note: undefined }
+          case "NotPermitted":
+            return {
+              check: "accepted",
+              readsAccount: false,
+              account: undefined,
+              note: `${CredentialCheck.notPermittedLine(read.kind)} (HTTP ${read.status} from /users/me)`
+            }
+          case "Failed":
+            return { check: "accepted", readsAccount: null, account: undefined, note: `account not read: ${read.why}` }
+        }
+      }
     }
-  }).pipe(
-    Effect.scoped,
-    // The credentials layer warns about a failed refresh; the status line says the same.
-    Logger.withMinimumLogLevel(LogLevel.Error),
-    withProgress(`Checking profile ${profileId} (refresh due)`)
-  )
+  })
+
+/** One row of `auth status`, before the active one is known. */
+type Row = Omit<CredentialStatus, "active" | "usable"> & {
+  readonly yields: boolean
+  readonly error?: CredentialsError | undefined
+}
+
+/** The row of one credential: its expiry, then — online, with a token to send — what the service says of it. */
+const inspect = (
+  base: { readonly source: string; readonly profileId: string | null; readonly kind: "api_key" | "oauth" },
+  secret: string,
+  storedName: string | null,
+  state: ExpiryState,
+  offline: boolean
+): Effect.Effect<Row, never, CheckServices> =>
+  Effect.gen(function*() {
+    const service: ServiceState = offline
+      ? { check: "not-checked", readsAccount: null, account: undefined, note: "--offline" }
+      : state.credentials === undefined
+      ? { check: "not-checked", readsAccount: null, account: undefined, note: undefined }
+      : yield* serviceState(base.source, base.kind, base.profileId, state.credentials)
+    const notes = [state.note, service.note].filter((note): note is string => note !== undefined)
+    return {
+      ...base,
+      secret: lastFour(secret),
+      account: service.account ?? storedName,
+      expiry: state.expiry,
+      expires: state.expires,
+      refreshed: state.refreshed,
+      check: service.check,
+      readsAccount: service.readsAccount,
+      detail: notes.join("; "),
+      yields: state.yields,
+      error: state.error ?? service.error
+    }
+  })
 
 /** Where the config is, and whether it exists yet — worded like the store's line. */
 const configLine: Effect.Effect<string, never, AgentConfig.AgentConfig> = Effect.gen(function*() {
@@ -113,6 +258,19 @@ const configLine: Effect.Effect<string, never, AgentConfig.AgentConfig> = Effect
 
 const kindLabel = (kind: "api_key" | "oauth"): string => (kind === "oauth" ? "OAuth" : "API key")
 
+/** The words of the table for the JSON literals. */
+const EXPIRY_WORDS: Record<CredentialStatus["expiry"], string> = {
+  valid: "valid",
+  "refresh-due": "refresh due",
+  expired: "expired",
+  none: "none"
+}
+const CHECK_WORDS: Record<CredentialStatus["check"], string> = {
+  accepted: "accepted",
+  rejected: "rejected",
+  "not-checked": "not checked"
+}
+
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string> => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
   return rows.map((row) =>
@@ -120,156 +278,124 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string
   )
 }
 
+/** The text form of `auth status`: the files, then one line per credential. Server text is escaped. */
+const printText = (
+  output: AuthStatusOutput,
+  store: { readonly location: string; readonly exists: boolean }
+): Effect.Effect<void, never, AgentConfig.AgentConfig> =>
+  Effect.gen(function*() {
+    yield* out(`Auth profiles: ${store.location}${store.exists ? "" : " (not created yet)"}`)
+    yield* out(`Config:        ${yield* configLine}`)
+    yield* out("")
+    if (output.credentials.length === 0) {
+      yield* out("No Chutes credential found.")
+    } else {
+      const rows = [
+        ["", "SOURCE", "KIND", "SECRET", "ACCOUNT", "EXPIRY", "CHECK", "NOTE"],
+        ...output.credentials.map((c) => [
+          c.active ? "*" : "",
+          c.source,
+          kindLabel(c.kind),
+          c.secret,
+          c.account !== null ? printable(c.account) : "-",
+          EXPIRY_WORDS[c.expiry],
+          CHECK_WORDS[c.check],
+          printable(c.detail)
+        ])
+      ]
+      for (const line of table(rows)) yield* out(line)
+      yield* out("")
+      yield* out(
+        "* = active: the one the SDK uses (order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored OAuth profiles, " +
+          "stored API keys)"
+      )
+      if (output.offline) yield* out("--offline: nothing was sent to Chutes; no credential was checked.")
+    }
+    if (output.otherProfiles.length > 0) {
+      yield* out(`Other entries in the store (not Chutes; untouched): ${output.otherProfiles.join(", ")}`)
+    }
+  })
+
 /**
- * `auth status [--json]`: prints every credential and its state, then fails (exit 1) when the active credential is
- * not usable or there is none.
+ * `auth status [--json] [--offline]`: prints every credential, its expiry and what the service says of it, then fails
+ * (exit 1) when the active credential is not usable or there is none.
  */
 export const status = (
-  options: { readonly json: boolean }
+  options: { readonly json: boolean; readonly offline: boolean }
 ): Effect.Effect<void, CredentialsError | StoreError, AuthServices> =>
   Effect.gen(function*() {
+    const { offline } = options
     const settings = yield* ChutesSettings.ChutesSettings
     const store = yield* AuthProfileStore.AuthProfileStore
     const envKey = yield* Effect.orDie(ChutesSettings.optionalEnv("CHUTES_API_KEY"))
     const envToken = yield* Effect.orDie(ChutesSettings.optionalEnv("CHUTES_OAUTH_TOKEN"))
     const set = yield* store.load
-    // Which entry is active is decided once every entry is checked: see below.
+
+    const rows: Array<Row> = []
+    if (Option.isSome(envKey)) {
+      const source = "env:CHUTES_API_KEY"
+      const credential = ChutesCredentials.make({ kind: "api_key", source, secret: envKey.value })
+      const state = noExpiry(credential)
+      rows.push(yield* inspect({ source, profileId: null, kind: "api_key" }, envKey.value, null, state, offline))
+    }
+    if (Option.isSome(envToken)) {
+      const source = "env:CHUTES_OAUTH_TOKEN"
+      const credential = ChutesCredentials.make({ kind: "oauth", source, secret: envToken.value })
+      const state = noExpiry(credential, "expiry not known: a token from the environment is never refreshed")
+      rows.push(yield* inspect({ source, profileId: null, kind: "oauth" }, envToken.value, null, state, offline))
+    }
+    for (const [id, profile] of set.profiles) {
+      const base = { source: `profile:${id}`, profileId: id, kind: profile.type } as const
+      if (profile.type === "api_key") {
+        const credential = ChutesCredentials.fromProfile(id, profile)
+        rows.push(yield* inspect(base, profile.key, null, noExpiry(credential), offline))
+        continue
+      }
+      const state = yield* oauthExpiry(id, profile, offline)
+      // A refresh (here, or forced by a 401 during the check) rotates the tokens: show the new access token's tail.
+      const row = yield* inspect(base, profile.access, profile.email ?? null, state, offline)
+      const after = (yield* store.load).profiles.get(id)
+      rows.push(after?.type === "oauth" ? { ...row, secret: lastFour(after.access) } : row)
+    }
+
+    // Like the SDK ("first that yields wins"): the environment first, then the first stored profile in resolution
+    // order that yields a credential, else the first in that order (which then shows why it does not).
     const active = Option.isSome(envKey)
       ? "env:CHUTES_API_KEY"
       : Option.isSome(envToken)
       ? "env:CHUTES_OAUTH_TOKEN"
       : null
-
-    const checked: Array<CredentialStatus & { readonly error?: CredentialsError | undefined }> = []
-    if (Option.isSome(envKey)) {
-      checked.push({
-        source: "env:CHUTES_API_KEY",
-        profileId: null,
-        kind: "api_key",
-        secret: lastFour(envKey.value),
-        account: null,
-        active: active === "env:CHUTES_API_KEY",
-        usable: true,
-        state: "valid",
-        expires: null,
-        detail: "valid (API key; no expiry)"
-      })
-    }
-    if (Option.isSome(envToken)) {
-      checked.push({
-        source: "env:CHUTES_OAUTH_TOKEN",
-        profileId: null,
-        kind: "oauth",
-        secret: lastFour(envToken.value),
-        account: null,
-        active: active === "env:CHUTES_OAUTH_TOKEN",
-        usable: true,
-        state: "unknown-expiry",
-        expires: null,
-        detail: "expiry unknown (a token from the environment is never refreshed)"
-      })
-    }
-    for (const [id, profile] of set.profiles) {
-      const source = `profile:${id}`
-      const common = { source, profileId: id, kind: profile.type, active: active === source } as const
-      if (profile.type === "api_key") {
-        checked.push({
-          ...common,
-          secret: lastFour(profile.key),
-          account: null,
-          usable: true,
-          state: "valid",
-          expires: null,
-          detail: "valid (API key; no expiry)"
-        })
-        continue
-      }
-      const now = yield* Clock.currentTimeMillis
-      const account = profile.email ?? null
-      if (now < profile.expires) {
-        checked.push({
-          ...common,
-          secret: lastFour(profile.access),
-          account,
-          usable: true,
-          state: "valid",
-          expires: profile.expires,
-          detail: `valid (refresh due in ${formatDuration(profile.expires - now)})`
-        })
-        continue
-      }
-      const check = yield* checkDue(id)
-      // A refresh rotates the tokens: show the new access token's tail.
-      const after = check.state === "refreshed" ? (yield* store.load).profiles.get(id) : undefined
-      checked.push({
-        ...common,
-        secret: lastFour(after?.type === "oauth" ? after.access : profile.access),
-        account,
-        usable: check.state === "refreshed",
-        state: check.state,
-        expires: check.state === "refreshed" ? check.expires : profile.expires,
-        detail: check.detail,
-        error: check.error
-      })
-    }
-
-    // Like the SDK ("first that yields wins"): the first stored profile in resolution order that is usable, else the
-    // first in that order (which then shows why it is not).
     const order = ChutesCredentials.orderProfiles(set.profiles).map(([id]) => `profile:${id}`)
-    const storedActive = order.find((source) => checked.some((c) => c.source === source && c.usable)) ?? order[0]
+    const storedActive = order.find((source) => rows.some((r) => r.source === source && r.yields)) ?? order[0]
     const activeSource = active ?? storedActive ?? null
-    const credentials = checked.map((c) => ({ ...c, active: c.source === activeSource }))
-    const activeEntry = credentials.find((c) => c.active)
-    const usable = activeEntry?.usable === true
-    const otherProfiles = set.others
+    const usableRow = (row: Row) => row.yields && row.check !== "rejected"
+    const credentials = rows.map(({ error: _error, yields: _yields, ...row }, i) => ({
+      ...row,
+      active: row.source === activeSource,
+      usable: usableRow(rows[i]!)
+    }))
+    const activeRow = rows.find((row) => row.source === activeSource)
+    const usable = activeRow !== undefined && usableRow(activeRow)
     const output: AuthStatusOutput = {
       stateDir: settings.stateDir ?? null,
       storePath: store.location,
       configPath: settings.configPath ?? null,
+      offline,
       active: activeSource,
       usable,
-      credentials: credentials.map(({ error: _error, ...rest }) => rest),
-      otherProfiles
+      credentials,
+      otherProfiles: set.others
     }
 
-    if (options.json) {
-      yield* out(JSON.stringify(output, null, 2))
-    } else {
-      yield* out(`Auth profiles: ${store.location}${set.exists ? "" : " (not created yet)"}`)
-      yield* out(`Config:        ${yield* configLine}`)
-      yield* out("")
-      if (credentials.length === 0) {
-        yield* out("No Chutes credential found.")
-      } else {
-        const rows = [
-          ["", "SOURCE", "KIND", "SECRET", "ACCOUNT", "STATE"],
-          ...credentials.map((c) => [
-            c.active ? "*" : "",
-            c.source,
-            kindLabel(c.kind),
-            c.secret,
-            c.account ?? "-",
-            c.detail
-          ])
-        ]
-        for (const line of table(rows)) yield* out(line)
-        yield* out("")
-        yield* out(
-          "* = active: the one the SDK uses (order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored OAuth profiles, " +
-            "stored API keys)"
-        )
-      }
-      if (otherProfiles.length > 0) {
-        yield* out(`Other entries in the store (not Chutes; untouched): ${otherProfiles.join(", ")}`)
-      }
-    }
+    if (options.json) yield* out(printJson(output))
+    else yield* printText(output, { location: store.location, exists: set.exists })
 
-    if (activeEntry === undefined) return yield* new CredentialsError({ reason: "Missing" })
+    if (activeRow === undefined) return yield* new CredentialsError({ reason: "Missing" })
     if (!usable) {
-      return yield* activeEntry.error ??
-        new CredentialsError({ reason: "ReauthRequired", profileId: activeEntry.profileId ?? undefined })
+      return yield* activeRow.error ??
+        new CredentialsError({ reason: "ReauthRequired", profileId: activeRow.profileId ?? undefined })
     }
-  })
+  }).pipe(Effect.scoped)
 
 /**
  * `auth logout [--profile id]`: revokes the tokens of an OAuth profile when possible (failures are warnings), then

@@ -34,11 +34,15 @@ const modelsList = Command.make(
     offline,
     refresh: Options.boolean("refresh").pipe(
       Options.withDescription("force a fresh request to the service (bypass the provider's in-memory catalog cache)")
+    ),
+    stats: Options.boolean("stats").pipe(
+      Options.withDescription("add the platform-wide daily stats of each model (requests, TTFT, TPS; a public request)")
     )
   },
   (options) =>
     Effect.gen(function*() {
       if (options.offline && options.refresh) return yield* usageError("--offline and --refresh exclude each other")
+      if (options.offline && options.stats) return yield* usageError("--stats needs the network: not with --offline")
       const global = globalOf(options)
       if (options.offline) {
         // No config, no store, no network: the executable takes the same path without this tree (fastPath.ts).
@@ -46,7 +50,7 @@ const modelsList = Command.make(
         return yield* offline.list({ json: options.json, followSuccessors: global.followSuccessors })
       }
       const models = yield* Effect.promise(() => import("./models.js"))
-      yield* models.list(global, { json: options.json, refresh: options.refresh })
+      yield* models.list(global, { json: options.json, refresh: options.refresh, stats: options.stats })
     })
 ).pipe(
   Command.withDescription(
@@ -141,14 +145,23 @@ const onboard = Command.make(
   )
 )
 
-const authStatus = Command.make("status", { ...globalOptions, json }, (options) =>
+const authStatus = Command.make("status", {
+  ...globalOptions,
+  json,
+  offline: Options.boolean("offline").pipe(
+    Options.withDescription("no request to Chutes: expiry from the store, no refresh, check = not checked")
+  )
+}, (options) =>
   Effect.gen(function*() {
     const [auth, layers] = yield* Effect.promise(() => Promise.all([import("./auth.js"), import("./layers.js")]))
-    yield* auth.status({ json: options.json }).pipe(Effect.provide(layers.servicesLayer(globalOf(options))))
+    yield* auth.status({ json: options.json, offline: options.offline }).pipe(
+      Effect.provide(layers.servicesLayer(globalOf(options)))
+    )
   })).pipe(
     Command.withDescription(
-      "Show each credential (env and stored profiles): kind, source, which is active, and its state — a due OAuth " +
-        "token is refreshed to check it. Exit 1 when the active credential is unusable or there is none"
+      "Show each credential (env and stored profiles): kind, source, which is active, its expiry (a due OAuth token " +
+        "is refreshed) and its check against Chutes (accepted / rejected by /v1/models; the account name from " +
+        "/users/me). Exit 1 when the active credential is unusable or there is none"
     )
   )
 
@@ -185,6 +198,30 @@ const account = Command.make("account", { ...globalOptions, json }, (options) =>
     )
   )
 
+const usage = Command.make(
+  "usage",
+  {
+    ...globalOptions,
+    json,
+    days: Options.integer("days").pipe(
+      Options.withPseudoName("<N>"),
+      Options.withDescription("the last N UTC days, today included (1-31)"),
+      Options.withDefault(7)
+    ),
+    perModel: Options.boolean("per-model").pipe(Options.withDescription("split each day by model"))
+  },
+  (options) =>
+    Effect.gen(function*() {
+      if (options.days < 1 || options.days > 31) return yield* usageError("--days takes a whole number from 1 to 31")
+      const usage = yield* Effect.promise(() => import("./usage.js"))
+      yield* usage.show(globalOf(options), { days: options.days, perModel: options.perModel, json: options.json })
+    })
+).pipe(
+  Command.withDescription(
+    "Show requests, tokens and USD charged per UTC day (and per model), from the account's hourly usage buckets"
+  )
+)
+
 /**
  * The command tree.
  *
@@ -194,7 +231,7 @@ export const command = Command.make("effect-chutes").pipe(
   Command.withDescription(
     "Chutes.ai for Effect: sign in, list and resolve models, inspect credentials, read the account"
   ),
-  Command.withSubcommands([bounded(onboard), models, auth, bounded(account)])
+  Command.withSubcommands([bounded(onboard), models, auth, bounded(account), bounded(usage)])
 )
 
 /**
@@ -224,6 +261,7 @@ export const tree: HelpNode = {
       command: auth,
       children: [{ name: "status", command: authStatus }, { name: "logout", command: authLogout }]
     },
-    { name: "account", command: account }
+    { name: "account", command: account },
+    { name: "usage", command: usage }
   ]
 }

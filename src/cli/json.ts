@@ -117,30 +117,39 @@ export const ResolveOutput = Schema.Struct({
 export type ResolveOutput = typeof ResolveOutput.Type
 
 /**
- * The state of one credential in `auth status`:
+ * How long a credential lasts, in `auth status` (the same words for both kinds):
  *
- * - `valid`: usable; an OAuth token not yet due for refresh, or an API key (no expiry).
- * - `refreshed`: was due; the refresh just succeeded.
- * - `reauth-required`: the IdP refused the refresh; sign in again.
- * - `refresh-failed`: was due; the refresh failed for a passing reason (IdP unreachable, …); try again.
- * - `unknown-expiry`: an OAuth token from `CHUTES_OAUTH_TOKEN`; its expiry is not known and it is never refreshed.
+ * - `valid`: an OAuth token not yet due for refresh (or refreshed just now: see `refreshed`).
+ * - `refresh-due`: an OAuth token due for refresh that was not refreshed: `--offline`, or the refresh failed for a
+ *   passing reason (IdP unreachable, …; try again).
+ * - `expired`: an OAuth token the IdP will not refresh any more: sign in again.
+ * - `none`: no expiry known — an API key, or a token from `CHUTES_OAUTH_TOKEN` (never refreshed).
  *
- * @since 0.1.0
+ * @since 0.3.0
  * @category schemas
  */
-export const CredentialState = Schema.Literal(
-  "valid",
-  "refreshed",
-  "reauth-required",
-  "refresh-failed",
-  "unknown-expiry"
-)
+export const CredentialExpiry = Schema.Literal("valid", "refresh-due", "expired", "none")
 
 /**
- * @since 0.1.0
+ * @since 0.3.0
  * @category models
  */
-export type CredentialState = typeof CredentialState.Type
+export type CredentialExpiry = typeof CredentialExpiry.Type
+
+/**
+ * What the service said of a credential in `auth status`: `GET /v1/models` with it answered 2xx (`accepted`) or 401
+ * (`rejected`); `not-checked` with `--offline`, when the service could not be asked, or without a token to send.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const CredentialCheck = Schema.Literal("accepted", "rejected", "not-checked")
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type CredentialCheck = typeof CredentialCheck.Type
 
 /**
  * One credential in `auth status --json`. Secrets appear as their last four characters at most.
@@ -155,15 +164,27 @@ export const CredentialStatus = Schema.Struct({
   kind: Schema.Literal("api_key", "oauth"),
   /** `…abcd` (or `****` for short secrets). */
   secret: Schema.String,
-  /** The Chutes user name of an OAuth profile. */
+  /**
+   * The Chutes user name: from `/users/me` when the credential was checked and may read the account, else the one an
+   * OAuth profile stored at sign-in; null otherwise.
+   */
   account: Schema.NullOr(Schema.String),
   /** The credential the SDK uses now (resolution order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored OAuth, API key). */
   active: Schema.Boolean,
+  /** Nothing found against it: not rejected, not expired, its refresh (if due) did not fail. */
   usable: Schema.Boolean,
-  state: CredentialState,
+  expiry: CredentialExpiry,
   /** Epoch milliseconds when the OAuth token is due for refresh (the stored expiry, margin included). */
   expires: Schema.NullOr(Schema.Number),
-  /** The state for people, e.g. `valid (refresh due in 54m)`. */
+  /** The refresh was due and was done just now (the new tokens are stored). */
+  refreshed: Schema.Boolean,
+  check: CredentialCheck,
+  /**
+   * Whether it may read the account (`/users/me`): false for a scoped API key or an OAuth token without the scope;
+   * null when not known (not checked, not accepted, or the account could not be read).
+   */
+  readsAccount: Schema.NullOr(Schema.Boolean),
+  /** The rest for people, e.g. `refresh due in 54m`, `scoped key: may not read the account`; may be empty. */
   detail: Schema.String
 })
 
@@ -183,6 +204,8 @@ export const AuthStatusOutput = Schema.Struct({
   stateDir: Schema.NullOr(Schema.String),
   storePath: Schema.NullOr(Schema.String),
   configPath: Schema.NullOr(Schema.String),
+  /** `--offline` was given: nothing was sent to Chutes, every `check` is `not-checked`. */
+  offline: Schema.Boolean,
   /** The `source` of the active credential; null when there is none. */
   active: Schema.NullOr(Schema.String),
   /** Whether the active credential can be used (the exit code is 0 exactly when this is true). */

@@ -6,20 +6,23 @@
  */
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
+import * as Schema from "effect/Schema"
+import * as ChutesAccount from "../ChutesAccount.js"
 import * as LogLevel from "effect/LogLevel"
 import * as ChutesProvider from "../ChutesProvider.js"
 import type { ConfigError, InvalidModelRef, UnknownModel } from "../ChutesError.js"
 import * as ModelCatalog from "../ModelCatalog.js"
 import * as AgentConfig from "../AgentConfig.js"
 import * as Aliases from "../Aliases.js"
+import { printable } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import * as ModelRef from "../ModelRef.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import * as Successors from "../Successors.js"
 import type { GlobalOptions } from "./global.js"
-import { followedOutput, modelsListOutput, type ResolveOutput } from "./json.js"
+import { followedOutput, ModelsListOutput, modelsListOutput, type ResolveOutput } from "./json.js"
 import { catalogWithProgress, configDefaults, providerLayer } from "./layers.js"
-import { notes, out } from "./render.js"
+import { err, notes, out, withProgress } from "./render.js"
 
 /**
  * Prints a snapshot: the source line (with any fallback reason), warnings and the built-in names that follow a
@@ -42,13 +45,104 @@ export const printSnapshot = (
     yield* out(ModelCatalog.formatTable(snapshot.models, Successors.listingNotes(snapshot.models, options.followed)))
   })
 
+// ---------------------------------------------------------------------------------------------------------------------
+// `--stats`: the platform-wide daily stats of the listed models (the public `/invocations/stats/llm`)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** The stats of one listed model, from its newest daily row. `averageTps` / `averageTtftSeconds`: null = not measured. */
+export const ModelStatsOutput = Schema.Struct({
+  ref: Schema.String,
+  chuteId: Schema.String,
+  /** The UTC day of the row, as the service wrote it. */
+  date: Schema.String,
+  requests: Schema.Number,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  averageTps: Schema.NullOr(Schema.Number),
+  averageTtftSeconds: Schema.NullOr(Schema.Number)
+})
+
+/**
+ * `effect-chutes models list --stats --json`: the document of `models list --json` plus `stats` — one entry per listed
+ * model the stats have a row for, in listing order; null when the stats could not be read (the reason is a note on
+ * stderr). Without `--stats` the document has no `stats` field.
+ */
+export const ModelsListStatsOutput = Schema.Struct({
+  ...ModelsListOutput.fields,
+  stats: Schema.NullOr(Schema.Array(ModelStatsOutput))
+})
+
+export type ModelStatsOutput = typeof ModelStatsOutput.Type
+
+/** The listed models' stats: each model's newest row (matched on the model id), in listing order. */
+export const modelStats = (
+  models: ReadonlyArray<ModelCatalog.ModelDefinition>,
+  rows: ReadonlyArray<ChutesAccount.LlmStats>
+): ReadonlyArray<ModelStatsOutput> => {
+  const newest = new Map<string, ChutesAccount.LlmStats>()
+  for (const row of rows) {
+    const seen = newest.get(row.name)
+    if (seen === undefined || row.date > seen.date) newest.set(row.name, row)
+  }
+  return models.flatMap((model) => {
+    const row = newest.get(model.id)
+    return row === undefined ? [] : [{
+      ref: `chutes/${model.id}`,
+      chuteId: row.chuteId,
+      date: row.date,
+      requests: row.totalRequests,
+      inputTokens: row.totalInputTokens,
+      outputTokens: row.totalOutputTokens,
+      averageTps: row.averageTps > 0 ? row.averageTps : null,
+      averageTtftSeconds: row.averageTtftSeconds > 0 ? row.averageTtftSeconds : null
+    }]
+  })
+}
+
+/** The stats as a table for people (server text through `printable`). */
+export const statsLines = (stats: ReadonlyArray<ModelStatsOutput>): ReadonlyArray<string> => {
+  if (stats.length === 0) return ["platform-wide stats: none for the listed models"]
+  const rows = [
+    ["ref", "day (UTC)", "requests", "TTFT", "TPS"],
+    ...stats.map((s) => [
+      s.ref,
+      printable(s.date),
+      s.requests.toLocaleString("en-US"),
+      s.averageTtftSeconds === null ? "-" : `${s.averageTtftSeconds.toFixed(2)} s`,
+      s.averageTps === null ? "-" : s.averageTps.toFixed(1)
+    ])
+  ]
+  const widths = rows[0]!.map((_, i) => rows.reduce((w, row) => Math.max(w, row[i]!.length), 0))
+  const line = (row: ReadonlyArray<string>) =>
+    row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd()
+  return [
+    "platform-wide stats (all users, per UTC day; TTFT = time to first token, TPS = output tokens per second):",
+    line(rows[0]!),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.slice(1).map(line)
+  ]
+}
+
+/** The stats rows, or `undefined` with a note on stderr when they cannot be read (the listing goes on without). */
+const readStats = (global: GlobalOptions): Effect.Effect<ReadonlyArray<ChutesAccount.LlmStats> | undefined> =>
+  Effect.promise(() => import("./account.js")).pipe(
+    Effect.flatMap(({ accountLayer }) =>
+      Effect.flatMap(ChutesAccount.ChutesAccount, (account) => account.llmStats()).pipe(
+        withProgress("Reading the platform-wide model stats"),
+        Effect.provide(accountLayer(global))
+      )
+    ),
+    Effect.catchAll((error) => Effect.as(err(`note: no model stats: ${error.message}`), undefined))
+  )
+
 /**
  * `models list` (not offline): live catalog, else the disk cache, else static — with the reason on top. The provider's
- * own warnings are silenced here: the same facts are short notes on stderr (and in the JSON).
+ * own warnings are silenced here: the same facts are short notes on stderr (and in the JSON). With `stats`, the
+ * platform-wide daily stats of the listed models follow (a `stats` field in the JSON).
  */
 export const list = (
   global: GlobalOptions,
-  options: { readonly json: boolean; readonly refresh: boolean }
+  options: { readonly json: boolean; readonly refresh: boolean; readonly stats?: boolean | undefined }
 ): Effect.Effect<void, InvalidModelRef> =>
   Effect.gen(function*() {
     // A config that cannot be read is said (once) and ignored: listing models must not depend on it.
@@ -62,7 +156,18 @@ export const list = (
       Logger.withMinimumLogLevel(LogLevel.Error),
       Effect.provide(providerLayer(global))
     )
-    yield* printSnapshot(snapshot, { json: options.json, offline: false, followed })
+    if (options.stats !== true) return yield* printSnapshot(snapshot, { json: options.json, offline: false, followed })
+    const rows = yield* readStats(global)
+    const stats = rows === undefined ? null : modelStats(snapshot.models, rows)
+    if (options.json) {
+      yield* notes(snapshot.warnings)
+      const { printJson } = yield* Effect.promise(() => import("./account.js"))
+      return yield* out(printJson({ ...modelsListOutput(snapshot, false, followed), stats }))
+    }
+    yield* printSnapshot(snapshot, { json: false, offline: false, followed })
+    if (stats === null) return
+    yield* out("")
+    for (const line of statsLines(stats)) yield* out(line)
   })
 
 const resolveOutput = (

@@ -1,7 +1,9 @@
 /**
  * `effect-chutes onboard`: sign in with OAuth or an API key, store the auth profile, register the catalog through the
  * provider (live if reachable, else the disk cache or static — and say which), set the default model, write the
- * config, and print what was written where — never a secret (at most the last four characters).
+ * config, and print what was written where — never a secret (at most the last four characters). A credential the
+ * service accepted is asked for its account (user and balance, ./credentialCheck.ts); a scoped key, which may not read
+ * it, says so and onboarding goes on.
  *
  * Order matters so a failure leaves nothing half-done: the config and the auth store are read first (a broken file
  * stops onboarding before anything is written); an API key is stored only once the service did not reject it; an
@@ -38,6 +40,8 @@ import * as ModelCatalog from "../ModelCatalog.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
+import { printable } from "../internal/redact.js"
+import * as CredentialCheck from "./credentialCheck.js"
 import * as DefaultModel from "./defaultModel.js"
 import type { Services } from "./layers.js"
 import { mergeOnboarding } from "./onboarding.js"
@@ -125,6 +129,40 @@ const intakeWith = (
       )
     )
   )
+
+/**
+ * The account of a credential the service accepted, for the report (./credentialCheck.ts): the user and the balance
+ * when it may read the account; a scoped key (or a token without the scope) says so and is nothing worse; any other
+ * failure is one line too — onboarding never fails on it.
+ */
+const accountLine = (
+  credential: ChutesCredentials.Credential
+): Effect.Effect<string, never, HttpClient.HttpClient | ChutesSettings.ChutesSettings> =>
+  Effect.gen(function*() {
+    const settings = yield* ChutesSettings.ChutesSettings
+    const url = `${settings.idpBaseUrl}/users/me`
+    const credentials: ChutesCredentials.Service = {
+      get: Effect.succeedSome(credential),
+      forceRefresh: () => Effect.succeedNone
+    }
+    const read = yield* CredentialCheck.readAccount(credentials, credential.kind).pipe(
+      withProgress(`Reading the account at ${url}`)
+    )
+    switch (read._tag) {
+      case "Read": {
+        const balance = read.me.balance !== null ? `, balance ${CredentialCheck.usd(read.me.balance)}` : ""
+        return `Account: ${CredentialCheck.userName(read.me)}${balance}.`
+      }
+      case "NotPermitted":
+        return `Account: not read — ${CredentialCheck.notPermittedLine(read.kind)} ` +
+          `(HTTP ${read.status} from ${url}). ` +
+          (read.kind === "api_key"
+            ? `The key works for inference; "effect-chutes account" needs an admin key or "--auth-choice chutes".`
+            : `Sign in again with the default scopes to read it.`)
+      case "Failed":
+        return `Account: not read (${printable(read.why)}).`
+    }
+  })
 
 const ATTEMPTS = 3
 
@@ -337,21 +375,27 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     })
     yield* config.save(merged.doc)
 
+    // Who the credential belongs to: only asked of a credential the service accepted.
+    const account = Either.isRight(discovered) ? Option.some(yield* accountLine(signedIn.credential)) : Option.none()
+
     // Report.
     const secret = `${signedIn.mode === "oauth" ? "OAuth token" : "API key"} ${
       lastFour(Redacted.value(signedIn.credential.secret))
     }`
     yield* out("")
     if (signedIn.mode === "oauth") {
-      yield* out(`Signed in with Chutes${signedIn.from.length > 0 ? ` as ${signedIn.from}` : ""} (${secret}).`)
+      // The user name is the IdP's text: escaped like every server text that reaches the terminal.
+      yield* out(`Signed in with Chutes${signedIn.from.length > 0 ? ` as ${printable(signedIn.from)}` : ""} (${secret}).`)
     } else if (Either.isRight(discovered)) {
       yield* out(`${secret} (from ${signedIn.from}) accepted by ${settings.baseUrl}/models.`)
     } else {
       yield* out(
         `${secret} (from ${signedIn.from}) stored WITHOUT ` +
-          `validation: ${discovered.left.message}. It was not rejected; check it later with "effect-chutes models list".`
+          `validation: ${discovered.left.message}. It was not rejected; check it later with ` +
+          `"effect-chutes auth status".`
       )
     }
+    if (Option.isSome(account)) yield* out(account.value)
     if (Either.isRight(discovered)) {
       yield* out(`Catalog: live — ${models.length} models from ${settings.baseUrl}/models.`)
       const byId = new Map(models.map((model) => [model.id, model] as const))

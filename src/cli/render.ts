@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import type { RetryEvent } from "../ChutesSettings.js"
-import { scrub } from "../internal/redact.js"
+import { printable, scrub } from "../internal/redact.js"
 import { docText } from "./help.js"
 
 /** Writes a line to stdout. */
@@ -136,14 +136,17 @@ const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
 
 /**
  * One expected failure as one line: the `message` of a typed error (they are written for people and carry no
- * secrets), scrubbed once more for good measure. A credential the service refused during onboarding (a
- * `CredentialsError` with reason `Rejected`, only raised there) reads "key rejected: …".
+ * secrets), scrubbed once more for good measure. A credential the service refused (a `CredentialsError` with reason
+ * `Rejected`: onboarding, or the active credential of `auth status`) reads "key rejected: …".
  */
 export const renderError = (error: unknown): string => {
   if (isRecord(error) && error["_tag"] === "CredentialsError" && error["reason"] === "Rejected") {
     const source = typeof error["source"] === "string" ? ` from ${error["source"]}` : ""
-    const detail = typeof error["detail"] === "string" ? ` (${error["detail"]})` : ""
-    return scrub(`key rejected: the Chutes API refused the API key${source}${detail}`)
+    const detail = typeof error["detail"] === "string" ? ` (${printable(error["detail"])})` : ""
+    // `auth status` says the same of a token from CHUTES_OAUTH_TOKEN the service refused.
+    const what = source.includes("CHUTES_OAUTH_TOKEN") ? "credential rejected: the Chutes API refused the OAuth token"
+      : "key rejected: the Chutes API refused the API key"
+    return scrub(`${what}${source}${detail}`)
   }
   if (isRecord(error) && "message" in error) return scrub(String(error["message"]))
   return scrub(String(error))

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -44,11 +44,23 @@ const withAttempts = (error: Failure, attempts: number): Failure =>
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   response.stream.pipe(Stream.take(16), Stream.runDrain, Effect.ignore)
 
+/** How one route is read, when it differs from the `/users/me*` routes. */
+export interface GetOptions {
+  /** The body's size cap in bytes. Default: `settings.maxResponseBytes`. */
+  readonly maxBytes?: number | undefined
+  /**
+   * A public route (`/invocations/stats/llm`): sent without a credential (it needs none, so none is exposed and none
+   * is required), and a 401 / 403 is a plain `HttpStatus`.
+   */
+  readonly public?: boolean | undefined
+}
+
 /** `GET path` (with `query`), decoded with `schema`, under the retry policy. */
 export type Get = <A, I>(
   path: string,
   schema: Schema.Schema<A, I>,
-  query?: ReadonlyArray<readonly [string, string]>
+  query?: ReadonlyArray<readonly [string, string]>,
+  options?: GetOptions
 ) => Effect.Effect<A, Failure>
 
 /**
@@ -62,6 +74,7 @@ export const makeGet = (options: {
 }): Get => {
   const { credentials, settings, transport } = options
   const api = Auth.client({ transport, baseUrl: settings.idpBaseUrl, credentials })
+  const anonymous = HttpClient.mapRequest(transport, HttpClientRequest.prependUrl(settings.idpBaseUrl))
   // Only to tell a scoped API key from a rejected one after a 401 (see `unauthorized`).
   const llm = Auth.client({ transport, baseUrl: settings.baseUrl, credentials })
   const deadline = settings.requestTimeout
@@ -94,12 +107,13 @@ export const makeGet = (options: {
     url: string,
     response: HttpClientResponse.HttpClientResponse,
     body: string,
-    decode: (body: string) => Either.Either<A, string>
+    decode: (body: string) => Either.Either<A, string>,
+    isPublic: boolean
   ) => {
-    const kind = Auth.authorizationOf(response)?.kind
+    const kind = isPublic ? undefined : Auth.authorizationOf(response)?.kind
     const status = response.status
-    if (status === 401) return unauthorized(url, kind, errorDetail(body))
-    if (status === 403) {
+    if (status === 401 && !isPublic) return unauthorized(url, kind, errorDetail(body))
+    if (status === 403 && !isPublic) {
       const detail = errorDetail(body)
       return Effect.fail(new AccountError({ reason: "NotPermitted", url, status, credential: kind, detail }))
     }
@@ -117,22 +131,25 @@ export const makeGet = (options: {
   const attempt = <A>(
     request: HttpClientRequest.HttpClientRequest,
     url: string,
-    decode: (body: string) => Either.Either<A, string>
-  ) =>
-    api.execute(request).pipe(
+    decode: (body: string) => Either.Either<A, string>,
+    options: GetOptions
+  ) => {
+    const maxBytes = options.maxBytes ?? settings.maxResponseBytes
+    const isPublic = options.public === true
+    return (isPublic ? anonymous : api).execute(request).pipe(
       Effect.catchTags({ RequestError: transportError(url), ResponseError: transportError(url) }),
       Effect.flatMap((response) =>
-        CappedBody.readText(response, settings.maxResponseBytes, (overflow) =>
+        CappedBody.readText(response, maxBytes, (overflow) =>
           new AccountError({
             reason: "TooLarge",
             url,
             status: response.status,
             detail: overflow._tag === "Declared"
-              ? `content-length ${overflow.length} bytes > cap ${settings.maxResponseBytes}`
-              : `body > cap ${settings.maxResponseBytes} bytes`
+              ? `content-length ${overflow.length} bytes > cap ${maxBytes}`
+              : `body > cap ${maxBytes} bytes`
           })).pipe(
             Effect.catchTag("ResponseError", transportError(url)),
-            Effect.flatMap((body) => judge(url, response, body, decode))
+            Effect.flatMap((body) => judge(url, response, body, decode, isPublic))
           )
       ),
       Effect.timeoutFail({
@@ -141,12 +158,14 @@ export const makeGet = (options: {
           new AccountError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(deadline)}` })
       })
     )
+  }
 
   /** `GET path` (with `query`), decoded with `schema`, under the retry policy. */
   const get = <A, I>(
     path: string,
     schema: Schema.Schema<A, I>,
-    query: ReadonlyArray<readonly [string, string]> = []
+    query: ReadonlyArray<readonly [string, string]> = [],
+    options: GetOptions = {}
   ): Effect.Effect<A, Failure> => {
     const search = query.length === 0 ? "" : `?${new URLSearchParams(query.map(([k, v]) => [k, v])).toString()}`
     const url = `${settings.idpBaseUrl}${path}${search}`
@@ -156,7 +175,7 @@ export const makeGet = (options: {
       let count = 0
       const once = Effect.suspend(() => {
         count++
-        return attempt(request, url, decode)
+        return attempt(request, url, decode, options)
       })
       return Effect.mapError(Retry.retry(once, settings.retry, retrying), (error) => withAttempts(error, count))
     })

@@ -1,6 +1,7 @@
 /**
  * The wire format of the account routes of the API base (`/users/me`, `/users/me/quotas`,
- * `/users/me/quota_usage/{id}`, `/users/me/subscription_usage`, `/users/me/usage`): one `Schema` per body, tolerant of
+ * `/users/me/quota_usage/{id}`, `/users/me/subscription_usage`, `/users/me/usage`) and the public
+ * `/invocations/stats/llm`: one `Schema` per body, tolerant of
  * every shape the service is known to send (see src/testing/FakeChutes/account.ts, which serves them), and the mapping
  * to the public types of `ChutesAccount`. Unknown fields are ignored.
  *
@@ -9,7 +10,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { Me, Quota, SubscriptionUsage, UsageBucket, UsageWindow } from "../ChutesAccount.js"
+import type { LlmStats, Me, Quota, SubscriptionUsage, UsageBucket, UsageWindow } from "../ChutesAccount.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Datetimes: `/users/me` ends in `Z`, row datetimes are naive (UTC without an offset), `reset_at` ends in `+00:00`.
@@ -124,6 +125,24 @@ export const UsagePageWire = Schema.Struct({
 })
 
 /**
+ * One daily row of the public `GET /invocations/stats/llm` (platform-wide). `average_*` may be an int 0 (nothing
+ * measured) or, defensively, null; the token totals are read when present.
+ */
+export const LlmStatsRowWire = Schema.Struct({
+  chute_id: Schema.String,
+  name: Schema.String,
+  date: Schema.String,
+  total_requests: optionalNum,
+  total_input_tokens: optionalNum,
+  total_output_tokens: optionalNum,
+  average_tps: optionalNum,
+  average_ttft: optionalNum
+})
+
+/** `GET /invocations/stats/llm`: a list of daily rows. */
+export const LlmStatsWire = Schema.Array(LlmStatsRowWire)
+
+/**
  * A body decoded with `schema`, or a short reason it could not be (not JSON, or the first mismatch), for
  * `AccountError`'s `detail`.
  */
@@ -189,4 +208,15 @@ export const toBucket = (wire: typeof UsageItemWire.Type): UsageBucket => ({
   count: wire.count,
   inputTokens: wire.input_tokens ?? 0,
   outputTokens: wire.output_tokens ?? 0
+})
+
+export const toLlmStats = (wire: typeof LlmStatsRowWire.Type): LlmStats => ({
+  chuteId: wire.chute_id,
+  name: wire.name,
+  date: wire.date,
+  totalRequests: wire.total_requests ?? 0,
+  totalInputTokens: wire.total_input_tokens ?? 0,
+  totalOutputTokens: wire.total_output_tokens ?? 0,
+  averageTps: wire.average_tps ?? 0,
+  averageTtftSeconds: wire.average_ttft ?? 0
 })

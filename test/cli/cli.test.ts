@@ -633,7 +633,10 @@ describe("auth status", () => {
     const text = await cli(home, ["auth", "status"])
     assert.strictEqual(text.code, 1)
     // The active marker, then: source, kind, secret tail, account, state.
-    assert.match(text.stdout, /\*\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+re-auth needed: run "(.+)"/)
+    assert.match(
+      text.stdout,
+      /\*\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+expired\s+not checked\s+re-auth needed: run "(.+)"/
+    )
     assert.include(text.stdout, `re-auth needed: run "effect-chutes onboard --auth-choice chutes"`)
     assert.notMatch(text.stdout.split("\n").find((line) => line.includes("chutes:alice")) ?? "", /\b(valid|ok)\b/i)
     assert.include(text.stderr, `"chutes:alice" needs to sign in again`)
@@ -644,7 +647,12 @@ describe("auth status", () => {
     assert.strictEqual(status.active, "profile:chutes:alice")
     assert.isFalse(status.usable)
     const alice = status.credentials.find((c) => c.profileId === "chutes:alice")
-    assert.deepStrictEqual([alice?.state, alice?.usable, alice?.active], ["reauth-required", false, true])
+    assert.deepStrictEqual([alice?.expiry, alice?.check, alice?.usable, alice?.active], [
+      "expired",
+      "not-checked",
+      false,
+      true
+    ])
     // The failed refresh never touched the stored credential.
     assert.strictEqual(readJson(home.store).profiles["chutes:alice"].refresh, unknownRefresh)
   })
@@ -663,9 +671,15 @@ describe("auth status", () => {
     assert.strictEqual(status.active, "profile:chutes:default")
     assert.isTrue(status.usable)
     const alice = status.credentials.find((c) => c.profileId === "chutes:alice")
-    assert.deepStrictEqual([alice?.state, alice?.usable, alice?.active], ["reauth-required", false, false])
+    assert.deepStrictEqual([alice?.expiry, alice?.usable, alice?.active], ["expired", false, false])
     const key = status.credentials.find((c) => c.profileId === "chutes:default")
-    assert.deepStrictEqual([key?.state, key?.secret, key?.active], ["valid", `…${fake.apiKey.slice(-4)}`, true])
+    // Checked against the service: accepted (an API key has no expiry; it is never called "valid").
+    assert.deepStrictEqual([key?.expiry, key?.check, key?.secret, key?.active], [
+      "none",
+      "accepted",
+      `…${fake.apiKey.slice(-4)}`,
+      true
+    ])
   })
 
   it("a due profile that can refresh is refreshed (new tokens stored) and reported valid: exit 0", async () => {
@@ -678,7 +692,10 @@ describe("auth status", () => {
     assertNoSecrets(run)
     assert.strictEqual(run.code, 0, run.stderr)
     const status = Schema.decodeUnknownSync(AuthStatusOutput)(JSON.parse(run.stdout))
-    assert.deepStrictEqual([status.credentials[0]?.state, status.usable], ["refreshed", true])
+    assert.deepStrictEqual(
+      [status.credentials[0]?.expiry, status.credentials[0]?.refreshed, status.credentials[0]?.check, status.usable],
+      ["valid", true, "accepted", true]
+    )
     assert.notStrictEqual(after.refresh, before.refresh)
     assert.isTrue(after.expires > Date.now())
   })

@@ -10,7 +10,8 @@
  *   else 401 `Invalid token.`;
  * - an OAuth access token needs `account:read`, `profile`, `quota` or `admin` (not `billing:read`): else 403
  *   `Token does not have permission for this resource`;
- * - `/users/me/usage` answers 400 to any query parameter it does not declare.
+ * - `/users/me/usage` answers 400 to any query parameter it does not declare;
+ * - `/invocations/stats/llm` is public: no credential needed, any credential ignored.
  *
  * What the routes serve is the scripted account (accountState.ts, `FakeChutesServer.account`).
  */
@@ -19,9 +20,10 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as AccountState from "./accountState.js"
 import { validAccessToken } from "./auth.js"
+import { roll } from "./quota.js"
 import { detailReply, jsonReply, type Reply } from "./reply.js"
 import { endpoint, type Incoming } from "./routes.js"
-import type { State } from "./state.js"
+import { now, type State } from "./state.js"
 
 /** The shape of a live API key: `cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics. */
 const API_KEY_SHAPE = /^cpk_[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9]{32}$/
@@ -79,8 +81,9 @@ const me = guarded((state) =>
 
 const quotas = guarded((state) => Effect.map(Ref.get(state.account), (account) => jsonReply(200, account.quotas)))
 
+// The counter is read on the fake's clock: after 00:00 UTC it reads 0 until the next call counts.
 const quotaUsage = guarded((state, request) =>
-  Effect.map(Ref.get(state.account), (account) => {
+  Effect.map(Effect.flatMap(now(state), (at) => roll(state, at)), (account) => {
     const id = decodeURIComponent(request.url.pathname.slice("/users/me/quota_usage/".length))
     return jsonReply(200, AccountState.quotaUsageOf(account, id))
   })
@@ -112,11 +115,21 @@ const usage = guarded((state, request) =>
   })
 )
 
+/** The public stats: the scripted body, else one row per catalog model for today on the fake's clock. */
+const llmStats = (state: State): Effect.Effect<Reply> =>
+  Effect.gen(function*() {
+    const account = yield* Ref.get(state.account)
+    if (account.llmStats !== undefined) return jsonReply(200, account.llmStats)
+    const catalog = yield* Ref.get(state.catalog)
+    return jsonReply(200, AccountState.defaultLlmStats(catalog.chutes, yield* now(state)))
+  })
+
 /** The account router. */
 export const router = HttpRouter.empty.pipe(
   endpoint("me", me),
   endpoint("quotas", quotas),
   endpoint("quotaUsage", quotaUsage),
   endpoint("subscriptionUsage", subscription),
-  endpoint("usage", usage)
+  endpoint("usage", usage),
+  endpoint("llmStats", llmStats)
 )

@@ -4,6 +4,7 @@
  * account.ts.
  */
 import * as Schema from "effect/Schema"
+import type { ChuteFacts } from "./catalog.js"
 import type { FakeAccountScript, FakeAccountState, FakeUsageRow } from "./types.js"
 
 /** `user_id` of `/users/me` unless scripted. */
@@ -34,7 +35,12 @@ export const apply = (state: FakeAccountState, script: FakeAccountScript): FakeA
   quotas: script.quotas !== undefined ? script.quotas : state.quotas,
   quotaUsage: script.quotaUsage ?? state.quotaUsage,
   subscription: script.subscription !== undefined ? script.subscription : state.subscription,
-  usage: script.usage ?? state.usage
+  usage: script.usage ?? state.usage,
+  ...(script.llmStats === undefined
+    ? state.llmStats === undefined ? {} : { llmStats: state.llmStats }
+    : script.llmStats === null
+    ? {}
+    : { llmStats: script.llmStats })
 })
 
 /** The state at start. */
@@ -70,7 +76,8 @@ export const AccountScript = Schema.Struct({
   quotas: optional(Schema.Unknown),
   quotaUsage: optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   subscription: optional(Schema.Unknown),
-  usage: optional(Schema.Array(UsageRow))
+  usage: optional(Schema.Array(UsageRow)),
+  llmStats: optional(Schema.Unknown)
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -138,3 +145,25 @@ export const usagePage = (
 /** A naive or offset datetime of a query, as epoch milliseconds; `undefined` when absent, `NaN` when unreadable. */
 export const queryInstant = (value: string | null): number | undefined =>
   value === null ? undefined : instant(value)
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The stats route
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * The default body of `/invocations/stats/llm`: one row per catalog model with a chute id, for the UTC day of `at`,
+ * with made-up figures that stay the same for a model (from its place in the catalog).
+ */
+export const defaultLlmStats = (chutes: ReadonlyMap<string, ChuteFacts>, at: number): ReadonlyArray<unknown> =>
+  [...chutes].flatMap(([name, facts], i) =>
+    facts.chuteId === undefined ? [] : [{
+      chute_id: facts.chuteId,
+      name,
+      date: new Date(at).toISOString().slice(0, 10),
+      total_requests: 1000 * (i + 1),
+      total_input_tokens: 2_000_000 * (i + 1),
+      total_output_tokens: 150_000 * (i + 1),
+      average_tps: 20 + (i % 7) * 5.5,
+      average_ttft: 0.5 + (i % 5) * 0.25
+    }]
+  )

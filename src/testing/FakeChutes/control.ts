@@ -1,7 +1,8 @@
 /**
  * The control routes (`/__control/...`), through which other processes drive a fake started by
  * `scripts/fake-chutes.ts`: read the state and the request log, reset, inject and clear faults, replace the catalog,
- * change settings, issue tokens (with a scope) and script the account (`GET`/`POST /__control/account`). They are
+ * change settings, issue tokens (with a scope) and script the account (`GET`/`POST /__control/account`) and move the account side's clock (`clockOffsetMillis` of
+ * `POST /__control/settings`). They are
  * not recorded, counted or faulted. The same operations back the in-process `FakeChutesServer`.
  */
 import * as HttpRouter from "@effect/platform/HttpRouter"
@@ -60,7 +61,8 @@ const snapshot = (state: State) =>
       faults: Faults.describeQueue(yield* Ref.get(state.faults)),
       modelCount: (yield* Ref.get(state.catalog)).count,
       accessTokenTtlSeconds: settings.accessTokenTtl,
-      autoApprove: settings.autoApprove
+      autoApprove: settings.autoApprove,
+      clockOffsetMillis: settings.clockOffsetMillis
     }
   })
 
@@ -76,7 +78,8 @@ const ModelsBody = Schema.Struct({
 })
 const SettingsBody = Schema.Struct({
   accessTokenTtlSeconds: optional(Schema.Number),
-  autoApprove: optional(Schema.Boolean)
+  autoApprove: optional(Schema.Boolean),
+  clockOffsetMillis: optional(Schema.Number.pipe(Schema.finite()))
 })
 const TokensBody = Schema.Struct({ expiresIn: optional(Schema.Number), scope: optional(Schema.String) })
 const ClearBody = Schema.Struct({ route: optional(Faults.FakeRoute) })
@@ -124,7 +127,8 @@ export const router = HttpRouter.empty.pipe(
   withBody("/__control/settings", SettingsBody, (state, settings) =>
     Ref.update(state.settings, (current) => ({
       accessTokenTtl: settings.accessTokenTtlSeconds ?? current.accessTokenTtl,
-      autoApprove: settings.autoApprove ?? current.autoApprove
+      autoApprove: settings.autoApprove ?? current.autoApprove,
+      clockOffsetMillis: settings.clockOffsetMillis ?? current.clockOffsetMillis
     })).pipe(Effect.as(ok))),
   withBody("/__control/tokens", TokensBody, (state, { expiresIn, scope }) =>
     Effect.map(issueTokens(state, expiresIn, scope), (tokens) => jsonReply(200, tokens))),

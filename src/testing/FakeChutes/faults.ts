@@ -8,11 +8,12 @@ import { type Answer, type Reply, edgeErrorPage, jsonReply, reasonPhrase } from 
 
 /**
  * The routes faults and counters are keyed by. `"authorize"` covers both `GET /idp/authorize` and
- * `POST /idp/authorize/decision`; `"account"` every `/users/me*` route of the API base.
+ * `POST /idp/authorize/decision`; `"account"` every `/users/me*` route of the API base; `"stats"` the public
+ * `GET /invocations/stats/llm`.
  *
  * @since 0.1.0
  */
-export const FakeRoute = Schema.Literal("models", "token", "userinfo", "revoke", "authorize", "chat", "account")
+export const FakeRoute = Schema.Literal("models", "token", "userinfo", "revoke", "authorize", "chat", "account", "stats")
 
 /**
  * @since 0.1.0
@@ -145,11 +146,11 @@ const idpErrorCode = (route: FakeRoute, status: number): string => {
 }
 
 /**
- * The body of an error status without one: `{"detail": …}` on LLM and account routes, `{"error": <code>}` on IdP
+ * The body of an error status without one: `{"detail": …}` on LLM, account and stats routes, `{"error": <code>}` on IdP
  * routes.
  */
 export const defaultErrorBody = (route: FakeRoute, status: number): unknown => {
-  if (route !== "models" && route !== "chat" && route !== "account") return { error: idpErrorCode(route, status) }
+  if (route !== "models" && route !== "chat" && route !== "account" && route !== "stats") return { error: idpErrorCode(route, status) }
   if (status === 402) return { detail: { message: "Quota exceeded", reset_at: "2026-11-26T00:00:00Z" } }
   return { detail: reasonPhrase(status) }
 }
@@ -161,7 +162,8 @@ const truncatedBodies: Readonly<Record<Exclude<FakeRoute, "models">, string>> = 
   revoke: `{"`,
   authorize: `{"detail":"Auth`,
   chat: `{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,"message":{"role":"assist`,
-  account: `{"username":"alice","user_id":"8f14e45f-ce`
+  account: `{"username":"alice","user_id":"8f14e45f-ce`,
+  stats: `[{"chute_id":"0d7184a2-32a3-53e0-9607-058c37edaab5","name":"deepseek-ai/Deep`
 }
 
 /** The `Echo` fault's answer: what the request carried, sent back whole and cut short. */

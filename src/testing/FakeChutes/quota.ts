@@ -3,14 +3,15 @@
  * scripted account) is checked before any upstream work — used up with a balance of 0 or less is 402 with the object
  * detail — and a served call carries the rate-limit and quota headers (the count BEFORE this request), then counts 1 against
  * the quota, charges its list price to the balance when the quota did not cover it, and lands in the hourly usage
- * buckets. The counter resets at 00:00 UTC on the fake's wall clock.
+ * buckets. The counter resets at 00:00 UTC on the fake's clock (the wall clock plus `clockOffsetMillis`, state.ts
+ * `now`), seen by the next chat call or read of `/users/me/quota_usage/*`.
  */
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import type { ChuteFacts } from "./catalog.js"
 import { detailReply, type Reply } from "./reply.js"
-import type { State } from "./state.js"
+import { now, type State } from "./state.js"
 import type { ChatUsage, FakeAccountState, FakeUsageRow } from "./types.js"
 
 /** The deposit address the live 402 names. */
@@ -44,9 +45,9 @@ const nextMidnight = (now: number): string => {
 /** A float as Python prints it (`0.0`, `-0.059`): the live message is an f-string of one. */
 const pythonFloat = (value: number): string => (Number.isInteger(value) ? value.toFixed(1) : String(value))
 
-/** A new UTC day zeroes the counter (the first call of the day sees `used` 0). */
-const roll = (state: State, now: number): Effect.Effect<FakeAccountState> => {
-  const today = new Date(now).toISOString().slice(0, 10)
+/** A new UTC day zeroes the counter (the first call or read of the day sees `used` 0). */
+export const roll = (state: State, at: number): Effect.Effect<FakeAccountState> => {
+  const today = new Date(at).toISOString().slice(0, 10)
   return Effect.flatMap(Ref.getAndSet(state.quotaDay, today), (day) =>
     Ref.updateAndGet(state.account, (account) => {
       const counter = counterOf(account)
@@ -62,7 +63,7 @@ export type Metering =
 
 /** The gateway's check before a chat call. */
 export const meter = (state: State): Effect.Effect<Metering> =>
-  Effect.map(roll(state, Date.now()), (account): Metering => {
+  Effect.flatMap(now(state), (at) => Effect.map(roll(state, at), (account): Metering => {
     const counter = counterOf(account)
     const rateLimit = { "x-chutes-rl-user": "60" }
     if (counter === undefined) return { _tag: "Served", headers: rateLimit, covered: false }
@@ -74,7 +75,7 @@ export const meter = (state: State): Effect.Effect<Metering> =>
           message: `Quota exceeded and account balance is $${pythonFloat(account.balance ?? 0)}, please pay with ` +
             `fiat or send tao ` +
             `to ${PAYMENT_ADDRESS}`,
-          ...(counter.quota !== 0 ? { quota_reset_timestamp: nextMidnight(Date.now()) } : {})
+          ...(counter.quota !== 0 ? { quota_reset_timestamp: nextMidnight(at) } : {})
         })
       }
     }
@@ -87,7 +88,7 @@ export const meter = (state: State): Effect.Effect<Metering> =>
       }
       : rateLimit
     return { _tag: "Served", headers, covered }
-  })
+  }))
 
 const unknownChute: ChuteFacts = { chuteId: undefined, prompt: undefined, completion: undefined, cacheRead: undefined }
 
@@ -109,10 +110,10 @@ export const record = (
   usage: ChatUsage | undefined,
   covered: boolean
 ): Effect.Effect<void> =>
-  Effect.flatMap(Ref.get(state.catalog), (catalog) => {
+  Effect.flatMap(Effect.zip(Ref.get(state.catalog), now(state)), ([catalog, at]) => {
     const facts = catalog.chutes.get(model) ?? unknownChute
     const amount = covered || usage === undefined ? 0 : listPrice(facts, usage)
-    const bucket = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString().slice(0, 19)
+    const bucket = new Date(Math.floor(at / 3_600_000) * 3_600_000).toISOString().slice(0, 19)
     const chuteId = facts.chuteId ?? model
     return Ref.update(state.account, (account) => {
       const counter = counterOf(account)

@@ -36,7 +36,8 @@ export const Endpoints = {
   quotas: { method: "GET", path: "/users/me/quotas", route: "account", counter: "account" },
   quotaUsage: { method: "GET", path: "/users/me/quota_usage/:chute", route: "account", counter: "account" },
   subscriptionUsage: { method: "GET", path: "/users/me/subscription_usage", route: "account", counter: "account" },
-  usage: { method: "GET", path: "/users/me/usage", route: "account", counter: "account" }
+  usage: { method: "GET", path: "/users/me/usage", route: "account", counter: "account" },
+  llmStats: { method: "GET", path: "/invocations/stats/llm", route: "stats", counter: "stats" }
 } as const satisfies Record<string, EndpointSpec>
 
 export type Endpoint = keyof typeof Endpoints

@@ -111,6 +111,10 @@ const facade = (state: State.State, url: string, close: Effect.Effect<void>): Fa
     setModels: (items) => run(Control.setModels(state, items)),
     setAccessTokenTtl: (seconds) => run(Ref.update(state.settings, (s) => ({ ...s, accessTokenTtl: seconds }))),
     setAutoApprove: (on) => run(Ref.update(state.settings, (s) => ({ ...s, autoApprove: on }))),
+    setClockOffset: (millis) => run(Ref.update(state.settings, (s) => ({ ...s, clockOffsetMillis: millis }))),
+    get now() {
+      return run(State.now(state))
+    },
     issueTokens: (options) => run(Control.issueTokens(state, options?.expiresIn, options?.scope)),
     reset: () => run(State.reset(state)),
     close: () => (closing ??= Effect.runPromise(close))

@@ -46,6 +46,8 @@ export interface Config {
 export interface Settings {
   readonly accessTokenTtl: number
   readonly autoApprove: boolean
+  /** The account side's clock against the wall clock (see `FakeChutesOptions.clockOffsetMillis`). */
+  readonly clockOffsetMillis: number
 }
 
 export interface AccessTokenRecord {
@@ -120,7 +122,8 @@ export const zeroCounters: FakeCounters = {
   authorize: 0,
   chat: 0,
   unauthorized: 0,
-  account: 0
+  account: 0,
+  stats: 0
 }
 
 /** The counters that count one thing each (`tokenByGrant` is split by grant type). */
@@ -151,7 +154,8 @@ export const make = (options: FakeChutesOptions): Effect.Effect<State> =>
     url: Ref.make(""),
     settings: Ref.make<Settings>({
       accessTokenTtl: options.accessTokenTtlSeconds ?? 3600,
-      autoApprove: options.autoApprove ?? false
+      autoApprove: options.autoApprove ?? false,
+      clockOffsetMillis: options.clockOffsetMillis ?? 0
     }),
     catalog: Ref.make(catalogOf(options.models ?? seedModels())),
     counters: Ref.make(zeroCounters),
@@ -167,6 +171,10 @@ export const make = (options: FakeChutesOptions): Effect.Effect<State> =>
     account: Ref.make(Account.initial(options.account)),
     quotaDay: Ref.make("")
   }).pipe(Effect.map((refs): State => ({ config: configOf(options), ...refs })))
+
+/** The account side's clock: the wall clock plus the offset (epoch milliseconds). */
+export const now = (state: State): Effect.Effect<number> =>
+  Effect.map(Ref.get(state.settings), (settings) => Date.now() + settings.clockOffsetMillis)
 
 export const count = (state: State, counter: Counter): Effect.Effect<void> =>
   Ref.update(state.counters, (counters) => ({ ...counters, [counter]: counters[counter] + 1 }))

@@ -41,13 +41,21 @@ export interface FakeChutesOptions {
   readonly scopedApiKeys?: ReadonlyArray<string> | undefined
   /** The account the `/users/me*` routes serve at start (see `FakeAccountScript`). */
   readonly account?: FakeAccountScript | undefined
+  /**
+   * Where the account side's clock stands against the wall clock, in milliseconds (default 0): the UTC day of the
+   * daily quota counter (it resets at 00:00 UTC on this clock), `quota_reset_timestamp` of the 402, the hour of the
+   * usage buckets chat calls land in, and the day of the default stats rows. Tokens, codes and delays keep the wall
+   * clock. Change it later with `setClockOffset` or `POST /__control/settings {"clockOffsetMillis": N}`.
+   */
+  readonly clockOffsetMillis?: number | undefined
 }
 
 /**
  * Request counters. `models`, `chat`, `token`, `userinfo`, `revoke` count every request reaching the route (faulted
  * ones included); `authorize` counts `GET /idp/authorize` only; `tokenByGrant` splits `token` by grant type;
  * `invalidGrant` counts `invalid_grant` answers; `unauthorized` counts 401 answers to bad or missing bearers
- * (`/v1/...` and `/idp/userinfo`); `account` counts every request to a `/users/me*` route.
+ * (`/v1/...` and `/idp/userinfo`); `account` counts every request to a `/users/me*` route; `stats` every request to
+ * `/invocations/stats/llm`.
  *
  * @since 0.1.0
  */
@@ -62,6 +70,7 @@ export interface FakeCounters {
   readonly chat: number
   readonly unauthorized: number
   readonly account: number
+  readonly stats: number
 }
 
 /**
@@ -265,6 +274,13 @@ export interface FakeChutesServer {
   setAccessTokenTtl(seconds: number): void
   setAutoApprove(on: boolean): void
   /**
+   * Move the account side's clock (see `FakeChutesOptions.clockOffsetMillis`): e.g. to just before 00:00 UTC, then
+   * past it, to see the daily quota counter reset.
+   */
+  setClockOffset(millis: number): void
+  /** The account side's clock now, in epoch milliseconds (the wall clock plus the offset). */
+  readonly now: number
+  /**
    * Issue tokens directly (for tests that need a signed-in profile without the browser). `scope` defaults to the
    * default scopes (`openid profile chutes:invoke`, which may read the account).
    */
@@ -315,6 +331,12 @@ export interface FakeAccountScript {
    * newest first, filtered by `start_date` / `end_date`. Default: none.
    */
   readonly usage?: ReadonlyArray<FakeUsageRow> | undefined
+  /**
+   * The body of the public `GET /invocations/stats/llm`, as it is sent (any JSON, so a test can send odd or huge
+   * bodies); `null` goes back to the default: one row per catalog model for today (UTC, on the fake's clock) with
+   * made-up, stable figures.
+   */
+  readonly llmStats?: unknown
 }
 
 /**
@@ -356,4 +378,6 @@ export interface FakeAccountState {
   readonly quotaUsage: Readonly<Record<string, unknown>>
   readonly subscription: unknown
   readonly usage: ReadonlyArray<FakeUsageRow>
+  /** The scripted stats body; `undefined`: the default rows from the catalog. */
+  readonly llmStats?: unknown
 }
