@@ -291,6 +291,28 @@ interface Sent {
 }
 
 /**
+ * `resolve` remembered per catalog snapshot and model name: resolving a name costs ~55 µs (the catalog read again,
+ * the credential with it, the alias and successor rules), on every request (bench/README.md, "Chat"). A snapshot is
+ * immutable and replaced when the catalog is refreshed, so a name is resolved again against each new one; failures
+ * are not kept.
+ */
+const targetCache = <E>(
+  resolve: (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot) => Effect.Effect<ModelTarget, E>
+) => {
+  const bySnapshot = new WeakMap<ModelCatalog.CatalogSnapshot, Map<string, ModelTarget>>()
+  return (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot): Effect.Effect<ModelTarget, E> => {
+    const known = bySnapshot.get(snapshot)?.get(input)
+    if (known !== undefined) return Effect.succeed(known)
+    return Effect.map(resolve(method, input, snapshot), (target) => {
+      let targets = bySnapshot.get(snapshot)
+      if (targets === undefined) bySnapshot.set(snapshot, targets = new Map())
+      targets.set(input, target)
+      return target
+    })
+  }
+}
+
+/**
  * Builds the `LanguageModel` service. Nothing is resolved or fetched here, so this never fails: each request
  * resolves the model against the provider's catalog, and a name that resolves to nothing fails that request.
  *
@@ -330,6 +352,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         })
       )
 
+    const resolveCached = targetCache(resolveTarget)
+
     /** Every model in turn until one answers 2xx (internal/failover.ts); each one retried (internal/send.ts). */
     const send = (
       method: Method,
@@ -363,7 +387,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           )
         const { failover, target, value: response } = yield* Failover.run({
           inputs,
-          resolve: (input) => resolveTarget(method, input, snapshot),
+          resolve: (input) => resolveCached(method, input, snapshot),
           attempt
         })
         return {
@@ -395,28 +419,30 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     }
 
     return yield* LanguageModel.make({
-      generateText: Effect.fn("ChutesLanguageModel.generateText")(function*(providerOptions) {
-        const parts = yield* Resolved.within(
-          Effect.flatMap(send("generateText", providerOptions, false), ({ info, response }) =>
-            Effect.flatMap(
-              Answer.readCompletion(response, {
-                info,
-                maxBytes: limits.maxBodyBytes,
-                readError: (e) => requestFailure("generateText", e)
-              }),
-              (text) => completionParts("generateText", text, info)
-            )),
-          timeouts.completion,
-          () =>
-            unknownError(
-              "generateText",
-              "Timeout",
-              `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
-            )
-        )
-        annotateResponse(providerOptions.span, parts)
-        return parts
-      }),
+      // A span per call without `Effect.fn`'s call-site capture, a `new Error()` on every call (bench/README.md, "Chat").
+      generateText: (providerOptions) =>
+        Effect.gen(function*() {
+          const parts = yield* Resolved.within(
+            Effect.flatMap(send("generateText", providerOptions, false), ({ info, response }) =>
+              Effect.flatMap(
+                Answer.readCompletion(response, {
+                  info,
+                  maxBytes: limits.maxBodyBytes,
+                  readError: (e) => requestFailure("generateText", e)
+                }),
+                (text) => completionParts("generateText", text, info)
+              )),
+            timeouts.completion,
+            () =>
+              unknownError(
+                "generateText",
+                "Timeout",
+                `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
+              )
+          )
+          annotateResponse(providerOptions.span, parts)
+          return parts
+        }).pipe(Effect.withSpan("ChutesLanguageModel.generateText", { captureStackTrace: false })),
       streamText: (providerOptions) =>
         Stream.unwrapScoped(
           Effect.gen(function*() {

@@ -8,11 +8,13 @@
 import type * as Response from "@effect/ai/Response"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as Clock from "effect/Clock"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -88,6 +90,16 @@ const STOP: Effect.Effect<boolean> = Effect.succeed(false)
 const BUFFER = 128
 
 /**
+ * After `[DONE]`, how long the rest of the body is read, so that the answer's own end (its last chunk, often a network
+ * read of its own) arrives and the connection goes back to the pool instead of being cut: a cut connection costs the
+ * next call a new TCP and TLS handshake (bench/README.md, "Chat"). The caller has the end of the stream already; only
+ * closing the stream waits, and only this long (what arrives meanwhile is counted and dropped), for a server that keeps
+ * the connection open.
+ */
+const DRAIN_MILLIS = 50
+const liveClock = Clock.make()
+
+/**
  * Sleeps until the next deadline and checks it again, until one has passed: then the `Timeout` error for it. It wakes
  * once per deadline, not per event: data events only move the idle deadline later, except the first one, which wakes
  * it (the first-event limit is usually the longer one).
@@ -132,13 +144,15 @@ const watchdog = (
 /**
  * The parts of a 2xx SSE answer, read within `limits` and `deadlines` (`started`: the clock time of the call).
  *
- * One fiber reads the body: it cuts each network read into events (`makeSseReader` of ./sse.ts: bounded, linear), turns
- * them into parts (`makeStreamAssembler` of ./chatResponse.ts) and hands them over a bounded mailbox, one network read at a time;
- * the returned stream takes them from there. It stops reading at `[DONE]` (a connection left open afterwards must not
- * hang the caller). A second fiber, one per stream, is the watchdog: when a deadline passes it fails the mailbox, the
- * stream ends with `Timeout` after the parts already read, and the scope closes the connection. A data event only
- * sets a field (per network read); comments set nothing. There is no timer, race or effect per element: a per-element
- * `Stream.timeout` races every pull (~45 µs each), and the caller's stream sees whole network reads as chunks.
+ * One fiber reads the body: it cuts each network read into events (`makeSseReader` of ./sse.ts: bounded, linear),
+ * turns them into parts (`makeStreamAssembler` of ./chatResponse.ts) and hands them over a bounded mailbox, one chunk
+ * of network reads at a time; the returned stream takes them from there. The caller's stream ends at `[DONE]` (a
+ * connection left open afterwards must not hang the caller); the body is then drained for at most `DRAIN_MILLIS`, so
+ * that the connection can be reused. A second fiber, one per stream, is the watchdog: when a deadline passes it fails
+ * the mailbox, the stream ends with `Timeout` after the parts already read, and the scope closes the connection. A
+ * data event only sets a field (per chunk of reads); comments set nothing. There is no timer, race or effect per
+ * element: a per-element `Stream.timeout` races every pull (~45 µs each), and the caller's stream sees whole network
+ * reads as chunks.
  *
  * @internal
  */
@@ -183,8 +197,32 @@ export const streamParts = (
       )
     }
 
-    const onRead = (bytes: Uint8Array): Effect.Effect<boolean, ChutesAiError.ChutesAiError> => {
-      const readError = reader.feed(bytes, events)
+    /** Set at `[DONE]`: the caller has the whole answer; the rest of the body is only drained. */
+    let drained: number | undefined
+
+    /**
+     * The network reads the body stream holds (one, or several when the consumer is slower than the network), taken
+     * as one chunk: per-element reading kept every read alive longer and doubled the peak of network buffers
+     * (bench/README.md, "Chat"). Reads after the one that completes `[DONE]` are only drained.
+     */
+    const onReads = (reads: Chunk.Chunk<Uint8Array>): Effect.Effect<void, ChutesAiError.ChutesAiError> => {
+      if (drained !== undefined) {
+        for (const bytes of reads) drained += bytes.length
+        return Effect.void
+      }
+      let readError: ChutesAiError.ChutesAiError | undefined
+      /** Bytes after the read that held `[DONE]`, in this chunk. */
+      let after: number | undefined
+      for (const bytes of reads) {
+        if (after !== undefined) {
+          after += bytes.length
+          continue
+        }
+        const from = events.length
+        readError = reader.feed(bytes, events)
+        if (readError !== undefined) break
+        for (let i = from; i < events.length; i++) if (events[i]!._tag === "Done") after = 0
+      }
       if (events.length > 0) {
         watch.lastData = clock.unsafeCurrentTimeMillis()
         if (!watch.sawData) {
@@ -192,23 +230,53 @@ export const streamParts = (
           Deferred.unsafeDone(watch.firstData, Exit.void)
         }
       }
-      return deliver(readError)
+      return Effect.flatMap(
+        deliver(readError),
+        (more) =>
+          more ? Effect.void : Effect.map(endAtDone, () => {
+            drained = after ?? 0
+          })
+      )
     }
 
     const finish = Effect.suspend(() => {
+      if (drained !== undefined) return Effect.void
       const parts: Array<Response.StreamPartEncoded> = []
       const error = assembler.endInto(parts)
       onParts(parts)
       return Effect.zipRight(mailbox.offerAll(parts), error === undefined ? Effect.void : Effect.fail(error))
     })
 
-    yield* response.stream.pipe(
+    /** At `[DONE]`: the closing parts and the end to the caller, then the drain (see `DRAIN_MILLIS`). */
+    const endAtDone = Effect.zipRight(
+      Effect.zipRight(finish, mailbox.end),
+      Effect.sync(() => {
+        drained = 0
+        return true
+      })
+    )
+
+    const reading = yield* response.stream.pipe(
       Stream.mapError(options.readError),
-      Stream.runForEachWhile(onRead),
+      Stream.runForEachChunk(onReads),
       Effect.zipRight(Effect.suspend(() => assembler.isDone() ? Effect.void : deliver(reader.end(events)))),
       Effect.zipRight(finish),
       Mailbox.into(mailbox),
       Effect.forkScoped
+    )
+    // Runs before the scope interrupts the reader (finalizers run last-added first): a reader still draining after
+    // `[DONE]` gets `DRAIN_MILLIS` to see the body end. A caller that stopped early does not wait.
+    yield* Effect.addFinalizer(() =>
+      drained === undefined
+        ? Effect.void
+        : Fiber.await(reading).pipe(
+          // Finalizers run uninterruptibly: without this the timeout could not stop the wait.
+          Effect.interruptible,
+          Effect.timeout(Duration.millis(DRAIN_MILLIS)),
+          Effect.ignore,
+          // Network time, on the real clock even under a `TestClock`.
+          Effect.withClock(liveClock)
+        )
     )
     const { deadlines } = options
     if ([deadlines.firstEvent, deadlines.idle, deadlines.stream].some(Duration.isFinite)) {
