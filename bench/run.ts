@@ -1,7 +1,7 @@
 /**
  * The benchmark: `npm run bench` (= `tsx bench/run.ts`). See bench/README.md for the method and the latest figures.
  *
- *   tsx bench/run.ts [--smoke] [--only discovery,cache,coldstart,memory] [--out FILE]
+ *   tsx bench/run.ts [--smoke] [--only discovery,cache,coldstart,memory,chat] [--out FILE]
  *
  * `--smoke` (or `BENCH_SMOKE=1`) runs every row once or twice, in seconds, to prove the harness works; its figures
  * mean nothing and go to bench/.work/results-smoke.json unless `--out` says otherwise. A full run writes
@@ -14,6 +14,7 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { cacheRows, singleFlightRow } from "./cache.js"
+import { chatRows } from "./chat.js"
 import { coldStartRows } from "./coldstart.js"
 import { discoveryRows } from "./discovery.js"
 import { startFake } from "./fake.js"
@@ -23,7 +24,7 @@ import { makeRuntime } from "./sdk.js"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 
-const GROUPS = ["discovery", "cache", "coldstart", "memory"] as const
+const GROUPS = ["discovery", "cache", "coldstart", "memory", "chat"] as const
 type Group = typeof GROUPS[number]
 
 const { values } = parseArgs({
@@ -148,6 +149,10 @@ const main = async () => {
           plan: smoke ? { warmup: 0, runs: 1 } : plan(0, 7)
         })
       )
+    }
+    if (runs("chat")) {
+      progress("chat")
+      rows.push(...await chatRows({ root, smoke, progress }))
     }
   } finally {
     rmSync(stateDir, { recursive: true, force: true })

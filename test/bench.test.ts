@@ -36,7 +36,21 @@ const ROWS = [
   "core entry import (bundled)",
   "core entry loads no CLI / platform-node",
   "memory, heap retained, 5,000 models",
-  "memory, RSS growth, 5,000 models"
+  "memory, RSS growth, 5,000 models",
+  "chat, 5,000-chunk stream, total time",
+  "chat, 5,000-chunk stream, total time (floor)",
+  "chat, 5,000-chunk stream, CPU per chunk",
+  "chat, 5,000-chunk stream, CPU per chunk (floor)",
+  "chat, paced 200 × 1 ms, time to first text",
+  "chat, paced 200 × 1 ms, time to first text (floor)",
+  "chat, paced 200 × 1 ms, CPU per event",
+  "chat, paced 200 × 1 ms, CPU per event (floor)",
+  "chat, one completion",
+  "chat, one completion (floor)",
+  "chat, heap retained after a 50,000-chunk stream",
+  "chat, peak RSS over 50,000 vs 5,000 chunks, sdk",
+  "chat, peak RSS over 50,000 vs 5,000 chunks, openai",
+  "chat, peak RSS over 50,000 vs 5,000 chunks, raw"
 ] as const
 
 /** Rows that depend on builds other engineers own (the CLI bundle, the core entry) and may say n/a instead. */
@@ -78,7 +92,7 @@ describe("bench/run.ts --smoke", () => {
     const dir = mkdtempSync(join(tmpdir(), "effect-chutes-bench-test-"))
     try {
       const out = join(dir, "results.json")
-      const { code, stderr, stdout } = await run(["bench/run.ts", "--smoke", "--out", out], 100_000)
+      const { code, stderr, stdout } = await run(["bench/run.ts", "--smoke", "--out", out], 160_000)
       assert.strictEqual(code, 0, `exit ${code}\n${stderr.slice(-2000)}`)
 
       const lines = stdout.split("\n")
@@ -107,5 +121,5 @@ describe("bench/run.ts --smoke", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
-  }, 120_000)
+  }, 180_000)
 })
