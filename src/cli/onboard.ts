@@ -18,6 +18,8 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AgentConfig from "../AgentConfig.js"
@@ -127,7 +129,10 @@ const intakeWith = (
         Layer.orDie,
         Layer.provide(ChutesCredentials.layerStatic(credential))
       )
-    )
+    ),
+    // The provider's own warnings are silenced, as for `models list`: onboarding says the same facts itself (the
+    // catalog line, and short notes for the targets the catalog lacks).
+    Logger.withMinimumLogLevel(LogLevel.Error)
   )
 
 /**

@@ -1043,6 +1043,23 @@ describe("built-in names against a live catalog like 2026-08-06", () => {
     assert.match(fromEnv.stdout, /^chutes\/chutesai\/Mistral-Small-3\.2-24B-Instruct-2506\n/)
   })
 
+  it("onboarding without following successors notes the missing targets once, not again as warnings", async () => {
+    const home = makeHome()
+    const run = await cli(home, [
+      "onboard",
+      "--auth-choice",
+      "chutes-api-key",
+      "--chutes-api-key",
+      fake.apiKey,
+      "--no-follow-successors"
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const notes = run.stderr.split("\n").filter((line) => line.startsWith("note: "))
+    assert.isAbove(notes.length, 0, run.stderr)
+    assert.include(notes.join("\n"), "GLM-4.7-TEE")
+    assert.notMatch(run.stderr, /^warning: .*GLM-4\.7-TEE/m, "the provider's intake does not say it a second time")
+  })
+
   it("interactive onboarding offers the live models with the successor preselected", async () => {
     const modelPrompt = /Number, alias or ref \[(\d+)\]: /
     const primaryAfter = async (answer: string) => {
