@@ -51,13 +51,12 @@ import {
   encodeEither,
   FILE_NAME,
   fromText,
-  isChutesEntry,
   type OAuthProfile,
   type ProfileChange,
   type ProfileSet,
-  PROVIDER,
-  replacements
+  PROVIDER
 } from "./internal/authProfileDocument.js"
+import { fromBackend } from "./internal/authProfileBackend.js"
 import * as FileBackend from "./internal/authProfileFile.js"
 import type * as PrivateFiles from "./PrivateFiles.js"
 
@@ -191,7 +190,7 @@ export const isApiKey = (profile: ChutesProfile): profile is ApiKeyProfile => pr
  * @category models
  */
 export interface Service {
-  /** The file path, or `"memory"`. */
+  /** The file path, `"memory"`, or the shared store's location (`redis://host:6379/0 key …`, password masked). */
   readonly location: string
   /** Reads the store without a lock (writes are atomic renames); a missing file is the empty set. */
   readonly load: Effect.Effect<ProfileSet, StoreError>
@@ -217,38 +216,17 @@ export interface Service {
  */
 export class AuthProfileStore extends Context.Tag("effect-chutes/AuthProfileStore")<AuthProfileStore, Service>() {}
 
-const fromBackend = (backend: FileBackend.Backend): Service => {
-  const load = Effect.flatMap(backend.read, (text) => fromText(backend.location, text))
-  const modify = <A, E, R>(
-    f: (current: ProfileSet) => Effect.Effect<readonly [A, ReadonlyArray<ProfileChange>], E, R>
-  ): Effect.Effect<A, E | StoreError, R> =>
-    backend.exclusive((commit) =>
-      Effect.gen(function*() {
-        const base = yield* backend.read
-        const current = yield* fromText(backend.location, base)
-        const [result, changes] = yield* f(current)
-        if (changes.length > 0) {
-          for (const warning of replacements(current, changes)) yield* Effect.logWarning(warning)
-          yield* commit(base, changes)
-        }
-        return result
-      })
-    ).pipe(Effect.withSpan("AuthProfileStore.modify", { attributes: { location: backend.location } }))
-  return {
-    location: backend.location,
-    load: load.pipe(Effect.withSpan("AuthProfileStore.load", { attributes: { location: backend.location } })),
-    modify,
-    upsert: Effect.fn("AuthProfileStore.upsert")(function*(id: string, profile: ChutesProfile) {
-      yield* modify(() => Effect.succeed([undefined, [{ _tag: "Upsert", id, profile }]] as const))
-    }),
-    remove: Effect.fn("AuthProfileStore.remove")(function*(id: string) {
-      return yield* modify((current) => {
-        const found = isChutesEntry(current, id)
-        return Effect.succeed([found, found ? [{ _tag: "Remove", id } as const] : []] as const)
-      })
-    })
-  }
-}
+/**
+ * A store shared by several hosts that the default wiring uses instead of the file: when it is set, `layerFile` (which
+ * `ChutesProvider.layer` and the CLI use) provides this store. `effect-chutes/node` sets it from `CHUTES_REDIS_URL`
+ * (`NodeRedis`, docs/fleet.md); unset (the default), the file is used.
+ *
+ * @since 0.4.0
+ * @category tags
+ */
+export class SharedStore extends Context.Reference<SharedStore>()("effect-chutes/AuthProfileStore/SharedStore", {
+  defaultValue: (): Option.Option<Service> => Option.none()
+}) {}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // File layer
@@ -312,6 +290,9 @@ const noStateDir = (path: string): Service => {
  * locking; `allowGroupWritable` defaults to the settings'. Needs `PrivateFiles` and `FileLock` besides the platform's
  * `FileSystem` and `Path`: `NodeChutes.layerPlatform` provides all four on Node.
  *
+ * When a `SharedStore` is set (`effect-chutes/node` sets it from `CHUTES_REDIS_URL`), that store is provided instead
+ * and no file is used.
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -325,6 +306,8 @@ export const layerFile = (
   Layer.effect(
     AuthProfileStore,
     Effect.gen(function*() {
+      const shared = yield* SharedStore
+      if (Option.isSome(shared)) return shared.value
       const settings = yield* ChutesSettings
       const paths = yield* Path.Path
       const path = options.path ??

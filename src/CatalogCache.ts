@@ -48,6 +48,18 @@ export interface Service {
  */
 export class CatalogCache extends Context.Tag("effect-chutes/CatalogCache")<CatalogCache, Service>() {}
 
+/**
+ * A cache shared by several hosts that the default wiring uses instead of the file: when it is set, `layerFile` (which
+ * `ChutesProvider.layer` and the CLI use) provides this cache. `effect-chutes/node` sets it from `CHUTES_REDIS_URL`
+ * (`NodeRedis`, docs/fleet.md); unset (the default), the file is used.
+ *
+ * @since 0.4.0
+ * @category tags
+ */
+export class SharedCache extends Context.Reference<SharedCache>()("effect-chutes/CatalogCache/SharedCache", {
+  defaultValue: (): Option.Option<Service> => Option.none()
+}) {}
+
 const decode = Schema.decodeUnknownOption(Schema.parseJson(CachedCatalog))
 const encode = Schema.encodeSync(Schema.parseJson(CachedCatalog))
 
@@ -66,7 +78,8 @@ export const maxBytes = (settings: { readonly maxResponseBytes: number }): numbe
  * The cache file at `ChutesSettings.diskCachePath` (disabled when that is undefined), read and written through the
  * `PrivateFiles` in context (`NodePrivateFiles.layer` on Node, `PrivateFiles.layerFileSystem` over any `FileSystem`).
  * A file that someone else could change, a symbolic link, not a regular file or over `maxBytes` is not used (a
- * warning says why); a catalog too large for the cap is not written.
+ * warning says why); a catalog too large for the cap is not written. When a `SharedCache` is set, that cache is
+ * provided instead.
  *
  * @since 0.1.0
  * @category layers
@@ -74,6 +87,8 @@ export const maxBytes = (settings: { readonly maxResponseBytes: number }): numbe
 export const layerFile: Layer.Layer<CatalogCache, never, PrivateFiles.PrivateFiles | ChutesSettings> = Layer.effect(
   CatalogCache,
   Effect.gen(function*() {
+    const shared = yield* SharedCache
+    if (Option.isSome(shared)) return shared.value
     const settings = yield* ChutesSettings
     const files = yield* PrivateFiles.PrivateFiles
     const path = settings.diskCachePath

@@ -302,13 +302,19 @@ export class PromptError extends Schema.TaggedError<PromptError>("effect-chutes/
  *   owner) or is not a regular file (a symbolic link, a FIFO, a device); the detail says how to fix it.
  * - `Permission`, `Io`: the operating system refused or failed.
  * - `Locked`: another process held the lock for too long.
+ * - `Unreachable`: the shared store (Redis, `effect-chutes/node`) could not be reached or did not answer in time; the
+ *   detail says what to check. Nothing was changed.
+ * - `LeaseLost`: the lease of the shared store's refresh lock ran out while this process held it, and another writer
+ *   changed the store meanwhile; nothing was written over that newer write.
+ *
+ * For the shared store, `path` is its location with any password masked (`redis://:***@host:6379 key …`).
  *
  * @since 0.1.0
  * @category errors
  */
 export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/StoreError")("StoreError", {
-  reason: Schema.Literal("Corrupt", "Permission", "Io", "Locked", "Unsafe"),
-  /** The file involved. */
+  reason: Schema.Literal("Corrupt", "Permission", "Io", "Locked", "Unsafe", "Unreachable", "LeaseLost"),
+  /** The file involved (for the shared store: its location, password masked). */
   path: Schema.String,
   detail: Schema.optional(Schema.String)
 }) {
@@ -326,6 +332,11 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/St
         return `The auth profile store ${this.path} is locked by another process${detail}`
       case "Unsafe":
         return `Refusing to use the auth profile store ${this.path}${detail}`
+      case "Unreachable":
+        return `The shared auth profile store ${this.path} cannot be reached; nothing was changed${detail}`
+      case "LeaseLost":
+        return `The refresh lock of the shared auth profile store ${this.path} expired while this process held it, ` +
+          `and another writer changed the store meanwhile; nothing was written over it${detail}`
     }
   }
 }

@@ -15,6 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 
 /**
  * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
@@ -302,6 +303,16 @@ export const stateDirConfig: Config.Config<Option.Option<string>> = Config.all([
       () => Option.map(Option.orElse(home, () => userProfile), (dir) => join(join(dir, ".config"), "effect-chutes"))
     ))
 ))
+
+/**
+ * The shared store's URL from `CHUTES_REDIS_URL` (`redis://` or `rediss://`, maybe with a password: kept `Redacted`).
+ * Only `effect-chutes/node` acts on it (docs/fleet.md); empty or whitespace-only counts as unset.
+ *
+ * @since 0.4.0
+ * @category config
+ */
+export const redisUrlConfig: Config.Config<Option.Option<Redacted.Redacted<string>>> = optionalEnv("CHUTES_REDIS_URL")
+  .pipe(Config.map(Option.map((url) => Redacted.make(url))))
 
 const isTrue = (value: string): boolean => /^(1|true|yes|on)$/i.test(value)
 const isFalse = (value: string): boolean => /^(0|false|no|off)$/i.test(value)

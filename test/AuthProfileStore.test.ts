@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -191,6 +192,20 @@ describe("the document (pure)", () => {
     ])
     const text = AuthProfileStore.encode(set)
     assert.deepStrictEqual(Object.keys((JSON.parse(text) as { profiles: object }).profiles), ["__proto__"])
+  })
+
+  it("a chutes entry whose type is not a string is kept as another entry, not thrown on", () => {
+    const text = JSON.stringify({
+      version: 1,
+      profiles: {
+        "chutes:odd": { type: { toString: false }, provider: "chutes", key: "cpk_x" },
+        "chutes:default": { type: "api_key", provider: "chutes", key: "cpk_y" }
+      }
+    })
+    const set = Either.getOrThrow(AuthProfileStore.decode(text, "/store.json"))
+    assert.deepStrictEqual([...set.profiles.keys()], ["chutes:default"])
+    assert.deepStrictEqual(set.others, ["chutes:odd"])
+    assert.strictEqual(AuthProfileStore.encode(set), `${JSON.stringify(JSON.parse(text), null, 2)}\n`)
   })
 })
 

@@ -180,7 +180,11 @@ const fromEntries = (
   const profiles = new Map<string, ChutesProfile>()
   const others: Array<string> = []
   for (const [id, value] of entries) {
-    const decoded = Predicate.isRecord(value) && value["provider"] === PROVIDER ? decodeProfile(value) : Option.none()
+    // `type` is checked to be a string first: Effect's union decoder calls `String()` on a discriminant, which throws
+    // for an object such as `{ "toString": false }` (found by test/fuzz.test.ts) instead of failing the decode.
+    const decoded = Predicate.isRecord(value) && value["provider"] === PROVIDER && typeof value["type"] === "string"
+      ? decodeProfile(value)
+      : Option.none()
     if (Option.isSome(decoded)) profiles.set(id, decoded.value)
     else others.push(id)
   }

@@ -1,7 +1,9 @@
 /**
  * `ChutesProvider` with everything wired for Node: the undici-based HTTP client, the Node file system and path, the
  * hardened access to the state files (`NodePrivateFiles`: no symbolic links followed, owner and mode checked) and the
- * cross-process lock of the auth profile store (`NodeFileLock`: proper-lockfile, shared with OpenClaw).
+ * cross-process lock of the auth profile store (`NodeFileLock`: proper-lockfile, shared with OpenClaw). With
+ * `CHUTES_REDIS_URL` set (or the `redis` option), the auth profiles and the catalog cache live on Redis, shared by
+ * every host that uses the same URL (`NodeRedis`, docs/fleet.md); `config.json5` stays on each host.
  *
  * @since 0.1.0
  */
@@ -12,16 +14,10 @@ import * as Layer from "effect/Layer"
 import * as ChutesProvider from "../ChutesProvider.js"
 import * as NodeFileLock from "./NodeFileLock.js"
 import * as NodePrivateFiles from "./NodePrivateFiles.js"
+import * as NodeRedis from "./NodeRedis.js"
 
-/**
- * The platform services the library needs, for Node: the HTTP client, `FileSystem` and `Path`, the hardened
- * `PrivateFiles` that the file-backed services (auth profile store, agent config, catalog cache) read and write
- * through, and the cross-process `FileLock` of the auth profile store.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerPlatform = Layer.mergeAll(
+/** The platform services without the choice of a shared store. */
+const layerLocal = Layer.mergeAll(
   NodeHttpClient.layerUndici,
   NodeFileSystem.layer,
   NodePath.layer,
@@ -30,9 +26,47 @@ export const layerPlatform = Layer.mergeAll(
 )
 
 /**
+ * The platform services the library needs, for Node: the HTTP client, `FileSystem` and `Path`, the hardened
+ * `PrivateFiles` that the file-backed services (auth profile store, agent config, catalog cache) read and write
+ * through, the cross-process `FileLock` of the auth profile store, and the shared store and cache on Redis when
+ * `CHUTES_REDIS_URL` is set (`NodeRedis.layerConfig`; the files otherwise).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPlatform = Layer.merge(layerLocal, Layer.orDie(NodeRedis.layerConfig()))
+
+/**
+ * `layerPlatform` with the shared store chosen in code: `false` for the files whatever `CHUTES_REDIS_URL` says,
+ * `NodeRedis.Options` for Redis, `undefined` to follow `CHUTES_REDIS_URL`.
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layerPlatformWith = (redis: NodeRedis.Options | false | undefined) =>
+  redis === undefined
+    ? layerPlatform
+    : Layer.merge(layerLocal, redis === false ? NodeRedis.layerNone : NodeRedis.layerShared(redis))
+
+/**
+ * Options of `layer`: the provider's, and where the auth profiles and the catalog cache live.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface LayerOptions extends ChutesProvider.LayerOptions {
+  /**
+   * The shared store on Redis (`NodeRedis.Options`), or `false` for the files in the state directory. Default: Redis
+   * when `CHUTES_REDIS_URL` is set, else the files.
+   */
+  readonly redis?: NodeRedis.Options | false | undefined
+}
+
+/**
  * The provider, ready to run on Node: `ChutesProvider.layer(options)` over `layerPlatform`. The credential comes from
- * `options.credential`, else `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, else the stored auth profiles; user aliases and
- * the default model from `options`, else the agent config that onboarding wrote.
+ * `options.credential`, else `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, else the stored auth profiles (on Redis with
+ * `CHUTES_REDIS_URL` or `options.redis`); user aliases and the default model from `options`, else the agent config
+ * that onboarding wrote.
  *
  * @example
  * ```ts
@@ -53,5 +87,5 @@ export const layerPlatform = Layer.mergeAll(
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: ChutesProvider.LayerOptions = {}) =>
-  ChutesProvider.layer(options).pipe(Layer.provide(layerPlatform))
+export const layer = (options: LayerOptions = {}) =>
+  ChutesProvider.layer(options).pipe(Layer.provide(layerPlatformWith(options.redis)))

@@ -12,3 +12,5 @@ export * as NodeFileLock from "./NodeFileLock.js"
 export * as NodeOAuthLogin from "./NodeOAuthLogin.js"
 /** @since 0.2.0 */
 export * as NodePrivateFiles from "./NodePrivateFiles.js"
+/** @since 0.4.0 */
+export * as NodeRedis from "./NodeRedis.js"
