@@ -67,13 +67,24 @@ import { isDailyCap } from "../internal/retry.js"
  * - `Unauthorized` (401): an API key was rejected (API keys are not refreshed).
  * - `ReauthRequired` (401): an OAuth credential was rejected even after one forced refresh, or could not be
  *   refreshed: sign in again.
- * - `QuotaExceeded` (402): quota or balance exhausted; the description holds the message and the reset time.
+ * - `QuotaExceeded` (402): the daily quota is used up and the balance is $0 or less (or any 402 not named below);
+ *   `resetsAt` (on {@link HttpResponseError}) holds `quota_reset_timestamp` when the service sends it, and the
+ *   description says it as a UTC time and "in N h M min". Not retried.
+ * - `SubscriptionCapReached` (402 "Subscription usage cap exceeded"): a subscription window's cap is spent; add
+ *   balance or wait for the window to reset. Not retried.
+ * - `TeeRequiresSubscription` (402 "TEE models require an active subscription or positive balance"). Not retried.
+ * - `CreatorZeroBalance` (402 "… the creator of this chute … has zero balance"): that chute is unavailable, not your
+ *   account; another model may answer (failover).
  * - `MissingScope` (403): the OAuth token lacks the `chutes:invoke` scope.
  * - `ModelNotFound` (404 `model not found`): with "did you mean" from the catalog, and the successor of a model Chutes
  *   retired (`its successor: chutes/…`) when the built-in lifecycle names one.
  * - `NotFound` (any other 404: usually a wrong base URL).
- * - `RateLimited` (429): capacity, the edge limiter, or the free-models daily cap (which is not retried: it resets at
- *   00:00 UTC).
+ * - `Capacity` (429 "Infrastructure is at maximum capacity"): retried with backoff, then failover.
+ * - `DailyCapReached` (429 "Free models limit reached for today"): the free-models daily cap. NOT retried (asking
+ *   again only hammers the service); `resetsAt` is the next 00:00 UTC.
+ * - `EdgeRateLimited` (429 with nginx's HTML page): the edge limiter (about 60 requests a minute per caller), also
+ *   what a call without an `Authorization` bearer gets. Retried with backoff.
+ * - `RateLimited` (any other 429): retried with backoff.
  * - `NoInstances` (503 "No instances available"): the model has no running instance.
  * - `ServiceUnavailable` (any other 503).
  * - `ServerError` (500, 502, 504).
@@ -94,6 +105,8 @@ import { isDailyCap } from "../internal/retry.js"
  * - `UnknownModel`: the model name resolves to nothing (not an alias, a ref, or a model id), or is a malformed ref.
  * - `Credentials`: no credential at all, the credential store could not be read, or a due or forced refresh could not
  *   be done now (the IdP unreachable: the profile is unchanged, try again).
+ * - `BudgetExceeded`: the USD budget of the `ChutesBudget` the model reads is spent; the call failed before any
+ *   request was sent (an {@link UnknownError}).
  *
  * @since 0.1.0
  * @category models
@@ -120,7 +133,14 @@ export const Kind = Schema.Literal(
   "InvalidToolArguments",
   "UnsupportedInput",
   "UnknownModel",
-  "Credentials"
+  "Credentials",
+  "Capacity",
+  "DailyCapReached",
+  "EdgeRateLimited",
+  "SubscriptionCapReached",
+  "TeeRequiresSubscription",
+  "CreatorZeroBalance",
+  "BudgetExceeded"
 )
 
 /**
@@ -167,14 +187,15 @@ export class HttpRequestError extends AiError.HttpRequestError.extend<HttpReques
 
 /**
  * `@effect/ai`'s `HttpResponseError` (same `_tag`) with the Chutes {@link Kind}: an answer with a non-2xx status, or
- * one that broke while its body was read.
+ * one that broke while its body was read. `resetsAt`: when a refusal ends — `quota_reset_timestamp` of a
+ * `QuotaExceeded` 402, the next 00:00 UTC for `DailyCapReached` — when known.
  *
  * @since 0.1.0
  * @category errors
  */
 export class HttpResponseError extends AiError.HttpResponseError.extend<HttpResponseError>(
   "effect-chutes/ai/ChutesAiError/HttpResponseError"
-)({ kind: Kind }) {
+)({ kind: Kind, resetsAt: Schema.optional(Schema.DateTimeUtc) }) {
   static {
     printAsError(this)
   }
@@ -291,8 +312,8 @@ export const kind = (error: unknown): Kind | undefined => {
 }
 
 /**
- * Whether a later attempt of the same request may succeed: rate limits (but not the free-models daily cap, which
- * resets at 00:00 UTC), missing instances, 5xx, transport failures.
+ * Whether a later attempt of the same request may succeed: rate limits and capacity (but not the free-models daily
+ * cap, `DailyCapReached`, which resets at 00:00 UTC), missing instances, 5xx, transport failures. No 402 is.
  *
  * @since 0.1.0
  * @category predicates
@@ -300,8 +321,11 @@ export const kind = (error: unknown): Kind | undefined => {
 export const isRetryable = (error: unknown): boolean => {
   switch (kind(error)) {
     case "RateLimited":
+      // An error from before the daily cap had a kind of its own (or decoded without the field) still says so.
       return !(error instanceof AiError.HttpResponseError &&
         isDailyCap(error.response.status, error.body ?? error.description))
+    case "Capacity":
+    case "EdgeRateLimited":
     case "NoInstances":
     case "ServiceUnavailable":
     case "ServerError":
@@ -317,8 +341,8 @@ export const isRetryable = (error: unknown): boolean => {
 }
 
 /**
- * Whether another model may succeed where this one failed (404 model not found, 429, 503, no instances: docs/ai.md), or
- * the model cannot take the prompt at all (`UnsupportedInput`).
+ * Whether another model may succeed where this one failed (404 model not found, every 429 kind, 503, no instances, a
+ * chute whose creator has zero balance: docs/ai.md), or the model cannot take the prompt at all (`UnsupportedInput`).
  *
  * @since 0.1.0
  * @category predicates
@@ -327,6 +351,10 @@ export const isFailoverEligible = (error: unknown): boolean => {
   switch (kind(error)) {
     case "ModelNotFound":
     case "RateLimited":
+    case "Capacity":
+    case "DailyCapReached":
+    case "EdgeRateLimited":
+    case "CreatorZeroBalance":
     case "NoInstances":
     case "ServiceUnavailable":
     case "UnsupportedInput":

@@ -9,7 +9,10 @@
  * (`timeouts`, `limits`: 10 minutes for a non-streaming call; 5 minutes to a stream's first data event and 2 between
  * data events, keep-alive comments not counting; 32 MiB for a body), so a server that never finishes cannot hold a call
  * or fill the memory. Every failure of a call is an `AiError` carrying the Chutes-specific reason as its `kind` field
- * (see `ChutesAiError`). Building this layer never fails: the model names are resolved per call, so one that resolves
+ * (see `ChutesAiError`; the gateway's 402s and 429s each have a kind of their own). Every answer's `finish` part
+ * carries what the call cost ({@link callCost}: tokens, list-price USD, quota covered or charged, the quota and
+ * rate-limit headers), which also goes into {@link metrics} and the call's span; a `ChutesBudget` in the context when
+ * the layer is built caps the spend of every call through it. Building this layer never fails: the model names are resolved per call, so one that resolves
  * to nothing fails the call (`MalformedInput`, kind `UnknownModel`). The provider layer under it is another matter:
  * `ChutesProvider.layer` (and `NodeChutes.layer`) fails to build with `InvalidModelRef` when its own `defaultModel`
  * option is not a `chutes/<model-id>` ref — a configuration error, reported before any call.
@@ -53,13 +56,17 @@ import * as ChutesSettings from "../ChutesSettings.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelRef from "../ModelRef.js"
 import type * as ChutesAiError from "./ChutesAiError.js"
+import * as ChutesBudget from "./ChutesBudget.js"
 import * as Answer from "./internal/answer.js"
 import { type ModelTarget, requestBody } from "./internal/chatRequest.js"
 import { completionParts } from "./internal/chatResponse.js"
+import { callCost as callCostOf, headerFacts, type Meter } from "./internal/cost.js"
 import { inputError, type Method, requestFailure, unknownError } from "./internal/errors.js"
 import * as Failover from "./internal/failover.js"
 import * as Resolved from "./internal/options.js"
 import { send as sendTo } from "./internal/send.js"
+import type { ResponseInfo } from "./internal/metadata.js"
+import * as Spend from "./internal/spend.js"
 
 // =====================================================================================================================
 // Options
@@ -225,61 +232,19 @@ export interface LimitOptions {
 }
 
 /**
- * What `ChutesLanguageModel` adds to the `response-metadata` part under `metadata.chutes`: which model answered, the
- * invocation id, and the models a failover tried before.
+ * The metadata `ChutesLanguageModel` adds to its answers (which model answered, the failover path, what the call
+ * cost), documented in src/ai/internal/metadata.ts.
  *
- * @since 0.1.0
- * @category models
+ * @since 0.3.0
  */
-export type ResponseInfo = {
-  /** The model id that answered (the `model` sent). */
-  readonly model: string
-  /** `chutes/<model>` */
-  readonly ref: string
-  /** What the caller named it: an alias, a ref or an id. */
-  readonly requested: string
-  /** The `X-Chutes-InvocationID` response header, the service's handle on this request. */
-  readonly invocationId?: string | undefined
-  /** Models tried before this one, in order, with why they were passed over. */
-  readonly failover: ReadonlyArray<FailoverStep>
-}
+export type { CallCost, FailoverStep, QuotaHeaders, ResponseInfo } from "./internal/metadata.js"
 
 /**
- * One model a failover passed over: its id, the failure kind and the HTTP status.
+ * Reading that metadata back (`callCost`, `responseInfo`) and the metrics every call updates (`metrics`).
  *
- * @since 0.1.0
- * @category models
+ * @since 0.3.0
  */
-export type FailoverStep = {
-  readonly model: string
-  readonly kind: ChutesAiError.Kind
-  readonly status?: number | undefined
-}
-
-declare module "@effect/ai/Response" {
-  export interface ResponseMetadataPartMetadata extends ProviderMetadata {
-    /** Set by `ChutesLanguageModel`: which model answered, the invocation id, the failover path. */
-    readonly chutes?: ResponseInfo | undefined
-  }
-}
-
-/**
- * What the `response-metadata` part says about a Chutes answer: which model answered (after any failover), the
- * `X-Chutes-InvocationID`, and the models tried before. Takes a `generateText` response, its `content`, or the parts
- * of a stream.
- *
- * @since 0.1.0
- * @category accessors
- */
-export const responseInfo = (
-  response: { readonly content: ReadonlyArray<Response.AnyPart> } | Iterable<Response.AnyPart>
-): ResponseInfo | undefined => {
-  const parts: Iterable<Response.AnyPart> = Symbol.iterator in response ? response : response.content
-  for (const part of parts) {
-    if (part.type === "response-metadata" && part.metadata.chutes !== undefined) return part.metadata.chutes
-  }
-  return undefined
-}
+export { callCost, metrics, responseInfo } from "./internal/metadata.js"
 
 // =====================================================================================================================
 // The model
@@ -288,6 +253,7 @@ export const responseInfo = (
 interface Sent {
   readonly response: HttpClientResponse.HttpClientResponse
   readonly info: ResponseInfo
+  readonly meter: Meter
 }
 
 /**
@@ -326,6 +292,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     const timeouts = Resolved.deadlines(options.timeouts)
     const limits = Resolved.limits(options.limits)
     const inputs: ReadonlyArray<string> = [options.model, ...(options.fallbackModels ?? [])]
+    // The budget is the one present when the model is built: shared by every call through it (ChutesBudget.ts).
+    const budget = Option.getOrUndefined(yield* Effect.serviceOption(ChutesBudget.ChutesBudget))
 
     const resolveTarget = (method: Method, input: string, snapshot: ModelCatalog.CatalogSnapshot) =>
       provider.resolve(input).pipe(
@@ -390,15 +358,18 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           resolve: (input) => resolveCached(method, input, snapshot),
           attempt
         })
+        // The headers are read once here; the usage at the finish part (internal/cost.ts).
+        const facts = headerFacts(response.headers)
         return {
           response,
           info: {
             model: target.id,
             ref: target.ref,
             requested: target.input,
-            invocationId: response.headers["x-chutes-invocationid"],
+            invocationId: facts.invocationId,
             failover
-          }
+          },
+          meter: (usage) => callCostOf(usage, target, snapshot.source, facts)
         }
       })
 
@@ -422,15 +393,16 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       // A span per call without `Effect.fn`'s call-site capture, a `new Error()` on every call (bench/README.md, "Chat").
       generateText: (providerOptions) =>
         Effect.gen(function*() {
+          yield* Spend.checkBudget("generateText", budget)
           const parts = yield* Resolved.within(
-            Effect.flatMap(send("generateText", providerOptions, false), ({ info, response }) =>
+            Effect.flatMap(send("generateText", providerOptions, false), ({ info, meter, response }) =>
               Effect.flatMap(
                 Answer.readCompletion(response, {
                   info,
                   maxBytes: limits.maxBodyBytes,
                   readError: (e) => requestFailure("generateText", e)
                 }),
-                (text) => completionParts("generateText", text, info)
+                (text) => completionParts("generateText", text, info, meter)
               )),
             timeouts.completion,
             () =>
@@ -441,6 +413,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               )
           )
           annotateResponse(providerOptions.span, parts)
+          yield* Spend.record(parts, providerOptions.span, budget)
           return parts
         }).pipe(Effect.withSpan("ChutesLanguageModel.generateText", { captureStackTrace: false })),
       streamText: (providerOptions) =>
@@ -450,11 +423,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             const span = yield* Effect.makeSpanScoped("ChutesLanguageModel.streamText", {
               parent: providerOptions.span
             })
+            yield* Spend.checkBudget("streamText", budget)
             const started = yield* Clock.currentTimeMillis
             const firstLimit = Duration.lessThanOrEqualTo(timeouts.firstEvent, timeouts.stream)
               ? "firstEvent"
               : "stream"
-            const { info, response } = yield* Resolved.within(
+            const { info, meter, response } = yield* Resolved.within(
               Effect.withParentSpan(send("streamText", providerOptions, true), span),
               timeouts[firstLimit],
               () =>
@@ -471,7 +445,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               deadlines: timeouts,
               limits,
               readError: (e) => requestFailure("streamText", e),
-              onParts: (parts) => annotateResponse(providerOptions.span, parts)
+              onParts: (parts) => annotateResponse(providerOptions.span, parts),
+              meter,
+              onEnd: (parts) => Spend.record(parts, providerOptions.span, budget)
             }).pipe(Effect.withParentSpan(span))
           })
         )

@@ -8,3 +8,5 @@
 export * as ChutesLanguageModel from "./ChutesLanguageModel.js"
 /** @since 0.1.0 */
 export * as ChutesAiError from "./ChutesAiError.js"
+/** @since 0.3.0 */
+export * as ChutesBudget from "./ChutesBudget.js"

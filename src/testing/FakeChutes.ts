@@ -56,7 +56,9 @@ export {
   /** @since 0.1.0 */
   FakeRoute,
   /** @since 0.1.0 */
-  Fault
+  Fault,
+  /** @since 0.3.0 */
+  GatewayRefusal
 } from "./FakeChutes/faults.js"
 /**
  * The API key the fake accepts unless told otherwise.

@@ -92,7 +92,7 @@ describe("HTTP status table", () => {
       const error = yield* failure(fake)
       assert.strictEqual(ChutesAiError.kind(error), "QuotaExceeded")
       assert.include(error.description, "Quota exceeded")
-      assert.include(error.description, "resets at 2026-11-26T00:00:00Z")
+      assert.include(error.description, "the quota resets 2026-11-26 00:00 UTC")
     }))
 
   it.scopedLive("403 naming the scope -> MissingScope, saying chutes:invoke", () =>

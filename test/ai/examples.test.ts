@@ -28,7 +28,7 @@ const sourceConditions = (): Array<string> => {
   return Object.entries(pkg.exports["./ai"] ?? {}).filter(([, target]) => target.startsWith("./src/")).map(([c]) => c)
 }
 
-const EXAMPLES = ["chat", "chat-stream", "tools"] as const
+const EXAMPLES = ["chat", "chat-stream", "tools", "account"] as const
 type Example = typeof EXAMPLES[number]
 
 /** A scratch directory with the examples bundled once, and an empty state directory. */
@@ -121,6 +121,23 @@ layer(Workspace.layer, { excludeTestServices: true, timeout: "60 seconds" })("ex
       assert.include(run.stdout, `get_weather({"city":"Paris"}) -> {"city":"Paris","celsius":21,"sky":"clear"}`)
       assert.include(run.stdout, `get_weather({"city":"Oslo"}) -> {"city":"Oslo","celsius":-3,"sky":"clear"}`)
       assert.include(run.stdout, "(offline: FakeChutes")
+    }))
+
+  it.scoped("account.ts: the account, three calls and their cost, a typed 402, the usage table (offline)", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample(yield* Workspace, "account")
+      ok(run)
+      const out = run.stdout
+      assert.include(out, "account: alice · balance $2.5000 · today's quota 298 of 300 requests used")
+      // DeepSeek-V3.2 at $1 / $1 (cache $0.5), Kimi-K2.6 at $0.74 / $3.5 (cache $0.37) per 1M tokens, live prices.
+      assert.match(out, /DeepSeek-V3\.2-TEE +generateText 1,200 in \(0 cached\) · 150 out · \$0\.001350 list \(live prices\) · covered by the daily quota \(quota 298\/300/)
+      assert.match(out, /Kimi-K2\.6-TEE +streamText +3,000 in \(2,000 cached\) · 400 out · \$0\.002880 list \(live prices\) · covered by the daily quota \(quota 299\/300/)
+      assert.match(out, /DeepSeek-V3\.2-TEE +generateText 1,200 in \(1,000 cached\) · 90 out · \$0\.000790 list \(live prices\) · charged \$0\.000790 \(quota 300\/300/)
+      assert.include(out, "budget: $0.005020 of $0.01 spent")
+      assert.match(out, /a refused call: kind QuotaExceeded — .*the quota resets \d{4}-\d\d-\d\d 00:00 UTC \(in (\d+ h )?\d+ min\)/)
+      assert.match(out, /deepseek-ai\/DeepSeek-V3\.2-TEE +2 +2,400 +240 +\$0\.000790/)
+      assert.match(out, /moonshotai\/Kimi-K2\.6-TEE +1 +3,000 +400 +\$0\.000000/)
+      assert.include(out, "balance now: $2.499210")
     }))
 
   it.scoped("chat-stream.ts offline streams at loopback speed (its paced writes took 4–6 s)", () =>

@@ -60,7 +60,7 @@ describe("failover", () => {
       ])
       assert.deepStrictEqual(ChutesLanguageModel.responseInfo(response)?.failover, [
         { model: "zai-org/GLM-4.7-TEE", kind: "ModelNotFound", status: 404 },
-        { model: "zai-org/GLM-5-TEE", kind: "RateLimited", status: 429 }
+        { model: "zai-org/GLM-5-TEE", kind: "DailyCapReached", status: 429 }
       ])
     }))
 

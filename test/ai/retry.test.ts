@@ -113,9 +113,10 @@ describe("chat retries (TestClock)", () => {
       assert.strictEqual(requests.length, 1)
       assert.deepStrictEqual(events, [])
       const error = Either.isLeft(result) ? result.left : undefined
-      assert.strictEqual(ChutesAiError.kind(error), "RateLimited")
+      assert.strictEqual(ChutesAiError.kind(error), "DailyCapReached")
       assert.isFalse(ChutesAiError.isRetryable(error))
-      assert.include(error?.description, "resets at 00:00 UTC")
+      // The TestClock stands at the epoch: the next 00:00 UTC is a day later.
+      assert.include(error?.description, "resets at 1970-01-02 00:00 UTC (in 24 h 0 min)")
     }))
 
   it.effect("the default policy: 3 retries (4 attempts), backoff from 500 ms, then the last error", () =>

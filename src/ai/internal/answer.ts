@@ -21,6 +21,7 @@ import * as Stream from "effect/Stream"
 import type * as ChutesAiError from "../ChutesAiError.js"
 import type { ResponseInfo } from "../ChutesLanguageModel.js"
 import { makeStreamAssembler } from "./chatResponse.js"
+import type { Meter } from "./cost.js"
 import { outputError, unknownError } from "./errors.js"
 import { makeSseReader, type SseEvent, type StreamLimits } from "./sse.js"
 import * as CappedBody from "../../internal/cappedBody.js"
@@ -166,6 +167,10 @@ export const streamParts = (
     readonly readError: ReadError
     /** Sees every part before the caller does (span annotations). */
     readonly onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => void
+    /** The finish part's `chutes` metadata (the call's cost), from the last usage. */
+    readonly meter?: Meter | undefined
+    /** Runs once, with the closing parts (the finish part among them), before the caller gets them. */
+    readonly onEnd?: ((parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void>) | undefined
   }
 ): Effect.Effect<Stream.Stream<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -173,7 +178,8 @@ export const streamParts = (
     const clock = yield* Effect.clock
     const mailbox = yield* Mailbox.make<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>(BUFFER)
     const reader = makeSseReader(options.limits, info.ref)
-    const assembler = makeStreamAssembler(info, options.limits)
+    const assembler = makeStreamAssembler(info, options.limits, options.meter)
+    const { onEnd } = options
     const firstData = yield* Deferred.make<void>()
     const watch: Watch = { lastData: options.started, sawData: false, waiting: false, firstData }
     const events: Array<SseEvent> = []
@@ -244,7 +250,8 @@ export const streamParts = (
       const parts: Array<Response.StreamPartEncoded> = []
       const error = assembler.endInto(parts)
       onParts(parts)
-      return Effect.zipRight(mailbox.offerAll(parts), error === undefined ? Effect.void : Effect.fail(error))
+      const offer = Effect.zipRight(mailbox.offerAll(parts), error === undefined ? Effect.void : Effect.fail(error))
+      return onEnd === undefined || error !== undefined ? offer : Effect.zipRight(onEnd(parts), offer)
     })
 
     /** At `[DONE]`: the closing parts and the end to the caller, then the drain (see `DRAIN_MILLIS`). */

@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import { excerpt } from "../../internal/redact.js"
 import type * as ChutesAiError from "../ChutesAiError.js"
 import type { ResponseInfo } from "../ChutesLanguageModel.js"
+import type { Meter } from "./cost.js"
 import { type Method, outputError, unknownError } from "./errors.js"
 import { defaultStreamLimits, type SseEvent, type StreamLimits } from "./sse.js"
 
@@ -163,6 +164,16 @@ const usagePart = (usage: UsageWire | null | undefined): typeof Response.Usage.E
   }
 }
 
+/** The finish part, with the call's cost under `metadata.chutes` when there is a meter. */
+const finishPart = (
+  reason: Response.FinishReason,
+  usage: typeof Response.Usage.Encoded,
+  meter: Meter | undefined
+): Response.FinishPartEncoded =>
+  meter === undefined
+    ? { type: "finish", reason, usage }
+    : { type: "finish", reason, usage, metadata: { chutes: meter(usage) } }
+
 const timestamp = (created: number | null | undefined): string | undefined =>
   created !== undefined && created !== null && Number.isFinite(created) && created > 0
     ? DateTime.formatIso(DateTime.unsafeMake(created * 1000))
@@ -245,7 +256,9 @@ const newToolCallId = (): string => `call_${globalThis.crypto.randomUUID().repla
 export const completionParts = (
   method: Method,
   bodyText: string,
-  info: ResponseInfo
+  info: ResponseInfo,
+  /** The finish part's `chutes` metadata (the call's cost), from its usage. */
+  meter?: Meter | undefined
 ): Effect.Effect<Array<Response.PartEncoded>, ChutesAiError.ChutesAiError> =>
   Effect.gen(function*() {
     const json = parseJson(bodyText)
@@ -292,11 +305,7 @@ export const completionParts = (
       const params = yield* parseArguments(method, name, call.function?.arguments)
       parts.push({ type: "tool-call", id: call.id ?? newToolCallId(), name, params, providerExecuted: false })
     }
-    parts.push({
-      type: "finish",
-      reason: finishReason(choice.finish_reason, toolCalls.length > 0),
-      usage: usagePart(response.usage)
-    })
+    parts.push(finishPart(finishReason(choice.finish_reason, toolCalls.length > 0), usagePart(response.usage), meter))
     return parts
   })
 
@@ -337,7 +346,9 @@ export interface StreamAssembler {
  */
 export const makeStreamAssembler = (
   info: ResponseInfo,
-  limits: Partial<Pick<StreamLimits, "maxToolArgumentsLength">> = {}
+  limits: Partial<Pick<StreamLimits, "maxToolArgumentsLength">> = {},
+  /** The finish part's `chutes` metadata (the call's cost), from the last usage: called once, at the end. */
+  meter?: Meter | undefined
 ): StreamAssembler => {
   const method: Method = "streamText"
   const maxToolArguments = limits.maxToolArgumentsLength ?? defaultStreamLimits.maxToolArgumentsLength
@@ -509,7 +520,7 @@ export const makeStreamAssembler = (
       parts.push({ type: "tool-params-end", id: call.id })
       parts.push({ type: "tool-call", id: call.id, name: call.name, params: params.right, providerExecuted: false })
     }
-    parts.push({ type: "finish", reason: finishReason(finish, ordered.length > 0), usage: usagePart(usage) })
+    parts.push(finishPart(finishReason(finish, ordered.length > 0), usagePart(usage), meter))
     for (const part of parts) out.push(part)
     return undefined
   }

@@ -5,6 +5,7 @@
  */
 import type * as AiError from "@effect/ai/AiError"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { CredentialsError } from "../../ChutesError.js"
@@ -62,9 +63,12 @@ export const responseError = (options: {
   /** The raw body; kept as a short scrubbed excerpt. */
   readonly body?: string | undefined
   readonly reason?: "StatusCode" | "Decode" | "EmptyBody" | undefined
+  /** When the refusal ends (epoch milliseconds), if known. */
+  readonly resetsAt?: number | undefined
 }): ChutesAiError.HttpResponseError =>
   new ChutesAiError.HttpResponseError({
     kind: options.kind,
+    resetsAt: options.resetsAt !== undefined ? DateTime.unsafeMake(options.resetsAt) : undefined,
     module: MODULE,
     method: options.method,
     reason: options.reason ?? "StatusCode",
@@ -127,7 +131,8 @@ export const appendDescription = (error: ChutesAiError.ChutesAiError, text: stri
         reason: error.reason,
         request: error.request,
         response: error.response,
-        body: error.body
+        body: error.body,
+        resetsAt: error.resetsAt
       })
     case "MalformedInput":
       return new ChutesAiError.MalformedInput({ ...common, cause: error.cause })
@@ -207,6 +212,86 @@ export const detailSuffix = (detail: string | undefined): string => (detail !== 
 export interface Classified {
   readonly kind: Kind
   readonly text: string
+  /** When the refusal ends, if known (epoch milliseconds). */
+  readonly resetsAt?: number | undefined
+}
+
+/** The next 00:00 UTC after `now`. */
+export const nextUtcMidnight = (now: number): number => {
+  const at = new Date(now)
+  return Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1)
+}
+
+/** `2026-06-12 00:00 UTC (in 3 h 12 min)`; a time already past says so. */
+export const describeReset = (at: number, now: number): string => {
+  const iso = new Date(at).toISOString()
+  const when = `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
+  const minutes = Math.ceil((at - now) / 60_000)
+  if (minutes <= 0) return `${when} (already past)`
+  const hours = Math.floor(minutes / 60)
+  return `${when} (in ${hours > 0 ? `${hours} h ` : ""}${minutes % 60} min)`
+}
+
+/** The 402 bodies of SPEC-documented refusals (docs/ai.md, "Error kinds"), matched on their fixed wording. */
+const paymentRequired = (body: string, detail: string | undefined, now: number): Classified => {
+  const raw = parsedDetail(body)
+  const message = field(raw, ["message", "detail", "error"]) ?? (typeof raw === "string" ? excerpt(raw) : detail)
+  const text = message ?? ""
+  if (/subscription usage cap/i.test(text)) {
+    return {
+      kind: "SubscriptionCapReached",
+      text: `Chutes subscription usage cap reached (HTTP 402)${detailSuffix(message)}`
+    }
+  }
+  if (/TEE models require/i.test(text)) {
+    return {
+      kind: "TeeRequiresSubscription",
+      text: `Chutes serves TEE models only with an active subscription or a positive balance (HTTP 402)` +
+        detailSuffix(message)
+    }
+  }
+  if (/creator of this chute.*zero balance/i.test(text)) {
+    return {
+      kind: "CreatorZeroBalance",
+      text: `This chute is unavailable: its creator's balance is zero, not yours (HTTP 402)${detailSuffix(message)}`
+    }
+  }
+  const stamp = field(raw, ["quota_reset_timestamp", "reset_at", "resets_at"])
+  const parsed = stamp === undefined ? Number.NaN : Date.parse(stamp)
+  const resetsAt = Number.isNaN(parsed) ? undefined : parsed
+  return {
+    kind: "QuotaExceeded",
+    text: `Chutes daily quota used up and no balance to pay with (HTTP 402)${detailSuffix(message)}` +
+      (resetsAt !== undefined
+        ? `; the quota resets ${describeReset(resetsAt, now)}`
+        : stamp !== undefined
+        ? `; resets at ${stamp}`
+        : ""),
+    resetsAt
+  }
+}
+
+/** The 429s: capacity (retried), the free-models daily cap (not), the edge limiter's HTML page, anything else. */
+const tooManyRequests = (body: string, detail: string | undefined, target: ModelTarget, now: number): Classified => {
+  if (isDailyCap(429, detail)) {
+    const resetsAt = nextUtcMidnight(now)
+    return {
+      kind: "DailyCapReached",
+      text: `Chutes' daily limit of free models is reached (HTTP 429)${detailSuffix(detail)}; it resets at ` +
+        describeReset(resetsAt, now),
+      resetsAt
+    }
+  }
+  if (/^\s*</.test(body)) {
+    return {
+      kind: "EdgeRateLimited",
+      text: `Chutes' edge rate limiter refused the request (HTTP 429, about 60 requests a minute; also the answer ` +
+        `to a request without a bearer)`
+    }
+  }
+  return /maximum capacity/i.test(detail ?? "")
+    ? { kind: "Capacity", text: `Chutes is at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}` }
+    : { kind: "RateLimited", text: `Chutes is rate limiting ${target.ref} (HTTP 429)${detailSuffix(detail)}` }
 }
 
 /** What a non-2xx answer means, in the words a user can act on. */
@@ -216,7 +301,9 @@ export const classify = (
   target: ModelTarget,
   snapshot: ModelCatalog.CatalogSnapshot,
   /** The credential the request was sent with, when known (see `internal/auth.ts`). */
-  credential: { readonly kind: string; readonly label: string } | undefined
+  credential: { readonly kind: string; readonly label: string } | undefined,
+  /** The clock now (epoch milliseconds), for "resets in …". */
+  now: number
 ): Classified => {
   const detail = errorDetail(body, 300)
   switch (status) {
@@ -225,16 +312,8 @@ export const classify = (
         kind: "BadRequest",
         text: `Chutes rejected the request to ${target.ref} (HTTP 400)${detailSuffix(detail)}`
       }
-    case 402: {
-      const raw = parsedDetail(body)
-      const message = field(raw, ["message", "detail", "error"]) ?? (typeof raw === "string" ? excerpt(raw) : detail)
-      const reset = field(raw, ["reset_at", "resets_at", "reset_time", "reset", "quota_reset"])
-      return {
-        kind: "QuotaExceeded",
-        text: `Chutes quota or balance exhausted (HTTP 402)${detailSuffix(message)}` +
-          (reset !== undefined ? `; resets at ${reset}` : "")
-      }
-    }
+    case 402:
+      return paymentRequired(body, detail, now)
     case 403:
       return credential?.kind === "oauth" || /scope/i.test(detail ?? "")
         ? {
@@ -270,12 +349,7 @@ export const classify = (
       }
     }
     case 429:
-      return {
-        kind: "RateLimited",
-        text: isDailyCap(status, detail)
-          ? `Chutes' daily limit of free models is reached (HTTP 429)${detailSuffix(detail)}; it resets at 00:00 UTC`
-          : `Chutes is rate limiting or at capacity for ${target.ref} (HTTP 429)${detailSuffix(detail)}`
-      }
+      return tooManyRequests(body, detail, target, now)
     case 503:
       return /no instances/i.test(detail ?? "")
         ? { kind: "NoInstances", text: `No instances of ${target.ref} are available (HTTP 503)${detailSuffix(detail)}` }

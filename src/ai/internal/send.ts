@@ -8,6 +8,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as ChutesProvider from "../../ChutesProvider.js"
@@ -58,8 +59,8 @@ const failed = (
   target: ModelTarget,
   snapshot: ModelCatalog.CatalogSnapshot
 ) =>
-  Effect.flatMap(readCapped(response), (text) => {
-    const classified = classify(response.status, text, target, snapshot, authorizationOf(response))
+  Effect.flatMap(Effect.zip(readCapped(response), Clock.currentTimeMillis), ([text, now]) => {
+    const classified = classify(response.status, text, target, snapshot, authorizationOf(response), now)
     return Effect.fail(responseError({
       method,
       url: response.request.url,
@@ -67,7 +68,8 @@ const failed = (
       headers: response.headers,
       kind: classified.kind,
       text: classified.text,
-      body: text
+      body: text,
+      resetsAt: classified.resetsAt
     }))
   })
 

@@ -24,6 +24,39 @@ const times = Schema.optionalWith(Schema.Int.pipe(Schema.nonNegative()), { exact
 const status = Schema.Int.pipe(Schema.between(100, 599))
 
 /**
+ * The gateway's 402 and 429 refusals a `Refusal` fault answers with, each with the live body:
+ *
+ * - `QuotaExceeded`: 402 `{"detail": {"message": "Quota exceeded and account balance is $0.0, …",
+ *   "quota_reset_timestamp": <the next 00:00 UTC on the fake's clock, "+00:00">}}`;
+ * - `QuotaExceededNoQuota`: the same without the timestamp (an account whose daily quota is 0);
+ * - `SubscriptionCap`: 402 `{"detail": "Subscription usage cap exceeded. Please add balance to continue."}`;
+ * - `TeeRequiresSubscription`: 402 `{"detail": "TEE models require an active subscription or positive balance."}`;
+ * - `CreatorZeroBalance`: 402 `{"detail": "Chute unavailable because the creator of this chute {chute.user_id=} has
+ *   zero balance."}` (the literal braces are the live service's);
+ * - `Capacity`: 429 `{"detail": "Infrastructure is at maximum capacity, try again later"}`;
+ * - `FreeModelsDailyCap`: 429 `{"detail": "Free models limit reached for today - maintain >= $10 balance or upgrade
+ *   subscription to pro to unlock more."}`;
+ * - `EdgeLimiter`: nginx's HTML 429 page.
+ *
+ * @since 0.3.0
+ */
+export const GatewayRefusal = Schema.Literal(
+  "QuotaExceeded",
+  "QuotaExceededNoQuota",
+  "SubscriptionCap",
+  "TeeRequiresSubscription",
+  "CreatorZeroBalance",
+  "Capacity",
+  "FreeModelsDailyCap",
+  "EdgeLimiter"
+)
+
+/**
+ * @since 0.3.0
+ */
+export type GatewayRefusal = typeof GatewayRefusal.Type
+
+/**
  * A fault injected on a route. Faults on one route form a queue: a request takes the first one, which applies to its
  * next `times` requests (default: until cleared), then the next one takes over.
  *
@@ -35,6 +68,8 @@ const status = Schema.Int.pipe(Schema.between(100, 599))
  * - `Reset`: destroys the socket without a response.
  * - `SlowDrip`: the normal response, its body written `chunkBytes` at a time every `intervalMillis`.
  * - `Body`: a raw body with that status and content type (default `text/plain; charset=utf-8`).
+ * - `Refusal`: one of the gateway's own 402 / 429 answers, word for word as the live service sends them (see
+ *   {@link GatewayRefusal}); on the chat route it comes after the bearer check, like the live one.
  * - `Echo` (IdP routes): a hostile IdP that echoes what the request carried, with that status:
  *   `{"error": <the refresh token, code, token or bearer sent>, "error_description": <every form value and the bearer,
  *   each also cut to its first 20 characters>}`.
@@ -68,7 +103,8 @@ export const Fault = Schema.Union(
     contentType: Schema.optionalWith(Schema.String, { exact: true }),
     times
   }),
-  Schema.TaggedStruct("Echo", { route: FakeRoute, status, times })
+  Schema.TaggedStruct("Echo", { route: FakeRoute, status, times }),
+  Schema.TaggedStruct("Refusal", { route: FakeRoute, refusal: GatewayRefusal, times })
 )
 
 /**
@@ -178,6 +214,50 @@ const echoReply = (status: number, authorization: string | undefined, body: stri
   })
 }
 
+/** The deposit address the live 402 names. */
+export const PAYMENT_ADDRESS = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw"
+
+/** The next 00:00 UTC after `now`, as the live service writes `quota_reset_timestamp`. */
+export const nextMidnight = (now: number): string => {
+  const at = new Date(now)
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1)).toISOString()
+    .replace(".000Z", "+00:00")
+}
+
+const quotaMessage = (balance: string): string =>
+  `Quota exceeded and account balance is $${balance}, please pay with fiat or send tao to ${PAYMENT_ADDRESS}`
+
+/** nginx's own 429 page (the edge limiter in front of the gateway). */
+const NGINX_429 = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n" +
+  "<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+/** The live body of a gateway refusal (see `GatewayRefusal`). */
+const refusalReply = (refusal: GatewayRefusal, now: number): Answer => {
+  switch (refusal) {
+    case "QuotaExceeded":
+      return jsonReply(402, { detail: { message: quotaMessage("0.0"), quota_reset_timestamp: nextMidnight(now) } })
+    case "QuotaExceededNoQuota":
+      return jsonReply(402, { detail: { message: quotaMessage("-0.059") } })
+    case "SubscriptionCap":
+      return jsonReply(402, { detail: "Subscription usage cap exceeded. Please add balance to continue." })
+    case "TeeRequiresSubscription":
+      return jsonReply(402, { detail: "TEE models require an active subscription or positive balance." })
+    case "CreatorZeroBalance":
+      return jsonReply(402, {
+        detail: "Chute unavailable because the creator of this chute {chute.user_id=} has zero balance."
+      })
+    case "Capacity":
+      return jsonReply(429, { detail: "Infrastructure is at maximum capacity, try again later" })
+    case "FreeModelsDailyCap":
+      return jsonReply(429, {
+        detail: "Free models limit reached for today - maintain >= $10 balance or upgrade subscription to pro to " +
+          "unlock more."
+      })
+    case "EdgeLimiter":
+      return { status: 429, headers: { "content-type": "text/html" }, body: NGINX_429 }
+  }
+}
+
 /**
  * What a request meets instead of its normal answer (`normal`, run only by the faults that answer normally in the
  * end: `Delay` after its wait, `SlowDrip` slowly).
@@ -189,6 +269,8 @@ export const answer = <R>(
     readonly body: string
     readonly modelsBody: Uint8Array
     readonly normal: Effect.Effect<Reply, never, R>
+    /** The fake's clock (epoch milliseconds), for the reset time of a `QuotaExceeded` refusal. */
+    readonly now: number
   }
 ): Effect.Effect<Answer, never, R> => {
   const route = fault.route
@@ -228,5 +310,7 @@ export const answer = <R>(
       })
     case "Echo":
       return Effect.succeed(echoReply(fault.status, request.authorization, request.body))
+    case "Refusal":
+      return Effect.succeed(refusalReply(fault.refusal, request.now))
   }
 }

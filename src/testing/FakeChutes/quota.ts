@@ -10,12 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import type { ChuteFacts } from "./catalog.js"
+import { nextMidnight, PAYMENT_ADDRESS } from "./faults.js"
 import { detailReply, type Reply } from "./reply.js"
 import { now, type State } from "./state.js"
 import type { ChatUsage, FakeAccountState, FakeUsageRow } from "./types.js"
-
-/** The deposit address the live 402 names. */
-const PAYMENT_ADDRESS = "5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw"
 
 interface Counter {
   readonly quota: number | "unlimited"
@@ -35,12 +33,6 @@ const withCounter = (account: FakeAccountState, counter: Counter): FakeAccountSt
   ...account,
   quotaUsage: { ...account.quotaUsage, me: { quota: counter.quota, used: counter.used } }
 })
-
-const nextMidnight = (now: number): string => {
-  const at = new Date(now)
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1)).toISOString()
-    .replace(".000Z", "+00:00")
-}
 
 /** A float as Python prints it (`0.0`, `-0.059`): the live message is an f-string of one. */
 const pythonFloat = (value: number): string => (Number.isInteger(value) ? value.toFixed(1) : String(value))

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Faults from "./faults.js"
 import { detailReply, type Reply } from "./reply.js"
-import { count, type Counter, FakeState, type State } from "./state.js"
+import { count, type Counter, FakeState, now, type State } from "./state.js"
 import type { RecordedRequest } from "./types.js"
 import { respond } from "./writer.js"
 
@@ -104,7 +104,8 @@ export const endpoint = (
           authorization: request.headers["authorization"],
           body: request.body,
           modelsBody: catalog.body,
-          normal
+          normal,
+          now: yield* now(state)
         })
       )
     })
