@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type * as ConfigError from "effect/ConfigError"
 import * as Deferred from "effect/Deferred"
@@ -40,6 +39,7 @@ import {
   type RedirectTarget,
   remoteEnvironment
 } from "../OAuthLogin.js"
+import * as Proxy from "./proxy.js"
 
 const inputEnded = (): PromptError => new PromptError({ reason: "InputEnded" })
 
@@ -364,7 +364,8 @@ export const layerPlatform: Layer.Layer<BrowserOpener | Prompter | CallbackServe
 )
 
 /**
- * Everything `OAuthLogin.login` needs on Node: `layerPlatform`, plus `ChutesOAuth` over Node's HTTP client with
+ * Everything `OAuthLogin.login` needs on Node: `layerPlatform`, plus `ChutesOAuth` over Node's HTTP client (through
+ * `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` when set; the loopback callback listener is never proxied) with
  * settings from the environment (`CHUTES_IDP_BASE_URL`, …; `settings` override it; `ChutesSettings.layerConfig`).
  *
  * @example
@@ -386,6 +387,6 @@ export const layer = (
   Layer.mergeAll(
     layerPlatform,
     ChutesOAuth.layer().pipe(
-      Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, ChutesSettings.layerConfig(settings)))
+      Layer.provide(Layer.mergeAll(Proxy.layerHttpClient(undefined), ChutesSettings.layerConfig(settings)))
     )
   )
