@@ -17,7 +17,8 @@
  * otherwise (none at all, or it is not).
  *
  * `logout` revokes an OAuth profile's tokens when it can (a failure is only a warning), then removes the profile;
- * every other profile stays untouched.
+ * every other profile stays untouched. With `CHUTES_REDIS_URL` set the profile is in the shared store, so removing it
+ * signs out every host that reads it: the command says so and asks (with a terminal) or needs `--all-hosts`.
  *
  * Loaded lazily.
  *
@@ -40,6 +41,7 @@ import { CredentialsError, type StoreError } from "../ChutesError.js"
 import * as ChutesOAuth from "../ChutesOAuth.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
+import { Prompter } from "../OAuthLogin.js"
 import { printable } from "../internal/redact.js"
 import { printJson } from "./account.js"
 import * as CredentialCheck from "./credentialCheck.js"
@@ -398,14 +400,46 @@ export const status = (
   }).pipe(Effect.scoped)
 
 /**
- * `auth logout [--profile id]`: revokes the tokens of an OAuth profile when possible (failures are warnings), then
+ * With `CHUTES_REDIS_URL` set, a logout removes the profile from the shared store: every host that reads it is signed
+ * out. Says so, then `--all-hosts` answers; else a terminal asks (anything but yes: nothing changes, `false`); without
+ * one it is a usage error. Without `CHUTES_REDIS_URL`: `true` at once.
+ */
+const confirmAllHosts = (
+  location: string,
+  allHosts: boolean
+): Effect.Effect<boolean, ValidationError.ValidationError, Prompter> =>
+  Effect.gen(function*() {
+    const shared = yield* Effect.orDie(ChutesSettings.redisUrlConfig)
+    if (Option.isNone(shared)) return true
+    const what = `CHUTES_REDIS_URL is set: logging out removes the profile from the shared store ${location}, ` +
+      `which signs out EVERY host that uses it`
+    if (allHosts) {
+      yield* out(`${what}.`)
+      return true
+    }
+    const prompter = yield* Prompter
+    if (!prompter.isInteractive) {
+      return yield* usageError(`${what}; add --all-hosts to do that (no terminal to ask on)`)
+    }
+    yield* out(`${what}.`)
+    const answer = yield* prompter.prompt("Sign out every host? [y/N] ").pipe(
+      Effect.catchAll(() => Effect.succeed(""))
+    )
+    if (/^y(es)?$/i.test(answer.trim())) return true
+    yield* out("Nothing was changed.")
+    return false
+  })
+
+/**
+ * `auth logout [--profile id] [--all-hosts]`: revokes the tokens of an OAuth profile when possible (failures are warnings), then
  * removes the profile — by default the active stored profile. Other profiles stay as they are.
  */
 export const logout = (
-  options: { readonly profile: Option.Option<string> }
-): Effect.Effect<void, ValidationError.ValidationError | StoreError, AuthServices> =>
+  options: { readonly profile: Option.Option<string>; readonly allHosts: boolean }
+): Effect.Effect<void, ValidationError.ValidationError | StoreError, AuthServices | Prompter> =>
   Effect.gen(function*() {
     const store = yield* AuthProfileStore.AuthProfileStore
+    if (!(yield* confirmAllHosts(store.location, options.allHosts))) return
     const oauth = yield* ChutesOAuth.ChutesOAuth
     const set = yield* store.load
     let id: string

@@ -173,18 +173,71 @@ const authLogout = Command.make(
       Options.withPseudoName("<id>"),
       Options.withDescription("the profile to remove, e.g. chutes:alice (default: the active stored profile)"),
       Options.optional
+    ),
+    allHosts: Options.boolean("all-hosts").pipe(
+      Options.withDescription(
+        "with CHUTES_REDIS_URL set: yes, sign out every host that shares the store (asked with a terminal; " +
+          "required without one)"
+      )
     )
   },
   (options) =>
     Effect.gen(function*() {
       const [auth, layers] = yield* Effect.promise(() => Promise.all([import("./auth.js"), import("./layers.js")]))
-      yield* auth.logout({ profile: options.profile }).pipe(Effect.provide(layers.servicesLayer(globalOf(options))))
+      yield* auth.logout({ profile: options.profile, allHosts: options.allHosts }).pipe(
+        Effect.provide(layers.servicesLayer(globalOf(options))),
+        Effect.provide(layers.terminalLayer(false))
+      )
     })
-).pipe(Command.withDescription("Revoke (when possible) and remove a stored profile; other profiles stay untouched"))
+).pipe(
+  Command.withDescription(
+    "Revoke (when possible) and remove a stored profile; other profiles stay untouched. With CHUTES_REDIS_URL set " +
+      "this signs out every host sharing the store"
+  )
+)
+
+const authMove = Command.make(
+  "move",
+  {
+    ...globalOptions,
+    toRedis: Options.boolean("to-redis").pipe(
+      Options.withDescription("move the local chutes profiles to the Redis of CHUTES_REDIS_URL (asked when unset)")
+    ),
+    fromRedis: Options.boolean("from-redis").pipe(
+      Options.withDescription("move the chutes profiles from that Redis to this host's auth-profiles.json")
+    ),
+    profile: Options.text("profile").pipe(
+      Options.withPseudoName("<id>"),
+      Options.withDescription("move only this profile, e.g. chutes:alice (default: every chutes profile)"),
+      Options.optional
+    ),
+    force: Options.boolean("force").pipe(
+      Options.withDescription("replace a profile of the same id at the destination")
+    )
+  },
+  (options) =>
+    Effect.gen(function*() {
+      if (options.toRedis === options.fromRedis) return yield* usageError("give one of --to-redis and --from-redis")
+      const [authMove, layers] = yield* Effect.promise(() =>
+        Promise.all([import("./authMove.js"), import("./layers.js")])
+      )
+      yield* authMove.move({
+        direction: options.toRedis ? "to-redis" : "from-redis",
+        force: options.force,
+        profile: options.profile
+      }).pipe(Effect.provide(layers.platformLayer(globalOf(options))), Effect.provide(layers.terminalLayer(false)))
+    })
+).pipe(
+  Command.withDescription(
+    "Hand the sign-in to a fleet (--to-redis) or back (--from-redis): copy the chutes profiles, check they read back, " +
+      "then remove them from where they were (a refresh token is single-use: one live copy). The Redis URL comes " +
+      "from CHUTES_REDIS_URL or a hidden prompt, never the command line"
+  )
+)
 
 const auth = Command.make("auth").pipe(
-  Command.withDescription("Inspect and remove credentials"),
-  Command.withSubcommands([bounded(authStatus), bounded(authLogout)])
+  Command.withDescription("Inspect, move and remove credentials"),
+  Command.withSubcommands([bounded(authStatus), bounded(authLogout), bounded(authMove)])
 )
 
 const account = Command.make("account", { ...globalOptions, json }, (options) =>
@@ -259,7 +312,11 @@ export const tree: HelpNode = {
     {
       name: "auth",
       command: auth,
-      children: [{ name: "status", command: authStatus }, { name: "logout", command: authLogout }]
+      children: [
+        { name: "status", command: authStatus },
+        { name: "logout", command: authLogout },
+        { name: "move", command: authMove }
+      ]
     },
     { name: "account", command: account },
     { name: "usage", command: usage }

@@ -69,6 +69,13 @@ export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
   ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provideMerge(NodeChutes.layerPlatform))
 
 /**
+ * The settings and the Node platform alone (files, private-file checks, the file lock; the shared store when
+ * `CHUTES_REDIS_URL` is set): for `auth move`, which opens the local file and the Redis store itself.
+ */
+export const platformLayer = (global: GlobalOptions) =>
+  Layer.merge(settingsLayer(global), NodeChutes.layerPlatform)
+
+/**
  * A `Prompter` for `--non-interactive`: never asks (every prompt fails with `PromptError` `NotInteractive` at once) but
  * still shows lines on stdout.
  */
