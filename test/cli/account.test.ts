@@ -6,23 +6,13 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { AccountOutput } from "../../src/cli/account.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const bin = join(root, "bin/effect-chutes.js")
-const bundle = join(root, "dist/cli.mjs")
-
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const path = join(dir, entry.name)
-    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }, 0)
+import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/account/${name}.json`, import.meta.url), "utf8"))
@@ -31,48 +21,20 @@ const scopedKey = "cpk_" + "1".repeat(32) + "." + "2".repeat(32) + "." + "S".rep
 
 let fake: FakeChutes.FakeChutesServer
 
-const clean: Record<string, string> = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] =>
-    entry[1] !== undefined && !/^(CHUTES_.*|XDG_.*)$/.test(entry[0])
-  )
-)
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** The CLI in a fresh home, with `env` (default: the fake's admin key, the API base under its main name). */
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, server = fake): Promise<Run> => {
   const home = mkdtempSync(join(tmpdir(), "chutes-account-"))
-  return new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: {
-        ...clean,
-        HOME: home,
-        CHUTES_STATE_DIR: join(home, "state"),
-        CHUTES_BASE_URL: server.baseUrl,
-        CHUTES_API_BASE_URL: server.idpBaseUrl,
-        CHUTES_API_KEY: server.apiKey,
-        ...env
-      },
-      cwd: home,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`effect-chutes ${args.join(" ")} did not finish in time:\n${stdout}\n${stderr}`))
-    }, 20_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
+  return spawnCli(args, {
+    env: {
+      ...cleanEnv,
+      HOME: home,
+      CHUTES_STATE_DIR: join(home, "state"),
+      CHUTES_BASE_URL: server.baseUrl,
+      CHUTES_API_BASE_URL: server.idpBaseUrl,
+      CHUTES_API_KEY: server.apiKey,
+      ...env
+    },
+    cwd: home
   }).then((run) => {
     for (const secret of [server.apiKey, scopedKey]) {
       assert.notInclude(run.stdout + run.stderr, secret, "a secret was printed")

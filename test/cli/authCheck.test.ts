@@ -7,23 +7,13 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
-import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { AuthStatusOutput } from "../../src/cli/json.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const bin = join(root, "bin/effect-chutes.js")
-const bundle = join(root, "dist/cli.mjs")
-
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const path = join(dir, entry.name)
-    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }, 0)
+import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
 
 // Built from parts, so no committed line looks like a real key.
 const scopedKey = "cpk_" + "3".repeat(32) + "." + "4".repeat(32) + "." + "Scoped".repeat(5) + "SS"
@@ -32,18 +22,6 @@ const rejectedKey = "cpk_" + "5".repeat(32) + "." + "6".repeat(32) + "." + "Refu
 let fake: FakeChutes.FakeChutesServer
 /** Every secret a run must never print. */
 const secrets = new Set<string>([scopedKey, rejectedKey])
-
-const clean: Record<string, string> = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] =>
-    entry[1] !== undefined && !/^(CHUTES_.*|XDG_.*|SSH_.*|DISPLAY|WAYLAND_DISPLAY|BROWSER)$/.test(entry[0])
-  )
-)
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 /** A fresh home whose store holds `profiles` (none: no store file). */
 const makeHome = (profiles?: Record<string, unknown>) => {
@@ -65,35 +43,19 @@ const cli = (
   env: Record<string, string> = {},
   server = fake
 ): Promise<Run> =>
-  new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: {
-        ...clean,
-        HOME: home.home,
-        CHUTES_STATE_DIR: home.state,
-        CHUTES_CONFIG_PATH: join(home.state, "config.json5"),
-        CHUTES_BASE_URL: server.baseUrl,
-        CHUTES_API_BASE_URL: server.idpBaseUrl,
-        CHUTES_CLIENT_ID: server.clientId,
-        CHUTES_CLIENT_SECRET: server.clientSecret ?? "",
-        ...env
-      },
-      cwd: home.home,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`effect-chutes ${args.join(" ")} did not finish in time:\n${stdout}\n${stderr}`))
-    }, 30_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
+  spawnCli(args, {
+    env: {
+      ...cleanEnv,
+      HOME: home.home,
+      CHUTES_STATE_DIR: home.state,
+      CHUTES_CONFIG_PATH: join(home.state, "config.json5"),
+      CHUTES_BASE_URL: server.baseUrl,
+      CHUTES_API_BASE_URL: server.idpBaseUrl,
+      CHUTES_CLIENT_ID: server.clientId,
+      CHUTES_CLIENT_SECRET: server.clientSecret ?? "",
+      ...env
+    },
+    cwd: home.home, timeoutMs: 30_000
   }).then((run) => {
     for (const secret of [...secrets, server.apiKey]) {
       assert.isFalse((run.stdout + run.stderr).includes(secret), `a secret ending in ${secret.slice(-4)} was printed`)

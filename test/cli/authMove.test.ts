@@ -6,40 +6,19 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import { moveProfiles } from "../../src/cli/authMove.js"
 import * as NodeRedis from "../../src/node/NodeRedis.js"
 import { redisMissing, type RedisServer, startRedis } from "../support/redisServer.js"
+import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
 
 const missing = redisMissing("test/cli/authMove.test.ts")
 
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const bin = join(root, "bin/effect-chutes.js")
-const bundle = join(root, "dist/cli.mjs")
 const PASSWORD = "pw-Zq7xK9-never-printed"
-
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const path = join(dir, entry.name)
-    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }, 0)
-
-const clean: Record<string, string> = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] =>
-    entry[1] !== undefined && !/^(CHUTES_.*|XDG_.*)$/.test(entry[0])
-  )
-)
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
 
 /** A host: a home with its own state directory. */
 const host = (): string => {
@@ -67,25 +46,10 @@ const readStore = (home: string): Record<string, unknown> =>
 
 /** The CLI on `home` (stdin not a terminal), no CHUTES_* inherited; the Redis password must never be printed. */
 const cli = (home: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Run> =>
-  new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...clean, HOME: home, CHUTES_STATE_DIR: join(home, "state"), ...env },
-      cwd: home,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`effect-chutes ${args.join(" ")} did not finish in time:\n${stdout}\n${stderr}`))
-    }, 30_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
+  spawnCli(args, {
+    env: { ...cleanEnv, HOME: home, CHUTES_STATE_DIR: join(home, "state"), ...env },
+    cwd: home,
+    timeoutMs: 30_000
   }).then((run) => {
     assert.notInclude(run.stdout + run.stderr, PASSWORD, "the Redis password was printed")
     return run

@@ -3,7 +3,7 @@
  * once, at the finish part) -> `CallCost`. Pure: the metrics, span attributes and budget that use it are in
  * ../ChutesLanguageModel.ts. Nothing here runs per stream chunk.
  *
- * Price: SPEC §10 — `pricing.prompt` × uncached input + `pricing.input_cache_read` × cached input (the prompt price
+ * Price (docs/ai.md, "Cost, quota and budget"): `pricing.prompt` × uncached input + `pricing.input_cache_read` × cached input (the prompt price
  * when the catalog has no cache price) + `pricing.completion` × output, all USD per 1M tokens. The daily quota headers
  * count the requests of the day BEFORE this one: `used < total` means the quota covered it (charged 0).
  *

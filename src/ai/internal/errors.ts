@@ -232,7 +232,7 @@ export const describeReset = (at: number, now: number): string => {
   return `${when} (in ${hours > 0 ? `${hours} h ` : ""}${minutes % 60} min)`
 }
 
-/** The 402 bodies of SPEC-documented refusals (docs/ai.md, "Error kinds"), matched on their fixed wording. */
+/** The 402 bodies of the service's documented refusals (docs/ai.md, "Errors"), matched on their fixed wording. */
 const paymentRequired = (body: string, detail: string | undefined, now: number): Classified => {
   const raw = parsedDetail(body)
   const message = field(raw, ["message", "detail", "error"]) ?? (typeof raw === "string" ? excerpt(raw) : detail)
