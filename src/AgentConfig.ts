@@ -4,7 +4,7 @@
  *
  * The document is kept as the plain JSON value the file parsed to, so every key this module does not know survives a
  * load / edit / save round trip; a typed view of the known keys (`agents.defaults.model`, `agents.defaults.models`,
- * `models.providers.chutes`, `auth.profiles`) is decoded next to it and checked on every load.
+ * `models.providers.chutes`, `auth.profiles`, `auth.order`) is decoded next to it and checked on every load.
  *
  * The format follows OpenClaw's, with one fault fixed: aliases are written `"chutes/<id>": { alias: "name" }` (ref ->
  * alias). OpenClaw wrote them inverted (`"chutes-fast": { alias: "chutes/…" }`); such entries are understood on load
@@ -60,6 +60,7 @@ export {
   providerConfig,
   followSuccessors,
   authProfiles,
+  authOrder,
   readAliases,
   userAliases,
   warnings,

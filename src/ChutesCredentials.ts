@@ -23,8 +23,10 @@ import type * as Scope from "effect/Scope"
 import * as AuthProfileStore from "./AuthProfileStore.js"
 import { CredentialsError, type OAuthError, type StoreError } from "./ChutesError.js"
 import * as ChutesOAuth from "./ChutesOAuth.js"
-import { optionalEnv } from "./ChutesSettings.js"
+import { authOrderConfig, optionalEnv } from "./ChutesSettings.js"
+import * as ProfileOrder from "./internal/profileOrder.js"
 import * as SingleFlight from "./internal/singleFlight.js"
+import { warnOnce } from "./internal/warnOnce.js"
 import { lastFour } from "./internal/redact.js"
 
 /**
@@ -312,8 +314,14 @@ export interface Options {
   readonly sources?: Sources | undefined
   /** A credential given in code: wins over everything. Not read with `sources: "profiles-only"`. */
   readonly explicit?: ExplicitCredential | undefined
-  /** The stored profile to use first (else the first OAuth profile, then the first API-key profile). */
+  /** The stored profile to use, alone, when it exists (it pins: `order` does not apply). */
   readonly profileId?: string | undefined
+  /**
+   * Profile ids tried first, in this order (the rest follow OAuth first, then API keys). Default: `CHUTES_AUTH_ORDER`.
+   * `ChutesProvider.layer` passes code's, else the config's `auth.order.chutes`, else the environment's. Ids that are
+   * not stored Chutes profiles are ignored, with a warning said once.
+   */
+  readonly order?: ReadonlyArray<string> | undefined
   /** How long a resolved stored credential is reused before the store is read again (default 30 s). */
   readonly recheckAfter?: Duration.DurationInput | undefined
   /**
@@ -325,21 +333,17 @@ export interface Options {
 }
 
 /**
- * The stored profiles in the order they are tried: the chosen id alone when it exists; else every OAuth profile, then
- * every API-key profile, each in file order.
+ * The stored profiles in the order they are tried: the chosen id alone when it exists; else the ids of `order` that
+ * are stored, in that order, then the rest: every OAuth profile, then every API-key profile, each in file order.
  *
  * @since 0.1.0
  * @category profiles
  */
 export const orderProfiles = (
   profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>,
-  preferred?: string | undefined
-): ReadonlyArray<readonly [string, AuthProfileStore.ChutesProfile]> => {
-  const chosen = preferred !== undefined ? profiles.get(preferred) : undefined
-  if (preferred !== undefined && chosen !== undefined) return [[preferred, chosen]]
-  const entries = Array.from(profiles)
-  return [...entries.filter(([, p]) => p.type === "oauth"), ...entries.filter(([, p]) => p.type === "api_key")]
-}
+  preferred?: string | undefined,
+  order?: ReadonlyArray<string> | undefined
+): ReadonlyArray<readonly [string, AuthProfileStore.ChutesProfile]> => ProfileOrder.order(profiles, preferred, order)
 
 /**
  * The stored profile tried first (see `orderProfiles`).
@@ -410,6 +414,7 @@ export const makeStored = (
     const scope = yield* Effect.scope
     const recheckMillis = Duration.toMillis(options.recheckAfter ?? Duration.seconds(30))
     const retryRefreshMillis = Duration.toMillis(options.retryRefreshAfter ?? Duration.seconds(30))
+    const order = options.order ?? Option.getOrUndefined(yield* Effect.orDie(authOrderConfig))
     /**
      * Refreshed profiles whose write failed, with the stored refresh token they replace (consumed at the IdP). Used
      * instead of the stored profile while the store still holds that token; dropped once the store holds anything else
@@ -538,7 +543,14 @@ export const makeStored = (
       if (memo !== undefined && now < memo.validUntil) return Option.some(memo.credential)
       if (unsaved.size > 0) yield* saveUnsaved
       const current = yield* Effect.mapError(store.load, storeFailure)
-      const candidates = orderProfiles(withUnsaved(current.profiles), options.profileId)
+      const profiles = withUnsaved(current.profiles)
+      const candidates = orderProfiles(profiles, options.profileId, order)
+      const pinned = options.profileId !== undefined && profiles.has(options.profileId)
+      if (!pinned) {
+        for (const id of ProfileOrder.unknownIds(profiles, order)) {
+          yield* warnOnce(ProfileOrder.unknownIdWarning(id, store.location))
+        }
+      }
       memo = undefined
       // "First that yields wins": an OAuth profile that cannot be refreshed gives way to the next profile, unless it
       // was chosen explicitly. When none yields, the first failure is the answer.

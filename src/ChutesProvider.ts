@@ -34,6 +34,7 @@ import type * as FileLock from "./FileLock.js"
 import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
 import * as Auth from "./internal/auth.js"
+import * as ProfileOrder from "./internal/profileOrder.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import * as ModelRef from "./ModelRef.js"
 import type * as PrivateFiles from "./PrivateFiles.js"
@@ -408,8 +409,13 @@ export interface LayerOptions extends Options {
   readonly settings?: ChutesSettings.Options | undefined
   /** A credential given in code; it wins over the environment and the stored profiles. */
   readonly credential?: ChutesCredentials.ExplicitCredential | undefined
-  /** The stored auth profile to use first (e.g. `chutes:alice`). */
+  /** The stored auth profile to use (e.g. `chutes:alice`): pins it, no other profile is tried. */
   readonly profileId?: string | undefined
+  /**
+   * Stored auth profile ids tried first, in this order; wins over the config's `auth.order.chutes`, which wins over
+   * `CHUTES_AUTH_ORDER` (docs/configuration.md).
+   */
+  readonly authOrder?: ReadonlyArray<string> | undefined
   /**
    * Read the agent config (`config.json5` at `settings.configPath`) for user aliases, the default model and
    * `followSuccessors`, as the CLI does. Default: true. Options given in code win over it.
@@ -486,14 +492,24 @@ export const layer = (
       ...fromEnv,
       followSuccessors: Aliases.followSuccessors(options.settings?.followSuccessors, config, fromEnv.followSuccessors)
     }
-    return layerServices({ ...options, aliases: combined.aliases, defaultModel: combined.defaultModel }, settings)
+    const authOrder = ProfileOrder.choose(
+      options.authOrder,
+      config.authOrder,
+      Option.getOrUndefined(yield* Effect.orDie(ChutesSettings.authOrderConfig))
+    )
+    const resolved = { ...options, aliases: combined.aliases, defaultModel: combined.defaultModel, authOrder }
+    return layerServices(resolved, settings)
   }))
 
 const layerServices = (options: LayerOptions, settings: ChutesSettings.Settings) =>
   layerWithoutDependencies(options).pipe(
     Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFile)),
     Layer.provide(
-      ChutesCredentials.layer({ explicit: options.credential, profileId: options.profileId }).pipe(
+      ChutesCredentials.layer({
+        explicit: options.credential,
+        profileId: options.profileId,
+        order: options.authOrder
+      }).pipe(
         Layer.provide(Layer.mergeAll(AuthProfileStore.layerFile(), ChutesOAuth.layer()))
       )
     ),

@@ -4,7 +4,7 @@
  * `ChutesSettings.layer(options)` takes them from code; `ChutesSettings.layerConfig(options)` reads the environment
  * (`CHUTES_BASE_URL`, `CHUTES_API_BASE_URL` or its older alias `CHUTES_IDP_BASE_URL`, `CHUTES_STATE_DIR`,
  * `CHUTES_CONFIG_PATH`, `XDG_CONFIG_HOME`, `HOME`, `CHUTES_DISCOVERY_ANONYMOUS`, `CHUTES_FOLLOW_SUCCESSORS`,
- * `CHUTES_ALLOW_GROUP_WRITABLE`) with code options taking precedence.
+ * `CHUTES_ALLOW_GROUP_WRITABLE`; `CHUTES_AUTH_ORDER` through `authOrderConfig`) with code options taking precedence.
  *
  * @since 0.1.0
  */
@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { parseList as parseAuthOrder } from "./internal/profileOrder.js"
 
 /**
  * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
@@ -313,6 +314,17 @@ export const stateDirConfig: Config.Config<Option.Option<string>> = Config.all([
  */
 export const redisUrlConfig: Config.Config<Option.Option<Redacted.Redacted<string>>> = optionalEnv("CHUTES_REDIS_URL")
   .pipe(Config.map(Option.map((url) => Redacted.make(url))))
+
+/**
+ * The order of the stored auth profiles from `CHUTES_AUTH_ORDER` (comma-separated profile ids, e.g.
+ * `chutes:alice,chutes:work`); `None` when unset or empty. The agent config's `auth.order.chutes` wins over it
+ * (docs/configuration.md).
+ *
+ * @since 0.4.0
+ * @category config
+ */
+export const authOrderConfig: Config.Config<Option.Option<ReadonlyArray<string>>> = optionalEnv("CHUTES_AUTH_ORDER")
+  .pipe(Config.map(Option.flatMap((text) => Option.fromNullable(parseAuthOrder(text)))))
 
 const isTrue = (value: string): boolean => /^(1|true|yes|on)$/i.test(value)
 const isFalse = (value: string): boolean => /^(0|false|no|off)$/i.test(value)

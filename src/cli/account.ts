@@ -8,14 +8,16 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as AgentConfig from "../AgentConfig.js"
 import * as ChutesAccount from "../ChutesAccount.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import type { AccountError, CredentialsError } from "../ChutesError.js"
 import { printable } from "../internal/redact.js"
+import { warnOnce } from "../internal/warnOnce.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
-import { servicesLayer } from "./layers.js"
+import { configDefaults, servicesLayer } from "./layers.js"
 import { formatDuration, out, withProgress } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -166,11 +168,22 @@ export const accountLines = (
 // The command
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** The account service of a command: the credentials as the library resolves them (env, then stored profiles). */
+/**
+ * The account service of a command: the credentials as the library resolves them (env, then stored profiles in the
+ * config's `auth.order.chutes`, else `CHUTES_AUTH_ORDER`, else the default rule). A config that cannot be read is said
+ * once and ignored, as for `models list`.
+ */
 export const accountLayer = (global: GlobalOptions): Layer.Layer<ChutesAccount.ChutesAccount> =>
-  ChutesAccount.layer.pipe(
-    Layer.provide(ChutesCredentials.layer()),
-    Layer.provide(Layer.merge(servicesLayer(global), NodeChutes.layerPlatform))
+  Layer.unwrapEffect(
+    configDefaults(global).pipe(
+      Effect.catchAll((error) => Effect.as(warnOnce(AgentConfig.ignoredConfig(error)), AgentConfig.noProviderDefaults)),
+      Effect.map((config) =>
+        ChutesAccount.layer.pipe(
+          Layer.provide(ChutesCredentials.layer(config.authOrder === undefined ? {} : { order: config.authOrder })),
+          Layer.provide(Layer.merge(servicesLayer(global), NodeChutes.layerPlatform))
+        )
+      )
+    )
   )
 
 /** `account [--json]`. */

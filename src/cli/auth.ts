@@ -42,7 +42,9 @@ import * as ChutesOAuth from "../ChutesOAuth.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
 import { Prompter } from "../OAuthLogin.js"
+import * as ProfileOrder from "../internal/profileOrder.js"
 import { printable } from "../internal/redact.js"
+import { warnOnce } from "../internal/warnOnce.js"
 import { printJson } from "./account.js"
 import * as CredentialCheck from "./credentialCheck.js"
 import type { AuthStatusOutput, CredentialStatus } from "./json.js"
@@ -214,7 +216,7 @@ const serviceState = (
   })
 
 /** One row of `auth status`, before the active one is known. */
-type Row = Omit<CredentialStatus, "active" | "usable"> & {
+type Row = Omit<CredentialStatus, "active" | "usable" | "order"> & {
   readonly yields: boolean
   readonly error?: CredentialsError | undefined
 }
@@ -258,6 +260,18 @@ const configLine: Effect.Effect<string, never, AgentConfig.AgentConfig> = Effect
   return Option.isSome(loaded.right) ? config.path : `${config.path} (not created yet)`
 })
 
+/** The configured order of the stored profiles, as the SDK picks it: the config's, else `CHUTES_AUTH_ORDER`. */
+const configuredOrder: Effect.Effect<AuthStatusOutput["authOrder"], never, AgentConfig.AgentConfig> = Effect.gen(
+  function*() {
+    const config = yield* AgentConfig.AgentConfig
+    const loaded = yield* Effect.either(config.load)
+    const fromConfig = Either.isRight(loaded) ? Option.flatMap(loaded.right, AgentConfig.authOrder) : Option.none()
+    if (Option.isSome(fromConfig)) return { from: "config" as const, ids: fromConfig.value }
+    const fromEnv = yield* Effect.orDie(ChutesSettings.authOrderConfig)
+    return Option.isSome(fromEnv) ? { from: "env" as const, ids: fromEnv.value } : null
+  }
+)
+
 const kindLabel = (kind: "api_key" | "oauth"): string => (kind === "oauth" ? "OAuth" : "API key")
 
 /** The words of the table for the JSON literals. */
@@ -293,9 +307,10 @@ const printText = (
       yield* out("No Chutes credential found.")
     } else {
       const rows = [
-        ["", "SOURCE", "KIND", "SECRET", "ACCOUNT", "EXPIRY", "CHECK", "NOTE"],
+        ["", "ORDER", "SOURCE", "KIND", "SECRET", "ACCOUNT", "EXPIRY", "CHECK", "NOTE"],
         ...output.credentials.map((c) => [
           c.active ? "*" : "",
+          c.order !== null ? String(c.order) : "env",
           c.source,
           kindLabel(c.kind),
           c.secret,
@@ -308,8 +323,14 @@ const printText = (
       for (const line of table(rows)) yield* out(line)
       yield* out("")
       yield* out(
-        "* = active: the one the SDK uses (order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored OAuth profiles, " +
-          "stored API keys)"
+        "* = active: the one the SDK uses (CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, then the stored profiles by ORDER)"
+      )
+      yield* out(
+        output.authOrder === null
+          ? "ORDER: stored OAuth profiles, then stored API keys (set auth.order.chutes or CHUTES_AUTH_ORDER to choose)"
+          : `ORDER: ${output.authOrder.ids.map(printable).join(", ")} first (from ${
+            output.authOrder.from === "config" ? "auth.order.chutes in the config" : "CHUTES_AUTH_ORDER"
+          }), then stored OAuth profiles, then stored API keys`
       )
       if (output.offline) yield* out("--offline: nothing was sent to Chutes; no credential was checked.")
     }
@@ -367,13 +388,19 @@ export const status = (
       : Option.isSome(envToken)
       ? "env:CHUTES_OAUTH_TOKEN"
       : null
-    const order = ChutesCredentials.orderProfiles(set.profiles).map(([id]) => `profile:${id}`)
+    const authOrder = yield* configuredOrder
+    const order = ChutesCredentials.orderProfiles(set.profiles, undefined, authOrder?.ids)
+      .map(([id]) => `profile:${id}`)
+    for (const id of ProfileOrder.unknownIds(set.profiles, authOrder?.ids)) {
+      yield* warnOnce(ProfileOrder.unknownIdWarning(id, store.location))
+    }
     const storedActive = order.find((source) => rows.some((r) => r.source === source && r.yields)) ?? order[0]
     const activeSource = active ?? storedActive ?? null
     const usableRow = (row: Row) => row.yields && row.check !== "rejected"
     const credentials = rows.map(({ error: _error, yields: _yields, ...row }, i) => ({
       ...row,
       active: row.source === activeSource,
+      order: row.profileId === null ? null : order.indexOf(row.source) + 1,
       usable: usableRow(rows[i]!)
     }))
     const activeRow = rows.find((row) => row.source === activeSource)
@@ -386,6 +413,7 @@ export const status = (
       active: activeSource,
       usable,
       credentials,
+      authOrder,
       otherProfiles: set.others
     }
 

@@ -169,8 +169,13 @@ export const CredentialStatus = Schema.Struct({
    * OAuth profile stored at sign-in; null otherwise.
    */
   account: Schema.NullOr(Schema.String),
-  /** The credential the SDK uses now (resolution order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored OAuth, API key). */
+  /** The credential the SDK uses now (resolution order: CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, stored profiles). */
   active: Schema.Boolean,
+  /**
+   * A stored profile's place (1-based) in the order the stored profiles are tried (`authOrder` first, then OAuth, then
+   * API keys); null for a credential from the environment.
+   */
+  order: Schema.NullOr(Schema.Number),
   /** Nothing found against it: not rejected, not expired, its refresh (if due) did not fail. */
   usable: Schema.Boolean,
   expiry: CredentialExpiry,
@@ -211,6 +216,11 @@ export const AuthStatusOutput = Schema.Struct({
   /** Whether the active credential can be used (the exit code is 0 exactly when this is true). */
   usable: Schema.Boolean,
   credentials: Schema.Array(CredentialStatus),
+  /**
+   * The configured order of the stored profiles and where it comes from (`auth.order.chutes` in the config wins over
+   * `CHUTES_AUTH_ORDER`); null when neither sets one (OAuth profiles first, then API keys).
+   */
+  authOrder: Schema.NullOr(Schema.Struct({ from: Schema.Literal("config", "env"), ids: Schema.Array(Schema.String) })),
   /** Ids of other providers' profiles in the store (kept untouched). */
   otherProfiles: Schema.Array(Schema.String)
 })

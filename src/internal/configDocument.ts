@@ -172,6 +172,12 @@ export const ConfigView = Schema.Struct({
   auth: optional(Schema.Struct({
     profiles: optional(
       Schema.Record({ key: Schema.String, value: AuthProfileRef }).annotations(object(" of profile id -> profile"))
+    ),
+    // OpenClaw's shape: provider id -> profile ids in the order they are tried. Other providers' entries are kept.
+    order: optional(
+      Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) }).annotations(
+        object(" of provider id -> list of profile ids")
+      )
     )
   }).annotations(object("")))
 }).annotations(object(""))
@@ -403,6 +409,18 @@ export const authProfiles = (doc: AgentConfigDocument): Readonly<Record<string, 
   doc.view.auth?.profiles ?? {}
 
 /**
+ * `auth.order.chutes`: the Chutes profile ids in the order they are tried (trimmed, empty ids dropped), when set and
+ * not empty.
+ *
+ * @since 0.4.0
+ * @category accessors
+ */
+export const authOrder = (doc: AgentConfigDocument): Option.Option<ReadonlyArray<string>> => {
+  const ids = (doc.view.auth?.order?.chutes ?? []).map((id) => id.trim()).filter((id) => id.length > 0)
+  return ids.length > 0 ? Option.some(ids) : Option.none()
+}
+
+/**
  * The aliases of the config with what was noticed while reading them.
  *
  * @since 0.1.0
@@ -496,8 +514,9 @@ export const warnings = (doc: AgentConfigDocument): ReadonlyArray<ConfigWarning>
 
 /**
  * What a config contributes to the provider: user aliases (`agents.defaults.models[ref].alias`), the default model
- * (`agents.defaults.model.primary`, when it is a valid ref) and `followSuccessors` — with a sentence for each thing
- * that was ignored (OpenClaw's inverted aliases, a primary that is not a ref).
+ * (`agents.defaults.model.primary`, when it is a valid ref), `followSuccessors` and the auth order
+ * (`auth.order.chutes`) — with a sentence for each thing that was ignored (OpenClaw's inverted aliases, a primary that
+ * is not a ref).
  *
  * @since 0.2.0
  * @category accessors
@@ -506,6 +525,8 @@ export interface ProviderDefaults {
   readonly aliases: ReadonlyArray<readonly [string, string]>
   readonly defaultModel: string | undefined
   readonly followSuccessors: boolean | undefined
+  /** `auth.order.chutes` (see `authOrder`); absent or undefined when the config sets none. */
+  readonly authOrder?: ReadonlyArray<string> | undefined
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -546,6 +567,7 @@ export const providerDefaults = (doc: AgentConfigDocument): ProviderDefaults => 
     aliases: reading.aliases,
     defaultModel: valid ? configured : undefined,
     followSuccessors: Option.getOrUndefined(followSuccessors(doc)),
+    authOrder: Option.getOrUndefined(authOrder(doc)),
     warnings: [
       ...reading.warnings.map((warning) => warning.message),
       ...(configured !== undefined && !valid

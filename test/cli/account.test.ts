@@ -7,7 +7,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AccountOutput } from "../../src/cli/account.js"
@@ -198,5 +198,20 @@ describe("effect-chutes account: who may read it", () => {
     const tokens = fake.issueTokens()
     const run = await cli(["account", "--json"], { CHUTES_API_KEY: "", CHUTES_OAUTH_TOKEN: tokens.access })
     assert.strictEqual(decodeOutput(run).username, "alice")
+  })
+
+  it("the stored profiles in the config's auth order: the one that may read the account first", async () => {
+    const state = mkdtempSync(join(tmpdir(), "chutes-account-order-"))
+    const profiles = {
+      "chutes:default": { type: "api_key", provider: "chutes", key: scopedKey },
+      "chutes:admin": { type: "api_key", provider: "chutes", key: fake.apiKey }
+    }
+    writeFileSync(join(state, "auth-profiles.json"), JSON.stringify({ version: 1, profiles }), { mode: 0o600 })
+    const env = { CHUTES_API_KEY: "", CHUTES_STATE_DIR: state, CHUTES_CONFIG_PATH: join(state, "config.json5") }
+    const unordered = await cli(["account", "--json"], env)
+    assert.strictEqual(unordered.code, 1, "without an order, the scoped key is tried (and may not read the account)")
+    writeFileSync(join(state, "config.json5"), `{ auth: { order: { chutes: ["chutes:admin"] } } }`, { mode: 0o600 })
+    const ordered = await cli(["account", "--json"], env)
+    assert.strictEqual(decodeOutput(ordered).username, "alice")
   })
 })

@@ -182,10 +182,10 @@ describe("auth status: expiry and check, for both kinds", () => {
 
     const text = await cli(home, ["auth", "status"])
     assert.strictEqual(text.code, 0, text.stderr)
-    assert.match(text.stdout, /^\s+SOURCE\s+KIND\s+SECRET\s+ACCOUNT\s+EXPIRY\s+CHECK\s+NOTE$/m)
+    assert.match(text.stdout, /^\s+ORDER\s+SOURCE\s+KIND\s+SECRET\s+ACCOUNT\s+EXPIRY\s+CHECK\s+NOTE$/m)
     assert.match(
       lineOf(text, "profile:chutes:default"),
-      /^\*\s+profile:chutes:default\s+API key\s+\S+\s+alice\s+none\s+accepted$/
+      /^\*\s+1\s+profile:chutes:default\s+API key\s+\S+\s+alice\s+none\s+accepted$/
     )
   })
 
@@ -334,6 +334,44 @@ describe("auth status --offline: no request, nothing called valid that was not c
       ["env:CHUTES_API_KEY", "accepted", "alice"],
       ["env:CHUTES_OAUTH_TOKEN", "accepted", "alice"]
     ])
+  })
+})
+
+describe("auth status: each profile's place in the order", () => {
+  it("auth.order.chutes in the config wins over CHUTES_AUTH_ORDER; the active profile follows it", async () => {
+    const home = makeHome({
+      "chutes:default": apiKeyProfile(rejectedKey),
+      "chutes:alice": oauthProfile(),
+      "chutes:work": oauthProfile()
+    })
+    const env = { CHUTES_AUTH_ORDER: "chutes:alice" }
+    const byEnv = decodeStatus(await cli(home, ["auth", "status", "--json", "--offline"], env))
+    assert.deepStrictEqual(byEnv.authOrder, { from: "env", ids: ["chutes:alice"] })
+    assert.deepStrictEqual(byEnv.credentials.map((c) => [c.profileId, c.order]), [
+      ["chutes:default", 3],
+      ["chutes:alice", 1],
+      ["chutes:work", 2]
+    ])
+    assert.strictEqual(byEnv.active, "profile:chutes:alice")
+
+    writeFileSync(join(home.state, "config.json5"), `{ auth: { order: { chutes: ["chutes:default", "chutes:gone"] } } }`, {
+      mode: 0o600
+    })
+    const json = await cli(home, ["auth", "status", "--json", "--offline"], env)
+    const status = decodeStatus(json)
+    assert.deepStrictEqual(status.authOrder, { from: "config", ids: ["chutes:default", "chutes:gone"] })
+    assert.deepStrictEqual(status.credentials.map((c) => [c.profileId, c.order]), [
+      ["chutes:default", 1],
+      ["chutes:alice", 2],
+      ["chutes:work", 3]
+    ])
+    assert.strictEqual(status.active, "profile:chutes:default")
+    assert.include(json.stderr, "\"chutes:gone\", which is not a Chutes profile")
+
+    const text = await cli(home, ["auth", "status", "--offline"], env)
+    assert.match(lineOf(text, "profile:chutes:default"), /^\*\s+1\s+profile:chutes:default /)
+    assert.match(lineOf(text, "profile:chutes:work"), /^\s+3\s+profile:chutes:work /)
+    assert.include(text.stdout, "ORDER: chutes:default, chutes:gone first (from auth.order.chutes in the config)")
   })
 })
 

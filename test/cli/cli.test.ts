@@ -635,7 +635,7 @@ describe("auth status", () => {
     // The active marker, then: source, kind, secret tail, account, state.
     assert.match(
       text.stdout,
-      /\*\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+expired\s+not checked\s+re-auth needed: run "(.+)"/
+      /\*\s+1\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+expired\s+not checked\s+re-auth needed: run "(.+)"/
     )
     assert.include(text.stdout, `re-auth needed: run "effect-chutes onboard --auth-choice chutes"`)
     assert.notMatch(text.stdout.split("\n").find((line) => line.includes("chutes:alice")) ?? "", /\b(valid|ok)\b/i)
