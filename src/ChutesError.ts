@@ -100,15 +100,7 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
    * cap (a 429 "Free models limit reached for today", which resets at 00:00 UTC). Discovery retries exactly these.
    */
   get retryable(): boolean {
-    switch (this.reason) {
-      case "Transport":
-      case "Timeout":
-        return true
-      case "HttpStatus":
-        return this.status !== undefined && RETRYABLE_STATUS.has(this.status) && !isDailyCap(this.status, this.detail)
-      default:
-        return false
-    }
+    return isRetryableFailure(this)
   }
 
   /** @since 0.1.0 */
@@ -142,6 +134,19 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
  * @category errors
  */
 export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504])
+
+/**
+ * The one rule of `DiscoveryError.retryable` and `AccountError.retryable`: transport errors and timeouts, and the
+ * statuses of `RETRYABLE_STATUS` — except the free-models daily cap, which resets at 00:00 UTC.
+ */
+const isRetryableFailure = (error: {
+  readonly reason: string
+  readonly status?: number | undefined
+  readonly detail?: string | undefined
+}): boolean =>
+  error.reason === "Transport" || error.reason === "Timeout" ||
+  (error.reason === "HttpStatus" && error.status !== undefined && RETRYABLE_STATUS.has(error.status) &&
+    !isDailyCap(error.status, error.detail))
 
 /**
  * Why no usable credential could be produced.
@@ -433,15 +438,7 @@ export class AccountError extends Schema.TaggedError<AccountError>("effect-chute
 }) {
   /** Whether a later attempt may succeed: transport errors, timeouts and 408/425/429/5xx (not the free-models cap). */
   get retryable(): boolean {
-    switch (this.reason) {
-      case "Transport":
-      case "Timeout":
-        return true
-      case "HttpStatus":
-        return this.status !== undefined && RETRYABLE_STATUS.has(this.status) && !isDailyCap(this.status, this.detail)
-      default:
-        return false
-    }
+    return isRetryableFailure(this)
   }
 
   /** @since 0.3.0 */

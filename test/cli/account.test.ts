@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AccountOutput } from "../../src/cli/account.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
+import { bundle, newest, root, type Run, spawnCliAgainst } from "../support/cliProcess.js"
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/account/${name}.json`, import.meta.url), "utf8"))
@@ -23,19 +23,7 @@ let fake: FakeChutes.FakeChutesServer
 
 /** The CLI in a fresh home, with `env` (default: the fake's admin key, the API base under its main name). */
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, server = fake): Promise<Run> => {
-  const home = mkdtempSync(join(tmpdir(), "chutes-account-"))
-  return spawnCli(args, {
-    env: {
-      ...cleanEnv,
-      HOME: home,
-      CHUTES_STATE_DIR: join(home, "state"),
-      CHUTES_BASE_URL: server.baseUrl,
-      CHUTES_API_BASE_URL: server.idpBaseUrl,
-      CHUTES_API_KEY: server.apiKey,
-      ...env
-    },
-    cwd: home
-  }).then((run) => {
+  return spawnCliAgainst(server, args, env).then((run) => {
     for (const secret of [server.apiKey, scopedKey]) {
       assert.notInclude(run.stdout + run.stderr, secret, "a secret was printed")
     }

@@ -8,30 +8,17 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, statSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { ModelsListStatsOutput } from "../../src/cli/models.js"
 import { UsageOutput, usageLines, usageOutput, usageWindow } from "../../src/cli/usage.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
+import { bundle, newest, root, type Run, spawnCliAgainst } from "../support/cliProcess.js"
 
 let fake: FakeChutes.FakeChutesServer
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, server = fake): Promise<Run> => {
-  const home = mkdtempSync(join(tmpdir(), "chutes-usage-"))
-  return spawnCli(args, {
-    env: {
-      ...cleanEnv,
-      HOME: home,
-      CHUTES_STATE_DIR: join(home, "state"),
-      CHUTES_BASE_URL: server.baseUrl,
-      CHUTES_API_BASE_URL: server.idpBaseUrl,
-      CHUTES_API_KEY: server.apiKey,
-      ...env
-    },
-    cwd: home
-  }).then((run) => {
+  return spawnCliAgainst(server, args, env).then((run) => {
     assert.notInclude(run.stdout + run.stderr, server.apiKey, "a secret was printed")
     return run
   })

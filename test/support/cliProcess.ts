@@ -4,7 +4,8 @@
  * the test failed, when it does not finish in time).
  */
 import { spawn } from "node:child_process"
-import { readdirSync, statSync } from "node:fs"
+import { mkdtempSync, readdirSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -57,3 +58,27 @@ export const spawnCli = (
       resolve({ code, stdout, stderr })
     })
   })
+
+/**
+ * `effect-chutes <args>` in a fresh home against a FakeChutes (its LLM and API bases, its admin key in
+ * `CHUTES_API_KEY`), with `env` on top.
+ */
+export const spawnCliAgainst = (
+  server: { readonly baseUrl: string; readonly idpBaseUrl: string; readonly apiKey: string },
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {}
+): Promise<Run> => {
+  const home = mkdtempSync(join(tmpdir(), "chutes-cli-"))
+  return spawnCli(args, {
+    env: {
+      ...cleanEnv,
+      HOME: home,
+      CHUTES_STATE_DIR: join(home, "state"),
+      CHUTES_BASE_URL: server.baseUrl,
+      CHUTES_API_BASE_URL: server.idpBaseUrl,
+      CHUTES_API_KEY: server.apiKey,
+      ...env
+    },
+    cwd: home
+  })
+}
