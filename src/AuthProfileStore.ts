@@ -24,6 +24,9 @@
  *   one (`NodeFileLock`: proper-lockfile, compatible with OpenClaw's `auth-profiles.json.lock`) — and, within one
  *   process, under a per-path semaphore.
  * - An upsert that replaces a profile of another kind (an API key by an OAuth sign-in, …) logs a warning saying so.
+ * - Every store keeps the profiles' cooldowns beside them (`Service.cooldowns`, `AuthCooldowns`): the file store in
+ *   `auth-cooldowns.json` in the same directory, which it reads and writes with the same checks and lock options;
+ *   `auth-profiles.json` is never written for a cooldown.
  *
  * The module holds the service, the memory backend, and the file backend over the platform's `FileSystem` and `Path`
  * with the `PrivateFiles` and `FileLock` services (so it runs wherever those are provided); the loss-free document
@@ -39,6 +42,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import * as AuthCooldowns from "./AuthCooldowns.js"
 import { StoreError } from "./ChutesError.js"
 import type * as ChutesOAuth from "./ChutesOAuth.js"
 import { ChutesSettings } from "./ChutesSettings.js"
@@ -56,6 +60,7 @@ import {
   type ProfileSet,
   PROVIDER
 } from "./internal/authProfileDocument.js"
+import * as CooldownFile from "./internal/authCooldownFile.js"
 import { fromBackend } from "./internal/authProfileBackend.js"
 import * as FileBackend from "./internal/authProfileFile.js"
 import type * as PrivateFiles from "./PrivateFiles.js"
@@ -208,6 +213,12 @@ export interface Service {
   readonly upsert: (id: string, profile: ChutesProfile) => Effect.Effect<void, StoreError>
   /** Removes the chutes profile `id`; `false` when there was none (other providers' profiles are never removed). */
   readonly remove: (id: string) => Effect.Effect<boolean, StoreError>
+  /**
+   * The profiles' cooldowns, kept beside them and never in the profiles: `auth-cooldowns.json` next to the file
+   * store, the hash `<prefix>auth-cooldowns` on Redis, a `Ref` for the memory store. Its failures are its own (a
+   * corrupt cooldown file fails only these operations, never the profiles'); see `AuthCooldowns`.
+   */
+  readonly cooldowns: AuthCooldowns.Store
 }
 
 /**
@@ -219,7 +230,7 @@ export class AuthProfileStore extends Context.Tag("effect-chutes/AuthProfileStor
 /**
  * A store shared by several hosts that the default wiring uses instead of the file: when it is set, `layerFile` (which
  * `ChutesProvider.layer` and the CLI use) provides this store. `effect-chutes/node` sets it from `CHUTES_REDIS_URL`
- * (`NodeRedis`, docs/fleet.md); unset (the default), the file is used.
+ * (`NodeRedis`, docs/deployments.md); unset (the default), the file is used.
  *
  * @since 0.4.0
  * @category tags
@@ -261,6 +272,10 @@ export class SharedStore extends Context.Reference<SharedStore>()("effect-chutes
  * at once when their pid is no longer running, otherwise when older than `staleTempAge` (1 minute). They never
  * affect reads.
  *
+ * The cooldowns (`Service.cooldowns`) are kept in `auth-cooldowns.json` in the directory of `path`, read through the
+ * same checks (at most `AuthCooldowns.MAX_BYTES`), written atomically (0600) under that file's own lock (with the same
+ * lock options) and a per-path semaphore; a cooldown file that does not decode is never written over (`Corrupt`).
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -271,16 +286,33 @@ export const makeFile = (
   Service,
   never,
   FileSystem.FileSystem | Path.Path | PrivateFiles.PrivateFiles | FileLock.FileLock
-> => Effect.map(FileBackend.make(path, options), fromBackend)
+> =>
+  Effect.gen(function*() {
+    const paths = yield* Path.Path
+    const backend = yield* FileBackend.make(path, options)
+    const cooldowns = yield* CooldownFile.make(paths.join(paths.dirname(backend.location), AuthCooldowns.FILE_NAME), {
+      allowGroupWritable: options.allowGroupWritable === true,
+      lock: FileBackend.lockOptions(options)
+    })
+    return fromBackend(backend, cooldowns)
+  })
 
 const noStateDir = (path: string): Service => {
-  const error = new StoreError({ reason: "Io", path, detail: "no state directory (set CHUTES_STATE_DIR or HOME)" })
+  const detail = "no state directory (set CHUTES_STATE_DIR or HOME)"
+  const error = new StoreError({ reason: "Io", path, detail })
+  const cooldownError = new StoreError({ reason: "Io", path: AuthCooldowns.FILE_NAME, detail })
   return {
     location: path,
     load: Effect.fail(error),
     modify: () => Effect.fail(error),
     upsert: () => Effect.fail(error),
-    remove: () => Effect.fail(error)
+    remove: () => Effect.fail(error),
+    cooldowns: {
+      location: AuthCooldowns.FILE_NAME,
+      load: Effect.fail(cooldownError),
+      set: () => Effect.fail(cooldownError),
+      clear: () => Effect.fail(cooldownError)
+    }
   }
 }
 
@@ -326,7 +358,8 @@ export const layerFile = (
 /**
  * A store in memory, for tests, with the file store's semantics: `initial` is the whole document (as parsed JSON),
  * kept as text so that unknown fields survive and a corrupt one fails every operation with `Corrupt` and stays as it
- * is. `modify` calls are serialised by a mutex. Without `initial` the store starts missing.
+ * is. `modify` calls are serialised by a mutex. Without `initial` the store starts missing. Its cooldowns are in
+ * memory too (`AuthCooldowns.makeMemory`), and start empty.
  *
  * @since 0.1.0
  * @category constructors
@@ -334,6 +367,7 @@ export const layerFile = (
 export const makeMemory = (initial?: unknown): Effect.Effect<Service> =>
   Effect.gen(function*() {
     const location = "memory"
+    const cooldowns = yield* AuthCooldowns.makeMemory()
     let text: Option.Option<string> | "unserialisable"
     try {
       const json = initial === undefined ? undefined : JSON.stringify(initial)
@@ -343,7 +377,7 @@ export const makeMemory = (initial?: unknown): Effect.Effect<Service> =>
     }
     if (text === "unserialisable") {
       const error = corrupt(location, "the initial document is not JSON-serialisable")
-      return fromBackend({ location, read: Effect.fail(error), exclusive: () => Effect.fail(error) })
+      return fromBackend({ location, read: Effect.fail(error), exclusive: () => Effect.fail(error) }, cooldowns)
     }
     const state = yield* Ref.make(text)
     const mutex = yield* Effect.makeSemaphore(1)
@@ -359,7 +393,7 @@ export const makeMemory = (initial?: unknown): Effect.Effect<Service> =>
             })
           )
         )
-    })
+    }, cooldowns)
   })
 
 /**

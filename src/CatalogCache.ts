@@ -51,7 +51,7 @@ export class CatalogCache extends Context.Tag("effect-chutes/CatalogCache")<Cata
 /**
  * A cache shared by several hosts that the default wiring uses instead of the file: when it is set, `layerFile` (which
  * `ChutesProvider.layer` and the CLI use) provides this cache. `effect-chutes/node` sets it from `CHUTES_REDIS_URL`
- * (`NodeRedis`, docs/fleet.md); unset (the default), the file is used.
+ * (`NodeRedis`, docs/deployments.md); unset (the default), the file is used.
  *
  * @since 0.4.0
  * @category tags

@@ -7,7 +7,9 @@
  * to the `Authorization` header.
  *
  * Callers only ever use `ChutesCredentials.get` / `require`; where the credential comes from is the layer's business,
- * so stored, refreshing OAuth profiles slot in without changing them.
+ * so stored, refreshing OAuth profiles slot in without changing them. With several stored profiles, cooldowns (what
+ * the service said of an account: `AuthCooldowns`) order them, and `Rotation` moves a call to the next one
+ * (docs/deployments.md, "Several accounts").
  *
  * @since 0.1.0
  */
@@ -20,12 +22,18 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import type * as AuthCooldowns from "./AuthCooldowns.js"
 import * as AuthProfileStore from "./AuthProfileStore.js"
-import { CredentialsError, type OAuthError, type StoreError } from "./ChutesError.js"
+import { CredentialsError } from "./ChutesError.js"
 import * as ChutesOAuth from "./ChutesOAuth.js"
 import { authOrderConfig, optionalEnv } from "./ChutesSettings.js"
+import * as ApiKeyShape from "./internal/apiKeyShape.js"
+import * as CooldownPolicy from "./internal/cooldownPolicy.js"
+import * as ProfileCooldowns from "./internal/profileCooldowns.js"
 import * as ProfileOrder from "./internal/profileOrder.js"
+import * as ProfileRefresh from "./internal/profileRefresh.js"
 import * as SingleFlight from "./internal/singleFlight.js"
+import * as UnsavedTokens from "./internal/unsavedTokens.js"
 import { warnOnce } from "./internal/warnOnce.js"
 import { lastFour } from "./internal/redact.js"
 
@@ -64,7 +72,42 @@ export interface Service {
    * one returned; a static one gives `None`.
    */
   readonly forceRefresh: (credential: Credential) => Effect.Effect<Option.Option<Credential>, CredentialsError>
+  /** Moving a call across the stored profiles; absent for a fixed credential (code or env: one credential). */
+  readonly rotation?: Rotation | undefined
 }
+
+/**
+ * Several stored profiles, in order, with cooldowns (docs/deployments.md, "Several accounts"): what the service
+ * answered for a profile cools it (`report`), a call whose account failed moves to the `next` profile, and a call to
+ * a free model fails at once while every profile is on the free-models daily cap (`dailyCapUntil`). The provider's
+ * chat path uses it; a call is moved to a profile by running it with `CallProfile` set.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Rotation {
+  /**
+   * Records an answer of the service for stored profile `profileId`: an account problem (`kind`: a `ChutesAiError`
+   * kind such as `EdgeRateLimited`, `DailyCapReached`, `QuotaExceeded`, `ReauthRequired`) cools it, in this process
+   * at once and in the store beside the profiles; any other answer does nothing.
+   */
+  readonly report: (profileId: string, answer: { readonly kind: string; readonly resetsAt?: number | undefined }) => Effect.Effect<void>
+  /** The profile a call that has tried `tried` moves to: the first in order that is not tried or cooling. */
+  readonly next: (tried: ReadonlyArray<string>) => Effect.Effect<Option.Option<string>>
+  /** When every profile is on the free-models daily cap: the earliest reset (epoch milliseconds). */
+  readonly dailyCapUntil: Effect.Effect<Option.Option<number>>
+}
+
+/**
+ * The stored profile the current call asks for (set by the rotation for the rest of a call); `get` serves it when it
+ * exists, else the usual order.
+ *
+ * @since 0.5.0
+ * @category tags
+ */
+export class CallProfile extends Context.Reference<CallProfile>()("effect-chutes/ChutesCredentials/CallProfile", {
+  defaultValue: (): Option.Option<string> => Option.none()
+}) {}
 
 /**
  * @since 0.1.0
@@ -123,20 +166,6 @@ const identities = new WeakMap<Credential, string>()
 export const label = (credential: Credential): string =>
   `${credential.kind === "oauth" ? "OAuth token" : "API key"} ${lastFour(Redacted.value(credential.secret))} (${credential.source})`
 
-const API_KEY_SHAPE = /^cpk_[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9]{32}$/
-
-/** The shape of a Chutes API key, in words. */
-const API_KEY_SHAPE_DESCRIPTION = "cpk_ + 32 hex + \".\" + 32 hex + \".\" + 32 letters or digits, 102 characters"
-
-const API_KEY_LENGTH = 102
-
-/** The three segments after `cpk_`: their names and what each may hold. */
-const KEY_SEGMENTS: ReadonlyArray<{ readonly name: string; readonly chars: RegExp; readonly kind: string }> = [
-  { name: "first", chars: /^[0-9a-f]*$/, kind: "lower-case hex (0-9, a-f)" },
-  { name: "second", chars: /^[0-9a-f]*$/, kind: "lower-case hex (0-9, a-f)" },
-  { name: "third", chars: /^[A-Za-z0-9]*$/, kind: "letters and digits" }
-]
-
 /**
  * Whether a string has the shape of a Chutes API key (`cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics).
  * Other shapes are warned about, never refused.
@@ -144,7 +173,7 @@ const KEY_SEGMENTS: ReadonlyArray<{ readonly name: string; readonly chars: RegEx
  * @since 0.1.0
  * @category utils
  */
-export const looksLikeApiKey = (key: string): boolean => API_KEY_SHAPE.test(key)
+export const looksLikeApiKey: (key: string) => boolean = ApiKeyShape.looksLikeApiKey
 
 /**
  * What makes `key` differ from the shape of a Chutes API key (`cpk_` + 32 hex + `.` + 32 hex + `.` + 32 alphanumerics,
@@ -154,30 +183,7 @@ export const looksLikeApiKey = (key: string): boolean => API_KEY_SHAPE.test(key)
  * @since 0.1.0
  * @category utils
  */
-export const apiKeyShapeProblems = (key: string): ReadonlyArray<string> => {
-  if (looksLikeApiKey(key)) return []
-  const problems: Array<string> = []
-  if (/\s/.test(key)) problems.push("it contains whitespace")
-  if (key.length !== API_KEY_LENGTH) problems.push(`it has ${key.length} characters, not ${API_KEY_LENGTH}`)
-  if (!key.startsWith("cpk_")) {
-    problems.push("it does not start with cpk_")
-    return problems
-  }
-  const segments = key.slice(4).split(".")
-  if (segments.length !== KEY_SEGMENTS.length) {
-    problems.push(`it has ${segments.length} segments after cpk_ (separated by "."), not ${KEY_SEGMENTS.length}`)
-    return problems
-  }
-  KEY_SEGMENTS.forEach((expected, i) => {
-    const segment = segments[i] ?? ""
-    if (segment.length !== 32) {
-      problems.push(`the ${expected.name} segment has ${segment.length} characters, not 32`)
-    } else if (!expected.chars.test(segment)) {
-      problems.push(`the ${expected.name} segment is not all ${expected.kind}`)
-    }
-  })
-  return problems
-}
+export const apiKeyShapeProblems: (key: string) => ReadonlyArray<string> = ApiKeyShape.apiKeyShapeProblems
 
 /**
  * What can be given in code: a secret (string or `Redacted`) as an API key or an OAuth access token.
@@ -250,7 +256,7 @@ export const warnOnShape = (credential: Option.Option<Credential>): Effect.Effec
     onSome: (c) => {
       const problems = c.kind === "api_key" ? apiKeyShapeProblems(Redacted.value(c.secret)) : []
       return problems.length === 0 ? Effect.void : Effect.logWarning(
-        `The API key from ${c.source} does not have the shape of a Chutes key (${API_KEY_SHAPE_DESCRIPTION}): ` +
+        `The API key from ${c.source} does not have the shape of a Chutes key (${ApiKeyShape.API_KEY_SHAPE_DESCRIPTION}): ` +
           `${problems.join("; ")}; using it anyway`
       )
     }
@@ -367,19 +373,6 @@ export const fromProfile = (id: string, profile: AuthProfileStore.ChutesProfile)
     ? make({ kind: "oauth", source: `profile:${id}`, secret: profile.access, expires: profile.expires, profileId: id })
     : make({ kind: "api_key", source: `profile:${id}`, secret: profile.key, profileId: id })
 
-const storeFailure = (error: StoreError) => new CredentialsError({ reason: "Store", detail: error.message })
-
-/**
- * A refresh that failed for good — the IdP refused the grant or the client (a 4xx such as `invalid_grant` or
- * `invalid_client`), or there is no client to refresh as (no client id or secret: a new sign-in stores them) — needs a
- * new sign-in; anything else (unreachable IdP, time-out, 5xx, garbled answer) may pass.
- */
-const refreshFailure = (profileId: string, error: OAuthError) =>
-  (error.reason === "Exchange" && error.status !== undefined && error.status >= 400 && error.status < 500) ||
-    error.reason === "ClientId" || error.reason === "ClientSecret"
-    ? new CredentialsError({ reason: "ReauthRequired", profileId, source: `profile:${profileId}`, detail: error.message })
-    : new CredentialsError({ reason: "RefreshFailed", profileId, source: `profile:${profileId}`, detail: error.message })
-
 /**
  * The full resolution order: explicit -> `CHUTES_API_KEY` -> `CHUTES_OAUTH_TOKEN` -> stored profiles (the stored
  * profiles alone with `sources: "profiles-only"`).
@@ -415,44 +408,8 @@ export const makeStored = (
     const recheckMillis = Duration.toMillis(options.recheckAfter ?? Duration.seconds(30))
     const retryRefreshMillis = Duration.toMillis(options.retryRefreshAfter ?? Duration.seconds(30))
     const order = options.order ?? Option.getOrUndefined(yield* Effect.orDie(authOrderConfig))
-    /**
-     * Refreshed profiles whose write failed, with the stored refresh token they replace (consumed at the IdP). Used
-     * instead of the stored profile while the store still holds that token; dropped once the store holds anything else
-     * (our write landed, or a new sign-in or another process wrote).
-     */
-    const unsaved = new Map<string, { readonly profile: AuthProfileStore.OAuthProfile; readonly replaces: string }>()
-    const withUnsaved = (
-      profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>
-    ): ReadonlyMap<string, AuthProfileStore.ChutesProfile> => {
-      if (unsaved.size === 0) return profiles
-      const merged = new Map(profiles)
-      for (const [id, entry] of unsaved) {
-        const stored = profiles.get(id)
-        if (stored?.type === "oauth" && stored.refresh === entry.replaces) merged.set(id, entry.profile)
-        else unsaved.delete(id)
-      }
-      return merged
-    }
-    /** Tries again to write the refreshed profiles that could not be written; failures wait for the next try. */
-    const saveUnsaved = Effect.suspend(() => Effect.forEach(Array.from(unsaved), ([id, entry]) =>
-      store.modify((current) => {
-        const stored = current.profiles.get(id)
-        const still = stored?.type === "oauth" && stored.refresh === entry.replaces
-        return Effect.succeed([still, still ? [{ _tag: "Upsert", id, profile: entry.profile } as const] : []] as const)
-      }).pipe(
-        Effect.tap((written) =>
-          Effect.sync(() => unsaved.delete(id)).pipe(
-            Effect.zipRight(
-              written
-                ? Effect.logWarning(`saved the refreshed OAuth tokens of profile ${id} to ${store.location}`)
-                : Effect.void
-            )
-          )
-        ),
-        Effect.catchAll((error) =>
-          Effect.logDebug(`still cannot save the refreshed tokens of profile ${id}: ${error.message}`)
-        )
-      ), { discard: true }))
+    const unsaved = UnsavedTokens.make(store)
+    const cooldowns = ProfileCooldowns.make(store.cooldowns)
     /** Failed refreshes per profile: the error, until when it stands, and the refresh token it was for. */
     const failures = new Map<string, { readonly error: CredentialsError; readonly until: number; readonly refresh: string }>()
     let memo: { readonly credential: Credential; readonly validUntil: number } | undefined
@@ -464,87 +421,68 @@ export const makeStored = (
         return credential
       })
 
-    /** Refreshes under the store lock. `rejected`: the access token the service refused (a forced refresh). */
-    const refreshUnderLock = (id: string, rejected: string | undefined) => {
-      /** Set once the IdP has rotated the tokens: from then on, losing them would lose the sign-in. */
-      let rotated: { readonly profile: AuthProfileStore.OAuthProfile; readonly replaces: string } | undefined
-      return store.modify((current) =>
-        Effect.gen(function*() {
-          const profile = withUnsaved(current.profiles).get(id)
-          const stored = current.profiles.get(id)
-          if (profile === undefined || profile.type !== "oauth" || stored?.type !== "oauth") {
-            return yield* new CredentialsError({ reason: "ReauthRequired", profileId: id, detail: "the profile is gone" })
-          }
-          const now = yield* Clock.currentTimeMillis
-          const alreadyDone = rejected === undefined ? now < profile.expires : profile.access !== rejected
-          if (alreadyDone) return [fromProfile(id, profile), []] as const
-          const tokens = yield* oauth.refresh({
-            clientId: profile.clientId,
-            clientSecret: profile.clientSecret,
-            refreshToken: Redacted.make(profile.refresh)
-          })
-          // A profile that stores its client keeps the pair that worked (a secret rotated in the env for the same app
-          // replaces the stale one). One without (older, or another tool's) only gets new tokens.
-          const updated: AuthProfileStore.OAuthProfile = {
-            ...profile,
-            access: Redacted.value(tokens.access),
-            refresh: Redacted.value(tokens.refresh),
-            expires: tokens.expires,
-            ...(profile.clientSecret !== undefined
-              ? { clientId: tokens.client.clientId, clientSecret: tokens.client.clientSecret }
-              : {})
-          }
-          yield* Effect.logDebug(`refreshed the OAuth token of profile ${id}`)
-          rotated = { profile: updated, replaces: stored.refresh }
-          return [fromProfile(id, updated), [{ _tag: "Upsert", id, profile: updated }]] as const
-        })
-      ).pipe(
-        // Written: whatever was kept in memory for this profile is on disk now (or superseded by what is).
-        Effect.tap(() => Effect.sync(() => rotated !== undefined && unsaved.delete(id))),
-        Effect.catchTags({
-          StoreError: (error) => {
-            if (rotated === undefined) return Effect.fail(storeFailure(error))
-            // The IdP has consumed the old refresh token: the new tokens must not be dropped with the failed write.
-            const kept = rotated
-            unsaved.set(id, kept)
-            return Effect.as(
-              Effect.logWarning(
-                `refreshed the OAuth token of profile ${id}, but could not write it to ${store.location}: ` +
-                  `${error.message}. The new tokens are kept in memory for this process and the write is retried on ` +
-                  `later reads; until it succeeds, other processes see the old refresh token, which the identity ` +
-                  `provider no longer accepts`
-              ),
-              fromProfile(id, kept.profile)
-            )
-          },
-          OAuthError: (error) =>
-            // Another writer may hold a fresh token (it refreshed between our read and our request).
-            Effect.gen(function*() {
-              const reread = yield* Effect.mapError(store.load, storeFailure)
-              const profile = withUnsaved(reread.profiles).get(id)
-              const now = yield* Clock.currentTimeMillis
-              if (profile?.type === "oauth" && now < profile.expires && profile.access !== rejected) {
-                return fromProfile(id, profile)
-              }
-              yield* Effect.logWarning(`could not refresh the OAuth token of profile ${id}: ${error.message}`)
-              return yield* refreshFailure(id, error)
-            })
-        }),
-        Effect.withSpan("ChutesCredentials.refresh", { attributes: { "chutes.profile": id } })
-      )
-    }
-
+    const refreshing = { store, oauth, unsaved, toCredential: fromProfile }
     /** One refresh per profile in flight; it belongs to the layer's scope, so an interrupted caller strands no one. */
     const refresh = (id: string, rejected: string | undefined): Effect.Effect<Credential, CredentialsError> =>
-      refreshes.run(id, Effect.tap(refreshUnderLock(id, rejected), remember))
+      refreshes.run(id, Effect.tap(ProfileRefresh.refreshUnderLock(refreshing, id, rejected), remember))
+
+    /** The stored profiles (with unsaved tokens) and when they were read; re-read every `recheckAfter`. */
+    let snapshot: { readonly profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>; readonly at: number } | undefined
+    const profilesAt = (now: number, reread: boolean) =>
+      Effect.gen(function*() {
+        if (!reread && snapshot !== undefined && now < snapshot.at + recheckMillis) return snapshot.profiles
+        yield* unsaved.save
+        const current = yield* Effect.mapError(store.load, ProfileRefresh.storeFailure)
+        yield* cooldowns.reload
+        snapshot = { profiles: unsaved.over(current.profiles), at: now }
+        return snapshot.profiles
+      })
+
+    /** The candidates in the order they are tried now: the configured order, the cooling ones behind. */
+    const arranged = (profiles: ReadonlyMap<string, AuthProfileStore.ChutesProfile>, now: number) =>
+      Effect.gen(function*() {
+        const candidates = orderProfiles(profiles, options.profileId, order)
+        const cooling = new Map<string, AuthCooldowns.Cooldown>()
+        for (const [id, profile] of candidates) {
+          const cooldown = yield* cooldowns.holding(id, profile, now)
+          if (cooldown !== undefined) cooling.set(id, cooldown)
+        }
+        return { candidates: CooldownPolicy.arrange(candidates, ([id]) => cooling.get(id)), cooling }
+      })
+
+    /** The credential of one profile, refreshed when due; a refresh that failed stands for `retryRefreshAfter`. */
+    const serve = (id: string, profile: AuthProfileStore.ChutesProfile, now: number) =>
+      Effect.gen(function*() {
+        if (profile.type !== "oauth" || now < profile.expires) return Either.right(fromProfile(id, profile))
+        const failed = failures.get(id)
+        if (failed !== undefined && failed.refresh === profile.refresh && now < failed.until) {
+          return Either.left(failed.error)
+        }
+        const refreshed = yield* Effect.either(refresh(id, undefined))
+        if (Either.isRight(refreshed)) {
+          failures.delete(id)
+        } else {
+          failures.set(id, { error: refreshed.left, until: now + retryRefreshMillis, refresh: profile.refresh })
+          if (refreshed.left.reason === "ReauthRequired") {
+            yield* cooldowns.report(id, profile, { kind: "ReauthRequired" })
+          }
+        }
+        return refreshed
+      })
 
     const get: Effect.Effect<Option.Option<Credential>, CredentialsError> = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
+      // A call moved to another profile (`rotation`) asks for that one.
+      const call = yield* CallProfile
+      if (Option.isSome(call)) {
+        const profile = (yield* profilesAt(now, false)).get(call.value)
+        if (profile !== undefined) return Option.some(yield* Either.match(yield* serve(call.value, profile, now), {
+          onLeft: Effect.fail,
+          onRight: Effect.succeed
+        }))
+      }
       if (memo !== undefined && now < memo.validUntil) return Option.some(memo.credential)
-      if (unsaved.size > 0) yield* saveUnsaved
-      const current = yield* Effect.mapError(store.load, storeFailure)
-      const profiles = withUnsaved(current.profiles)
-      const candidates = orderProfiles(profiles, options.profileId, order)
+      const profiles = yield* profilesAt(now, true)
       const pinned = options.profileId !== undefined && profiles.has(options.profileId)
       if (!pinned) {
         for (const id of ProfileOrder.unknownIds(profiles, order)) {
@@ -554,35 +492,52 @@ export const makeStored = (
       memo = undefined
       // "First that yields wins": an OAuth profile that cannot be refreshed gives way to the next profile, unless it
       // was chosen explicitly. When none yields, the first failure is the answer.
+      const { candidates } = yield* arranged(profiles, now)
       let firstFailure: CredentialsError | undefined
       for (const [id, profile] of candidates) {
-        if (profile.type === "oauth" && now >= profile.expires) {
-          const failed = failures.get(id)
-          const standing = failed !== undefined && failed.refresh === profile.refresh && now < failed.until
-          const refreshed = standing ? Either.left(failed.error) : yield* Effect.either(refresh(id, undefined))
-          if (!standing) {
-            if (Either.isLeft(refreshed)) {
-              failures.set(id, { error: refreshed.left, until: now + retryRefreshMillis, refresh: profile.refresh })
-            } else {
-              failures.delete(id)
-            }
-          }
-          if (Either.isRight(refreshed)) return Option.some(refreshed.right)
-          if (candidates.length === 1) return yield* refreshed.left
-          firstFailure ??= refreshed.left
-          continue
-        }
-        return Option.some(yield* remember(fromProfile(id, profile)))
+        const served = yield* serve(id, profile, now)
+        if (Either.isRight(served)) return Option.some(yield* remember(served.right))
+        if (candidates.length === 1) return yield* served.left
+        firstFailure ??= served.left
       }
       return firstFailure === undefined ? Option.none() : yield* firstFailure
     })
+
+    const rotation: Rotation = {
+      report: (profileId, answer) =>
+        Effect.gen(function*() {
+          const set = yield* cooldowns.report(profileId, snapshot?.profiles.get(profileId), answer)
+          if (set && memo?.credential.profileId === profileId) memo = undefined
+        }),
+      next: (tried) =>
+        Effect.gen(function*() {
+          if (options.profileId !== undefined) return Option.none()
+          const now = yield* Clock.currentTimeMillis
+          const { candidates, cooling } = yield* arranged(yield* profilesAt(now, false), now)
+          const next = candidates.find(([id]) => !tried.includes(id) && !cooling.has(id))
+          return Option.fromNullable(next?.[0])
+        }).pipe(Effect.orElseSucceed(() => Option.none<string>())),
+      // On the call path: the profiles and cooldowns in memory only (`get` keeps them fresh), nothing when none cools.
+      dailyCapUntil: Effect.gen(function*() {
+        if (snapshot === undefined || cooldowns.current().size === 0) return Option.none()
+        const now = yield* Clock.currentTimeMillis
+        const { candidates, cooling } = yield* arranged(snapshot.profiles, now)
+        let until: number | undefined
+        for (const [id] of candidates) {
+          const cooldown = cooling.get(id)
+          if (cooldown?.reason !== "daily-cap" || cooldown.until === undefined) return Option.none()
+          until = Math.min(until ?? cooldown.until, cooldown.until)
+        }
+        return Option.fromNullable(until)
+      }).pipe(Effect.orElseSucceed(() => Option.none<number>()))
+    }
 
     const forceRefresh = (credential: Credential): Effect.Effect<Option.Option<Credential>, CredentialsError> =>
       credential.kind === "oauth" && credential.profileId !== undefined
         ? Effect.asSome(refresh(credential.profileId, Redacted.value(credential.secret)))
         : Effect.succeedNone
 
-    return { get, forceRefresh }
+    return { get, forceRefresh, rotation }
   })
 
 /**

@@ -312,7 +312,9 @@ export class PromptError extends Schema.TaggedError<PromptError>("effect-chutes/
  * - `LeaseLost`: the lease of the shared store's refresh lock ran out while this process held it, and another writer
  *   changed the store meanwhile; nothing was written over that newer write.
  *
- * For the shared store, `path` is its location with any password masked (`redis://:***@host:6379 key …`).
+ * For the shared store, `path` is its location with any password masked (`redis://:***@host:6379 key …`). The
+ * cooldowns kept beside the profiles (`AuthCooldowns`) fail with it too: then `path` is `auth-cooldowns.json` (or the
+ * key `<prefix>auth-cooldowns`) and the message says "auth cooldown store".
  *
  * @since 0.1.0
  * @category errors
@@ -326,21 +328,23 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/St
   /** @since 0.1.0 */
   override get message(): string {
     const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    // The cooldowns kept beside the profiles (`AuthCooldowns`) fail with this error too; their path names them.
+    const store = /auth-cooldowns(\.json)?$/.test(this.path) ? "auth cooldown store" : "auth profile store"
     switch (this.reason) {
       case "Corrupt":
-        return `The auth profile store ${this.path} is not valid; it was left untouched — fix or move it${detail}`
+        return `The ${store} ${this.path} is not valid; it was left untouched — fix or move it${detail}`
       case "Permission":
-        return `No permission to use the auth profile store ${this.path}${detail}`
+        return `No permission to use the ${store} ${this.path}${detail}`
       case "Io":
-        return `Could not read or write the auth profile store ${this.path}${detail}`
+        return `Could not read or write the ${store} ${this.path}${detail}`
       case "Locked":
-        return `The auth profile store ${this.path} is locked by another process${detail}`
+        return `The ${store} ${this.path} is locked by another process${detail}`
       case "Unsafe":
-        return `Refusing to use the auth profile store ${this.path}${detail}`
+        return `Refusing to use the ${store} ${this.path}${detail}`
       case "Unreachable":
-        return `The shared auth profile store ${this.path} cannot be reached; nothing was changed${detail}`
+        return `The shared ${store} ${this.path} cannot be reached; nothing was changed${detail}`
       case "LeaseLost":
-        return `The refresh lock of the shared auth profile store ${this.path} expired while this process held it, ` +
+        return `The refresh lock of the shared ${store} ${this.path} expired while this process held it, ` +
           `and another writer changed the store meanwhile; nothing was written over it${detail}`
     }
   }

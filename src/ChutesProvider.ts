@@ -74,6 +74,11 @@ export interface Service {
    * `CredentialsError`). Responses and errors carry the request with its bearer masked.
    */
   readonly client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | CredentialsError>
+  /**
+   * Moving a call across the stored profiles, with their cooldowns (`ChutesCredentials.Rotation`); absent with a
+   * fixed credential (code, env, or a test layer). `ChutesLanguageModel` uses it.
+   */
+  readonly rotation?: ChutesCredentials.Rotation | undefined
 }
 
 /**
@@ -379,7 +384,8 @@ export const make = (options: Options = {}): Effect.Effect<
       aliases,
       userAliases: user.aliases,
       credential: currentCredential,
-      client
+      client,
+      rotation: credentials.rotation
     } satisfies Service
   })
 
@@ -411,6 +417,12 @@ export interface LayerOptions extends Options {
   readonly credential?: ChutesCredentials.ExplicitCredential | undefined
   /** The stored auth profile to use (e.g. `chutes:alice`): pins it, no other profile is tried. */
   readonly profileId?: string | undefined
+  /**
+   * Where a credential may come from (`ChutesCredentials.Sources`); default `"all"`: `credential`, then
+   * `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN`, then the stored profiles. `"profiles-only"` reads the stored profiles alone
+   * (with `profileId`, exactly that profile, whatever the environment holds: the CLI's `--profile`).
+   */
+  readonly credentialSources?: ChutesCredentials.Sources | undefined
   /**
    * Stored auth profile ids tried first, in this order; wins over the config's `auth.order.chutes`, which wins over
    * `CHUTES_AUTH_ORDER` (docs/configuration.md).
@@ -506,6 +518,7 @@ const layerServices = (options: LayerOptions, settings: ChutesSettings.Settings)
     Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerFile)),
     Layer.provide(
       ChutesCredentials.layer({
+        sources: options.credentialSources,
         explicit: options.credential,
         profileId: options.profileId,
         order: options.authOrder

@@ -307,7 +307,7 @@ export const stateDirConfig: Config.Config<Option.Option<string>> = Config.all([
 
 /**
  * The shared store's URL from `CHUTES_REDIS_URL` (`redis://` or `rediss://`, maybe with a password: kept `Redacted`).
- * Only `effect-chutes/node` acts on it (docs/fleet.md); empty or whitespace-only counts as unset.
+ * Only `effect-chutes/node` acts on it (docs/deployments.md); empty or whitespace-only counts as unset.
  *
  * @since 0.4.0
  * @category config

@@ -15,6 +15,8 @@ export * as Aliases from "./Aliases.js"
 export * as ChutesAccount from "./ChutesAccount.js"
 /** @since 0.1.0 */
 export * as AuthProfileStore from "./AuthProfileStore.js"
+/** @since 0.5.0 */
+export * as AuthCooldowns from "./AuthCooldowns.js"
 /** @since 0.1.0 */
 export * as CatalogCache from "./CatalogCache.js"
 /** @since 0.1.0 */

@@ -5,7 +5,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import {
   chmodSync,
   existsSync,
@@ -27,6 +27,7 @@ import * as Logger from "effect/Logger"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import { StoreError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
+import { lockHolder } from "./support/lockHolder.js"
 import { portableFiles } from "./support/nodeFiles.js"
 
 const ACCESS = "cak_alice_access_0123456789abcdef"
@@ -559,7 +560,7 @@ describe("file store: the cross-process lock", () => {
       const path = storePath()
       writeJson(path, specExample)
       const theirs = { ...specExample, profiles: { ...specExample.profiles, "chutes:child": apiKey } }
-      yield* locker(path, { holdMillis: 300, write: JSON.stringify(theirs) })
+      yield* lockHolder(path, { holdMillis: 300, write: JSON.stringify(theirs), staleMillis: 2_000 })
       const store = yield* fileStore(path)
       yield* store.upsert("chutes:bob", apiKey)
       assert.deepStrictEqual(readJson(path), { ...theirs, profiles: { ...theirs.profiles, "chutes:bob": apiKey } })
@@ -568,7 +569,7 @@ describe("file store: the cross-process lock", () => {
   it.live("the lock of a SIGKILLed process is recovered after the stale time", () =>
     Effect.scoped(Effect.gen(function*() {
       const path = storePath()
-      const child = yield* locker(path, {})
+      const child = yield* lockHolder(path, { staleMillis: 2_000 })
       child.kill("SIGKILL")
       yield* Effect.async<void>((resume) => {
         child.once("exit", () => resume(Effect.void))
@@ -597,35 +598,6 @@ describe("file store: the cross-process lock", () => {
       assert.deepStrictEqual(readdirSync(dir).sort(), ["auth-profiles.json", live])
     }))
 })
-
-/** A child process that takes the store lock with proper-lockfile, optionally writes, and releases after a while. */
-const locker = (path: string, options: { readonly holdMillis?: number; readonly write?: string }) =>
-  Effect.acquireRelease(
-    Effect.async<ChildProcess, Error>((resume) => {
-      const script = `
-        const lockfile = require("proper-lockfile")
-        const fs = require("node:fs")
-        const [file, hold, content] = process.argv.slice(1)
-        lockfile.lock(file, { realpath: false, stale: 2000 }).then((release) => {
-          process.stdout.write("locked\\n")
-          if (hold === "") return setInterval(() => {}, 1000)
-          setTimeout(() => {
-            if (content !== "") fs.writeFileSync(file, content)
-            release().then(() => process.exit(0))
-          }, Number(hold))
-        })`
-      const child = spawn(
-        process.execPath,
-        ["-e", script, path, options.holdMillis?.toString() ?? "", options.write ?? ""],
-        { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] }
-      )
-      child.stdout?.on("data", (chunk: Buffer) => {
-        if (chunk.toString().includes("locked")) resume(Effect.succeed(child))
-      })
-      child.once("error", (error) => resume(Effect.fail(error)))
-    }),
-    (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
-  )
 
 describe("no state directory", () => {
   it.live("every operation fails with Io and says what to set", () =>

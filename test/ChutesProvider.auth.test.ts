@@ -22,6 +22,7 @@ import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import { portableFiles } from "./support/nodeFiles.js"
+import { storedOAuthProfile } from "./support/profiles.js"
 
 const revoke = (fake: FakeChutes.FakeChutesServer, token: string) =>
   Effect.promise(() =>
@@ -81,15 +82,7 @@ describe("ChutesProvider.client auth", () => {
       // The stored token is not due, but the service no longer takes it: only a 401 tells.
       yield* revoke(fake, tokens.access)
       const t = providerOver(fake, {
-        "chutes:alice": {
-          type: "oauth",
-          provider: "chutes",
-          access: tokens.access,
-          refresh: tokens.refresh,
-          expires: Date.now() + 3_600_000,
-          email: "alice",
-          clientId: fake.clientId
-        }
+        "chutes:alice": storedOAuthProfile(fake, tokens)
       })
       const status = yield* t.run(chat)
       assert.strictEqual(status, 200)
@@ -110,15 +103,7 @@ describe("ChutesProvider.client auth", () => {
       const tokens = fake.issueTokens()
       yield* revoke(fake, tokens.access)
       const t = providerOver(fake, {
-        "chutes:alice": {
-          type: "oauth",
-          provider: "chutes",
-          access: tokens.access,
-          refresh: "crt_not_issued_by_the_idp",
-          expires: Date.now() + 3_600_000,
-          email: "alice",
-          clientId: fake.clientId
-        }
+        "chutes:alice": storedOAuthProfile(fake, tokens, { refresh: "crt_not_issued_by_the_idp" })
       })
       const error = yield* t.run(Effect.flip(chat))
       assert.strictEqual(error._tag, "CredentialsError")

@@ -53,6 +53,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as ChutesProvider from "../ChutesProvider.js"
 import * as ChutesSettings from "../ChutesSettings.js"
+import { authorizationOf } from "../internal/auth.js"
 import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelRef from "../ModelRef.js"
 import type * as ChutesAiError from "./ChutesAiError.js"
@@ -322,6 +323,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     const resolveCached = targetCache(resolveTarget)
 
+    /** The stored profile that got an answer, as metadata (nothing for a credential from code or the environment). */
+    const servedBy = (response: HttpClientResponse.HttpClientResponse): { readonly profile?: string } => {
+      const profile = authorizationOf(response)?.profileId
+      return profile !== undefined ? { profile } : {}
+    }
+
     /** Every model in turn until one answers 2xx (internal/failover.ts); each one retried (internal/send.ts). */
     const send = (
       method: Method,
@@ -350,7 +357,16 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               )
             ),
             Effect.flatMap((body) =>
-              sendTo(body, { client: provider.client, policy, method, target, snapshot, stream, hasNext })
+              sendTo(body, {
+                client: provider.client,
+                rotation: provider.rotation,
+                policy,
+                method,
+                target,
+                snapshot,
+                stream,
+                hasNext
+              })
             )
           )
         const { failover, target, value: response } = yield* Failover.run({
@@ -367,7 +383,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             ref: target.ref,
             requested: target.input,
             invocationId: facts.invocationId,
-            failover
+            failover,
+            ...servedBy(response)
           },
           meter: (usage) => callCostOf(usage, target, snapshot.source, facts)
         }

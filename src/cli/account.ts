@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import type * as ValidationError from "@effect/cli/ValidationError"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -11,13 +12,14 @@ import * as Schema from "effect/Schema"
 import * as AgentConfig from "../AgentConfig.js"
 import * as ChutesAccount from "../ChutesAccount.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
-import type { AccountError, CredentialsError } from "../ChutesError.js"
+import type { AccountError, CredentialsError, StoreError } from "../ChutesError.js"
 import { printable } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
 import { configDefaults, servicesLayer } from "./layers.js"
+import { pinned } from "./profile.js"
 import { formatDuration, out, withProgress } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -171,26 +173,36 @@ export const accountLines = (
 /**
  * The account service of a command: the credentials as the library resolves them (env, then stored profiles in the
  * config's `auth.order.chutes`, else `CHUTES_AUTH_ORDER`, else the default rule). A config that cannot be read is said
- * once and ignored, as for `models list`.
+ * once and ignored, as for `models list`. With `profile` (`--profile`, checked by `profile.ts`): that stored profile
+ * alone, pinned, and not the environment's credential.
  */
-export const accountLayer = (global: GlobalOptions): Layer.Layer<ChutesAccount.ChutesAccount> =>
+export const accountLayer = (
+  global: GlobalOptions,
+  profile?: string | undefined
+): Layer.Layer<ChutesAccount.ChutesAccount> =>
   Layer.unwrapEffect(
     configDefaults(global).pipe(
       Effect.catchAll((error) => Effect.as(warnOnce(AgentConfig.ignoredConfig(error)), AgentConfig.noProviderDefaults)),
       Effect.map((config) =>
         ChutesAccount.layer.pipe(
-          Layer.provide(ChutesCredentials.layer(config.authOrder === undefined ? {} : { order: config.authOrder })),
+          Layer.provide(ChutesCredentials.layer(
+            profile !== undefined
+              ? { sources: "profiles-only", profileId: profile }
+              : config.authOrder === undefined
+              ? {}
+              : { order: config.authOrder }
+          )),
           Layer.provide(Layer.merge(servicesLayer(global), NodeChutes.layerPlatform))
         )
       )
     )
   )
 
-/** `account [--json]`. */
+/** `account [--json] [--profile <id>]`. */
 export const show = (
   global: GlobalOptions,
-  options: { readonly json: boolean }
-): Effect.Effect<void, AccountError | CredentialsError> =>
+  options: { readonly json: boolean; readonly profile?: string | undefined }
+): Effect.Effect<void, AccountError | CredentialsError | ValidationError.ValidationError | StoreError> =>
   Effect.gen(function*() {
     const account = yield* ChutesAccount.ChutesAccount
     const [me, today, subscription] = yield* Effect.all(
@@ -200,4 +212,4 @@ export const show = (
     const now = yield* Clock.currentTimeMillis
     if (options.json) return yield* out(printJson(accountOutput(me, today, subscription, now)))
     for (const line of accountLines(me, today, subscription, now, useColor(process.stdout))) yield* out(line)
-  }).pipe(Effect.provide(accountLayer(global)))
+  }).pipe(Effect.provide(accountLayer(global, options.profile)), pinned(global, options.profile))

@@ -1,5 +1,5 @@
 /**
- * `effect-chutes auth status` and `auth logout`.
+ * `effect-chutes auth status` and `auth logout` (`auth cooldowns` is ./cooldowns.ts, `auth move` ./authMove.ts).
  *
  * `status` lists every credential the SDK could use — `CHUTES_API_KEY`, `CHUTES_OAUTH_TOKEN`, each stored chutes
  * profile — with its kind, source, last four characters, and two words for both kinds of credential:
@@ -12,6 +12,9 @@
  *   for an accepted key is a scoped key, which is said and is nothing worse (./credentialCheck.ts).
  *
  * Nothing is called valid that was not checked: an API key has no expiry, and its check says what the service said.
+ * A stored profile's cooldown that holds (`AuthCooldowns`, listed by `auth cooldowns`, ./cooldowns.ts) is shown, and
+ * the order accounts for them as the SDK does: the cooling profiles behind the others, by the end of their cooldown.
+ * A cooldown store that cannot be read is said in one line and ignored.
  * The active credential is the one the resolution order picks (`ChutesCredentials.ts`). The exit code is 0 when the
  * active credential is usable (nothing found against it: not rejected, not expired, its refresh did not fail), 1
  * otherwise (none at all, or it is not).
@@ -35,6 +38,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as AgentConfig from "../AgentConfig.js"
+import type * as AuthCooldowns from "../AuthCooldowns.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import { CredentialsError, type StoreError } from "../ChutesError.js"
@@ -42,13 +46,15 @@ import * as ChutesOAuth from "../ChutesOAuth.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
 import { Prompter } from "../OAuthLogin.js"
+import * as CooldownPolicy from "../internal/cooldownPolicy.js"
 import * as ProfileOrder from "../internal/profileOrder.js"
 import { printable } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import { printJson } from "./account.js"
+import * as Cooldowns from "./cooldowns.js"
 import * as CredentialCheck from "./credentialCheck.js"
-import type { AuthStatusOutput, CredentialStatus } from "./json.js"
-import { formatDuration, lastFour, out, usageError, withProgress } from "./render.js"
+import type { AuthStatusOutput, CredentialStatus, ProfileCooldown } from "./json.js"
+import { formatDuration, lastFour, out, table, usageError, withProgress } from "./render.js"
 
 /** What the auth commands need. */
 export type AuthServices =
@@ -216,7 +222,7 @@ const serviceState = (
   })
 
 /** One row of `auth status`, before the active one is known. */
-type Row = Omit<CredentialStatus, "active" | "usable" | "order"> & {
+type Row = Omit<CredentialStatus, "active" | "usable" | "order" | "cooldown"> & {
   readonly yields: boolean
   readonly error?: CredentialsError | undefined
 }
@@ -287,13 +293,6 @@ const CHECK_WORDS: Record<CredentialStatus["check"], string> = {
   "not-checked": "not checked"
 }
 
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string> => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  return rows.map((row) =>
-    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()
-  )
-}
-
 /** The text form of `auth status`: the files, then one line per credential. Server text is escaped. */
 const printText = (
   output: AuthStatusOutput,
@@ -302,12 +301,18 @@ const printText = (
   Effect.gen(function*() {
     yield* out(`Auth profiles: ${store.location}${store.exists ? "" : " (not created yet)"}`)
     yield* out(`Config:        ${yield* configLine}`)
+    if (output.cooldowns.error !== null) {
+      yield* out(`Cooldowns:     not read, so not shown and not in ORDER (${output.cooldowns.error})`)
+    }
     yield* out("")
     if (output.credentials.length === 0) {
       yield* out("No Chutes credential found.")
     } else {
+      // The COOLDOWN column only when a profile has one that holds: the table stays as it was otherwise.
+      const cooling = output.credentials.some((c) => c.cooldown !== null)
       const rows = [
-        ["", "ORDER", "SOURCE", "KIND", "SECRET", "ACCOUNT", "EXPIRY", "CHECK", "NOTE"],
+        ["", "ORDER", "SOURCE", "KIND", "SECRET", "ACCOUNT", "EXPIRY", "CHECK", ...(cooling ? ["COOLDOWN"] : []),
+          "NOTE"],
         ...output.credentials.map((c) => [
           c.active ? "*" : "",
           c.order !== null ? String(c.order) : "env",
@@ -317,6 +322,7 @@ const printText = (
           c.account !== null ? printable(c.account) : "-",
           EXPIRY_WORDS[c.expiry],
           CHECK_WORDS[c.check],
+          ...(cooling ? [c.cooldown?.description ?? ""] : []),
           printable(c.detail)
         ])
       ]
@@ -325,13 +331,21 @@ const printText = (
       yield* out(
         "* = active: the one the SDK uses (CHUTES_API_KEY, CHUTES_OAUTH_TOKEN, then the stored profiles by ORDER)"
       )
+      const coolingLast = cooling ? "; cooling profiles last, by the end of their COOLDOWN" : ""
       yield* out(
         output.authOrder === null
-          ? "ORDER: stored OAuth profiles, then stored API keys (set auth.order.chutes or CHUTES_AUTH_ORDER to choose)"
+          ? "ORDER: stored OAuth profiles, then stored API keys" + coolingLast +
+            " (set auth.order.chutes or CHUTES_AUTH_ORDER to choose)"
           : `ORDER: ${output.authOrder.ids.map(printable).join(", ")} first (from ${
             output.authOrder.from === "config" ? "auth.order.chutes in the config" : "CHUTES_AUTH_ORDER"
-          }), then stored OAuth profiles, then stored API keys`
+          }), then stored OAuth profiles, then stored API keys${coolingLast}`
       )
+      if (cooling) {
+        yield* out(
+          "COOLDOWN: what the service last said of the account; tried after the others, never refused for it " +
+            "(effect-chutes auth cooldowns)"
+        )
+      }
       if (output.offline) yield* out("--offline: nothing was sent to Chutes; no credential was checked.")
     }
     if (output.otherProfiles.length > 0) {
@@ -389,19 +403,41 @@ export const status = (
       ? "env:CHUTES_OAUTH_TOKEN"
       : null
     const authOrder = yield* configuredOrder
-    const order = ChutesCredentials.orderProfiles(set.profiles, undefined, authOrder?.ids)
-      .map(([id]) => `profile:${id}`)
+    // The cooldowns, read after the checks (a refresh the IdP refused just now sets one) and held as the SDK holds
+    // them: the cooling profiles go behind the others, by the end of their cooldown. Unreadable: said, and ignored.
+    const cooldownsRead = yield* Effect.either(store.cooldowns.load)
+    const now = yield* Clock.currentTimeMillis
+    const latest = yield* Effect.either(store.load)
+    const profilesNow = Either.isRight(latest) ? latest.right.profiles : set.profiles
+    const cooling = Either.isRight(cooldownsRead)
+      ? yield* Cooldowns.holding(profilesNow, cooldownsRead.right, now)
+      : new Map<string, AuthCooldowns.Cooldown>()
+    const order = CooldownPolicy.arrange(
+      ChutesCredentials.orderProfiles(set.profiles, undefined, authOrder?.ids),
+      ([id]) => cooling.get(id)
+    ).map(([id]) => `profile:${id}`)
     for (const id of ProfileOrder.unknownIds(set.profiles, authOrder?.ids)) {
       yield* warnOnce(ProfileOrder.unknownIdWarning(id, store.location))
     }
     const storedActive = order.find((source) => rows.some((r) => r.source === source && r.yields)) ?? order[0]
     const activeSource = active ?? storedActive ?? null
     const usableRow = (row: Row) => row.yields && row.check !== "rejected"
+    const cooldownOf = (profileId: string | null): ProfileCooldown | null => {
+      const cooldown = profileId === null ? undefined : cooling.get(profileId)
+      return cooldown === undefined ? null : {
+        reason: cooldown.reason,
+        since: cooldown.since,
+        until: cooldown.until ?? null,
+        endsAt: Cooldowns.endsAt(cooldown),
+        description: CooldownPolicy.describe(cooldown, now)
+      }
+    }
     const credentials = rows.map(({ error: _error, yields: _yields, ...row }, i) => ({
       ...row,
       active: row.source === activeSource,
       order: row.profileId === null ? null : order.indexOf(row.source) + 1,
-      usable: usableRow(rows[i]!)
+      usable: usableRow(rows[i]!),
+      cooldown: cooldownOf(row.profileId)
     }))
     const activeRow = rows.find((row) => row.source === activeSource)
     const usable = activeRow !== undefined && usableRow(activeRow)
@@ -414,7 +450,11 @@ export const status = (
       usable,
       credentials,
       authOrder,
-      otherProfiles: set.others
+      otherProfiles: set.others,
+      cooldowns: {
+        location: store.cooldowns.location,
+        error: Either.isLeft(cooldownsRead) ? cooldownsRead.left.message : null
+      }
     }
 
     if (options.json) yield* out(printJson(output))

@@ -12,7 +12,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { followOptions, globalOf, globalOptions, type GlobalValues, withTimeout } from "./global.js"
+import { followOptions, globalOf, globalOptions, type GlobalValues, profileOptions, withTimeout } from "./global.js"
 import type { HelpNode } from "./help.js"
 import { usageError } from "./render.js"
 
@@ -24,12 +24,14 @@ const json = Options.boolean("json").pipe(Options.withDescription("print JSON in
 const offline = Options.boolean("offline").pipe(
   Options.withDescription("use the built-in static catalog; no network, no files")
 )
+const profileOffline = usageError("--profile chooses the credential of the requests to Chutes: not with --offline")
 
 const modelsList = Command.make(
   "list",
   {
     ...globalOptions,
     ...followOptions,
+    ...profileOptions,
     json,
     offline,
     refresh: Options.boolean("refresh").pipe(
@@ -43,6 +45,7 @@ const modelsList = Command.make(
     Effect.gen(function*() {
       if (options.offline && options.refresh) return yield* usageError("--offline and --refresh exclude each other")
       if (options.offline && options.stats) return yield* usageError("--stats needs the network: not with --offline")
+      if (options.offline && Option.isSome(options.profile)) return yield* profileOffline
       const global = globalOf(options)
       if (options.offline) {
         // No config, no store, no network: the executable takes the same path without this tree (fastPath.ts).
@@ -50,7 +53,12 @@ const modelsList = Command.make(
         return yield* offline.list({ json: options.json, followSuccessors: global.followSuccessors })
       }
       const models = yield* Effect.promise(() => import("./models.js"))
-      yield* models.list(global, { json: options.json, refresh: options.refresh, stats: options.stats })
+      yield* models.list(global, {
+        json: options.json,
+        refresh: options.refresh,
+        stats: options.stats,
+        profile: Option.getOrUndefined(options.profile)
+      })
     })
 ).pipe(
   Command.withDescription(
@@ -64,6 +72,7 @@ const modelsResolve = Command.make(
   {
     ...globalOptions,
     ...followOptions,
+    ...profileOptions,
     json,
     offline,
     input: Args.text({ name: "alias|ref" }).pipe(
@@ -76,11 +85,13 @@ const modelsResolve = Command.make(
   },
   (options) =>
     Effect.gen(function*() {
+      if (options.offline && Option.isSome(options.profile)) return yield* profileOffline
       const models = yield* Effect.promise(() => import("./models.js"))
       yield* models.resolve(globalOf(options), {
         input: Option.getOrUndefined(options.input),
         json: options.json,
-        offline: options.offline
+        offline: options.offline,
+        profile: Option.getOrUndefined(options.profile)
       })
     })
 ).pipe(Command.withDescription("Resolve an alias, ref or bare model id to a model ref, and say why"))
@@ -235,15 +246,48 @@ const authMove = Command.make(
   )
 )
 
-const auth = Command.make("auth").pipe(
-  Command.withDescription("Inspect, move and remove credentials"),
-  Command.withSubcommands([bounded(authStatus), bounded(authLogout), bounded(authMove)])
+const authCooldowns = Command.make(
+  "cooldowns",
+  {
+    ...globalOptions,
+    json,
+    clear: Options.boolean("clear").pipe(
+      Options.withDescription("remove the cooldowns (all, or those of --profile) and say which were removed")
+    ),
+    profile: Options.text("profile").pipe(
+      Options.withPseudoName("<id>"),
+      Options.withDescription("only this profile's cooldown, e.g. chutes:alice (default: every profile's)"),
+      Options.optional
+    )
+  },
+  (options) =>
+    Effect.gen(function*() {
+      const [cooldowns, layers] = yield* Effect.promise(() =>
+        Promise.all([import("./cooldowns.js"), import("./layers.js")])
+      )
+      const profile = Option.getOrUndefined(options.profile)
+      const run = options.clear
+        ? cooldowns.clear({ json: options.json, profile })
+        : cooldowns.list({ json: options.json, profile })
+      yield* run.pipe(Effect.provide(layers.storeLayer(globalOf(options))))
+    })
+).pipe(
+  Command.withDescription(
+    "List the cooldowns that hold now (what the service last said of a stored profile's account: rate-limited, " +
+      "out of quota, the free-models daily cap, needs sign-in; a cooling profile is tried after the others), or " +
+      "remove them with --clear"
+  )
 )
 
-const account = Command.make("account", { ...globalOptions, json }, (options) =>
+const auth = Command.make("auth").pipe(
+  Command.withDescription("Inspect, move and remove credentials"),
+  Command.withSubcommands([bounded(authStatus), bounded(authCooldowns), bounded(authLogout), bounded(authMove)])
+)
+
+const account = Command.make("account", { ...globalOptions, ...profileOptions, json }, (options) =>
   Effect.gen(function*() {
     const account = yield* Effect.promise(() => import("./account.js"))
-    yield* account.show(globalOf(options), { json: options.json })
+    yield* account.show(globalOf(options), { json: options.json, profile: Option.getOrUndefined(options.profile) })
   })).pipe(
     Command.withDescription(
       "Show the account of the credential: user, balance, today's request quota (resets 00:00 UTC) and the " +
@@ -255,6 +299,7 @@ const usage = Command.make(
   "usage",
   {
     ...globalOptions,
+    ...profileOptions,
     json,
     days: Options.integer("days").pipe(
       Options.withPseudoName("<N>"),
@@ -267,7 +312,12 @@ const usage = Command.make(
     Effect.gen(function*() {
       if (options.days < 1 || options.days > 31) return yield* usageError("--days takes a whole number from 1 to 31")
       const usage = yield* Effect.promise(() => import("./usage.js"))
-      yield* usage.show(globalOf(options), { days: options.days, perModel: options.perModel, json: options.json })
+      yield* usage.show(globalOf(options), {
+        days: options.days,
+        perModel: options.perModel,
+        json: options.json,
+        profile: Option.getOrUndefined(options.profile)
+      })
     })
 ).pipe(
   Command.withDescription(
@@ -314,6 +364,7 @@ export const tree: HelpNode = {
       command: auth,
       children: [
         { name: "status", command: authStatus },
+        { name: "cooldowns", command: authCooldowns },
         { name: "logout", command: authLogout },
         { name: "move", command: authMove }
       ]

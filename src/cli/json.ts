@@ -152,6 +152,32 @@ export const CredentialCheck = Schema.Literal("accepted", "rejected", "not-check
 export type CredentialCheck = typeof CredentialCheck.Type
 
 /**
+ * The cooldown that holds for a stored profile in `auth status` (`AuthCooldowns`, shown by `auth cooldowns`): what the
+ * service last said of its account. A cooling profile is tried after the others, by the end of its cooldown.
+ *
+ * @since 0.5.0
+ * @category schemas
+ */
+export const ProfileCooldown = Schema.Struct({
+  /** `AuthCooldowns.Reason`. */
+  reason: Schema.Literal("rate-limited", "daily-cap", "quota", "needs-sign-in"),
+  /** When it was set (epoch ms). */
+  since: Schema.Number,
+  /** When it ends (epoch ms); null for `needs-sign-in`, which lasts until the profile signs in again. */
+  until: Schema.NullOr(Schema.Number),
+  /** When it stops holding (a `quota` one is tried again from then); null: when the profile signs in again. */
+  endsAt: Schema.NullOr(Schema.Number),
+  /** In a few words: "rate-limited until 14:05 UTC", "quota until 00:00 UTC", "needs sign-in". */
+  description: Schema.String
+})
+
+/**
+ * @since 0.5.0
+ * @category models
+ */
+export type ProfileCooldown = typeof ProfileCooldown.Type
+
+/**
  * One credential in `auth status --json`. Secrets appear as their last four characters at most.
  *
  * @since 0.1.0
@@ -190,7 +216,9 @@ export const CredentialStatus = Schema.Struct({
    */
   readsAccount: Schema.NullOr(Schema.Boolean),
   /** The rest for people, e.g. `refresh due in 54m`, `scoped key: may not read the account`; may be empty. */
-  detail: Schema.String
+  detail: Schema.String,
+  /** The stored profile's cooldown that holds now; null when none does (and for a credential from the environment). */
+  cooldown: Schema.NullOr(ProfileCooldown)
 })
 
 /**
@@ -222,7 +250,12 @@ export const AuthStatusOutput = Schema.Struct({
    */
   authOrder: Schema.NullOr(Schema.Struct({ from: Schema.Literal("config", "env"), ids: Schema.Array(Schema.String) })),
   /** Ids of other providers' profiles in the store (kept untouched). */
-  otherProfiles: Schema.Array(Schema.String)
+  otherProfiles: Schema.Array(Schema.String),
+  /**
+   * The cooldown store beside the profiles: its location, and why it could not be read (then no `cooldown` is shown
+   * and the order ignores them); null when it was read.
+   */
+  cooldowns: Schema.Struct({ location: Schema.String, error: Schema.NullOr(Schema.String) })
 })
 
 /**

@@ -69,6 +69,15 @@ export const servicesLayer = (global: GlobalOptions): Layer.Layer<Services> =>
   ).pipe(Layer.provideMerge(settingsLayer(global)), Layer.provideMerge(NodeChutes.layerPlatform))
 
 /**
+ * The auth profile store alone, with the settings: the file in the state directory, or the shared store when
+ * `CHUTES_REDIS_URL` is set (the same selection as `servicesLayer`). For `auth cooldowns` and the `--profile` check.
+ */
+export const storeLayer = (
+  global: GlobalOptions
+): Layer.Layer<AuthProfileStore.AuthProfileStore | ChutesSettings.ChutesSettings> =>
+  AuthProfileStore.layerFile().pipe(Layer.provideMerge(settingsLayer(global)), Layer.provide(NodeChutes.layerPlatform))
+
+/**
  * The settings and the Node platform alone (files, private-file checks, the file lock; the shared store when
  * `CHUTES_REDIS_URL` is set): for `auth move`, which opens the local file and the Redis store itself.
  */
@@ -117,10 +126,17 @@ export const configDefaults = (
 /**
  * The provider for a command: settings from flags over env, Node platform. It reads the agent config at
  * `--config` / `CHUTES_CONFIG_PATH` itself (user aliases, default model, `followSuccessors`), as any app's
- * `NodeChutes.layer()` does.
+ * `NodeChutes.layer()` does. With `profile` (`--profile`, checked by `profile.ts`) that stored profile is pinned; run it
+ * under `Profile.pinned`, which also keeps `CHUTES_API_KEY` / `CHUTES_OAUTH_TOKEN` from winning over it.
  */
-export const providerLayer = (global: GlobalOptions): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
-  NodeChutes.layer({ settings: settingsOptions(global) })
+export const providerLayer = (
+  global: GlobalOptions,
+  profile?: string | undefined
+): Layer.Layer<ChutesProvider.ChutesProvider, InvalidModelRef> =>
+  NodeChutes.layer({
+    settings: settingsOptions(global),
+    ...(profile !== undefined ? { profileId: profile, credentialSources: "profiles-only" } : {})
+  })
 
 /**
  * The provider's catalog (`refresh` when `force`), with a progress line while a live discovery runs — and only then:

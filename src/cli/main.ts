@@ -1,5 +1,6 @@
 /**
- * The `effect-chutes` command line: onboarding, models (list, resolve), auth (status, logout, move), account and usage.
+ * The `effect-chutes` command line: onboarding, models (list, resolve), auth (status, cooldowns, logout, move), account
+ * and usage.
  *
  * Start-up time matters (bench/README.md, "Cold start"): the command definitions are in `commands.ts`, and every
  * handler loads its code with a dynamic `import()` when it runs; the bundle is split (scripts/build.mjs) so that code

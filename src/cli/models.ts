@@ -4,13 +4,14 @@
  *
  * @internal
  */
+import type * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as ChutesAccount from "../ChutesAccount.js"
 import * as LogLevel from "effect/LogLevel"
 import * as ChutesProvider from "../ChutesProvider.js"
-import type { ConfigError, InvalidModelRef, UnknownModel } from "../ChutesError.js"
+import type { ConfigError, InvalidModelRef, StoreError, UnknownModel } from "../ChutesError.js"
 import * as ModelCatalog from "../ModelCatalog.js"
 import * as AgentConfig from "../AgentConfig.js"
 import * as Aliases from "../Aliases.js"
@@ -22,6 +23,7 @@ import * as Successors from "../Successors.js"
 import type { GlobalOptions } from "./global.js"
 import { followedOutput, ModelsListOutput, modelsListOutput, type ResolveOutput } from "./json.js"
 import { catalogWithProgress, configDefaults, providerLayer } from "./layers.js"
+import { pinned } from "./profile.js"
 import { err, notes, out, withProgress } from "./render.js"
 
 /**
@@ -124,12 +126,15 @@ export const statsLines = (stats: ReadonlyArray<ModelStatsOutput>): ReadonlyArra
 }
 
 /** The stats rows, or `undefined` with a note on stderr when they cannot be read (the listing goes on without). */
-const readStats = (global: GlobalOptions): Effect.Effect<ReadonlyArray<ChutesAccount.LlmStats> | undefined> =>
+const readStats = (
+  global: GlobalOptions,
+  profile: string | undefined
+): Effect.Effect<ReadonlyArray<ChutesAccount.LlmStats> | undefined> =>
   Effect.promise(() => import("./account.js")).pipe(
     Effect.flatMap(({ accountLayer }) =>
       Effect.flatMap(ChutesAccount.ChutesAccount, (account) => account.llmStats()).pipe(
         withProgress("Reading the platform-wide model stats"),
-        Effect.provide(accountLayer(global))
+        Effect.provide(accountLayer(global, profile))
       )
     ),
     Effect.catchAll((error) => Effect.as(err(`note: no model stats: ${error.message}`), undefined))
@@ -138,12 +143,18 @@ const readStats = (global: GlobalOptions): Effect.Effect<ReadonlyArray<ChutesAcc
 /**
  * `models list` (not offline): live catalog, else the disk cache, else static — with the reason on top. The provider's
  * own warnings are silenced here: the same facts are short notes on stderr (and in the JSON). With `stats`, the
- * platform-wide daily stats of the listed models follow (a `stats` field in the JSON).
+ * platform-wide daily stats of the listed models follow (a `stats` field in the JSON). With `profile` (`--profile`),
+ * discovery uses that stored profile alone (`profile.ts`).
  */
 export const list = (
   global: GlobalOptions,
-  options: { readonly json: boolean; readonly refresh: boolean; readonly stats?: boolean | undefined }
-): Effect.Effect<void, InvalidModelRef> =>
+  options: {
+    readonly json: boolean
+    readonly refresh: boolean
+    readonly stats?: boolean | undefined
+    readonly profile?: string | undefined
+  }
+): Effect.Effect<void, InvalidModelRef | ValidationError.ValidationError | StoreError> =>
   Effect.gen(function*() {
     // A config that cannot be read is said (once) and ignored: listing models must not depend on it.
     yield* configDefaults(global).pipe(Effect.catchAll((error) => warnOnce(AgentConfig.ignoredConfig(error))))
@@ -154,10 +165,10 @@ export const list = (
           [snapshot, provider.followed(snapshot)] as const)
     ).pipe(
       Logger.withMinimumLogLevel(LogLevel.Error),
-      Effect.provide(providerLayer(global))
+      Effect.provide(providerLayer(global, options.profile))
     )
     if (options.stats !== true) return yield* printSnapshot(snapshot, { json: options.json, offline: false, followed })
-    const rows = yield* readStats(global)
+    const rows = yield* readStats(global, options.profile)
     const stats = rows === undefined ? null : modelStats(snapshot.models, rows)
     if (options.json) {
       yield* notes(snapshot.warnings)
@@ -168,7 +179,7 @@ export const list = (
     if (stats === null) return
     yield* out("")
     for (const line of statsLines(stats)) yield* out(line)
-  })
+  }).pipe(pinned(global, options.profile))
 
 const resolveOutput = (
   input: string,
@@ -194,8 +205,13 @@ const resolveOutput = (
  */
 export const resolve = (
   global: GlobalOptions,
-  options: { readonly input: string | undefined; readonly json: boolean; readonly offline: boolean }
-): Effect.Effect<void, InvalidModelRef | UnknownModel | ConfigError> =>
+  options: {
+    readonly input: string | undefined
+    readonly json: boolean
+    readonly offline: boolean
+    readonly profile?: string | undefined
+  }
+): Effect.Effect<void, InvalidModelRef | UnknownModel | ConfigError | ValidationError.ValidationError | StoreError> =>
   Effect.gen(function*() {
     // The same config the provider reads; here a broken one stops the command (it may hold the alias asked for).
     const config = yield* configDefaults(global)
@@ -225,7 +241,7 @@ export const resolve = (
       }).pipe(
         // The catalog's warnings concern the whole list; the source line below says what was used and why.
         Logger.withMinimumLogLevel(LogLevel.Error),
-        Effect.provide(providerLayer(global))
+        Effect.provide(providerLayer(global, options.profile))
       )
     yield* notes(snapshot.warnings)
     const output = resolveOutput(input ?? "(default model)", resolved, snapshot.source)
@@ -237,4 +253,4 @@ export const resolve = (
         `(${snapshot.models.length} models)` +
         (snapshot.reason !== undefined ? `; fell back because: ${snapshot.reason.message}` : "")
     )
-  })
+  }).pipe(pinned(global, options.profile))

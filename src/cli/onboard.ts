@@ -25,7 +25,7 @@ import * as Redacted from "effect/Redacted"
 import * as AgentConfig from "../AgentConfig.js"
 import * as Aliases from "../Aliases.js"
 import * as AuthProfileStore from "../AuthProfileStore.js"
-import type * as CatalogCache from "../CatalogCache.js"
+import * as CatalogCache from "../CatalogCache.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import {
   type ConfigError,
@@ -422,13 +422,19 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     }
     yield* out("")
     yield* out("Wrote:")
-    yield* out(`  ${store.location}  (mode 0600)`)
+    // With CHUTES_REDIS_URL the profile and the catalog cache went to the shared store on Redis, not to files.
+    const sharedStore = Option.isSome(yield* AuthProfileStore.SharedStore)
+    const sharedCache = Option.isSome(yield* CatalogCache.SharedCache)
+    const storeNote = sharedStore ? "the shared store: every host with this CHUTES_REDIS_URL uses it" : "mode 0600"
+    yield* out(`  ${store.location}  (${storeNote})`)
     yield* out(`    - profile ${JSON.stringify(signedIn.profileId)} (${secret})`)
     yield* out(
       `  ${configPath}  (mode 0600${Option.isSome(loaded) ? `; previous version kept as ${configPath}.bak` : ""})`
     )
     for (const change of merged.changes) yield* out(`    - ${change}`)
-    if (Either.isRight(discovered) && settings.diskCachePath !== undefined) {
+    if (Either.isRight(discovered) && sharedCache) {
+      yield* out(`  the live catalog, for offline fallback: in the shared store on Redis, next to the profiles`)
+    } else if (Either.isRight(discovered) && settings.diskCachePath !== undefined) {
       yield* out(`  ${settings.diskCachePath}  (the live catalog, for offline fallback)`)
     }
     yield* out("")

@@ -210,5 +210,13 @@ export const formatDuration = (millis: number): string => {
   return `${seconds}s`
 }
 
+/** Rows as aligned columns, two spaces apart; the last column is not padded. */
+export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string> => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  return rows.map((row) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()
+  )
+}
+
 /** Shows at most the last four characters of a secret. */
 export { lastFour } from "../internal/redact.js"

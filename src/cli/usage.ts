@@ -5,17 +5,19 @@
  *
  * @internal
  */
+import type * as ValidationError from "@effect/cli/ValidationError"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ChutesAccount from "../ChutesAccount.js"
-import type { AccountError, CredentialsError } from "../ChutesError.js"
+import type { AccountError, CredentialsError, StoreError } from "../ChutesError.js"
 import { printable } from "../internal/redact.js"
 import { accountLayer, printJson, usd } from "./account.js"
 import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
+import { pinned } from "./profile.js"
 import { err, out, withProgress } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -226,11 +228,16 @@ export const usageLines = (output: UsageOutput, bars: boolean): ReadonlyArray<st
 // The command
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** `usage [--days N] [--per-model] [--json]` (`days` checked by the command definition). */
+/** `usage [--days N] [--per-model] [--json] [--profile <id>]` (`days` checked by the command definition). */
 export const show = (
   global: GlobalOptions,
-  options: { readonly days: number; readonly perModel: boolean; readonly json: boolean }
-): Effect.Effect<void, AccountError | CredentialsError> =>
+  options: {
+    readonly days: number
+    readonly perModel: boolean
+    readonly json: boolean
+    readonly profile?: string | undefined
+  }
+): Effect.Effect<void, AccountError | CredentialsError | ValidationError.ValidationError | StoreError> =>
   Effect.gen(function*() {
     const account = yield* ChutesAccount.ChutesAccount
     const window = usageWindow(yield* Clock.currentTimeMillis, options.days)
@@ -253,4 +260,4 @@ export const show = (
     const output = usageOutput(rows, window, options.perModel, known)
     if (options.json) return yield* out(printJson(output))
     for (const line of usageLines(output, useColor(process.stdout))) yield* out(line)
-  }).pipe(Effect.provide(accountLayer(global)))
+  }).pipe(Effect.provide(accountLayer(global, options.profile)), pinned(global, options.profile))

@@ -27,6 +27,8 @@ export interface Authorization {
   readonly label: string
   /** The request was sent again with a force-refreshed credential after a 401. */
   readonly refreshed: boolean
+  /** The stored profile of the credential, if it came from one. */
+  readonly profileId: string | undefined
 }
 
 const sentWith = new WeakMap<HttpClientResponse.HttpClientResponse, Authorization>()
@@ -67,7 +69,12 @@ export const client = (options: {
     return transport.execute(withBearer).pipe(
       Effect.map((response) => {
         const safe = maskResponse(response, masked)
-        sentWith.set(safe, { kind: credential.kind, label: ChutesCredentials.label(credential), refreshed })
+        sentWith.set(safe, {
+          kind: credential.kind,
+          label: ChutesCredentials.label(credential),
+          refreshed,
+          profileId: credential.profileId
+        })
         return safe
       }),
       Effect.mapError((error) => maskError(error, masked))

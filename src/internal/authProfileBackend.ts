@@ -1,10 +1,12 @@
 /**
  * The store service over a backend (the file, memory, or a shared store such as Redis in `effect-chutes/node`): `load`,
- * and `modify` / `upsert` / `remove` as one read-modify-write inside the backend's exclusive section.
+ * and `modify` / `upsert` / `remove` as one read-modify-write inside the backend's exclusive section; the cooldowns
+ * kept beside the profiles come with the backend.
  *
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as AuthCooldowns from "../AuthCooldowns.js"
 import type { Service } from "../AuthProfileStore.js"
 import type { StoreError } from "../ChutesError.js"
 import {
@@ -17,8 +19,8 @@ import {
 } from "./authProfileDocument.js"
 import type { Backend } from "./authProfileFile.js"
 
-/** The service over `backend`; see `AuthProfileStore.Service`. */
-export const fromBackend = (backend: Backend): Service => {
+/** The service over `backend`, with the cooldowns kept beside it; see `AuthProfileStore.Service`. */
+export const fromBackend = (backend: Backend, cooldowns: AuthCooldowns.Store): Service => {
   const load = Effect.flatMap(backend.read, (text) => fromText(backend.location, text))
   const modify = <A, E, R>(
     f: (current: ProfileSet) => Effect.Effect<readonly [A, ReadonlyArray<ProfileChange>], E, R>
@@ -37,6 +39,7 @@ export const fromBackend = (backend: Backend): Service => {
     ).pipe(Effect.withSpan("AuthProfileStore.modify", { attributes: { location: backend.location } }))
   return {
     location: backend.location,
+    cooldowns,
     load: load.pipe(Effect.withSpan("AuthProfileStore.load", { attributes: { location: backend.location } })),
     modify,
     upsert: Effect.fn("AuthProfileStore.upsert")(function*(id: string, profile: ChutesProfile) {

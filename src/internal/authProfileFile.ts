@@ -76,8 +76,10 @@ export interface Backend {
 
 // A cross-process lock (proper-lockfile) is one per path and process: two fibers locking the same path would step on
 // each other, so every `modify` on a path in this process queues here first, whichever service instance it comes from.
+// (The cooldown file, `authCooldownFile.ts`, queues here too, on its own path.)
 const semaphores = new Map<string, Effect.Semaphore>()
-const semaphoreFor = (path: string): Effect.Semaphore => {
+/** The in-process queue of the file `path` (resolved), shared by every service instance. */
+export const semaphoreFor = (path: string): Effect.Semaphore => {
   const existing = semaphores.get(path)
   if (existing !== undefined) return existing
   const created = Effect.unsafeMakeSemaphore(1)
@@ -86,8 +88,20 @@ const semaphoreFor = (path: string): Effect.Semaphore => {
 }
 
 /** A refusal or failure of the file access, as the store's error (named after the store; the detail names what). */
-const fromFiles = (path: string) => (error: PrivateFiles.PrivateFileError): StoreError =>
+export const fromFiles = (path: string) => (error: PrivateFiles.PrivateFileError): StoreError =>
   new StoreError({ reason: error.reason === "TooLarge" ? "Corrupt" : error.reason, path, detail: error.detail })
+
+/** The lock options of the store (and of its cooldown file) from the file options, defaults applied. */
+export const lockOptions = (options: Omit<FileOptions, "path">): FileLock.LockOptions => {
+  // 2 s: proper-lockfile's minimum, which the Node lock enforces.
+  const stale = Math.max(Duration.toMillis(Duration.decode(options.lockStale ?? Duration.seconds(10))), 2000)
+  const update = options.lockUpdate === undefined ? undefined : Duration.decode(options.lockUpdate)
+  // A holder may keep the lock through an OAuth refresh (30 s IdP deadline): wait that out, and a stale lock too.
+  const timeout = options.lockTimeout === undefined
+    ? Duration.millis(Math.max(stale + 5000, 40_000))
+    : Duration.decode(options.lockTimeout)
+  return { stale: Duration.millis(stale), update, timeout }
+}
 
 /** Why a write was not renamed into place: the lock is not ours any more, or the store changed under it. */
 class NotWritten {
@@ -113,16 +127,9 @@ export const make = (
     const file = paths.resolve(path)
     const dir = paths.dirname(file)
     const policy: PrivateFiles.Policy = { allowGroupWritable: options.allowGroupWritable === true }
-    // 2 s: proper-lockfile's minimum, which the Node lock enforces.
-    const stale = Math.max(Duration.toMillis(Duration.decode(options.lockStale ?? Duration.seconds(10))), 2000)
-    const update = options.lockUpdate === undefined ? undefined : Duration.decode(options.lockUpdate)
-    // A holder may keep the lock through an OAuth refresh (30 s IdP deadline): wait that out, and a stale lock too.
-    const timeout = options.lockTimeout === undefined
-      ? Duration.millis(Math.max(stale + 5000, 40_000))
-      : Duration.decode(options.lockTimeout)
     const staleTempAge = Duration.toMillis(Duration.decode(options.staleTempAge ?? Duration.minutes(1)))
     const semaphore = semaphoreFor(file)
-    const lock = locks.make(file, { stale: Duration.millis(stale), update, timeout })
+    const lock = locks.make(file, lockOptions(options))
 
     const read: Backend["read"] = files.readFile(file, { ...policy, maxBytes: MAX_BYTES }).pipe(
       Effect.mapError(fromFiles(file))

@@ -3,7 +3,7 @@
  * hardened access to the state files (`NodePrivateFiles`: no symbolic links followed, owner and mode checked) and the
  * cross-process lock of the auth profile store (`NodeFileLock`: proper-lockfile, shared with OpenClaw). With
  * `CHUTES_REDIS_URL` set (or the `redis` option), the auth profiles and the catalog cache live on Redis, shared by
- * every host that uses the same URL (`NodeRedis`, docs/fleet.md); `config.json5` stays on each host. Requests go
+ * every host that uses the same URL (`NodeRedis`, docs/deployments.md); `config.json5` stays on each host. Requests go
  * through the HTTP(S) proxy of `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` or of the `proxy` option (undici's
  * `EnvHttpProxyAgent`; loopback destinations bypass it; docs/configuration.md, "Proxies").
  *

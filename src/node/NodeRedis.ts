@@ -1,6 +1,6 @@
 /**
  * The auth profile store and the catalog cache on Redis, so that a fleet of hosts (replicas, machines) shares one
- * Chutes sign-in (docs/fleet.md). Chutes' refresh tokens are single-use and rotate: hosts that each kept a copy would
+ * Chutes sign-in (docs/deployments.md). Chutes' refresh tokens are single-use and rotate: hosts that each kept a copy would
  * sign each other out at the first refresh; with one shared store, one host refreshes and the others use its tokens.
  *
  * Keys, under `keyPrefix` (default `effect-chutes:`):
@@ -8,13 +8,16 @@
  *   fields kept), `version` = a counter every write bumps (writes are compare-and-set on it);
  * - `<prefix>auth-profiles:lock`: the refresh lock (set-if-absent with a lease and a random token, renewed while held,
  *   released by its holder only, atomically);
+ * - `<prefix>auth-cooldowns`: the profiles' cooldowns (`AuthProfileStore.Service.cooldowns`, `AuthCooldowns`), a hash
+ *   with one field per profile id holding the cooldown's JSON; a field that does not decode is skipped and replaced
+ *   by the next cooldown of that profile;
  * - `<prefix>models-cache`: the last good live catalog.
  *
  * A refresh runs as on one host, with the lock on Redis: the single flight inside the process, then the lock, re-read,
  * refresh only if still due, write (compare-and-set), release. A refresh request that may have reached the identity
  * provider is never retried. Redis unreachable is `StoreError` `Unreachable` (the credential fails with reason
  * `Store`, and discovery falls back as for any credential failure); a lease lost while another writer changed the
- * store is `LeaseLost`. Nothing is ever deleted.
+ * store is `LeaseLost`. Nothing is ever deleted but cooldowns (cleared, or ended more than a day ago).
  *
  * `NodeChutes.layer` and the CLI use it when `CHUTES_REDIS_URL` is set (`layerConfig`), or with
  * `NodeChutes.layer({ redis: { url } })`. `config.json5` stays a file on each host. The URL is never shown with its
@@ -37,6 +40,7 @@ import * as ChutesSettings from "../ChutesSettings.js"
 import { fromBackend } from "../internal/authProfileBackend.js"
 import * as AuthProfiles from "./redis/authProfiles.js"
 import * as Connection from "./redis/connection.js"
+import * as Cooldowns from "./redis/cooldowns.js"
 import * as RedisLock from "./redis/lock.js"
 
 /**
@@ -93,8 +97,12 @@ const storeOn = (connection: Connection.Connection, options: Options): Effect.Ef
   const timeout = options.lockTimeout === undefined
     ? Duration.max(Duration.sum(lease, Duration.seconds(5)), Duration.seconds(40))
     : Duration.decode(options.lockTimeout)
-  const key = `${options.keyPrefix ?? DEFAULT_KEY_PREFIX}auth-profiles`
-  return Effect.map(AuthProfiles.make(connection, RedisLock.make(connection), key, { lease, timeout }), fromBackend)
+  const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX
+  const cooldowns = Cooldowns.make(connection, `${prefix}auth-cooldowns`)
+  return Effect.map(
+    AuthProfiles.make(connection, RedisLock.make(connection), `${prefix}auth-profiles`, { lease, timeout }),
+    (backend) => fromBackend(backend, cooldowns)
+  )
 }
 
 const decodeCatalog = Schema.decodeUnknownOption(Schema.parseJson(CatalogCache.CachedCatalog))

@@ -3,16 +3,15 @@
  * temporary home with no inherited CHUTES_* variables: the `--json` document for each kind of account, the lines of
  * the text form, the scope errors, and server text that must not reach the terminal raw.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AccountOutput } from "../../src/cli/account.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-import { bundle, newest, root, type Run, spawnCliAgainst } from "../support/cliProcess.js"
+import { fakeChutesForSuite, type Run, spawnCliAgainst } from "../support/cliProcess.js"
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../fixtures/account/${name}.json`, import.meta.url), "utf8"))
@@ -51,16 +50,7 @@ const resetIn = (hours: number): string =>
     "+00:00"
   )
 
-beforeAll(async () => {
-  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, "src"))) {
-    execFileSync(process.execPath, ["scripts/build.mjs", "--cli-only"], { cwd: root, stdio: "ignore" })
-  }
-  fake = await FakeChutes.start({ scopedApiKeys: [scopedKey] })
-}, 120_000)
-
-afterAll(async () => {
-  await fake?.close()
-})
+fakeChutesForSuite({ scopedApiKeys: [scopedKey] }, (started) => (fake = started))
 
 describe("effect-chutes account --json", () => {
   it("a plan: quota with the next 00:00 UTC, both subscription windows", async () => {

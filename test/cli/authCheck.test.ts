@@ -5,15 +5,15 @@
  * credential and never calls a key it did not check valid, `--offline` sends nothing, and the user name the service
  * sends never reaches the terminal raw.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
-import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AuthStatusOutput } from "../../src/cli/json.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
+import { fakeChutesForSuite, type Run, spawnCliIn } from "../support/cliProcess.js"
+import { madeUpTokens, oauthProfile as issuedOAuthProfile } from "../support/profiles.js"
 
 // Built from parts, so no committed line looks like a real key.
 const scopedKey = "cpk_" + "3".repeat(32) + "." + "4".repeat(32) + "." + "Scoped".repeat(5) + "SS"
@@ -42,26 +42,7 @@ const cli = (
   args: ReadonlyArray<string>,
   env: Record<string, string> = {},
   server = fake
-): Promise<Run> =>
-  spawnCli(args, {
-    env: {
-      ...cleanEnv,
-      HOME: home.home,
-      CHUTES_STATE_DIR: home.state,
-      CHUTES_CONFIG_PATH: join(home.state, "config.json5"),
-      CHUTES_BASE_URL: server.baseUrl,
-      CHUTES_API_BASE_URL: server.idpBaseUrl,
-      CHUTES_CLIENT_ID: server.clientId,
-      CHUTES_CLIENT_SECRET: server.clientSecret ?? "",
-      ...env
-    },
-    cwd: home.home, timeoutMs: 30_000
-  }).then((run) => {
-    for (const secret of [...secrets, server.apiKey]) {
-      assert.isFalse((run.stdout + run.stderr).includes(secret), `a secret ending in ${secret.slice(-4)} was printed`)
-    }
-    return run
-  })
+): Promise<Run> => spawnCliIn(home, server, args, { env, secrets })
 
 const onboardWithKey = (home: Home, key: string) =>
   cli(home, ["onboard", "--auth-choice", "chutes-api-key", "--chutes-api-key", key, "--non-interactive"])
@@ -82,35 +63,13 @@ const lineOf = (run: Run, source: string): string => {
   return line!
 }
 
-const oauthProfile = (overrides: Record<string, unknown> = {}, scope?: string) => {
-  const tokens = fake.issueTokens(scope !== undefined ? { scope } : undefined)
-  secrets.add(tokens.access)
-  secrets.add(tokens.refresh)
-  return {
-    type: "oauth",
-    provider: "chutes",
-    access: tokens.access,
-    refresh: tokens.refresh,
-    expires: Date.now() + 3_600_000,
-    email: "stored-name",
-    clientId: fake.clientId,
-    ...overrides
-  }
-}
+/** A stored profile of fresh tokens, its email the stored name. */
+const oauthProfile = (overrides: Record<string, unknown> = {}, scope?: string) =>
+  issuedOAuthProfile(fake, secrets, { email: "stored-name", ...overrides }, scope)
 
 const apiKeyProfile = (key: string) => ({ type: "api_key", provider: "chutes", key })
 
-beforeAll(async () => {
-  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, "src"))) {
-    execFileSync(process.execPath, ["scripts/build.mjs", "--cli-only"], { cwd: root, stdio: "ignore" })
-  }
-  fake = await FakeChutes.start({ scopedApiKeys: [scopedKey], username: "alice" })
-  if (fake.clientSecret !== undefined) secrets.add(fake.clientSecret)
-}, 120_000)
-
-afterAll(async () => {
-  await fake?.close()
-})
+fakeChutesForSuite({ scopedApiKeys: [scopedKey], username: "alice" }, (started) => (fake = started), secrets)
 
 describe("onboard --auth-choice chutes-api-key: the account of the key", () => {
   it("an admin key: accepted, and the user name and balance are shown", async () => {
@@ -270,11 +229,7 @@ describe("auth status: expiry and check, for both kinds", () => {
   })
 
   it("an OAuth token the service refuses (revoked, its refresh refused too): rejected, exit 1", async () => {
-    const dead = "cak_" + "0badc0de".repeat(6)
-    const deadRefresh = "crt_" + "0badc0de".repeat(6)
-    secrets.add(dead)
-    secrets.add(deadRefresh)
-    const home = makeHome({ "chutes:alice": oauthProfile({ access: dead, refresh: deadRefresh }) })
+    const home = makeHome({ "chutes:alice": oauthProfile(madeUpTokens("0badc0de", secrets)) })
     const run = await cli(home, ["auth", "status", "--json"])
     assert.strictEqual(run.code, 1)
     const alice = byProfile(decodeStatus(run), "chutes:alice")

@@ -6,15 +6,14 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AuthProfileStore from "../../src/AuthProfileStore.js"
 import { moveProfiles } from "../../src/cli/authMove.js"
 import * as NodeRedis from "../../src/node/NodeRedis.js"
 import { redisMissing, type RedisServer, startRedis } from "../support/redisServer.js"
-import { bundle, cleanEnv, newest, root, type Run, spawnCli } from "../support/cliProcess.js"
+import { cleanEnv, ensureCliBundle, type Run, spawnCli } from "../support/cliProcess.js"
 
 const missing = redisMissing("test/cli/authMove.test.ts")
 
@@ -67,9 +66,7 @@ describe.skipIf(missing !== undefined)("auth move and logout on Redis (the CLI)"
   let n = 0
 
   beforeAll(async () => {
-    if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, "src"))) {
-      execFileSync(process.execPath, ["scripts/build.mjs", "--cli-only"], { cwd: root, stdio: "ignore" })
-    }
+    ensureCliBundle()
     redis = await startRedis({ password: PASSWORD })
   }, 120_000)
   afterAll(async () => {

@@ -7,33 +7,16 @@
 import { assert, afterAll, beforeAll, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { AuthStatusOutput, ModelsListOutput, ResolveOutput } from "../../src/cli/json.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
+import { bin, ensureCliBundle, type Run } from "../support/cliProcess.js"
+import { approveInBrowser, spawnCliInTerminal, type Step, takeSuggestedModel } from "../support/cliTerminal.js"
 import { freePortPromise } from "../support/net.js"
-
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const bin = join(root, "bin/effect-chutes.js")
-const bundle = join(root, "dist/cli.mjs")
-
-/** The newest modification time under a directory. */
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const path = join(dir, entry.name)
-    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }, 0)
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-  /** Wall time, to show a run ended on its own (it is never asserted against a tight bound). */
-  readonly millis: number
-}
+import { oauthProfile } from "../support/profiles.js"
 
 let fake: FakeChutes.FakeChutesServer
 /** Every secret a run must never print. Grows as tests learn new ones (tokens read back from a store). */
@@ -127,9 +110,7 @@ const onboardWithKey = (home: Home, key = fake.apiKey) =>
   cli(home, ["onboard", "--auth-choice", "chutes-api-key", "--chutes-api-key", key, "--non-interactive"])
 
 beforeAll(async () => {
-  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, "src"))) {
-    execFileSync("npm", ["run", "build"], { cwd: root, stdio: "ignore" })
-  }
+  ensureCliBundle()
   fake = await FakeChutes.start({ autoApprove: true })
   secrets.add(fake.apiKey)
   if (fake.clientSecret !== undefined) secrets.add(fake.clientSecret)
@@ -284,85 +265,13 @@ describe("without a terminal, nothing waits for input", () => {
   })
 })
 
-/** Spawns argv[1:] in a pseudo-terminal and exits with its exit code. */
-const PTY_SPAWN = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))"
-
-/** One step of a terminal session: when `prompt` appears (after the previous step's), type `answer` and Enter. */
-interface Step {
-  readonly prompt: RegExp
-  /** What to type; `undefined` types nothing (the step only acts, e.g. as the browser). */
-  readonly answer: (output: string) => Promise<string | undefined>
-  /** Wait this long after the prompt appeared before typing. */
-  readonly delayMillis?: number
-}
-
-/**
- * Runs the bin inside a pseudo-terminal — python3's `pty.spawn` relays our pipe to the terminal and back, so stdin,
- * stdout and stderr are all TTYs — and answers its prompts from `steps`, in order. stdout and stderr arrive merged.
- */
+/** `effect-chutes <args>` in a pseudo-terminal in `home`, its prompts answered from `steps` (stdout and stderr merged). */
 const cliInTerminal = (
   home: Home,
   args: ReadonlyArray<string>,
   steps: ReadonlyArray<Step>,
   env: Record<string, string> = {}
-): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const started = Date.now()
-    const child = spawn(
-      "python3",
-      ["-c", PTY_SPAWN, process.execPath, bin, ...args],
-      { env: { ...home.env, TERM: "dumb", ...env }, cwd: home.home, stdio: ["pipe", "pipe", "pipe"] }
-    )
-    let output = ""
-    let next = 0
-    let seen = 0
-    let answering = false
-    const advance = (): void => {
-      const step = steps[next]
-      if (answering || step === undefined) return
-      const match = step.prompt.exec(output.slice(seen))
-      if (match === null) return
-      answering = true
-      seen += match.index + match[0].length
-      const typed = step.answer(output).then((answer) =>
-        new Promise<string | undefined>((done) => setTimeout(() => done(answer), step.delayMillis ?? 0))
-      )
-      typed.then((answer) => {
-        next += 1
-        answering = false
-        if (answer !== undefined) child.stdin.write(`${answer}\r`)
-        advance()
-      }, reject)
-    }
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8")
-      advance()
-    })
-    let stderr = ""
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`the terminal session did not finish (step ${next}):\n${output}\n${stderr}`))
-    }, 30_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout: output, stderr, millis: Date.now() - started })
-    })
-  })
-
-/** Onboarding in a terminal offers the default model last: Enter takes the preselected one. */
-const takeSuggestedModel: Step = { prompt: /Number, alias or ref \[[^\]]*\]: /, answer: async () => "" }
-
-/** The browser: opens the authorize URL shown in `output` (FakeChutes auto-approves) and returns the redirect URL. */
-const approveInBrowser = async (output: string): Promise<string> => {
-  const url = /(http:\/\/127\.0\.0\.1:\d+\/idp\/authorize\?\S+)/.exec(output)?.[1]
-  if (url === undefined) throw new Error(`no authorize URL was shown:\n${output}`)
-  const response = await fetch(url, { redirect: "manual" })
-  const location = response.headers.get("location")
-  if (location === null) throw new Error(`no redirect from the authorize URL (${response.status})`)
-  return location
-}
+): Promise<Run> => spawnCliInTerminal(args, steps, { env: { ...home.env, TERM: "dumb", ...env }, cwd: home.home })
 
 describe("onboard --auth-choice chutes (OAuth)", () => {
   it("the paste flow in a terminal ends with a stored profile and the config", async () => {
@@ -609,33 +518,17 @@ const homeWithProfiles = (profiles: Record<string, unknown>) => {
   return home
 }
 
-const oauthProfile = (overrides: Record<string, unknown> = {}) => {
-  const tokens = fake.issueTokens()
-  secrets.add(tokens.access)
-  secrets.add(tokens.refresh)
-  return {
-    type: "oauth",
-    provider: "chutes",
-    access: tokens.access,
-    refresh: tokens.refresh,
-    expires: Date.now() + 3_600_000,
-    email: "alice",
-    clientId: fake.clientId,
-    ...overrides
-  }
-}
-
 describe("auth status", () => {
   it("an expired profile that cannot refresh is reported as needing re-auth, not OK: exit 1", async () => {
     const unknownRefresh = "crt_" + "dead".repeat(10)
     secrets.add(unknownRefresh)
-    const home = homeWithProfiles({ "chutes:alice": oauthProfile({ refresh: unknownRefresh, expires: 1_000 }) })
+    const home = homeWithProfiles({ "chutes:alice": oauthProfile(fake, secrets, { refresh: unknownRefresh, expires: 1_000 }) })
     const text = await cli(home, ["auth", "status"])
     assert.strictEqual(text.code, 1)
-    // The active marker, then: source, kind, secret tail, account, state.
+    // The active marker, then: source, kind, secret tail, account, state; the refused refresh set a cooldown.
     assert.match(
       text.stdout,
-      /\*\s+1\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+expired\s+not checked\s+re-auth needed: run "(.+)"/
+      /\*\s+1\s+profile:chutes:alice\s+OAuth\s+\S+\s+alice\s+expired\s+not checked\s+needs sign-in\s+re-auth needed: run "(.+)"/
     )
     assert.include(text.stdout, `re-auth needed: run "effect-chutes onboard --auth-choice chutes"`)
     assert.notMatch(text.stdout.split("\n").find((line) => line.includes("chutes:alice")) ?? "", /\b(valid|ok)\b/i)
@@ -661,7 +554,7 @@ describe("auth status", () => {
     const unknownRefresh = "crt_" + "beef".repeat(10)
     secrets.add(unknownRefresh)
     const home = homeWithProfiles({
-      "chutes:alice": oauthProfile({ refresh: unknownRefresh, expires: 1_000 }),
+      "chutes:alice": oauthProfile(fake, secrets, { refresh: unknownRefresh, expires: 1_000 }),
       "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey }
     })
     const json = await cli(home, ["auth", "status", "--json"])
@@ -683,7 +576,7 @@ describe("auth status", () => {
   })
 
   it("a due profile that can refresh is refreshed (new tokens stored) and reported valid: exit 0", async () => {
-    const before = oauthProfile({ expires: 1_000 })
+    const before = oauthProfile(fake, secrets, { expires: 1_000 })
     const home = homeWithProfiles({ "chutes:alice": before })
     const run = await cli(home, ["auth", "status", "--json"])
     const after = readJson(home.store).profiles["chutes:alice"]
@@ -701,7 +594,7 @@ describe("auth status", () => {
   })
 
   it("a refresh failing for a passing reason says so; env credentials come first, marked active", async () => {
-    const home = homeWithProfiles({ "chutes:alice": oauthProfile({ expires: 1_000 }) })
+    const home = homeWithProfiles({ "chutes:alice": oauthProfile(fake, secrets, { expires: 1_000 }) })
     fake.fault({ _tag: "Status", route: "token", status: 503, times: 1 })
     const failed = await cli(home, ["auth", "status"])
     assert.strictEqual(failed.code, 1)
@@ -735,8 +628,8 @@ describe("auth status", () => {
 describe("auth logout", () => {
   it("revokes and removes the active profile; other profiles untouched", async () => {
     const home = homeWithProfiles({
-      "chutes:alice": oauthProfile(),
-      "chutes:bob": oauthProfile({ email: "bob" }),
+      "chutes:alice": oauthProfile(fake, secrets),
+      "chutes:bob": oauthProfile(fake, secrets, { email: "bob" }),
       "openai:default": { type: "api_key", provider: "openai", key: "sk-other" }
     })
     const bob = readJson(home.store).profiles["chutes:bob"]
@@ -751,7 +644,7 @@ describe("auth logout", () => {
   })
 
   it("revokes with the stored client id and secret in a shell without the OAuth variables", async () => {
-    const home = homeWithProfiles({ "chutes:alice": oauthProfile({ clientSecret: fake.clientSecret }) })
+    const home = homeWithProfiles({ "chutes:alice": oauthProfile(fake, secrets, { clientSecret: fake.clientSecret }) })
     const revokes = fake.counters.revoke
     const run = await cli(home, ["auth", "logout"], { env: { CHUTES_CLIENT_ID: "", CHUTES_CLIENT_SECRET: "" } })
     assert.strictEqual(run.code, 0, run.stderr)
@@ -762,7 +655,7 @@ describe("auth logout", () => {
 
   it("--profile picks one; an unknown id is a usage error; a failed revoke is only a warning", async () => {
     const home = homeWithProfiles({
-      "chutes:alice": oauthProfile(),
+      "chutes:alice": oauthProfile(fake, secrets),
       "chutes:default": { type: "api_key", provider: "chutes", key: fake.apiKey }
     })
     const unknown = await cli(home, ["auth", "logout", "--profile", "chutes:nobody"])

@@ -61,6 +61,8 @@ describe("offlineListing: which command lines take the fast path", () => {
       ["models", "list", "--offline", "true"],
       ["models", "list", "--offline", "--"],
       ["models", "list", "--offline", "--config", "x.json5"],
+      ["models", "list", "--offline", "--profile", "chutes:alice"],
+      ["models", "list", "--profile", "chutes:alice", "--offline"],
       ["--log-level", "debug", "models", "list", "--offline"],
       ["models", "resolve", "--offline"],
       ["list", "models", "--offline"],
@@ -234,7 +236,7 @@ const NEVER = [
   /node_modules\/(json5|open|proper-lockfile)\//,
   /^src\/(ChutesOAuth|OAuth\w*|ChutesCredentials|ChutesProvider|ModelDiscovery|AuthProfileStore|AgentConfig)\.ts$/,
   /^src\/(ai|node)\//,
-  /^src\/cli\/(auth|onboard|onboarding|layers|models|defaultModel)\.ts$/
+  /^src\/cli\/(auth|cooldowns|profile|onboard|onboarding|layers|models|defaultModel)\.ts$/
 ]
 
 const forbidden = (inputs: ReadonlyArray<string>, extra: ReadonlyArray<RegExp> = []) =>

@@ -4,16 +4,13 @@
  * documents decoded strictly, paging across UTC days, per-model grouping, the query the service gets, hostile server
  * text escaped, the stats' size cap, and the usage errors.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { execFileSync } from "node:child_process"
-import { existsSync, statSync } from "node:fs"
-import { join } from "node:path"
 import { ModelsListStatsOutput } from "../../src/cli/models.js"
 import { UsageOutput, usageLines, usageOutput, usageWindow } from "../../src/cli/usage.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
-import { bundle, newest, root, type Run, spawnCliAgainst } from "../support/cliProcess.js"
+import { fakeChutesForSuite, type Run, spawnCliAgainst } from "../support/cliProcess.js"
 
 let fake: FakeChutes.FakeChutesServer
 
@@ -61,16 +58,7 @@ const busyUsage = [
   row(hourOf(3, 5), chuteA, 100, 9)
 ]
 
-beforeAll(async () => {
-  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, "src"))) {
-    execFileSync(process.execPath, ["scripts/build.mjs", "--cli-only"], { cwd: root, stdio: "ignore" })
-  }
-  fake = await FakeChutes.start()
-}, 120_000)
-
-afterAll(async () => {
-  await fake?.close()
-})
+fakeChutesForSuite({}, (started) => (fake = started))
 
 const usageQueries = () =>
   fake.requests.filter((r) => r.path.startsWith("/users/me/usage")).map((r) => new URL(r.path, fake.url).searchParams)

@@ -29,6 +29,11 @@ export type ResponseInfo = {
   readonly invocationId?: string | undefined
   /** Models tried before this one, in order, with why they were passed over. */
   readonly failover: ReadonlyArray<FailoverStep>
+  /**
+   * The stored auth profile whose credential got this answer (after any rotation to the next profile); absent for a
+   * credential given in code or the environment.
+   */
+  readonly profile?: string | undefined
 }
 
 /**

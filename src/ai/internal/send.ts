@@ -4,22 +4,42 @@
  * under the SDK's retry policy (internal/retry.ts). Only the answer's headers are awaited here, so a retry always
  * happens before the first byte of an answer is handed on.
  *
+ * With several stored profiles (`ChutesCredentials.Rotation`), an answer that is the account's problem (an edge 429,
+ * the free-models daily cap, a 402, a credential no refresh cures: internal/cooldownPolicy.ts) cools the profile that
+ * got it and the same request goes at once to the next profile that is neither tried nor cooling; when none is left the
+ * error stands, for the retry policy and then the next model. A call to a model not known to be paid fails at once
+ * while every profile is on the free-models daily cap.
+ *
  * @internal
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as ChutesCredentials from "../../ChutesCredentials.js"
+import type { CredentialsError } from "../../ChutesError.js"
 import type * as ChutesProvider from "../../ChutesProvider.js"
 import type { RetryPolicy } from "../../ChutesSettings.js"
 import { authorizationOf } from "../../internal/auth.js"
+import { isAccountProblem } from "../../internal/cooldownPolicy.js"
 import { errorDetail } from "../../internal/redact.js"
 import * as Retry from "../../internal/retry.js"
 import type * as ModelCatalog from "../../ModelCatalog.js"
 import * as ChutesAiError from "../ChutesAiError.js"
 import type { ModelTarget } from "./chatRequest.js"
-import { classify, credentialsError, detailSuffix, type Method, requestFailure, responseError } from "./errors.js"
+import {
+  classify,
+  credentialsError,
+  describeReset,
+  detailSuffix,
+  type Method,
+  requestFailure,
+  responseError,
+  unknownError
+} from "./errors.js"
 
 /** Reads at most `max` characters of an error body; a failure to read gives what was read. */
 const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 1024): Effect.Effect<string> =>
@@ -106,7 +126,34 @@ export interface SendOptions {
   readonly stream: boolean
   /** Whether another model follows this one (see `./failover.ts`). */
   readonly hasNext: boolean
+  /** The provider's rotation across stored profiles, if it has one. */
+  readonly rotation?: ChutesCredentials.Rotation | undefined
 }
+
+/** A failed attempt, and the stored profile whose answer it was (none for a credential from code or env). */
+interface Refused {
+  readonly error: ChutesAiError.ChutesAiError
+  readonly profileId: string | undefined
+}
+
+const refusedBy = (response: HttpClientResponse.HttpClientResponse) => (error: ChutesAiError.ChutesAiError): Refused => ({
+  error,
+  profileId: authorizationOf(response)?.profileId
+})
+
+/** A model that is known to cost something per token: the free-models daily cap does not apply to it. */
+const knownPaid = (target: ModelTarget): boolean =>
+  target.definition?.cost !== undefined && (target.definition.cost.input > 0 || target.definition.cost.output > 0)
+
+/** Every profile on the free-models daily cap: the call fails at once, with the reset. */
+const dailyCapped = (method: Method, target: ModelTarget, until: number) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.fail(unknownError(
+      method,
+      "DailyCapReached",
+      `Every Chutes auth profile has reached the free-models daily cap; ${target.ref} was not asked. It resets at ` +
+        `${describeReset(until, now)} ("effect-chutes auth cooldowns --clear" forgets the cooldowns)`
+    )))
 
 /** One model: the request, retried under the policy. Succeeds with a 2xx answer only, its body unread. */
 export const send = (
@@ -118,17 +165,47 @@ export const send = (
     HttpClientRequest.bodyUnsafeJson(body),
     HttpClientRequest.accept(stream ? "text/event-stream" : "application/json")
   )
-  const once = client.execute(request).pipe(
+  const once: Effect.Effect<HttpClientResponse.HttpClientResponse, Refused> = client.execute(request).pipe(
     Effect.catchAll((error) =>
-      Effect.fail(error._tag === "CredentialsError" ? credentialsError(method, error) : requestFailure(method, error))
+      Effect.fail<Refused>(
+        error._tag === "CredentialsError"
+          ? { error: credentialsError(method, error), profileId: (error as CredentialsError).profileId }
+          : { error: requestFailure(method, error), profileId: undefined }
+      )
     ),
     Effect.flatMap((response) =>
       response.status >= 200 && response.status < 300
         ? Effect.succeed(response)
-        : response.status === 401
-        ? unauthorized(method, response)
-        : failed(method, response, target, snapshot)
+        : Effect.mapError(
+          response.status === 401 ? unauthorized(method, response) : failed(method, response, target, snapshot),
+          refusedBy(response)
+        )
     )
   )
-  return Retry.retry(once, options.policy, retrying(options.hasNext))
+  const { rotation } = options
+  /** `once`, moved to the next profile after an account problem (see the module comment). */
+  const rotating = (tried: ReadonlyArray<string>): Effect.Effect<HttpClientResponse.HttpClientResponse, ChutesAiError.ChutesAiError> =>
+    Effect.catchAll(once, ({ error, profileId }) => {
+      const kind = ChutesAiError.kind(error)
+      if (rotation === undefined || profileId === undefined || kind === undefined || !isAccountProblem(kind)) {
+        return Effect.fail(error)
+      }
+      return Effect.gen(function*() {
+        const resetsAt = error._tag === "HttpResponseError" && error.resetsAt !== undefined
+          ? DateTime.toEpochMillis(error.resetsAt)
+          : undefined
+        yield* rotation.report(profileId, { kind, resetsAt })
+        const next = yield* rotation.next([...tried, profileId])
+        if (Option.isNone(next)) return yield* Effect.fail(error)
+        yield* Effect.logDebug(`ChutesLanguageModel: profile ${profileId} got ${kind}; trying profile ${next.value}`)
+        return yield* Effect.provideService(rotating([...tried, profileId]), ChutesCredentials.CallProfile, next)
+      })
+    })
+  const guarded = rotation === undefined || knownPaid(target)
+    ? rotating([])
+    : Effect.flatMap(rotation.dailyCapUntil, Option.match({
+      onNone: () => rotating([]),
+      onSome: (until) => dailyCapped(method, target, until)
+    }))
+  return Retry.retry(guarded, options.policy, retrying(options.hasNext))
 }
