@@ -442,28 +442,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             })
             yield* Spend.checkBudget("streamText", budget)
             const started = yield* Clock.currentTimeMillis
-            const firstLimit = Duration.lessThanOrEqualTo(timeouts.firstEvent, timeouts.stream)
-              ? "firstEvent"
-              : "stream"
-            const { info, meter, response } = yield* Resolved.within(
-              Effect.withParentSpan(send("streamText", providerOptions, true), span),
-              timeouts[firstLimit],
-              () =>
-                unknownError(
-                  "streamText",
-                  "Timeout",
-                  `No answer from Chutes within ${Duration.format(timeouts[firstLimit])} of the call ` +
-                    `(timeouts.${firstLimit})`
-                )
-            )
-            return yield* Answer.streamParts(response, {
-              info,
+            // The request (its retries and failover) runs in the reader's fiber, under the stream's watchdog, which
+            // also keeps the first-event deadline while no answer has come (internal/answer.ts).
+            return yield* Answer.streamParts(Effect.withParentSpan(send("streamText", providerOptions, true), span), {
               started,
               deadlines: timeouts,
               limits,
               readError: (e) => requestFailure("streamText", e),
               onParts: (parts) => annotateResponse(providerOptions.span, parts),
-              meter,
               onEnd: (parts) => Spend.record(parts, providerOptions.span, budget)
             }).pipe(Effect.withParentSpan(span))
           })

@@ -1,7 +1,8 @@
 /**
  * Reading a 2xx chat answer within bounds: the body of a non-streaming completion within a byte cap, and a stream
  * within its size caps and deadlines (time to the first data event, idle time between data events, the whole stream).
- * `ChutesLanguageModel` sends the request and decides what the limits are; this module reads what comes back.
+ * `ChutesLanguageModel` makes the request and decides what the limits are; this module reads what comes back (for a
+ * stream, it also runs the request, so that one watchdog keeps the first-event deadline from the call on).
  *
  * @internal
  */
@@ -10,10 +11,8 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
@@ -76,12 +75,12 @@ export interface StreamDeadlines {
  * What the watchdog looks at, written by the reader. `lastData` is a clock time in milliseconds.
  */
 interface Watch {
+  /** Who answered, for the messages (`chutes/<id> (invocation …)`); `undefined` until the answer's headers arrive. */
+  who: string | undefined
   lastData: number
   sawData: boolean
   /** The reader waits for room in the mailbox: the consumer holds it up, the server is not to blame. */
   waiting: boolean
-  /** Completed by the first data event, which moves the deadline earlier (from the first-event limit to idle). */
-  readonly firstData: Deferred.Deferred<void>
 }
 
 const CONTINUE: Effect.Effect<boolean> = Effect.succeed(true)
@@ -101,9 +100,13 @@ const DRAIN_MILLIS = 50
 const liveClock = Clock.make()
 
 /**
- * Sleeps until the next deadline and checks it again, until one has passed: then the `Timeout` error for it. It wakes
- * once per deadline, not per event: data events only move the idle deadline later, except the first one, which wakes
- * it (the first-event limit is usually the longer one).
+ * Sleeps until the next deadline and checks it again, until one has passed: then the `Timeout` error for it. Until
+ * the answer's headers arrive the deadline is the first-event limit (or the whole stream's, when shorter), and the
+ * message says no answer came. It wakes once per deadline, not per event: data events only move the idle deadline
+ * later. Nothing wakes it early either: it never sleeps longer than one idle period, and data arriving during a sleep
+ * (the first event included, which swaps the first-event limit for the idle one) sets an idle deadline at least one
+ * idle period after the sleep began, so the wake is never late. (Racing the sleep against the first event cost two
+ * more fibers and ~100 µs before the first text of every stream: bench/README.md, "Chat".)
  */
 const watchdog = (
   watch: Watch,
@@ -111,23 +114,26 @@ const watchdog = (
     readonly clock: Clock.Clock
     readonly started: number
     readonly deadlines: StreamDeadlines
-    readonly info: ResponseInfo
   }
 ): Effect.Effect<ChutesAiError.ChutesAiError> => {
-  const { clock, deadlines, info, started } = options
+  const { clock, deadlines, started } = options
   const firstEvent = started + Duration.toMillis(deadlines.firstEvent)
   const idle = Duration.toMillis(deadlines.idle)
   const end = started + Duration.toMillis(deadlines.stream)
-  const who = `${info.ref}${info.invocationId !== undefined ? ` (invocation ${info.invocationId})` : ""}`
   const timeout = (text: string) => unknownError("streamText", "Timeout", text)
+  const firstLimit = Duration.lessThanOrEqualTo(deadlines.firstEvent, deadlines.stream) ? "firstEvent" : "stream"
   return Effect.gen(function*() {
     for (;;) {
       const now = clock.unsafeCurrentTimeMillis()
       const quiet = watch.waiting ? Infinity : watch.sawData ? watch.lastData + idle : firstEvent
       const due = Math.min(quiet, end)
       if (now >= due) {
+        const who = watch.who
         return timeout(
-          due === end
+          who === undefined
+            ? `No answer from Chutes within ${Duration.format(deadlines[firstLimit])} of the call ` +
+              `(timeouts.${firstLimit})`
+            : due === end
             ? `The stream from ${who} did not end within ${Duration.format(deadlines.stream)} (timeouts.stream)`
             : watch.sawData
             ? `${who} sent no data for ${Duration.format(deadlines.idle)} ` +
@@ -135,22 +141,48 @@ const watchdog = (
             : `${who} sent no data within ${Duration.format(deadlines.firstEvent)} of the call (timeouts.firstEvent)`
         )
       }
-      // While the consumer holds the reader up, look again after an idle period.
-      const nap = Effect.sleep(Duration.millis(Math.min(due, watch.waiting ? now + idle : Infinity) - now))
-      yield* watch.sawData ? nap : Effect.raceFirst(nap, Deferred.await(watch.firstData))
+      // At most one idle period: also while the consumer holds the reader up (no deadline then), look again after one.
+      yield* Effect.sleep(Duration.millis(Math.min(due, now + idle) - now))
     }
   })
 }
 
 /**
+ * A 2xx SSE answer (headers arrived, body unread), who gave it, and how to price its usage.
+ *
+ * @internal
+ */
+export interface Answer {
+  readonly response: HttpClientResponse.HttpClientResponse
+  readonly info: ResponseInfo
+  /** The finish part's `chutes` metadata (the call's cost), from the last usage. */
+  readonly meter?: Meter | undefined
+}
+
+/** What {@link streamParts} needs besides the answer. */
+interface StreamOptions {
+  readonly started: number
+  readonly deadlines: StreamDeadlines
+  readonly limits: StreamLimits
+  readonly readError: ReadError
+  /** Sees every part before the caller does (span annotations). */
+  readonly onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => void
+  /** Runs once, with the closing parts (the finish part among them), before the caller gets them. */
+  readonly onEnd?: ((parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void>) | undefined
+}
+
+/**
  * The parts of a 2xx SSE answer, read within `limits` and `deadlines` (`started`: the clock time of the call).
  *
- * One fiber reads the body: it cuts each network read into events (`makeSseReader` of ./sse.ts: bounded, linear),
- * turns them into parts (`makeStreamAssembler` of ./chatResponse.ts) and hands them over a bounded mailbox, one chunk
- * of network reads at a time; the returned stream takes them from there. The caller's stream ends at `[DONE]` (a
- * connection left open afterwards must not hang the caller); the body is then drained for at most `DRAIN_MILLIS`, so
- * that the connection can be reused. A second fiber, one per stream, is the watchdog: when a deadline passes it fails
- * the mailbox, the stream ends with `Timeout` after the parts already read, and the scope closes the connection. A
+ * One fiber awaits the answer (`answer`: the request, its retries and failover) and reads its body: it cuts each
+ * network read into events (`makeSseReader` of ./sse.ts: bounded, linear), turns them into parts
+ * (`makeStreamAssembler` of ./chatResponse.ts) and hands them over a bounded mailbox, one chunk of network reads at a
+ * time; the returned stream takes them from there (a failure of the request ends it, before any part). The caller's
+ * stream ends at `[DONE]` (a connection left open afterwards must not hang the caller); the body is then drained for
+ * at most `DRAIN_MILLIS`, so that the connection can be reused. A second fiber, one per stream, is the watchdog: when
+ * a deadline passes — the first-event one included, before the answer's headers as after — it fails the mailbox, the
+ * stream ends with `Timeout` after the parts already read, and the scope interrupts the request or closes the
+ * connection. (A deadline of its own around the request, `Effect.timeoutFail`, cost two more fibers per stream.) A
  * data event only sets a field (per chunk of reads); comments set nothing. There is no timer, race or effect per
  * element: a per-element `Stream.timeout` races every pull (~45 µs each), and the caller's stream sees whole network
  * reads as chunks.
@@ -158,123 +190,30 @@ const watchdog = (
  * @internal
  */
 export const streamParts = (
-  response: HttpClientResponse.HttpClientResponse,
-  options: {
-    readonly info: ResponseInfo
-    readonly started: number
-    readonly deadlines: StreamDeadlines
-    readonly limits: StreamLimits
-    readonly readError: ReadError
-    /** Sees every part before the caller does (span annotations). */
-    readonly onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => void
-    /** The finish part's `chutes` metadata (the call's cost), from the last usage. */
-    readonly meter?: Meter | undefined
-    /** Runs once, with the closing parts (the finish part among them), before the caller gets them. */
-    readonly onEnd?: ((parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void>) | undefined
-  }
+  answer: Effect.Effect<Answer, ChutesAiError.ChutesAiError>,
+  options: StreamOptions
 ): Effect.Effect<Stream.Stream<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { info, onParts } = options
     const clock = yield* Effect.clock
     const mailbox = yield* Mailbox.make<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>(BUFFER)
-    const reader = makeSseReader(options.limits, info.ref)
-    const assembler = makeStreamAssembler(info, options.limits, options.meter)
-    const { onEnd } = options
-    const firstData = yield* Deferred.make<void>()
-    const watch: Watch = { lastData: options.started, sawData: false, waiting: false, firstData }
-    const events: Array<SseEvent> = []
-
-    /** The parts of `events` (then the error after them) to the mailbox; false once the answer is complete. */
-    const deliver = (readError: ChutesAiError.ChutesAiError | undefined): Effect.Effect<boolean, ChutesAiError.ChutesAiError> => {
-      if (events.length === 0 && readError === undefined) return CONTINUE
-      const parts: Array<Response.StreamPartEncoded> = []
-      const error = assembler.pushAll(events, parts) ?? readError
-      events.length = 0
-      onParts(parts)
-      const next = error !== undefined ? Effect.fail(error) : assembler.isDone() ? STOP : CONTINUE
-      if (parts.length === 0) return next
-      watch.waiting = true
-      return Effect.zipRight(
-        Effect.map(mailbox.offerAll(parts), () => {
-          watch.waiting = false
-          watch.lastData = clock.unsafeCurrentTimeMillis()
-        }),
-        next
-      )
-    }
-
-    /** Set at `[DONE]`: the caller has the whole answer; the rest of the body is only drained. */
-    let drained: number | undefined
-
-    /**
-     * The network reads the body stream holds (one, or several when the consumer is slower than the network), taken
-     * as one chunk: per-element reading kept every read alive longer and doubled the peak of network buffers
-     * (bench/README.md, "Chat"). Reads after the one that completes `[DONE]` are only drained.
-     */
-    const onReads = (reads: Chunk.Chunk<Uint8Array>): Effect.Effect<void, ChutesAiError.ChutesAiError> => {
-      if (drained !== undefined) {
-        for (const bytes of reads) drained += bytes.length
-        return Effect.void
-      }
-      let readError: ChutesAiError.ChutesAiError | undefined
-      /** Bytes after the read that held `[DONE]`, in this chunk. */
-      let after: number | undefined
-      for (const bytes of reads) {
-        if (after !== undefined) {
-          after += bytes.length
-          continue
-        }
-        const from = events.length
-        readError = reader.feed(bytes, events)
-        if (readError !== undefined) break
-        for (let i = from; i < events.length; i++) if (events[i]!._tag === "Done") after = 0
-      }
-      if (events.length > 0) {
-        watch.lastData = clock.unsafeCurrentTimeMillis()
-        if (!watch.sawData) {
-          watch.sawData = true
-          Deferred.unsafeDone(watch.firstData, Exit.void)
-        }
-      }
-      return Effect.flatMap(
-        deliver(readError),
-        (more) =>
-          more ? Effect.void : Effect.map(endAtDone, () => {
-            drained = after ?? 0
-          })
-      )
-    }
-
-    const finish = Effect.suspend(() => {
-      if (drained !== undefined) return Effect.void
-      const parts: Array<Response.StreamPartEncoded> = []
-      const error = assembler.endInto(parts)
-      onParts(parts)
-      const offer = Effect.zipRight(mailbox.offerAll(parts), error === undefined ? Effect.void : Effect.fail(error))
-      return onEnd === undefined || error !== undefined ? offer : Effect.zipRight(onEnd(parts), offer)
-    })
-
-    /** At `[DONE]`: the closing parts and the end to the caller, then the drain (see `DRAIN_MILLIS`). */
-    const endAtDone = Effect.zipRight(
-      Effect.zipRight(finish, mailbox.end),
-      Effect.sync(() => {
-        drained = 0
-        return true
-      })
-    )
-
-    const reading = yield* response.stream.pipe(
-      Stream.mapError(options.readError),
-      Stream.runForEachChunk(onReads),
-      Effect.zipRight(Effect.suspend(() => assembler.isDone() ? Effect.void : deliver(reader.end(events)))),
-      Effect.zipRight(finish),
+    const watch: Watch = { who: undefined, lastData: options.started, sawData: false, waiting: false }
+    const body: BodyState = { drained: undefined }
+    const reading = yield* answer.pipe(
+      Effect.flatMap((answered) => {
+        const { info } = answered
+        watch.who = `${info.ref}${info.invocationId !== undefined ? ` (invocation ${info.invocationId})` : ""}`
+        return readBody(answered, options, { clock, mailbox, watch, body })
+      }),
       Mailbox.into(mailbox),
       Effect.forkScoped
     )
+    // The reader runs now, until it waits for the network: the request leaves before this fiber (and the caller's
+    // stream above it) set up the rest, which then overlaps the wait for the answer instead of delaying the request.
+    yield* Effect.yieldNow()
     // Runs before the scope interrupts the reader (finalizers run last-added first): a reader still draining after
     // `[DONE]` gets `DRAIN_MILLIS` to see the body end. A caller that stopped early does not wait.
     yield* Effect.addFinalizer(() =>
-      drained === undefined
+      body.drained === undefined
         ? Effect.void
         : Fiber.await(reading).pipe(
           // Finalizers run uninterruptibly: without this the timeout could not stop the wait.
@@ -287,10 +226,114 @@ export const streamParts = (
     )
     const { deadlines } = options
     if ([deadlines.firstEvent, deadlines.idle, deadlines.stream].some(Duration.isFinite)) {
-      yield* watchdog(watch, { clock, started: options.started, deadlines, info }).pipe(
+      yield* watchdog(watch, { clock, started: options.started, deadlines }).pipe(
         Effect.flatMap((error) => mailbox.fail(error)),
         Effect.forkScoped
       )
     }
     return Mailbox.toStream(mailbox)
   })
+
+/** Set at `[DONE]`: the caller has the whole answer; the rest of the body is only drained (bytes counted). */
+interface BodyState {
+  drained: number | undefined
+}
+
+/** The reader: the body of `answer`, as parts, into `mailbox`; ends at `[DONE]` or with the body. */
+const readBody = (
+  answer: Answer,
+  options: StreamOptions,
+  shared: {
+    readonly clock: Clock.Clock
+    readonly mailbox: Mailbox.Mailbox<Response.StreamPartEncoded, ChutesAiError.ChutesAiError>
+    readonly watch: Watch
+    readonly body: BodyState
+  }
+): Effect.Effect<void, ChutesAiError.ChutesAiError> => {
+  const { info, response } = answer
+  const { onEnd, onParts } = options
+  const { body, clock, mailbox, watch } = shared
+  const reader = makeSseReader(options.limits, info.ref)
+  const assembler = makeStreamAssembler(info, options.limits, answer.meter)
+  const events: Array<SseEvent> = []
+
+  /** The parts of `events` (then the error after them) to the mailbox; false once the answer is complete. */
+  const deliver = (readError: ChutesAiError.ChutesAiError | undefined): Effect.Effect<boolean, ChutesAiError.ChutesAiError> => {
+    if (events.length === 0 && readError === undefined) return CONTINUE
+    const parts: Array<Response.StreamPartEncoded> = []
+    const error = assembler.pushAll(events, parts) ?? readError
+    events.length = 0
+    onParts(parts)
+    const next = error !== undefined ? Effect.fail(error) : assembler.isDone() ? STOP : CONTINUE
+    if (parts.length === 0) return next
+    watch.waiting = true
+    return Effect.zipRight(
+      Effect.map(mailbox.offerAll(parts), () => {
+        watch.waiting = false
+        watch.lastData = clock.unsafeCurrentTimeMillis()
+      }),
+      next
+    )
+  }
+
+  /**
+   * The network reads the body stream holds (one, or several when the consumer is slower than the network), taken
+   * as one chunk: per-element reading kept every read alive longer and doubled the peak of network buffers
+   * (bench/README.md, "Chat"). Reads after the one that completes `[DONE]` are only drained.
+   */
+  const onReads = (reads: Chunk.Chunk<Uint8Array>): Effect.Effect<void, ChutesAiError.ChutesAiError> => {
+    if (body.drained !== undefined) {
+      for (const bytes of reads) body.drained += bytes.length
+      return Effect.void
+    }
+    let readError: ChutesAiError.ChutesAiError | undefined
+    /** Bytes after the read that held `[DONE]`, in this chunk. */
+    let after: number | undefined
+    for (const bytes of reads) {
+      if (after !== undefined) {
+        after += bytes.length
+        continue
+      }
+      const from = events.length
+      readError = reader.feed(bytes, events)
+      if (readError !== undefined) break
+      for (let i = from; i < events.length; i++) if (events[i]!._tag === "Done") after = 0
+    }
+    if (events.length > 0) {
+      watch.lastData = clock.unsafeCurrentTimeMillis()
+      watch.sawData = true
+    }
+    return Effect.flatMap(
+      deliver(readError),
+      (more) =>
+        more ? Effect.void : Effect.map(endAtDone, () => {
+          body.drained = after ?? 0
+        })
+    )
+  }
+
+  const finish = Effect.suspend(() => {
+    if (body.drained !== undefined) return Effect.void
+    const parts: Array<Response.StreamPartEncoded> = []
+    const error = assembler.endInto(parts)
+    onParts(parts)
+    const offer = Effect.zipRight(mailbox.offerAll(parts), error === undefined ? Effect.void : Effect.fail(error))
+    return onEnd === undefined || error !== undefined ? offer : Effect.zipRight(onEnd(parts), offer)
+  })
+
+  /** At `[DONE]`: the closing parts and the end to the caller, then the drain (see `DRAIN_MILLIS`). */
+  const endAtDone = Effect.zipRight(
+    Effect.zipRight(finish, mailbox.end),
+    Effect.sync(() => {
+      body.drained = 0
+      return true
+    })
+  )
+
+  return response.stream.pipe(
+    Stream.mapError(options.readError),
+    Stream.runForEachChunk(onReads),
+    Effect.zipRight(Effect.suspend(() => assembler.isDone() ? Effect.void : deliver(reader.end(events)))),
+    Effect.zipRight(finish)
+  )
+}
