@@ -271,4 +271,44 @@ describe("rotation across stored profiles", () => {
       assert.strictEqual(ChutesLanguageModel.responseInfo(response)?.profile, "chutes:b")
       assert.strictEqual(readFileSync(join(dir, "auth-cooldowns.json"), "utf8"), "{ not json")
     }))
+
+  it.scopedLive("no store round trip per call: 40 calls over stored profiles with a cooldown read the store once", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make({ apiKeys: [KEY_A, KEY_B] })
+      const now = Date.now()
+      const inner = yield* AuthProfileStore.makeMemory({
+        version: 1,
+        profiles: { "chutes:a": apiKeyProfile(KEY_A), "chutes:b": apiKeyProfile(KEY_B) }
+      })
+      yield* inner.cooldowns.set("chutes:a", { reason: "rate-limited", since: now, until: now + 600_000, millis: 600_000 })
+      const reads = { profiles: 0, cooldowns: 0 }
+      const counted: AuthProfileStore.Service = {
+        ...inner,
+        load: Effect.suspend(() => (reads.profiles++, inner.load)),
+        cooldowns: { ...inner.cooldowns, load: Effect.suspend(() => (reads.cooldowns++, inner.cooldowns.load)) }
+      }
+      const credentials = ChutesCredentials.layer({ order: ["chutes:a", "chutes:b"] }).pipe(
+        Layer.provide(Layer.mergeAll(Layer.succeed(AuthProfileStore.AuthProfileStore, counted), ChutesOAuth.layer()))
+      )
+      const provider = ChutesProvider.layerWithoutDependencies().pipe(
+        Layer.provide(Layer.mergeAll(ModelDiscovery.layer, CatalogCache.layerMemory(), credentials)),
+        Layer.provide(Layer.mergeAll(
+          ChutesSettings.layer({ baseUrl: fake.baseUrl, idpBaseUrl: fake.idpBaseUrl, diskCachePath: false }),
+          NodeHttpClient.layerUndici
+        ))
+      )
+      const layer = ChutesLanguageModel.layer({ model: "zai-org/GLM-5-TEE", retry: { maxRetries: 0 } }).pipe(
+        Layer.provideMerge(provider),
+        Layer.orDie,
+        Layer.merge(Logger.minimumLogLevel(LogLevel.Error))
+      )
+      const served = yield* Effect.provide(
+        Effect.forEach(Array.from({ length: 40 }), () => Effect.map(ask, ChutesLanguageModel.responseInfo)),
+        layer
+      )
+      // The cooling profile is behind the other one on every call, and the store was read once (within 30 s).
+      assert.deepStrictEqual(new Set(served.map((info) => info?.profile)), new Set(["chutes:b"]))
+      assert.strictEqual(chatProfiles(fake).length, 40)
+      assert.deepStrictEqual(reads, { profiles: 1, cooldowns: 1 })
+    }))
 })
