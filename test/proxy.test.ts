@@ -1,22 +1,27 @@
 /**
  * HTTP proxies on Node: the choice of proxy (option, environment, loopback, NO_PROXY) as pure rules, then the Node
  * provider against FakeChutes through a real forward proxy (Debian's tinyproxy, test/support/proxyServer.ts), counted
- * through the proxy's own log.
+ * through the proxy's own log; last, an `https://` service reached through a `CONNECT` tunnel of the same proxy, as the
+ * real one is (a self-signed certificate from the openssl CLI, test/support/httpsServer.ts).
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import * as ChutesProvider from "../src/ChutesProvider.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as Proxy from "../src/node/proxy.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import { freePort } from "./support/net.js"
+import { opensslMissing, selfSignedCertificate, startHttpsModels } from "./support/httpsServer.js"
 import { startTinyproxy, tinyproxyMissing } from "./support/proxyServer.js"
+import type { WorkerInput, WorkerOutput } from "./support/proxyWorker.js"
 
 const none = { httpProxy: undefined, httpsProxy: undefined, noProxy: undefined }
 
@@ -242,4 +247,169 @@ describe.skipIf(missing !== undefined)("through a real forward proxy (tinyproxy)
       assert.include(bad.reason?.message ?? "", "invalid proxy URL")
       assert.notInclude(bad.reason?.message ?? "", "b4d-secret")
     }))
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// https through a CONNECT tunnel
+// ---------------------------------------------------------------------------------------------------------------------
+
+const connectSuite = "test/proxy.test.ts (https through a CONNECT tunnel)"
+const connectMissing = (missing !== undefined ? tinyproxyMissing(connectSuite) : undefined) ??
+  opensslMissing(connectSuite)
+
+const workerPath = fileURLToPath(new URL("./support/proxyWorker.ts", import.meta.url))
+
+/** An API key the https server expects as the bearer, and that no output may contain. */
+const TUNNEL_API_KEY = "cpk_tunnel-test-key.0123456789abcdef"
+
+/**
+ * Runs test/support/proxyWorker.ts (`discover` once, one `RESULT <json>` line out) with `input`; `ca` becomes its
+ * `NODE_EXTRA_CA_CERTS`. Its environment is the parent's without any CHUTES_, proxy or extra-CA variable, plus a
+ * scratch state dir.
+ */
+const runWorker = (input: WorkerInput, ca: string | undefined) =>
+  Effect.gen(function*() {
+    const stateDir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(Path.join(Os.tmpdir(), "effect-chutes-proxy-worker-"))),
+      (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+    )
+    const dropped = /^(CHUTES_|NODE_EXTRA_CA_CERTS$|(HTTPS?|ALL|NO)_PROXY$)/i
+    const env: Record<string, string> = {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter((entry): entry is [string, string] =>
+          entry[1] !== undefined && !dropped.test(entry[0])
+        )
+      ),
+      CHUTES_STATE_DIR: stateDir,
+      ...(ca !== undefined ? { NODE_EXTRA_CA_CERTS: ca } : {})
+    }
+    const { stderr, stdout } = yield* Effect.promise(() =>
+      new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ["--import", "tsx", workerPath, JSON.stringify(input)],
+          { env, timeout: 60_000 },
+          (error, stdout, stderr) =>
+            error !== null ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve({ stdout, stderr })
+        )
+      )
+    )
+    const line = stdout.split("\n").find((l) => l.startsWith("RESULT "))
+    if (line === undefined) throw new Error(`the worker printed no result:\n${stdout}\n${stderr}`)
+    const output: WorkerOutput = JSON.parse(line.slice("RESULT ".length))
+    return { output, stdout, stderr }
+  })
+
+/** A fresh certificate, the https server with it, and tinyproxy. */
+const tunnelSetup = Effect.gen(function*() {
+  const certificate = yield* selfSignedCertificate
+  const server = yield* startHttpsModels(certificate)
+  const proxy = yield* startTinyproxy()
+  const connects = () => proxy.carried().filter((c) => c.method === "CONNECT").map((c) => c.target)
+  return { certificate, server, proxy, connects }
+})
+
+describe.skipIf(connectMissing !== undefined)("https through a CONNECT tunnel (tinyproxy, a self-signed service)", () => {
+  it.scopedLive("discovery reaches the https service through the proxy's tunnel, end to end", () =>
+    Effect.gen(function*() {
+      const t = yield* tunnelSetup
+      const { output, stderr, stdout } = yield* runWorker({
+        baseUrl: t.server.baseUrl,
+        apiKey: TUNNEL_API_KEY,
+        proxy: { url: t.proxy.url, proxyLoopback: true }
+      }, t.certificate.certPath)
+      assert.deepStrictEqual(output, { ok: true, source: "live", ids: t.server.modelIds }, stderr)
+      assert.isAbove(t.server.modelIds.length, 1)
+      // The proxy opened a tunnel to the service and forwarded nothing in the clear.
+      const carried = t.proxy.carried()
+      assert.isAbove(carried.length, 0, t.proxy.log())
+      assert.deepStrictEqual(
+        carried.map((c) => `${c.method} ${c.target}`),
+        carried.map(() => `CONNECT 127.0.0.1:${t.server.port}`),
+        t.proxy.log()
+      )
+      // Through the tunnel: the service saw the request and the bearer, which the proxy never did.
+      assert.deepStrictEqual(t.server.seen(), [{
+        method: "GET",
+        path: "/v1/models",
+        authorization: `Bearer ${TUNNEL_API_KEY}`
+      }])
+      assert.notInclude(t.proxy.log(), TUNNEL_API_KEY)
+      assert.notInclude(stdout + stderr, TUNNEL_API_KEY)
+    }), { timeout: 90_000 })
+
+  it.scopedLive("noProxy covering 127.0.0.1, or `proxy: false`: no CONNECT, the service reached directly", () =>
+    Effect.gen(function*() {
+      const t = yield* tunnelSetup
+      const bypassed = yield* runWorker({
+        baseUrl: t.server.baseUrl,
+        apiKey: TUNNEL_API_KEY,
+        proxy: { url: t.proxy.url, proxyLoopback: true, noProxy: ["127.0.0.1"] }
+      }, t.certificate.certPath)
+      assert.deepStrictEqual(bypassed.output, { ok: true, source: "live", ids: t.server.modelIds }, bypassed.stderr)
+      const off = yield* runWorker(
+        { baseUrl: t.server.baseUrl, apiKey: TUNNEL_API_KEY, proxy: false },
+        t.certificate.certPath
+      )
+      assert.deepStrictEqual(off.output, { ok: true, source: "live", ids: t.server.modelIds }, off.stderr)
+      assert.deepStrictEqual(t.connects(), [], t.proxy.log())
+      assert.strictEqual(t.proxy.carried().length, 0, t.proxy.log())
+      assert.deepStrictEqual(t.server.seen().map((r) => `${r.method} ${r.path} ${r.authorization}`), [
+        `GET /v1/models Bearer ${TUNNEL_API_KEY}`,
+        `GET /v1/models Bearer ${TUNNEL_API_KEY}`
+      ])
+    }), { timeout: 90_000 })
+
+  it.scopedLive("a certificate the client does not trust: a typed transport failure naming the proxy, no key", () =>
+    Effect.gen(function*() {
+      const t = yield* tunnelSetup
+      const { output, stderr, stdout } = yield* runWorker({
+        baseUrl: t.server.baseUrl,
+        apiKey: TUNNEL_API_KEY,
+        proxy: { url: t.proxy.url, proxyLoopback: true }
+      }, undefined)
+      assert.isFalse(output.ok, stdout)
+      if (output.ok) return
+      assert.strictEqual(output.tag, "DiscoveryError", output.message)
+      assert.strictEqual(output.reason, "Transport", output.message)
+      assert.include(output.message, `could not reach ${t.server.baseUrl}/models`)
+      assert.include(output.message, `through proxy http://127.0.0.1:${t.proxy.port}`)
+      assert.match(output.message, /certificate/i)
+      // The tunnel was opened (the proxy is not what failed); the handshake inside it was refused, so no request (and
+      // no bearer) reached the service.
+      assert.isAbove(t.connects().length, 0, t.proxy.log())
+      assert.deepStrictEqual(t.connects(), t.connects().map(() => `127.0.0.1:${t.server.port}`), t.proxy.log())
+      assert.deepStrictEqual(t.server.seen(), [])
+      assert.notInclude(stdout + stderr, TUNNEL_API_KEY)
+    }), { timeout: 90_000 })
+
+  it.scopedLive("a proxy that wants credentials (407 to the CONNECT): a transport failure naming it without its password", () =>
+    Effect.gen(function*() {
+      const certificate = yield* selfSignedCertificate
+      const server = yield* startHttpsModels(certificate)
+      const proxy = yield* startTinyproxy({ basicAuth: { user: "alice", password: "tunnel-pa55word" } })
+      // The proxy URL without the credentials it wants.
+      const bare = proxy.url.replace(/\/\/[^@/]*@/, "//")
+      const { output, stderr, stdout } = yield* runWorker({
+        baseUrl: server.baseUrl,
+        apiKey: TUNNEL_API_KEY,
+        proxy: { url: bare, proxyLoopback: true }
+      }, certificate.certPath)
+      assert.isFalse(output.ok, stdout)
+      if (output.ok) return
+      assert.strictEqual(output.reason, "Transport", output.message)
+      assert.include(output.message, `through proxy http://127.0.0.1:${proxy.port}`)
+      assert.match(output.message, /407/)
+      assert.deepStrictEqual(server.seen(), [])
+      assert.notInclude(stdout + stderr, TUNNEL_API_KEY)
+      assert.notInclude(stdout + stderr, "tunnel-pa55word")
+      // With the credentials in the URL the tunnel opens and discovery succeeds; the password is still never shown.
+      const authed = yield* runWorker({
+        baseUrl: server.baseUrl,
+        apiKey: TUNNEL_API_KEY,
+        proxy: { url: proxy.url, proxyLoopback: true }
+      }, certificate.certPath)
+      assert.deepStrictEqual(authed.output, { ok: true, source: "live", ids: server.modelIds }, authed.stderr)
+      assert.notInclude(authed.stdout + authed.stderr, "tunnel-pa55word")
+    }), { timeout: 90_000 })
 })

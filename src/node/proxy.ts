@@ -184,8 +184,9 @@ const nameProxy = (p: ProxyPlan) => (error: HttpClientError.HttpClientError): Ht
 
 /**
  * A forwarded `http://` request answered `407 Proxy Authentication Required` by the proxy itself, as a transport
- * error: it is the proxy's refusal, not the service's answer. (A tunnelled `https://` request gets the same from
- * undici, which fails the `CONNECT` on any status but 200.)
+ * error: it is the proxy's refusal, not the service's answer. (A tunnelled `https://` request never gets here: undici
+ * fails its `CONNECT` on any status but 200 — "Proxy response (407) !== 200 when HTTP Tunneling" — and `nameProxy`
+ * names the proxy in that error the same way.)
  */
 const refusedByProxy = (p: ProxyPlan) =>
 (
