@@ -4,6 +4,8 @@
  *   on a provider built once like `NodeChutes.layer` builds it (bench/sdk.ts: undici, env credential, disk cache);
  * - `openai`: the official `openai` client (6.x), what a user would pick instead;
  * - `raw`: the floor — global `fetch`, a line split and `JSON.parse`, no validation at all.
+ * (A fourth, `floor` in bench/chat-floor.ts: `@effect/ai`'s `LanguageModel.make` over a minimal provider on the
+ * platform's undici client, no SDK code; it runs in the paced-stream and completion measurements.)
  *
  * A stream reader calls `onText(delta)` for every text delta and returns when the stream has ended.
  */
@@ -102,20 +104,41 @@ export const sdkClient = async (baseUrl: string, apiKey: string, stateDir: strin
   const runtime = makeRuntime({ baseUrl, apiKey, stateDir })
   const scope = await runtime.runPromise(Scope.make())
   const provider = await runtime.runPromise(ChutesProvider.make().pipe(Scope.extend(scope), Effect.orDie))
+  return languageModelClient(
+    (name) =>
+      runtime.runPromise(
+        ChutesLanguageModel.make({ model: name }).pipe(Effect.provideService(ChutesProvider.ChutesProvider, provider))
+      ),
+    (effect) => runtime.runPromise(effect),
+    async () => {
+      await runtime.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
+    }
+  )
+}
+
+/**
+ * A bench client over any `LanguageModel`: one service per model name (made once by `make`, as an app builds its layer
+ * once), `streamText` consumed with `Stream.runForEach`, `generateText` for a completion; `run` runs an effect in the
+ * client's runtime. The SDK's client and the @effect/ai floor (bench/chat-floor.ts) are both this.
+ */
+export const languageModelClient = (
+  make: (model: string) => Promise<LanguageModel.Service>,
+  run: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>,
+  close: () => Promise<void>
+): ChatClient => {
   const models = new Map<string, LanguageModel.Service>()
-  const modelOf = async (name: string) => {
-    const known = models.get(name)
+  const modelOf = async (model: string) => {
+    const known = models.get(model)
     if (known !== undefined) return known
-    const made = await runtime.runPromise(
-      ChutesLanguageModel.make({ model: name }).pipe(Effect.provideService(ChutesProvider.ChutesProvider, provider))
-    )
-    models.set(name, made)
+    const made = await make(model)
+    models.set(model, made)
     return made
   }
   return {
     stream: async (model, onText) => {
       const service = await modelOf(model)
-      await runtime.runPromise(
+      await run(
         LanguageModel.streamText({ prompt: PROMPT }).pipe(
           Stream.runForEach((part) => {
             if (part.type === "text-delta") onText(part.delta)
@@ -127,16 +150,11 @@ export const sdkClient = async (baseUrl: string, apiKey: string, stateDir: strin
     },
     complete: async (model) => {
       const service = await modelOf(model)
-      const response = await runtime.runPromise(
-        LanguageModel.generateText({ prompt: PROMPT }).pipe(
-          Effect.provideService(LanguageModel.LanguageModel, service)
-        )
+      const response = await run(
+        LanguageModel.generateText({ prompt: PROMPT }).pipe(Effect.provideService(LanguageModel.LanguageModel, service))
       )
       return response.text
     },
-    close: async () => {
-      await runtime.runPromise(Scope.close(scope, Exit.void))
-      await runtime.dispose()
-    }
+    close
   }
 }

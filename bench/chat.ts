@@ -1,12 +1,14 @@
 /**
  * The chat rows: `effect-chutes/ai` (`LanguageModel.streamText` / `generateText` over `ChutesLanguageModel`) against
  * the official `openai` client and a raw floor (`fetch` + line split + `JSON.parse`), all three reading the same
- * answers from a local server that streams like Chutes (bench/chat-server.ts, its own process). See bench/README.md
- * ("Chat") for the method and the figures.
+ * answers from a local server that streams like Chutes (bench/chat-server.ts, its own process). The paced-stream and
+ * completion measurements run a fourth client beside them, the `@effect/ai` floor (bench/chat-floor.ts:
+ * `LanguageModel.make` over a minimal provider on the platform's undici client, no SDK code), reported against
+ * `openai` with no target of its own. See bench/README.md ("Chat") for the method and the figures.
  *
  *   npx tsx bench/chat.ts [--smoke]
  *
- * Timing: the three clients interleaved A/B/C then C/B/A in one process, after warm-up; wall time from the call to
+ * Timing: the clients interleaved A/B/C then C/B/A in one process, after warm-up; wall time from the call to
  * the end of the stream (or to the first non-empty text delta), CPU from `process.cpuUsage()` over the same span (the
  * server's work is in another process). Memory: one child process per client and round (bench/chat-memory-child.ts).
  */
@@ -17,8 +19,9 @@ import { dirname, join, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { type ChatClient, openaiClient, rawClient, sdkClient } from "./chat-clients.js"
+import { floorClient } from "./chat-floor.js"
 import { textLength } from "./chat-server.js"
-import { formatTable, type Plan, ratioRow, type Row, sinceMs, type Stats, stats } from "./harness.js"
+import { formatTable, type Plan, ratioOf, ratioRow, type Row, sinceMs, type Stats, stats } from "./harness.js"
 
 const MiB = 1024 * 1024
 
@@ -68,17 +71,22 @@ interface Sample {
   readonly cpuMs: number
 }
 
+/** The clients of every chat measurement (and of the memory rows). */
 const SIDES = ["sdk", "openai", "raw"] as const
 type Side = typeof SIDES[number]
+/** The paced-stream and completion measurements add the `@effect/ai` floor, next to the SDK in the interleaving. */
+const SIDES_WITH_FLOOR = ["sdk", "floor", "openai", "raw"] as const
+type AnySide = typeof SIDES_WITH_FLOOR[number]
 
 /** Runs `measure` for each side, interleaved forwards then backwards; the timed samples per side. */
-const interleaveSides = async (
+const interleaveSides = async <S extends AnySide>(
   plan: Plan,
-  measure: (side: Side) => Promise<Sample>
-): Promise<Record<Side, Array<Sample>>> => {
-  const out: Record<Side, Array<Sample>> = { sdk: [], openai: [], raw: [] }
+  sides: ReadonlyArray<S>,
+  measure: (side: S) => Promise<Sample>
+): Promise<Record<S, Array<Sample>>> => {
+  const out = Object.fromEntries(sides.map((side) => [side, []])) as unknown as Record<S, Array<Sample>>
   for (let round = 0; round < plan.warmup + plan.runs; round++) {
-    for (const side of round % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
       const sample = await measure(side)
       if (round >= plan.warmup) out[side].push(sample)
     }
@@ -131,6 +139,27 @@ const pairRows = (
   ]
 }
 
+/**
+ * The `@effect/ai` floor against `openai`, in the SDK column: what `@effect/ai` + the platform's client cost with no
+ * SDK code, measured beside the SDK. Reported only; the note gives the SDK's ratio to the floor.
+ */
+const floorRow = (name: string, samples: Record<AnySide, Array<Sample>>, f: (s: Sample) => number): Row => {
+  const floor = pick(samples.floor, f)
+  const sdk = pick(samples.sdk, f)
+  const sdkOverFloor = ratioOf("ms", sdk, floor)
+  return ratioRow({
+    name: `${name}, @effect/ai floor`,
+    unit: "ms",
+    sdk: floor,
+    anchorLabel: "openai 6.x",
+    anchor: pick(samples.openai, f),
+    note: `floor (@effect/ai + platform, no SDK code): LanguageModel.make over a minimal provider on ` +
+      `NodeHttpClient.layerUndici (bench/chat-floor.ts), in the SDK column; no target. SDK / floor ` +
+      `${sdkOverFloor === undefined ? "n/a" : `${sdkOverFloor.toFixed(2)}×`}`,
+    extra: { sdk, sdkOverFloor }
+  })
+}
+
 interface MemoryFigures {
   readonly base: number
   readonly peak5k: number
@@ -167,27 +196,42 @@ export const chatRows = async (options: {
   const plan = (warmup: number, runs: number): Plan => (smoke ? { warmup: 1, runs: 2 } : { warmup, runs })
   const server = await startChatServer(root)
   const stateDir = mkdtempSync(join(tmpdir(), "effect-chutes-bench-chat-"))
-  const clients: Record<Side, ChatClient> = {
+  const clients = {
     sdk: await sdkClient(server.baseUrl, server.apiKey, stateDir),
     openai: openaiClient(server.baseUrl, server.apiKey),
-    raw: rawClient(server.baseUrl, server.apiKey)
-  }
+    raw: rawClient(server.baseUrl, server.apiKey),
+    floor: floorClient(server.baseUrl, server.apiKey)
+  } satisfies Record<AnySide, ChatClient>
   const rows: Array<Row> = []
   try {
     progress("chat: 5,000-chunk stream")
-    const burst = await interleaveSides(plan(8, 20), (side) => streamSample(clients[side], "bench/burst-5000", 5000))
+    const burst = await interleaveSides(
+      plan(8, 20),
+      SIDES,
+      (side) => streamSample(clients[side], "bench/burst-5000", 5000)
+    )
     rows.push(...pairRows("chat, 5,000-chunk stream, total time", burst, (s) => s.totalMs, 2))
     rows.push(...pairRows("chat, 5,000-chunk stream, CPU per chunk", burst, (s) => s.cpuMs / 5000, 2.5))
 
     progress("chat: token-paced stream, 200 events 1 ms apart")
-    const paced = await interleaveSides(plan(5, 20), (side) => streamSample(clients[side], "bench/paced-200-1", 200))
+    const paced = await interleaveSides(
+      plan(5, 20),
+      SIDES_WITH_FLOOR,
+      (side) => streamSample(clients[side], "bench/paced-200-1", 200)
+    )
     rows.push(...pairRows("chat, paced 200 × 1 ms, time to first text", paced, (s) => s.firstMs, 1.3))
+    rows.push(floorRow("chat, paced 200 × 1 ms, time to first text", paced, (s) => s.firstMs))
     rows.push(...pairRows("chat, paced 200 × 1 ms, CPU per event", paced, (s) => s.cpuMs / 200, 2.5))
 
     progress("chat: one non-streaming completion")
     const calls = smoke ? 2 : 20
-    const single = await interleaveSides(plan(10, 25), (side) => completionSample(clients[side], calls))
+    const single = await interleaveSides(
+      plan(10, 25),
+      SIDES_WITH_FLOOR,
+      (side) => completionSample(clients[side], calls)
+    )
     rows.push(...pairRows("chat, one completion", single, (s) => s.totalMs, 1.2, `mean of ${calls} calls a sample`))
+    rows.push(floorRow("chat, one completion", single, (s) => s.totalMs))
 
     progress("chat: memory over 50,000 chunks (child processes)")
     const memory: Record<Side, Array<MemoryFigures>> = { sdk: [], openai: [], raw: [] }
@@ -224,6 +268,7 @@ export const chatRows = async (options: {
     }
   } finally {
     await clients.sdk.close()
+    await clients.floor.close()
     await server.close()
     rmSync(stateDir, { recursive: true, force: true })
   }
