@@ -39,8 +39,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as AiModel from "@effect/ai/Model"
-import type * as Response from "@effect/ai/Response"
-import { addGenAIAnnotations } from "@effect/ai/Telemetry"
+import type * as Headers from "@effect/platform/Headers"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -68,6 +67,7 @@ import * as Resolved from "./internal/options.js"
 import { send as sendTo } from "./internal/send.js"
 import type { ResponseInfo } from "./internal/metadata.js"
 import * as Spend from "./internal/spend.js"
+import * as Telemetry from "./internal/telemetry.js"
 
 // =====================================================================================================================
 // Options
@@ -253,6 +253,8 @@ export { callCost, metrics, responseInfo } from "./internal/metadata.js"
 
 interface Sent {
   readonly response: HttpClientResponse.HttpClientResponse
+  /** `response.headers`, read once (each read of it builds the headers again). */
+  readonly headers: Headers.Headers
   readonly info: ResponseInfo
   readonly meter: Meter
 }
@@ -343,16 +345,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           requestBody({ method, options: providerOptions, target, config, stream, catalog: snapshot.models }).pipe(
             Effect.tap(() =>
               Effect.sync(() =>
-                addGenAIAnnotations(providerOptions.span, {
-                  system: "chutes",
-                  operation: { name: "chat" },
-                  request: {
-                    model: target.id,
-                    temperature: config.temperature,
-                    topP: config.topP,
-                    topK: config.topK,
-                    maxTokens: config.maxTokens
-                  }
+                Telemetry.annotateRequest(providerOptions.span, {
+                  model: target.id,
+                  temperature: config.temperature,
+                  topP: config.topP,
+                  topK: config.topK,
+                  maxTokens: config.maxTokens
                 })
               )
             ),
@@ -375,9 +373,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           attempt
         })
         // The headers are read once here; the usage at the finish part (internal/cost.ts).
-        const facts = headerFacts(response.headers)
+        const headers = response.headers
+        const facts = headerFacts(headers)
         return {
           response,
+          headers,
           info: {
             model: target.id,
             ref: target.ref,
@@ -390,31 +390,16 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         }
       })
 
-    const annotateResponse = (
-      span: LanguageModel.ProviderOptions["span"],
-      parts: ReadonlyArray<Response.AnyPartEncoded>
-    ) => {
-      for (const part of parts) {
-        if (part.type === "response-metadata") {
-          addGenAIAnnotations(span, { response: { id: part.id, model: part.modelId } })
-        } else if (part.type === "finish") {
-          addGenAIAnnotations(span, {
-            response: { finishReasons: [part.reason] },
-            usage: { inputTokens: part.usage.inputTokens, outputTokens: part.usage.outputTokens }
-          })
-        }
-      }
-    }
-
     return yield* LanguageModel.make({
       // A span per call without `Effect.fn`'s call-site capture, a `new Error()` on every call (bench/README.md, "Chat").
       generateText: (providerOptions) =>
         Effect.gen(function*() {
           yield* Spend.checkBudget("generateText", budget)
           const parts = yield* Resolved.within(
-            Effect.flatMap(send("generateText", providerOptions, false), ({ info, meter, response }) =>
+            Effect.flatMap(send("generateText", providerOptions, false), ({ headers, info, meter, response }) =>
               Effect.flatMap(
                 Answer.readCompletion(response, {
+                  headers,
                   info,
                   maxBytes: limits.maxBodyBytes,
                   readError: (e) => requestFailure("generateText", e)
@@ -429,7 +414,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
                 `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
               )
           )
-          annotateResponse(providerOptions.span, parts)
+          Telemetry.annotateResponse(providerOptions.span, parts)
           yield* Spend.record(parts, providerOptions.span, budget)
           return parts
         }).pipe(Effect.withSpan("ChutesLanguageModel.generateText", { captureStackTrace: false })),
@@ -449,7 +434,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               deadlines: timeouts,
               limits,
               readError: (e) => requestFailure("streamText", e),
-              onParts: (parts) => annotateResponse(providerOptions.span, parts),
+              onParts: (parts) => Telemetry.annotateResponse(providerOptions.span, parts),
               onEnd: (parts) => Spend.record(parts, providerOptions.span, budget)
             }).pipe(Effect.withParentSpan(span))
           })

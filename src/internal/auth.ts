@@ -17,7 +17,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as ChutesCredentials from "../ChutesCredentials.js"
-import type { CredentialsError } from "../ChutesError.js"
+import { CredentialsError } from "../ChutesError.js"
+import { sameBody } from "./cappedBody.js"
 import { maskAuthorization, maskError, maskResponse } from "./http.js"
 
 /** What a response was sent with: no secret, only what an error message needs. */
@@ -37,6 +38,22 @@ const sentWith = new WeakMap<HttpClientResponse.HttpClientResponse, Authorizatio
 export const authorizationOf = (response: HttpClientResponse.HttpClientResponse): Authorization | undefined =>
   sentWith.get(response)
 
+/** What a credential's answers were sent with, made once per credential (it is immutable): for each, a new one. */
+const authorizations = new WeakMap<ChutesCredentials.Credential, Authorization>()
+
+const authorization = (credential: ChutesCredentials.Credential, refreshed: boolean): Authorization => {
+  const known = refreshed ? undefined : authorizations.get(credential)
+  if (known !== undefined) return known
+  const made: Authorization = {
+    kind: credential.kind,
+    label: ChutesCredentials.label(credential),
+    refreshed,
+    profileId: credential.profileId
+  }
+  if (!refreshed) authorizations.set(credential, made)
+  return made
+}
+
 /** Only an OAuth token of a stored profile has a refresh token behind it. */
 const refreshable = (credential: ChutesCredentials.Credential): boolean =>
   credential.kind === "oauth" && credential.profileId !== undefined
@@ -55,8 +72,13 @@ export const client = (options: {
   readonly credentials: ChutesCredentials.Service
 }): HttpClient.HttpClient.With<HttpClientError.HttpClientError | CredentialsError> => {
   const { credentials, transport } = options
-  const current = ChutesCredentials.current.pipe(
-    Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)
+  // `ChutesCredentials.current` over these credentials, without providing the service on every request.
+  const current = Effect.flatMap(
+    credentials.get,
+    Option.match({
+      onNone: () => Effect.fail(new CredentialsError({ reason: "Missing" })),
+      onSome: Effect.succeed
+    })
   )
 
   const send = (
@@ -69,12 +91,9 @@ export const client = (options: {
     return transport.execute(withBearer).pipe(
       Effect.map((response) => {
         const safe = maskResponse(response, masked)
-        sentWith.set(safe, {
-          kind: credential.kind,
-          label: ChutesCredentials.label(credential),
-          refreshed,
-          profileId: credential.profileId
-        })
+        // The masked view shows the same body: ./cappedBody.ts may read it from beneath the view.
+        sameBody(safe, response)
+        sentWith.set(safe, authorization(credential, refreshed))
         return safe
       }),
       Effect.mapError((error) => maskError(error, masked))

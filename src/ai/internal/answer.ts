@@ -7,6 +7,7 @@
  * @internal
  */
 import type * as Response from "@effect/ai/Response"
+import type * as Headers from "@effect/platform/Headers"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
@@ -35,7 +36,13 @@ type ReadError = (error: HttpClientError.ResponseError) => ChutesAiError.ChutesA
  */
 export const readCompletion = (
   response: HttpClientResponse.HttpClientResponse,
-  options: { readonly info: ResponseInfo; readonly maxBytes: number; readonly readError: ReadError }
+  options: {
+    readonly info: ResponseInfo
+    readonly maxBytes: number
+    readonly readError: ReadError
+    /** `response.headers`, when the caller read them already. */
+    readonly headers?: Headers.Headers | undefined
+  }
 ): Effect.Effect<string, ChutesAiError.ChutesAiError> => {
   const { maxBytes, readError } = options
   const tooLarge = (what: string) =>
@@ -48,7 +55,8 @@ export const readCompletion = (
     response,
     maxBytes,
     (overflow) =>
-      tooLarge(overflow._tag === "Declared" ? `content-length ${overflow.length}` : `read so far: ${overflow.total} bytes`)
+      tooLarge(overflow._tag === "Declared" ? `content-length ${overflow.length}` : `read so far: ${overflow.total} bytes`),
+    options.headers ?? response.headers
   ).pipe(
     Effect.catchIf(
       (error): error is HttpClientError.ResponseError => error._tag === "ResponseError",

@@ -174,10 +174,12 @@ const finishPart = (
     ? { type: "finish", reason, usage }
     : { type: "finish", reason, usage, metadata: { chutes: meter(usage) } }
 
-const timestamp = (created: number | null | undefined): string | undefined =>
-  created !== undefined && created !== null && Number.isFinite(created) && created > 0
-    ? DateTime.formatIso(DateTime.unsafeMake(created * 1000))
-    : undefined
+const timestamp = (created: number | null | undefined): string | undefined => {
+  if (created === undefined || created === null || !Number.isFinite(created) || created <= 0) return undefined
+  // What `DateTime.formatIso(DateTime.unsafeMake(ms))` gives for a valid date, without building the `DateTime`.
+  const date = new Date(created * 1000)
+  return Number.isNaN(date.getTime()) ? DateTime.formatIso(DateTime.unsafeMake(created * 1000)) : date.toISOString()
+}
 
 const metadataPart = (
   wire: {
@@ -245,13 +247,13 @@ const parseArgumentsEither = (
   }
 }
 
-const parseArguments = (method: Method, name: string, args: unknown): Effect.Effect<unknown, ChutesAiError.ChutesAiError> =>
-  Effect.suspend(() => parseArgumentsEither(method, name, args))
-
 const newToolCallId = (): string => `call_${globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`
+
+const decodeCompletion = Schema.decodeUnknownEither(CompletionSchema)
 
 /**
  * A non-streaming completion body -> `@effect/ai` parts: response metadata, reasoning, text, tool calls, finish.
+ * A plain function, not an `Effect.gen`: it is pure, and runs once per call (bench/README.md, "Chat", fourth pass).
  */
 export const completionParts = (
   method: Method,
@@ -260,54 +262,62 @@ export const completionParts = (
   /** The finish part's `chutes` metadata (the call's cost), from its usage. */
   meter?: Meter | undefined
 ): Effect.Effect<Array<Response.PartEncoded>, ChutesAiError.ChutesAiError> =>
-  Effect.gen(function*() {
-    const json = parseJson(bodyText)
-    if (Either.isLeft(json)) {
-      return yield* outputError(
-        method,
-        "InvalidResponse",
-        `The answer from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(bodyText, 200)}`
-      )
+  Effect.suspend(() => completionPartsEither(method, bodyText, info, meter))
+
+const completionPartsEither = (
+  method: Method,
+  bodyText: string,
+  info: ResponseInfo,
+  meter: Meter | undefined
+): Either.Either<Array<Response.PartEncoded>, ChutesAiError.ChutesAiError> => {
+  const json = parseJson(bodyText)
+  if (Either.isLeft(json)) {
+    return Either.left(outputError(
+      method,
+      "InvalidResponse",
+      `The answer from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(bodyText, 200)}`
+    ))
+  }
+  if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+    return Either.left(serviceError(method, json.right["error"], info, false))
+  }
+  const decoded = decodeCompletion(json.right)
+  if (Either.isLeft(decoded)) {
+    return Either.left(outputError(
+      method,
+      "InvalidResponse",
+      `The answer from ${info.ref} is not a chat completion: ${
+        excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
+      }`
+    ))
+  }
+  const response = decoded.right
+  const choice = response.choices[0]
+  if (choice === undefined) {
+    return Either.left(outputError(method, "InvalidResponse", `The answer from ${info.ref} has no choices`))
+  }
+  const parts: Array<Response.PartEncoded> = [metadataPart(response, info)]
+  const message = choice.message
+  const reasoning = message.reasoning_content ?? message.reasoning
+  if (reasoning !== undefined && reasoning !== null && reasoning.length > 0) {
+    parts.push({ type: "reasoning", text: reasoning })
+  }
+  if (message.content !== undefined && message.content !== null && message.content.length > 0) {
+    parts.push({ type: "text", text: message.content })
+  }
+  const toolCalls = message.tool_calls ?? []
+  for (const call of toolCalls) {
+    const name = call.function?.name
+    if (name === undefined || name === null || name === "") {
+      return Either.left(outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`))
     }
-    if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
-      return yield* serviceError(method, json.right["error"], info, false)
-    }
-    const decoded = Schema.decodeUnknownEither(CompletionSchema)(json.right)
-    if (Either.isLeft(decoded)) {
-      return yield* outputError(
-        method,
-        "InvalidResponse",
-        `The answer from ${info.ref} is not a chat completion: ${
-          excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
-        }`
-      )
-    }
-    const response = decoded.right
-    const choice = response.choices[0]
-    if (choice === undefined) {
-      return yield* outputError(method, "InvalidResponse", `The answer from ${info.ref} has no choices`)
-    }
-    const parts: Array<Response.PartEncoded> = [metadataPart(response, info)]
-    const message = choice.message
-    const reasoning = message.reasoning_content ?? message.reasoning
-    if (reasoning !== undefined && reasoning !== null && reasoning.length > 0) {
-      parts.push({ type: "reasoning", text: reasoning })
-    }
-    if (message.content !== undefined && message.content !== null && message.content.length > 0) {
-      parts.push({ type: "text", text: message.content })
-    }
-    const toolCalls = message.tool_calls ?? []
-    for (const call of toolCalls) {
-      const name = call.function?.name
-      if (name === undefined || name === null || name === "") {
-        return yield* outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`)
-      }
-      const params = yield* parseArguments(method, name, call.function?.arguments)
-      parts.push({ type: "tool-call", id: call.id ?? newToolCallId(), name, params, providerExecuted: false })
-    }
-    parts.push(finishPart(finishReason(choice.finish_reason, toolCalls.length > 0), usagePart(response.usage), meter))
-    return parts
-  })
+    const params = parseArgumentsEither(method, name, call.function?.arguments)
+    if (Either.isLeft(params)) return Either.left(params.left)
+    parts.push({ type: "tool-call", id: call.id ?? newToolCallId(), name, params: params.right, providerExecuted: false })
+  }
+  parts.push(finishPart(finishReason(choice.finish_reason, toolCalls.length > 0), usagePart(response.usage), meter))
+  return Either.right(parts)
+}
 
 interface ActiveToolCall {
   readonly index: number
