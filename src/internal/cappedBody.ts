@@ -92,8 +92,8 @@ const decodeAll = (pieces: ReadonlyArray<Uint8Array>, total: number): string => 
 /** What this module needs of a Node `Readable` (undici's `BodyReadable`), without importing `node:stream`. */
 interface NodeReadable {
   readonly readable: boolean
-  on(event: string, listener: (...args: Array<any>) => void): unknown
-  removeListener(event: string, listener: (...args: Array<any>) => void): unknown
+  on(event: string, listener: (...args: Array<never>) => void): unknown
+  removeListener(event: string, listener: (...args: Array<never>) => void): unknown
   destroy(error?: Error): unknown
 }
 

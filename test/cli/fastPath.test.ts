@@ -9,12 +9,13 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { build, type Plugin } from "esbuild"
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { offlineListing } from "../../src/cli/fastPath.js"
+import { type Run, spawnCli } from "../support/cliProcess.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 /** A package root of its own: bin/ copied, dist/ built from the current sources (no tsc, no race with `dist/`). */
@@ -72,38 +73,24 @@ describe("offlineListing: which command lines take the fast path", () => {
   })
 })
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+/** What two paths are compared on: the exit code and the bytes (not the wall time). */
+type Output = Omit<Run, "millis">
 
-/** Runs the bin in a clean environment (a temporary home, no CHUTES_* but `env`). */
-const cli = (args: ReadonlyArray<string>, env: Record<string, string>, executable = bin): Promise<Run> =>
-  new Promise<Run>((resolve, reject) => {
-    const home = mkdtempSync(join(tmpdir(), "chutes-fast-"))
-    const child = spawn(process.execPath, [executable, ...args], {
+/** Runs the bin in a clean environment (a temporary home, no CHUTES_* but `env`); the listing writes no state. */
+const cli = async (args: ReadonlyArray<string>, env: Record<string, string>, executable = bin): Promise<Output> => {
+  const home = mkdtempSync(join(tmpdir(), "chutes-fast-"))
+  try {
+    const run = await spawnCli(args, {
       env: { PATH: process.env["PATH"] ?? "", HOME: home, CHUTES_STATE_DIR: join(home, "state"), ...env },
       cwd: home,
-      stdio: ["ignore", "pipe", "pipe"]
+      executable
     })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`effect-chutes ${args.join(" ")} did not finish in time:\n${stdout}\n${stderr}`))
-    }, 20_000)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      const wrote = existsSync(join(home, "state"))
-      rmSync(home, { recursive: true, force: true })
-      assert.isFalse(wrote, "the offline listing wrote no state")
-      resolve({ code, stdout, stderr })
-    })
-  })
+    assert.isFalse(existsSync(join(home, "state")), "the offline listing wrote no state")
+    return { code: run.code, stdout: run.stdout, stderr: run.stderr }
+  } finally {
+    rmSync(home, { recursive: true, force: true })
+  }
+}
 
 describe("the fast path prints what @effect/cli's path prints", () => {
   // `--timeout 1h` changes nothing for a listing that takes milliseconds, but no fast path takes it (checked above):

@@ -73,11 +73,17 @@ export interface Run {
 /** Runs `effect-chutes <args>` with exactly `env`, in `cwd`. */
 export const spawnCli = (
   args: ReadonlyArray<string>,
-  options: { readonly env: Record<string, string>; readonly cwd: string; readonly timeoutMs?: number }
+  options: {
+    readonly env: Record<string, string>
+    readonly cwd: string
+    readonly timeoutMs?: number
+    /** Another entry script than the package's bin (e.g. a copy of the build elsewhere). */
+    readonly executable?: string
+  }
 ): Promise<Run> =>
   new Promise<Run>((resolve, reject) => {
     const started = Date.now()
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [options.executable ?? bin, ...args], {
       env: options.env,
       cwd: options.cwd,
       stdio: ["ignore", "pipe", "pipe"]
