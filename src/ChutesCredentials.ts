@@ -29,6 +29,7 @@ import * as ChutesOAuth from "./ChutesOAuth.js"
 import { authOrderConfig, optionalEnv } from "./ChutesSettings.js"
 import * as ApiKeyShape from "./internal/apiKeyShape.js"
 import * as CooldownPolicy from "./internal/cooldownPolicy.js"
+import { sha256Prefix } from "./internal/fingerprint.js"
 import * as ProfileCooldowns from "./internal/profileCooldowns.js"
 import * as ProfileOrder from "./internal/profileOrder.js"
 import * as ProfileRefresh from "./internal/profileRefresh.js"
@@ -143,15 +144,7 @@ export const current: Effect.Effect<Credential, CredentialsError, ChutesCredenti
 export const identity = (credential: Credential): Effect.Effect<string> => {
   const known = identities.get(credential)
   if (known !== undefined) return Effect.succeed(known)
-  return Effect.promise(() =>
-    globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(Redacted.value(credential.secret)))
-  ).pipe(
-    Effect.map((digest) => {
-      const id = Array.from(new Uint8Array(digest, 0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("")
-      identities.set(credential, id)
-      return id
-    })
-  )
+  return Effect.tap(sha256Prefix(Redacted.value(credential.secret)), (id) => identities.set(credential, id))
 }
 
 // A credential is immutable, so its identity is hashed once per object: the provider asks on every cached call.
@@ -529,7 +522,7 @@ export const makeStored = (
           until = Math.min(until ?? cooldown.until, cooldown.until)
         }
         return Option.fromNullable(until)
-      }).pipe(Effect.orElseSucceed(() => Option.none<number>()))
+      })
     }
 
     const forceRefresh = (credential: Credential): Effect.Effect<Option.Option<Credential>, CredentialsError> =>

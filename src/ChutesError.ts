@@ -15,6 +15,13 @@ import { isDailyCap } from "./internal/retry.js"
 // escaped: a message ends up on a terminal.
 const quote = (input: string): string => printable(JSON.stringify(input))
 
+/** `: <detail>` (made printable) for a message, or nothing when there is no detail. */
+const detailSuffix = (detail: string | undefined): string =>
+  detail !== undefined && detail.length > 0 ? `: ${printable(detail)}` : ""
+
+/** ` after N attempts` when more than one was made. */
+const attemptsSuffix = (attempts: number): string => (attempts > 1 ? ` after ${attempts} attempts` : "")
+
 /**
  * A string that is not a valid model ref (`chutes/<model-id>`).
  *
@@ -105,8 +112,8 @@ export class DiscoveryError extends Schema.TaggedError<DiscoveryError>("effect-c
 
   /** @since 0.1.0 */
   override get message(): string {
-    const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    const tries = attemptsSuffix(this.attempts)
+    const detail = detailSuffix(this.detail)
     switch (this.reason) {
       case "Transport":
         return `Model discovery could not reach ${this.url}${tries}${detail}`
@@ -242,7 +249,7 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OA
   override get message(): string {
     // The code comes from the IdP or the callback URL: scrubbed and capped like any other server text.
     const code = this.error !== undefined ? ` (${excerpt(this.error, 60)})` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    const detail = detailSuffix(this.detail)
     switch (this.reason) {
       case "Denied":
         return `Sign-in was denied${code}${detail}`
@@ -289,7 +296,7 @@ export class PromptError extends Schema.TaggedError<PromptError>("effect-chutes/
 }) {
   /** @since 0.2.0 */
   override get message(): string {
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    const detail = detailSuffix(this.detail)
     switch (this.reason) {
       case "NotInteractive":
         return `No terminal to ask on${detail}`
@@ -327,7 +334,7 @@ export class StoreError extends Schema.TaggedError<StoreError>("effect-chutes/St
 }) {
   /** @since 0.1.0 */
   override get message(): string {
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    const detail = detailSuffix(this.detail)
     // The cooldowns kept beside the profiles (`AuthCooldowns`) fail with this error too; their path names them.
     const store = /auth-cooldowns(\.json)?$/.test(this.path) ? "auth cooldown store" : "auth profile store"
     switch (this.reason) {
@@ -368,7 +375,7 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("effect-chutes/
   /** @since 0.1.0 */
   override get message(): string {
     const at = this.line !== undefined ? `:${this.line}${this.column !== undefined ? `:${this.column}` : ""}` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    const detail = detailSuffix(this.detail)
     switch (this.reason) {
       case "Parse":
         return `Config ${this.path}${at} is not valid JSON5; it was left untouched${detail}`
@@ -447,8 +454,8 @@ export class AccountError extends Schema.TaggedError<AccountError>("effect-chute
 
   /** @since 0.3.0 */
   override get message(): string {
-    const tries = this.attempts > 1 ? ` after ${this.attempts} attempts` : ""
-    const detail = this.detail !== undefined && this.detail.length > 0 ? `: ${printable(this.detail)}` : ""
+    const tries = attemptsSuffix(this.attempts)
+    const detail = detailSuffix(this.detail)
     switch (this.reason) {
       case "NotPermitted":
         return this.credential === "oauth"

@@ -269,9 +269,7 @@ const readCapped = (
         reason: "TooLarge",
         url,
         status: response.status,
-        detail: overflow._tag === "Declared"
-          ? `content-length ${overflow.length} bytes > cap ${maxBytes}`
-          : `body > cap ${maxBytes} bytes`
+        detail: CappedBody.overflowDetail(overflow, maxBytes)
       }),
     headers
   ).pipe(

@@ -144,9 +144,7 @@ export const makeGet = (options: {
             reason: "TooLarge",
             url,
             status: response.status,
-            detail: overflow._tag === "Declared"
-              ? `content-length ${overflow.length} bytes > cap ${maxBytes}`
-              : `body > cap ${maxBytes} bytes`
+            detail: CappedBody.overflowDetail(overflow, maxBytes)
           })).pipe(
             Effect.catchTag("ResponseError", transportError(url)),
             Effect.flatMap((body) => judge(url, response, body, decode, isPublic))

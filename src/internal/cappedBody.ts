@@ -19,6 +19,10 @@ export type Overflow =
   | { readonly _tag: "Declared"; readonly length: number }
   | { readonly _tag: "Read"; readonly total: number }
 
+/** An overflow in words for an error's detail: `content-length 9000 bytes > cap 4096`, `body > cap 4096 bytes`. */
+export const overflowDetail = (overflow: Overflow, maxBytes: number): string =>
+  overflow._tag === "Declared" ? `content-length ${overflow.length} bytes > cap ${maxBytes}` : `body > cap ${maxBytes} bytes`
+
 /**
  * The body as text within `maxBytes`. A declared `content-length` over the cap fails before any byte is read; a
  * declared length within it frames the body (the client stops there), so such a body is read in one go — the

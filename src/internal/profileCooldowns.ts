@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import type * as AuthCooldowns from "../AuthCooldowns.js"
 import type { ChutesProfile } from "./authProfileDocument.js"
 import * as Policy from "./cooldownPolicy.js"
+import { sha256Prefix } from "./fingerprint.js"
 import { warnOnce } from "./warnOnce.js"
 
 /** A fingerprint of a profile's lasting secret (the refresh token, or the key): what a `needs-sign-in` is tied to. */
@@ -21,14 +22,10 @@ export const fingerprint = (profile: ChutesProfile): Effect.Effect<string> => {
   const secret = profile.type === "oauth" ? profile.refresh : profile.key
   const known = fingerprints.get(secret)
   if (known !== undefined) return Effect.succeed(known)
-  return Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret))).pipe(
-    Effect.map((digest) => {
-      const id = Array.from(new Uint8Array(digest, 0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("")
-      if (fingerprints.size > 256) fingerprints.clear()
-      fingerprints.set(secret, id)
-      return id
-    })
-  )
+  return Effect.tap(sha256Prefix(secret), (id) => {
+    if (fingerprints.size > 256) fingerprints.clear()
+    fingerprints.set(secret, id)
+  })
 }
 
 const fingerprints = new Map<string, string>()
