@@ -214,8 +214,9 @@ export const chatRows = async (options: {
     rows.push(...pairRows("chat, 5,000-chunk stream, CPU per chunk", burst, (s) => s.cpuMs / 5000, 2.5))
 
     progress("chat: token-paced stream, 200 events 1 ms apart")
+    // 40 rounds: with 20, one run's ratio of medians moved by ±10 % between runs (bench/README.md, "Fifth pass").
     const paced = await interleaveSides(
-      plan(5, 20),
+      plan(5, 40),
       SIDES_WITH_FLOOR,
       (side) => streamSample(clients[side], "bench/paced-200-1", 200)
     )
@@ -225,8 +226,9 @@ export const chatRows = async (options: {
 
     progress("chat: one non-streaming completion")
     const calls = smoke ? 2 : 20
+    // 100 samples of 20 calls (~10 s): with 25, one run's ratio moved by ±10 % between runs ("Fifth pass").
     const single = await interleaveSides(
-      plan(10, 25),
+      plan(20, 100),
       SIDES_WITH_FLOOR,
       (side) => completionSample(clients[side], calls)
     )

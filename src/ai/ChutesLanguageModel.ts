@@ -61,6 +61,7 @@ import * as Answer from "./internal/answer.js"
 import { type ModelTarget, requestBody } from "./internal/chatRequest.js"
 import { completionParts } from "./internal/chatResponse.js"
 import { callCost as callCostOf, headerFacts, type Meter } from "./internal/cost.js"
+import * as Deadline from "./internal/deadline.js"
 import { inputError, type Method, requestFailure, unknownError } from "./internal/errors.js"
 import * as Failover from "./internal/failover.js"
 import * as Resolved from "./internal/options.js"
@@ -395,7 +396,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       generateText: (providerOptions) =>
         Effect.gen(function*() {
           yield* Spend.checkBudget("generateText", budget)
-          const parts = yield* Resolved.within(
+          const parts = yield* Deadline.within(
             Effect.flatMap(send("generateText", providerOptions, false), ({ headers, info, meter, response }) =>
               Effect.flatMap(
                 Answer.readCompletion(response, {

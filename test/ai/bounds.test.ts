@@ -93,6 +93,9 @@ describe("non-streaming: body cap and deadline", () => {
       assert.strictEqual(ChutesAiError.kind(error), "Timeout")
       assert.include(error.description, "within 400ms (timeouts.completion)")
       assert.isFalse(ChutesAiError.isRetryable(error))
+      // The deadline interrupted the read: the connection was closed, not left trickling.
+      yield* Effect.sleep(Duration.millis(50))
+      assert.isTrue(server.hungUp(), "the client closed the connection")
     }))
 
   it.scopedLive("no answer at all (headers never sent) -> Timeout at the completion deadline", () =>

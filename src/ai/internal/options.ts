@@ -5,8 +5,6 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import type * as ChutesAiError from "../ChutesAiError.js"
 import type { LimitOptions, TimeoutOptions } from "../ChutesLanguageModel.js"
 import type * as Answer from "./answer.js"
 import { defaultStreamLimits, type StreamLimits } from "./sse.js"
@@ -41,11 +39,3 @@ export const limits = (options: LimitOptions = {}): Limits => ({
   maxEventLength: cap(options.maxEventLength, defaultStreamLimits.maxEventLength),
   maxToolArgumentsLength: cap(options.maxToolArgumentsLength, defaultStreamLimits.maxToolArgumentsLength)
 })
-
-/** `effect` failing with `onTimeout` after `duration`; as it is when the duration is infinite. */
-export const within = <A, R>(
-  effect: Effect.Effect<A, ChutesAiError.ChutesAiError, R>,
-  duration: Duration.Duration,
-  onTimeout: () => ChutesAiError.ChutesAiError
-): Effect.Effect<A, ChutesAiError.ChutesAiError, R> =>
-  Duration.isFinite(duration) ? Effect.timeoutFail(effect, { duration, onTimeout }) : effect
