@@ -391,8 +391,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         }
       })
 
+    // A call's span is `@effect/ai`'s own (`LanguageModel.generateText` / `streamText`, `providerOptions.span`): the
+    // SDK writes the `gen_ai.*` and `chutes.*` attributes on it, and its own steps (the catalog read, the requests)
+    // are its children. A span of the SDK's around the same work repeated it at ~18 µs a call (bench/README.md,
+    // "Chat", fifth pass).
     return yield* LanguageModel.make({
-      // A span per call without `Effect.fn`'s call-site capture, a `new Error()` on every call (bench/README.md, "Chat").
       generateText: (providerOptions) =>
         Effect.gen(function*() {
           yield* Spend.checkBudget("generateText", budget)
@@ -418,14 +421,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           Telemetry.annotateResponse(providerOptions.span, parts)
           yield* Spend.record(parts, providerOptions.span, budget)
           return parts
-        }).pipe(Effect.withSpan("ChutesLanguageModel.generateText", { captureStackTrace: false })),
+        }),
       streamText: (providerOptions) =>
         Stream.unwrapScoped(
           Effect.gen(function*() {
-            // A span for the whole stream, ended with it: around the stream's creation, not on each element.
-            const span = yield* Effect.makeSpanScoped("ChutesLanguageModel.streamText", {
-              parent: providerOptions.span
-            })
+            // `@effect/ai`'s span lasts as long as the stream: the reader's fiber runs under it, not a span per element.
+            const span = providerOptions.span
             yield* Spend.checkBudget("streamText", budget)
             const started = yield* Clock.currentTimeMillis
             // The request (its retries and failover) runs in the reader's fiber, under the stream's watchdog, which

@@ -37,18 +37,24 @@ const counterValue = (metric: Metric.Metric.Counter<number>, tags: Record<string
   return Effect.map(Metric.value(tagged), (state) => state.count)
 }
 
-/** A tracer that keeps every span's attributes by span name. */
+/** A tracer that keeps every span's name, id, parent's id and attributes. */
 const recordingTracer = () => {
-  const spans: Array<{ readonly name: string; readonly attributes: Map<string, unknown> }> = []
+  const spans: Array<{
+    readonly name: string
+    readonly spanId: string
+    readonly parentId: string | undefined
+    readonly attributes: Map<string, unknown>
+  }> = []
   let next = 0
   const tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind) => {
       const attributes = new Map<string, unknown>()
-      spans.push({ name, attributes })
+      const spanId = `span-${next++}`
+      spans.push({ name, spanId, parentId: parent._tag === "Some" ? parent.value.spanId : undefined, attributes })
       const span: Tracer.Span = {
         _tag: "Span",
         name,
-        spanId: `span-${next++}`,
+        spanId,
         traceId: "trace",
         parent,
         context,
@@ -243,5 +249,24 @@ describe("metrics and span attributes", () => {
       assert.isDefined(stream)
       assert.strictEqual(stream!.attributes.get("chutes.quota.covered"), false)
       close(stream!.attributes.get("chutes.cost.charged_usd") as number, USD, "chutes.cost.charged_usd")
+    }))
+
+  it.scopedLive("a call's span is @effect/ai's: the SDK's steps are its children, with no second span around them", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.chat.setDefaultReply({ content: "Hi", usage: USAGE })
+      const { spans, tracer } = recordingTracer()
+      const layer = modelLayer(fake)
+      yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+      yield* collect({ prompt: "Hi" }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.filter((span) => span.name.startsWith("ChutesLanguageModel.")), [])
+      for (const call of ["LanguageModel.generateText", "LanguageModel.streamText"]) {
+        const span = spans.find((s) => s.name === call)
+        assert.isDefined(span, call)
+        assert.strictEqual(span!.attributes.get("gen_ai.request.model"), MODEL, `${call}: gen_ai attributes`)
+        const children = spans.filter((s) => s.parentId === span!.spanId).map((s) => s.name)
+        assert.include(children, "ChutesProvider.catalog", `${call}: the catalog read`)
+        assert.isTrue(children.some((name) => name.startsWith("http.client")), `${call}: the request (${children})`)
+      }
     }))
 })
