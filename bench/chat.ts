@@ -223,6 +223,7 @@ export const chatRows = async (options: {
     rows.push(...pairRows("chat, paced 200 × 1 ms, time to first text", paced, (s) => s.firstMs, 1.3))
     rows.push(floorRow("chat, paced 200 × 1 ms, time to first text", paced, (s) => s.firstMs))
     rows.push(...pairRows("chat, paced 200 × 1 ms, CPU per event", paced, (s) => s.cpuMs / 200, 2.5))
+    rows.push(floorRow("chat, paced 200 × 1 ms, CPU per event", paced, (s) => s.cpuMs / 200))
 
     progress("chat: one non-streaming completion")
     const calls = smoke ? 2 : 20

@@ -46,6 +46,7 @@ const ROWS = [
   "chat, paced 200 × 1 ms, time to first text, @effect/ai floor",
   "chat, paced 200 × 1 ms, CPU per event",
   "chat, paced 200 × 1 ms, CPU per event (floor)",
+  "chat, paced 200 × 1 ms, CPU per event, @effect/ai floor",
   "chat, one completion",
   "chat, one completion (floor)",
   "chat, one completion, @effect/ai floor",
