@@ -425,12 +425,13 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       streamText: (providerOptions) =>
         Stream.unwrapScoped(
           Effect.gen(function*() {
-            // `@effect/ai`'s span lasts as long as the stream: the reader's fiber runs under it, not a span per element.
-            const span = providerOptions.span
             yield* Spend.checkBudget("streamText", budget)
             const started = yield* Clock.currentTimeMillis
             // The request (its retries and failover) runs in the reader's fiber, under the stream's watchdog, which
-            // also keeps the first-event deadline while no answer has come (internal/answer.ts).
+            // also keeps the first-event deadline while no answer has come (internal/answer.ts). Both run under
+            // `@effect/ai`'s span, which lasts as long as the stream; `@effect/ai` does not make it the current span
+            // here, so it is set as the parent.
+            const span = providerOptions.span
             return yield* Answer.streamParts(Effect.withParentSpan(send("streamText", providerOptions, true), span), {
               started,
               deadlines: timeouts,
