@@ -107,6 +107,20 @@ const KNOWN_INPUTS: ReadonlySet<string> = new Set<InputModality>(["text", "image
 
 const isInputModality = (value: string): value is InputModality => KNOWN_INPUTS.has(value)
 
+const TEXT_ONLY: ReadonlyArray<InputModality> = Object.freeze(["text"])
+
+/**
+ * The item's modalities the SDK knows, else text only. The item's own array is kept when every entry is known, and one
+ * frozen array serves every text-only model: a copy per model was most of the heap the 5,000-model memory rows kept
+ * beyond the raw limit's map, and the garbage that tipped the decode into one more scavenge (bench/README.md).
+ */
+const inputsOf = (modalities: ReadonlyArray<string> | null | undefined): ReadonlyArray<InputModality> => {
+  if (modalities == null || modalities.length === 0) return TEXT_ONLY
+  if (modalities.every(isInputModality)) return modalities as ReadonlyArray<InputModality>
+  const known = modalities.filter(isInputModality)
+  return known.length > 0 ? known : TEXT_ONLY
+}
+
 /**
  * Maps one decoded item to a definition, or `undefined` when it has no usable context length.
  * `reasoning` comes only from `supported_features`; an unknown max output stays unknown.
@@ -118,7 +132,6 @@ export const toDefinition = (raw: RawModel): ModelDefinition | undefined => {
   const contextWindow = raw.context_length ?? raw.max_model_len
   if (contextWindow == null) return undefined
   const features = raw.supported_features ?? undefined
-  const inputs = raw.input_modalities?.filter(isInputModality) ?? []
   const pricing = raw.pricing
   const definition: {
     -readonly [K in keyof ModelDefinition]: ModelDefinition[K]
@@ -126,7 +139,7 @@ export const toDefinition = (raw: RawModel): ModelDefinition | undefined => {
     id: raw.id,
     name: raw.id,
     contextWindow,
-    input: inputs.length > 0 ? inputs : ["text"],
+    input: inputsOf(raw.input_modalities),
     reasoning: features?.includes("reasoning") ?? false
   }
   if (raw.max_output_length != null) definition.maxOutputTokens = raw.max_output_length

@@ -108,6 +108,26 @@ describe("decoding the real capture", () => {
     assert.strictEqual(result.skipped, 4)
   })
 
+  it("input modalities: the known ones in their order, else text only", () => {
+    const cases: ReadonlyArray<readonly [unknown, ReadonlyArray<string>]> = [
+      [undefined, ["text"]],
+      [null, ["text"]],
+      [[], ["text"]],
+      [["hologram"], ["text"]],
+      [["text", "image"], ["text", "image"]],
+      [["image", "hologram", "audio"], ["image", "audio"]],
+      [["video"], ["video"]]
+    ]
+    const item = (modalities: unknown) =>
+      modalities === undefined
+        ? { id: "a/one", max_model_len: 1000 }
+        : { id: "a/one", max_model_len: 1000, input_modalities: modalities }
+    for (const [modalities, expected] of cases) {
+      const result = Either.getOrThrow(ModelDiscovery.decodeItems([item(modalities)]))
+      assert.deepStrictEqual(result.models[0]!.input, expected, JSON.stringify(modalities))
+    }
+  })
+
   const failures: ReadonlyArray<readonly [string, string, string]> = [
     ["{\"object\":\"list\",\"data\":[{\"id\"", "Decode", "not JSON"],
     ["<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head></html>", "Decode", "HTML page: 502 Bad Gateway"],
