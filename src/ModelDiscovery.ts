@@ -112,7 +112,7 @@ const TEXT_ONLY: ReadonlyArray<InputModality> = Object.freeze(["text"])
 /**
  * The item's modalities the SDK knows, else text only. The item's own array is kept when every entry is known, and one
  * frozen array serves every text-only model: a copy per model was most of the heap the 5,000-model memory rows kept
- * beyond the raw limit's map, and the garbage that tipped the decode into one more scavenge (bench/README.md).
+ * beyond the raw limit's map (bench/README.md, "The 5,000-model memory rows").
  */
 const inputsOf = (modalities: ReadonlyArray<string> | null | undefined): ReadonlyArray<InputModality> => {
   if (modalities == null || modalities.length === 0) return TEXT_ONLY
