@@ -41,6 +41,7 @@ import {
   tempPathFor,
   tooLarge
 } from "./internal/filePolicy.js"
+import { decodePieces } from "./internal/utf8.js"
 
 /**
  * The rules (pure) and their helpers: `check` a directory or file, the refusal messages, `currentIdentity`, …
@@ -208,13 +209,7 @@ export const makeFileSystem = (
         if (total > maxBytes) return yield* tooLarge(path, "more", maxBytes)
         chunks.push(chunk.value)
       }
-      const bytes = new Uint8Array(total)
-      let offset = 0
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset)
-        offset += chunk.length
-      }
-      return new TextDecoder().decode(bytes)
+      return decodePieces(chunks, total)
     })
 
   const readFile: Service["readFile"] = (path, options) =>

@@ -300,24 +300,28 @@ const runWorker = (input: WorkerInput, ca: string | undefined) =>
     return { output, stdout, stderr }
   })
 
-/** A fresh certificate, the https server with it, and tinyproxy. */
+/**
+ * A fresh certificate, the https server with it, and tinyproxy; `run` lists the server's models in a worker with
+ * `proxy`, trusting the certificate unless told not to.
+ */
 const tunnelSetup = Effect.gen(function*() {
   const certificate = yield* selfSignedCertificate
   const server = yield* startHttpsModels(certificate)
   const proxy = yield* startTinyproxy()
   const connects = () => proxy.carried().filter((c) => c.method === "CONNECT").map((c) => c.target)
-  return { certificate, server, proxy, connects }
+  const run = (through: WorkerInput["proxy"], trusted = true) =>
+    runWorker(
+      { baseUrl: server.baseUrl, apiKey: TUNNEL_API_KEY, proxy: through },
+      trusted ? certificate.certPath : undefined
+    )
+  return { certificate, server, proxy, connects, run }
 })
 
 describe.skipIf(connectMissing !== undefined)("https through a CONNECT tunnel (tinyproxy, a self-signed service)", () => {
   it.scopedLive("discovery reaches the https service through the proxy's tunnel, end to end", () =>
     Effect.gen(function*() {
       const t = yield* tunnelSetup
-      const { output, stderr, stdout } = yield* runWorker({
-        baseUrl: t.server.baseUrl,
-        apiKey: TUNNEL_API_KEY,
-        proxy: { url: t.proxy.url, proxyLoopback: true }
-      }, t.certificate.certPath)
+      const { output, stderr, stdout } = yield* t.run({ url: t.proxy.url, proxyLoopback: true })
       assert.deepStrictEqual(output, { ok: true, source: "live", ids: t.server.modelIds }, stderr)
       assert.isAbove(t.server.modelIds.length, 1)
       // The proxy opened a tunnel to the service and forwarded nothing in the clear.
@@ -341,16 +345,9 @@ describe.skipIf(connectMissing !== undefined)("https through a CONNECT tunnel (t
   it.scopedLive("noProxy covering 127.0.0.1, or `proxy: false`: no CONNECT, the service reached directly", () =>
     Effect.gen(function*() {
       const t = yield* tunnelSetup
-      const bypassed = yield* runWorker({
-        baseUrl: t.server.baseUrl,
-        apiKey: TUNNEL_API_KEY,
-        proxy: { url: t.proxy.url, proxyLoopback: true, noProxy: ["127.0.0.1"] }
-      }, t.certificate.certPath)
+      const bypassed = yield* t.run({ url: t.proxy.url, proxyLoopback: true, noProxy: ["127.0.0.1"] })
       assert.deepStrictEqual(bypassed.output, { ok: true, source: "live", ids: t.server.modelIds }, bypassed.stderr)
-      const off = yield* runWorker(
-        { baseUrl: t.server.baseUrl, apiKey: TUNNEL_API_KEY, proxy: false },
-        t.certificate.certPath
-      )
+      const off = yield* t.run(false)
       assert.deepStrictEqual(off.output, { ok: true, source: "live", ids: t.server.modelIds }, off.stderr)
       assert.deepStrictEqual(t.connects(), [], t.proxy.log())
       assert.strictEqual(t.proxy.carried().length, 0, t.proxy.log())
@@ -363,11 +360,7 @@ describe.skipIf(connectMissing !== undefined)("https through a CONNECT tunnel (t
   it.scopedLive("a certificate the client does not trust: a typed transport failure naming the proxy, no key", () =>
     Effect.gen(function*() {
       const t = yield* tunnelSetup
-      const { output, stderr, stdout } = yield* runWorker({
-        baseUrl: t.server.baseUrl,
-        apiKey: TUNNEL_API_KEY,
-        proxy: { url: t.proxy.url, proxyLoopback: true }
-      }, undefined)
+      const { output, stderr, stdout } = yield* t.run({ url: t.proxy.url, proxyLoopback: true }, false)
       assert.isFalse(output.ok, stdout)
       if (output.ok) return
       assert.strictEqual(output.tag, "DiscoveryError", output.message)

@@ -12,7 +12,15 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { followOptions, globalOf, globalOptions, type GlobalValues, profileOptions, withTimeout } from "./global.js"
+import {
+  followOptions,
+  globalOf,
+  globalOptions,
+  type GlobalValues,
+  profileOption,
+  profileOptions,
+  withTimeout
+} from "./global.js"
 import type { HelpNode } from "./help.js"
 import { usageError } from "./render.js"
 
@@ -180,11 +188,7 @@ const authLogout = Command.make(
   "logout",
   {
     ...globalOptions,
-    profile: Options.text("profile").pipe(
-      Options.withPseudoName("<id>"),
-      Options.withDescription("the profile to remove, e.g. chutes:alice (default: the active stored profile)"),
-      Options.optional
-    ),
+    profile: profileOption("the profile to remove, e.g. chutes:alice (default: the active stored profile)"),
     allHosts: Options.boolean("all-hosts").pipe(
       Options.withDescription(
         "with CHUTES_REDIS_URL set: yes, sign out every host that shares the store (asked with a terminal; " +
@@ -217,11 +221,7 @@ const authMove = Command.make(
     fromRedis: Options.boolean("from-redis").pipe(
       Options.withDescription("move the chutes profiles from that Redis to this host's auth-profiles.json")
     ),
-    profile: Options.text("profile").pipe(
-      Options.withPseudoName("<id>"),
-      Options.withDescription("move only this profile, e.g. chutes:alice (default: every chutes profile)"),
-      Options.optional
-    ),
+    profile: profileOption("move only this profile, e.g. chutes:alice (default: every chutes profile)"),
     force: Options.boolean("force").pipe(
       Options.withDescription("replace a profile of the same id at the destination")
     )
@@ -254,11 +254,7 @@ const authCooldowns = Command.make(
     clear: Options.boolean("clear").pipe(
       Options.withDescription("remove the cooldowns (all, or those of --profile) and say which were removed")
     ),
-    profile: Options.text("profile").pipe(
-      Options.withPseudoName("<id>"),
-      Options.withDescription("only this profile's cooldown, e.g. chutes:alice (default: every profile's)"),
-      Options.optional
-    )
+    profile: profileOption("only this profile's cooldown, e.g. chutes:alice (default: every profile's)")
   },
   (options) =>
     Effect.gen(function*() {

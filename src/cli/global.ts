@@ -88,19 +88,19 @@ export const followOptions = {
   )
 }
 
+/** An optional `--profile <id>`; each command says what it does with it. */
+export const profileOption = (description: string) =>
+  Options.text("profile").pipe(Options.withPseudoName("<id>"), Options.withDescription(description), Options.optional)
+
 /**
  * `--profile <id>` for the commands that call Chutes with a stored credential (models list / resolve, account, usage):
  * that stored profile alone, pinned — no other profile is tried, no rotation, and `CHUTES_API_KEY` /
  * `CHUTES_OAUTH_TOKEN` are not used (`profile.ts`).
  */
 export const profileOptions = {
-  profile: Options.text("profile").pipe(
-    Options.withPseudoName("<id>"),
-    Options.withDescription(
-      "use this stored profile alone, e.g. chutes:alice (no other is tried; CHUTES_API_KEY and CHUTES_OAUTH_TOKEN " +
-        "are not used). Default: the resolution order (effect-chutes auth status)"
-    ),
-    Options.optional
+  profile: profileOption(
+    "use this stored profile alone, e.g. chutes:alice (no other is tried; CHUTES_API_KEY and CHUTES_OAUTH_TOKEN " +
+      "are not used). Default: the resolution order (effect-chutes auth status)"
   )
 }
 

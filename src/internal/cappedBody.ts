@@ -13,6 +13,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { decodePieces } from "./utf8.js"
 
 /** How a body passed the cap: its declared length (nothing was read), or the bytes read by the time it did. */
 export type Overflow =
@@ -61,20 +62,9 @@ export const readText = <E>(
         }
         return Effect.void
       }),
-      Effect.map(() => decodeAll(pieces, total))
+      Effect.map(() => decodePieces(pieces, total))
     )
   })
-}
-
-const decodeAll = (pieces: ReadonlyArray<Uint8Array>, total: number): string => {
-  if (pieces.length === 1) return new TextDecoder().decode(pieces[0])
-  const whole = new Uint8Array(total)
-  let offset = 0
-  for (const piece of pieces) {
-    whole.set(piece, offset)
-    offset += piece.length
-  }
-  return new TextDecoder().decode(whole)
 }
 
 // =====================================================================================================================
@@ -212,7 +202,7 @@ const readDirect = <E>(
       function onEnd() {
         stop()
         done = true
-        resume(Effect.succeed(decodeAll(pieces, total)))
+        resume(Effect.succeed(decodePieces(pieces, total)))
       }
       function onError(cause: unknown) {
         stop()
@@ -238,7 +228,7 @@ const readDirect = <E>(
           if (read.done) {
             done = true
             reader.releaseLock()
-            resume(Effect.succeed(decodeAll(pieces, total)))
+            resume(Effect.succeed(decodePieces(pieces, total)))
           } else if (take(read.value)) {
             pump()
           } else {

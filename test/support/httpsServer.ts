@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
+import { missingTool } from "./missingTool.js"
 
 const opensslPath = process.env["OPENSSL"] ?? "openssl"
 
@@ -28,12 +29,7 @@ const find = (): { readonly path: string } | { readonly missing: string } => {
 export const opensslBinary = find()
 
 /** Why the TLS suite cannot run, after printing the banner; `undefined` when it can. */
-export const opensslMissing = (suite: string): string | undefined => {
-  if (!("missing" in opensslBinary)) return undefined
-  const line = "!".repeat(100)
-  console.warn(`\n${line}\n!! SKIPPED ${suite}: ${opensslBinary.missing}\n${line}\n`)
-  return opensslBinary.missing
-}
+export const opensslMissing = (suite: string): string | undefined => missingTool(suite, opensslBinary)
 
 export interface SelfSigned {
   /** The certificate's PEM file: what `NODE_EXTRA_CA_CERTS` is given. */

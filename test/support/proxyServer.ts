@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { connect, freePortPromise } from "./net.js"
+import { missingTool } from "./missingTool.js"
 
 const candidates = process.env["TINYPROXY"] !== undefined
   ? [process.env["TINYPROXY"]]
@@ -31,12 +32,7 @@ const find = (): { readonly path: string } | { readonly missing: string } => {
 export const tinyproxyBinary = find()
 
 /** Why the proxy suite cannot run, after printing the banner; `undefined` when it can. */
-export const tinyproxyMissing = (suite: string): string | undefined => {
-  if (!("missing" in tinyproxyBinary)) return undefined
-  const line = "!".repeat(100)
-  console.warn(`\n${line}\n!! SKIPPED ${suite}: ${tinyproxyBinary.missing}\n${line}\n`)
-  return tinyproxyBinary.missing
-}
+export const tinyproxyMissing = (suite: string): string | undefined => missingTool(suite, tinyproxyBinary)
 
 /** One request line of the proxy's log: `GET http://127.0.0.1:1234/v1/models`, `CONNECT host:443`. */
 export interface Carried {

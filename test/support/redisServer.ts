@@ -8,6 +8,7 @@ import type * as Scope from "effect/Scope"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { connect, freePortPromise } from "./net.js"
+import { missingTool } from "./missingTool.js"
 
 // \`REDIS_SERVER\` names the one binary to use (\`REDIS_SERVER=/nonexistent\` shows what a machine without one does).
 const candidates = process.env["REDIS_SERVER"] !== undefined
@@ -30,12 +31,7 @@ const find = (): { readonly path: string; readonly version: string } | { readonl
 export const redisBinary = find()
 
 /** Why the Redis suites cannot run, after printing the banner; `undefined` when they can. */
-export const redisMissing = (suite: string): string | undefined => {
-  if (!("missing" in redisBinary)) return undefined
-  const line = "!".repeat(100)
-  console.warn(`\n${line}\n!! SKIPPED ${suite}: ${redisBinary.missing}\n${line}\n`)
-  return redisBinary.missing
-}
+export const redisMissing = (suite: string): string | undefined => missingTool(suite, redisBinary)
 
 /** A running (or stopped) server on a fixed loopback port. */
 export interface RedisServer {
