@@ -1,11 +1,13 @@
 /**
- * The two stream tunings of issue 15 (bench/README.md, "Chat"): the field-by-field check of common chunks must accept
- * and reject exactly what the chunk Schema does, and a body that ends just after `[DONE]` keeps its connection.
+ * The answer-side tunings of issue 15 (bench/README.md, "Chat"): the field-by-field checks of common stream chunks and
+ * of common completions must accept and reject exactly what their Schemas do, and a body that ends just after
+ * `[DONE]` keeps its connection.
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -75,6 +77,88 @@ describe("common chunks: the quick check agrees with the chunk Schema", () => {
       choices: [{ delta: { tool_calls: [{ index: 0, id: "c1", function: { name: "f", arguments: "{}" } }] } }]
     }
     assert.deepStrictEqual(one(JSON.stringify(call)).parts.map((p) => p.type), ["response-metadata", "tool-params-start", "tool-params-delta"])
+  })
+})
+
+/** The parts of a completion body (JSON text), or the error's kind and message. */
+const completion = (body: unknown) =>
+  Effect.runSync(Effect.either(ChatResponse.completionParts("generateText", JSON.stringify(body), info)))
+
+const answer = {
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  created: 1_780_000_000,
+  model: "m",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hi", reasoning_content: null }, logprobs: null, finish_reason: "stop" }],
+  usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, prompt_tokens_details: null },
+  chutes_verification: "ab".repeat(32)
+}
+
+/** `body` with `tool_calls: []` in its message: the quick check passes it to the Schema, the parts are the same. */
+const throughSchema = (body: { readonly choices: ReadonlyArray<{ readonly message: object }> }) => ({
+  ...body,
+  choices: body.choices.map((choice) => ({ ...choice, message: { ...choice.message, tool_calls: [] } }))
+})
+
+describe("common completions: the quick check agrees with the completion Schema", () => {
+  it("accepted with the same parts the Schema gives: the shapes the live service sends", () => {
+    const bodies = [
+      answer,
+      { ...answer, choices: [{ ...answer.choices[0]!, message: { role: "assistant", content: null, reasoning_content: "hm" } }] },
+      { ...answer, choices: [{ ...answer.choices[0]!, message: { content: "Hi", reasoning: "hm" }, finish_reason: null }] },
+      {
+        ...answer,
+        usage: { prompt_tokens: 3, completion_tokens: 1, completion_tokens_details: { reasoning_tokens: 0 }, prompt_tokens_details: { cached_tokens: 2 } }
+      },
+      { ...answer, id: null, model: null, created: null, usage: null }
+    ]
+    for (const body of bodies) {
+      const quick = completion(body)
+      assert.isTrue(Either.isRight(quick), JSON.stringify(body))
+      assert.deepStrictEqual(quick, completion(throughSchema(body)), JSON.stringify(body))
+    }
+    const parts = Either.getOrThrow(completion(answer))
+    assert.deepStrictEqual(parts.map((p) => p.type), ["response-metadata", "text", "finish"])
+  })
+
+  it("rejected as the Schema rejects them: wrong types anywhere in the fields read", () => {
+    const choice = answer.choices[0]!
+    const bad = [
+      { ...answer, id: 1 },
+      { ...answer, created: "now" },
+      { ...answer, choices: undefined },
+      { ...answer, choices: {} },
+      { ...answer, choices: [null] },
+      { ...answer, choices: [{ ...choice, index: "0" }] },
+      { ...answer, choices: [{ ...choice, message: undefined }] },
+      { ...answer, choices: [{ ...choice, message: "Hi" }] },
+      { ...answer, choices: [{ ...choice, message: { content: 5 } }] },
+      { ...answer, choices: [{ ...choice, message: { reasoning: [] } }] },
+      { ...answer, choices: [{ ...choice, finish_reason: 1 }] },
+      { ...answer, usage: { prompt_tokens: "3" } },
+      { ...answer, usage: { prompt_tokens_details: { cached_tokens: "1" } } },
+      { ...answer, choices: [{ ...choice, message: { tool_calls: [{ index: "x" }] } }] }
+    ]
+    for (const body of bad) {
+      const result = completion(body)
+      assert.isTrue(Either.isLeft(result), JSON.stringify(body))
+      if (Either.isLeft(result)) {
+        assert.include(result.left.message, "is not a chat completion", JSON.stringify(body))
+      }
+    }
+  })
+
+  it("tool calls still go through the Schema", () => {
+    const call = {
+      ...answer,
+      choices: [{
+        index: 0,
+        message: { content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{\"a\":1}" } }] },
+        finish_reason: "tool_calls"
+      }]
+    }
+    const parts = Either.getOrThrow(completion(call))
+    assert.deepStrictEqual(parts.map((p) => p.type), ["response-metadata", "tool-call", "finish"])
   })
 })
 
