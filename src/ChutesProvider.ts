@@ -319,15 +319,31 @@ export const make = (options: Options = {}): Effect.Effect<
         return done
       })
 
+    /** The cache key of a credential: a hash of its secret (never the secret itself); none without one to ask with. */
+    const keyOf = (credential: Option.Option<ChutesCredentials.Credential>): Effect.Effect<string | undefined> =>
+      Option.isSome(credential)
+        ? ChutesCredentials.identity(credential.value)
+        : Effect.succeed(settings.anonymousDiscovery ? "anonymous" : undefined)
+
     /** The cached result for the current credential, else a single-flight fetch; results kept until `expiresAt`. */
     const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
       Effect.gen(function*() {
         const credential = yield* credentials.get
-        if (Option.isNone(credential) && !settings.anonymousDiscovery) return noCredentialDone()
-        // The cache key of a credential: a hash of its secret (never the secret itself).
-        const key = Option.isNone(credential) ? "anonymous" : yield* ChutesCredentials.identity(credential.value)
+        const key = yield* keyOf(credential)
+        if (key === undefined) return noCredentialDone()
         return yield* catalogs.get(key, { force, compute: fetchLive(credential), after: afterwards })
       })
+
+    /** The snapshot kept in memory for the current credential while it is fresh; `undefined` for anything else. */
+    const remembered: Effect.Effect<ModelCatalog.CatalogSnapshot | undefined> = credentials.get.pipe(
+      Effect.flatMap(keyOf),
+      Effect.flatMap((key) =>
+        key === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(Clock.currentTimeMillis, (now) => catalogs.peek(key, now)?.snapshot)
+      ),
+      Effect.orElseSucceed(() => undefined)
+    )
 
     const discoverWith = (force: boolean) =>
       lookup(force).pipe(Effect.flatMap((done) => done.exit))
@@ -372,9 +388,14 @@ export const make = (options: Options = {}): Effect.Effect<
       credentials
     })
 
+    // These spans are built here, once: a captured stack trace would only ever point at this line.
+    const catalogTraced = catalogWith(false).pipe(Effect.withSpan("ChutesProvider.catalog", { captureStackTrace: false }))
+
     return {
-      // These spans are built here, once: a captured stack trace would only ever point at this line.
-      catalog: catalogWith(false).pipe(Effect.withSpan("ChutesProvider.catalog", { captureStackTrace: false })),
+      // Every chat call reads the catalog. One the memory holds is handed over without a span (a span for a map
+      // lookup was ~15 µs of every call: bench/README.md, "Chat", sixth pass); a fetch, a wait for one, a fallback, a
+      // credential that cannot be read run in `ChutesProvider.catalog`.
+      catalog: Effect.flatMap(remembered, (snapshot) => snapshot === undefined ? catalogTraced : Effect.succeed(snapshot)),
       refresh: catalogWith(true).pipe(Effect.withSpan("ChutesProvider.refresh", { captureStackTrace: false })),
       discover: discoverWith(false).pipe(Effect.withSpan("ChutesProvider.discover", { captureStackTrace: false })),
       resolve,

@@ -20,6 +20,7 @@ import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import { capture, json, type Scripted, scriptedClient } from "./support/http.js"
 import * as Capture from "./support/capture.js"
 import { portableFiles } from "./support/nodeFiles.js"
+import { recordingTracer } from "./support/tracer.js"
 
 const BASE = "http://chutes.test/v1"
 const apiKey = ChutesCredentials.make({ kind: "api_key", source: "test", secret: "cpk_provider_test_key_0001" })
@@ -222,6 +223,32 @@ describe("the in-memory cache", () => {
         assert.strictEqual((yield* provider.catalog).source, "live")
         assert.strictEqual(requests.length, 2)
       }).pipe(Effect.provide(layer))
+    }))
+
+  it.effect("a span for a catalog read with work to do (a fetch, a fallback), none for one the memory answers", () =>
+    Effect.gen(function*() {
+      const { layer, requests } = providerOver([json(200, capture), json(401, { detail: "Invalid token" })])
+      const { spans, tracer } = recordingTracer()
+      const catalogSpans = () => spans.filter((span) => span.name === "ChutesProvider.catalog").length
+      yield* Effect.gen(function*() {
+        const provider = yield* ChutesProvider.ChutesProvider
+        const first = yield* provider.catalog
+        assert.deepStrictEqual([first.source, catalogSpans(), requests.length], ["live", 1, 1], "the fetch")
+        const kept = yield* provider.catalog
+        assert.strictEqual(kept, first, "the same snapshot, from memory")
+        assert.strictEqual(catalogSpans(), 1, "no span for the memory's answer")
+        yield* TestClock.adjust(Duration.minutes(5))
+        const after = yield* provider.catalog
+        assert.deepStrictEqual([after.source !== "live", catalogSpans(), requests.length], [true, 2, 2], "expired: a fetch")
+        assert.strictEqual(after.reason?._tag === "DiscoveryError" && after.reason.reason, "Unauthorized", "a fallback")
+        assert.include(
+          spans.filter((span) => span.parentId === spans.filter((s) => s.name === "ChutesProvider.catalog").pop()!.spanId)
+            .map((span) => span.name),
+          "ModelDiscovery.fetch"
+        )
+        yield* provider.catalog
+        assert.strictEqual(catalogSpans(), 2, "the failure's fallback is kept for the negative TTL, without a span")
+      }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
     }))
 
   it.effect("an interrupted caller does not strand the others", () =>

@@ -91,15 +91,21 @@ export interface Memo<K, A> {
       readonly after?: ((a: A) => Effect.Effect<void>) | undefined
     }
   ) => Effect.Effect<A>
+  /** The kept result for `key` while it has not expired at `now` (epoch milliseconds on the `Clock`); no run. */
+  readonly peek: (key: K, now: number) => A | undefined
 }
 
 export const memo = <K, A>(scope: Scope.Scope, expiresAt: (a: A) => number): Memo<K, A> => {
   const entries = new Map<K, A>()
   const flights = make<K, A, never>(scope)
+  const peek: Memo<K, A>["peek"] = (key, now) => {
+    const entry = entries.get(key)
+    return entry !== undefined && expiresAt(entry) > now ? entry : undefined
+  }
   const get: Memo<K, A>["get"] = (key, { after, compute, force }) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const entry = entries.get(key)
-      if (entry !== undefined && !force && expiresAt(entry) > now) return Effect.succeed(entry)
+      const entry = force ? undefined : peek(key, now)
+      if (entry !== undefined) return Effect.succeed(entry)
       const store = Effect.tap(compute, (value) =>
         Effect.sync(() => {
           // Entries of other keys (an OAuth token rotates hourly) go once expired: the map stays small.
@@ -108,5 +114,5 @@ export const memo = <K, A>(scope: Scope.Scope, expiresAt: (a: A) => number): Mem
         }))
       return flights.run(key, store, after)
     })
-  return { get }
+  return { get, peek }
 }

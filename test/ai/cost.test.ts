@@ -11,12 +11,12 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
-import * as Tracer from "effect/Tracer"
 import * as ChutesLanguageModel from "../../src/ai/ChutesLanguageModel.js"
 import { DiscoveryError } from "../../src/ChutesError.js"
 import * as ChutesProvider from "../../src/ChutesProvider.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
 import { json, scriptedClient } from "../support/http.js"
+import { recordingTracer } from "../support/tracer.js"
 import { collect, modelLayer } from "./harness.js"
 
 const MODEL = "zai-org/GLM-5-TEE"
@@ -37,43 +37,6 @@ const counterValue = (metric: Metric.Metric.Counter<number>, tags: Record<string
   return Effect.map(Metric.value(tagged), (state) => state.count)
 }
 
-/** A tracer that keeps every span's name, id, parent's id and attributes. */
-const recordingTracer = () => {
-  const spans: Array<{
-    readonly name: string
-    readonly spanId: string
-    readonly parentId: string | undefined
-    readonly attributes: Map<string, unknown>
-  }> = []
-  let next = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const attributes = new Map<string, unknown>()
-      const spanId = `span-${next++}`
-      spans.push({ name, spanId, parentId: parent._tag === "Some" ? parent.value.spanId : undefined, attributes })
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {},
-        attribute: (key, value) => void attributes.set(key, value),
-        event: () => {},
-        addLinks: () => {}
-      }
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
 
 describe("the cost of a call", () => {
   it.scopedLive("generateText: tokens, list price with cached input at input_cache_read, live prices, charged", () =>
@@ -256,17 +219,28 @@ describe("metrics and span attributes", () => {
       const fake = yield* FakeChutes.make()
       fake.chat.setDefaultReply({ content: "Hi", usage: USAGE })
       const { spans, tracer } = recordingTracer()
-      const layer = modelLayer(fake)
-      yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
-      yield* collect({ prompt: "Hi" }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
-      assert.deepStrictEqual(spans.filter((span) => span.name.startsWith("ChutesLanguageModel.")), [])
-      for (const call of ["LanguageModel.generateText", "LanguageModel.streamText"]) {
-        const span = spans.find((s) => s.name === call)
-        assert.isDefined(span, call)
-        assert.strictEqual(span!.attributes.get("gen_ai.request.model"), MODEL, `${call}: gen_ai attributes`)
-        const children = spans.filter((s) => s.parentId === span!.spanId).map((s) => s.name)
-        assert.include(children, "ChutesProvider.catalog", `${call}: the catalog read`)
-        assert.isTrue(children.some((name) => name.startsWith("http.client")), `${call}: the request (${children})`)
+      // One provider for every call: the first fetches the catalog, the others find it in memory.
+      const context = yield* Layer.build(modelLayer(fake))
+      const calls: ReadonlyArray<readonly [string, Effect.Effect<void, unknown, LanguageModel.LanguageModel>]> = [
+        ["LanguageModel.generateText", Effect.asVoid(LanguageModel.generateText({ prompt: "Hi" }))],
+        ["LanguageModel.generateText", Effect.asVoid(LanguageModel.generateText({ prompt: "Hi" }))],
+        ["LanguageModel.streamText", Effect.asVoid(collect({ prompt: "Hi" }))]
+      ]
+      const children: Array<ReadonlyArray<string>> = []
+      for (const [name, call] of calls) {
+        yield* call.pipe(Effect.provide(context), Effect.withTracer(tracer))
+        const span = spans.filter((s) => s.name === name).pop()
+        assert.isDefined(span, name)
+        assert.strictEqual(span!.attributes.get("gen_ai.request.model"), MODEL, `${name}: gen_ai attributes`)
+        const names = spans.filter((s) => s.parentId === span!.spanId).map((s) => s.name)
+        assert.isTrue(names.some((n) => n.startsWith("http.client")), `${name}: the request (${names})`)
+        children.push(names.filter((n) => !n.startsWith("http.client")))
       }
+      assert.deepStrictEqual(spans.filter((span) => span.name.startsWith("ChutesLanguageModel.")), [])
+      // The catalog read that fetched has its span, with the fetch inside, and so does the model's resolution against
+      // that catalog; the reads the memory answered have none (a name is resolved once per catalog).
+      assert.deepStrictEqual(children, [["ChutesProvider.catalog", "ChutesProvider.resolve"], [], []])
+      const catalog = spans.find((s) => s.name === "ChutesProvider.catalog")
+      assert.include(spans.filter((s) => s.parentId === catalog!.spanId).map((s) => s.name), "ModelDiscovery.fetch")
     }))
 })
