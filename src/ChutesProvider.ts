@@ -325,25 +325,16 @@ export const make = (options: Options = {}): Effect.Effect<
         ? ChutesCredentials.identity(credential.value)
         : Effect.succeed(settings.anonymousDiscovery ? "anonymous" : undefined)
 
-    /** The cached result for the current credential, else a single-flight fetch; results kept until `expiresAt`. */
-    const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
-      Effect.gen(function*() {
-        const credential = yield* credentials.get
-        const key = yield* keyOf(credential)
-        if (key === undefined) return noCredentialDone()
-        return yield* catalogs.get(key, { force, compute: fetchLive(credential), after: afterwards })
-      })
-
-    /** The snapshot kept in memory for the current credential while it is fresh; `undefined` for anything else. */
-    const remembered: Effect.Effect<ModelCatalog.CatalogSnapshot | undefined> = credentials.get.pipe(
-      Effect.flatMap(keyOf),
-      Effect.flatMap((key) =>
+    /** The cached result for `credential`, else a single-flight fetch; results kept until `expiresAt`. */
+    const lookupFor = (credential: Option.Option<ChutesCredentials.Credential>, force: boolean): Effect.Effect<Done> =>
+      Effect.flatMap(keyOf(credential), (key) =>
         key === undefined
-          ? Effect.succeed(undefined)
-          : Effect.map(Clock.currentTimeMillis, (now) => catalogs.peek(key, now)?.snapshot)
-      ),
-      Effect.orElseSucceed(() => undefined)
-    )
+          ? Effect.succeed(noCredentialDone())
+          : catalogs.get(key, { force, compute: fetchLive(credential), after: afterwards }))
+
+    /** The same for the current credential. */
+    const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
+      Effect.flatMap(credentials.get, (credential) => lookupFor(credential, force))
 
     const discoverWith = (force: boolean) =>
       lookup(force).pipe(Effect.flatMap((done) => done.exit))
@@ -388,14 +379,24 @@ export const make = (options: Options = {}): Effect.Effect<
       credentials
     })
 
-    // These spans are built here, once: a captured stack trace would only ever point at this line.
-    const catalogTraced = catalogWith(false).pipe(Effect.withSpan("ChutesProvider.catalog", { captureStackTrace: false }))
+    // Every chat call reads the catalog. The credential is read once; a catalog the memory holds for it is handed
+    // over without a span (a span for a map lookup was ~11 µs of every read: bench/README.md, "Chat", sixth pass),
+    // and a read with work to do — a fetch, a wait for one, a fallback — runs in `ChutesProvider.catalog`.
+    const traced = <A>(effect: Effect.Effect<A>) =>
+      Effect.withSpan(effect, "ChutesProvider.catalog", { captureStackTrace: false })
+    const catalog = Effect.flatMap(Effect.either(credentials.get), (credential) =>
+      Either.isLeft(credential)
+        ? traced(fallback(credential.left))
+        : Effect.flatMap(Effect.zip(keyOf(credential.right), Clock.currentTimeMillis), ([key, now]) => {
+          const kept = key === undefined ? undefined : catalogs.peek(key, now)
+          return kept !== undefined
+            ? Effect.succeed(kept.snapshot)
+            : traced(Effect.map(lookupFor(credential.right, false), (done) => done.snapshot))
+        }))
 
     return {
-      // Every chat call reads the catalog. One the memory holds is handed over without a span (a span for a map
-      // lookup was ~15 µs of every call: bench/README.md, "Chat", sixth pass); a fetch, a wait for one, a fallback, a
-      // credential that cannot be read run in `ChutesProvider.catalog`.
-      catalog: Effect.flatMap(remembered, (snapshot) => snapshot === undefined ? catalogTraced : Effect.succeed(snapshot)),
+      catalog,
+      // These spans are built here, once: a captured stack trace would only ever point at this line.
       refresh: catalogWith(true).pipe(Effect.withSpan("ChutesProvider.refresh", { captureStackTrace: false })),
       discover: discoverWith(false).pipe(Effect.withSpan("ChutesProvider.discover", { captureStackTrace: false })),
       resolve,

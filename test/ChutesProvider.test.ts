@@ -5,6 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { mkdtempSync, readFileSync, statSync } from "node:fs"
@@ -32,13 +33,17 @@ const outage = new DiscoveryError({ reason: "HttpStatus", url: `${BASE}/models`,
 /** A provider over a scripted HTTP client, with the real discovery and an in-memory disk cache. */
 const providerOver = (
   script: ReadonlyArray<Scripted>,
-  options: { readonly settings?: ChutesSettings.Options; readonly cache?: Layer.Layer<CatalogCache.CatalogCache> } = {}
+  options: {
+    readonly settings?: ChutesSettings.Options
+    readonly cache?: Layer.Layer<CatalogCache.CatalogCache>
+    readonly credentials?: Layer.Layer<ChutesCredentials.ChutesCredentials>
+  } = {}
 ) => {
   const scripted = scriptedClient(script)
   const layer = ChutesProvider.layerWithoutDependencies().pipe(
     Layer.provide(Layer.mergeAll(
       ModelDiscovery.layer,
-      ChutesCredentials.layerStatic(apiKey),
+      options.credentials ?? ChutesCredentials.layerStatic(apiKey),
       options.cache ?? CatalogCache.layerMemory()
     )),
     Layer.provide(Layer.mergeAll(
@@ -249,6 +254,40 @@ describe("the in-memory cache", () => {
         yield* provider.catalog
         assert.strictEqual(catalogSpans(), 2, "the failure's fallback is kept for the negative TTL, without a span")
       }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+    }))
+
+  it.effect("the credential is read once a catalog read: from memory, a fetch, none, a read that fails", () =>
+    Effect.gen(function*() {
+      /** Credentials whose `get` counts its reads and answers with `answer()`. */
+      const counting = (answer: () => Effect.Effect<Option.Option<ChutesCredentials.Credential>, CredentialsError>) => {
+        const counter = { reads: 0 }
+        const layer = Layer.succeed(ChutesCredentials.ChutesCredentials, {
+          get: Effect.suspend(() => {
+            counter.reads += 1
+            return answer()
+          }),
+          forceRefresh: () => Effect.succeed(Option.none())
+        })
+        return { counter, layer }
+      }
+      const cases = [
+        { answer: () => Effect.succeed(Option.some(apiKey)), source: "live" },
+        { answer: () => Effect.succeed(Option.none()), source: "static" },
+        { answer: () => Effect.fail(new CredentialsError({ reason: "RefreshFailed", detail: "idp down" })), source: "static" }
+      ] as const
+      for (const { answer, source } of cases) {
+        const { counter, layer: credentials } = counting(answer)
+        const { layer } = providerOver([json(200, capture)], { credentials })
+        const { spans, tracer } = recordingTracer()
+        yield* Effect.gen(function*() {
+          const provider = yield* ChutesProvider.ChutesProvider
+          assert.strictEqual((yield* provider.catalog).source, source)
+          assert.strictEqual(counter.reads, 1, `${source}: one read`)
+          assert.strictEqual(spans.filter((span) => span.name === "ChutesProvider.catalog").length, 1, `${source}: its span`)
+          yield* provider.catalog
+          assert.strictEqual(counter.reads, 2, `${source}: one read again`)
+        }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+      }
     }))
 
   it.effect("an interrupted caller does not strand the others", () =>

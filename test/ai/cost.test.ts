@@ -219,16 +219,21 @@ describe("metrics and span attributes", () => {
       const fake = yield* FakeChutes.make()
       fake.chat.setDefaultReply({ content: "Hi", usage: USAGE })
       const { spans, tracer } = recordingTracer()
-      // One provider for every call: the first fetches the catalog, the others find it in memory.
+      // One provider for the first three calls: the first fetches the catalog, the others find it in memory; a fresh
+      // one for the last, a stream that fetches.
       const context = yield* Layer.build(modelLayer(fake))
-      const calls: ReadonlyArray<readonly [string, Effect.Effect<void, unknown, LanguageModel.LanguageModel>]> = [
-        ["LanguageModel.generateText", Effect.asVoid(LanguageModel.generateText({ prompt: "Hi" }))],
-        ["LanguageModel.generateText", Effect.asVoid(LanguageModel.generateText({ prompt: "Hi" }))],
-        ["LanguageModel.streamText", Effect.asVoid(collect({ prompt: "Hi" }))]
-      ]
+      const fresh = yield* Layer.build(modelLayer(fake))
+      const generate = Effect.asVoid(LanguageModel.generateText({ prompt: "Hi" }))
+      const stream = Effect.asVoid(collect({ prompt: "Hi" }))
+      const calls = [
+        ["LanguageModel.generateText", Effect.provide(generate, context)],
+        ["LanguageModel.generateText", Effect.provide(generate, context)],
+        ["LanguageModel.streamText", Effect.provide(stream, context)],
+        ["LanguageModel.streamText", Effect.provide(stream, fresh)]
+      ] as const
       const children: Array<ReadonlyArray<string>> = []
       for (const [name, call] of calls) {
-        yield* call.pipe(Effect.provide(context), Effect.withTracer(tracer))
+        yield* Effect.withTracer(call, tracer)
         const span = spans.filter((s) => s.name === name).pop()
         assert.isDefined(span, name)
         assert.strictEqual(span!.attributes.get("gen_ai.request.model"), MODEL, `${name}: gen_ai attributes`)
@@ -237,9 +242,10 @@ describe("metrics and span attributes", () => {
         children.push(names.filter((n) => !n.startsWith("http.client")))
       }
       assert.deepStrictEqual(spans.filter((span) => span.name.startsWith("ChutesLanguageModel.")), [])
-      // The catalog read that fetched has its span, with the fetch inside, and so does the model's resolution against
-      // that catalog; the reads the memory answered have none (a name is resolved once per catalog).
-      assert.deepStrictEqual(children, [["ChutesProvider.catalog", "ChutesProvider.resolve"], [], []])
+      // The catalog reads that fetched have their span, with the fetch inside, and so does the model's resolution
+      // against that catalog; the reads the memory answered have none (a name is resolved once per catalog).
+      const fetched = ["ChutesProvider.catalog", "ChutesProvider.resolve"]
+      assert.deepStrictEqual(children, [fetched, [], [], fetched])
       const catalog = spans.find((s) => s.name === "ChutesProvider.catalog")
       assert.include(spans.filter((s) => s.parentId === catalog!.spanId).map((s) => s.name), "ModelDiscovery.fetch")
     }))

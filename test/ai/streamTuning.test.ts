@@ -47,7 +47,10 @@ describe("common chunks: the quick check agrees with the chunk Schema", () => {
       { ...base, choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, completion_tokens_details: { reasoning_tokens: 0 } } },
       { id: null, model: null, created: null, choices: null, usage: null }
     ]
-    for (const chunk of chunks) assert.isUndefined(one(JSON.stringify(chunk)).error, JSON.stringify(chunk))
+    for (const chunk of chunks) {
+      assert.isDefined(ChatResponse.commonChunk(chunk), `the quick check takes ${JSON.stringify(chunk)}`)
+      assert.isUndefined(one(JSON.stringify(chunk)).error, JSON.stringify(chunk))
+    }
     assert.deepStrictEqual(
       one(JSON.stringify(chunks[1])).parts.filter((p) => p.type === "text-delta").map((p) => p.type === "text-delta" && p.delta),
       ["Hi"]
@@ -68,7 +71,10 @@ describe("common chunks: the quick check agrees with the chunk Schema", () => {
       { ...base, usage: { prompt_tokens_details: { cached_tokens: "1" } } },
       { ...base, choices: [{ delta: { tool_calls: [{ index: "x" }] } }] }
     ]
-    for (const chunk of bad) assert.strictEqual(one(JSON.stringify(chunk)).error, "InvalidResponse", JSON.stringify(chunk))
+    for (const chunk of bad) {
+      assert.isUndefined(ChatResponse.commonChunk(chunk), `the quick check leaves ${JSON.stringify(chunk)} to the Schema`)
+      assert.strictEqual(one(JSON.stringify(chunk)).error, "InvalidResponse", JSON.stringify(chunk))
+    }
   })
 
   it("tool calls and arrays where objects are expected still go through the Schema", () => {
@@ -113,6 +119,8 @@ describe("common completions: the quick check agrees with the completion Schema"
       { ...answer, id: null, model: null, created: null, usage: null }
     ]
     for (const body of bodies) {
+      assert.isDefined(ChatResponse.commonCompletion(body), `the quick check takes ${JSON.stringify(body)}`)
+      assert.isUndefined(ChatResponse.commonCompletion(throughSchema(body)), "tool_calls: [] goes to the Schema")
       const quick = completion(body)
       assert.isTrue(Either.isRight(quick), JSON.stringify(body))
       assert.deepStrictEqual(quick, completion(throughSchema(body)), JSON.stringify(body))
@@ -137,9 +145,19 @@ describe("common completions: the quick check agrees with the completion Schema"
       { ...answer, choices: [{ ...choice, finish_reason: 1 }] },
       { ...answer, usage: { prompt_tokens: "3" } },
       { ...answer, usage: { prompt_tokens_details: { cached_tokens: "1" } } },
-      { ...answer, choices: [{ ...choice, message: { tool_calls: [{ index: "x" }] } }] }
+      { ...answer, choices: [{ ...choice, message: { tool_calls: [{ index: "x" }] } }] },
+      { ...answer, model: 1 },
+      { ...answer, choices: null },
+      { ...answer, choices: [{ ...choice, message: null }] },
+      { ...answer, choices: [{ ...choice, message: [] }] },
+      { ...answer, choices: [{ ...choice, message: { reasoning_content: 1 } }] },
+      { ...answer, usage: [] },
+      { ...answer, usage: { total_tokens: "4" } },
+      { ...answer, usage: { prompt_tokens_details: [] } },
+      { ...answer, usage: { completion_tokens_details: { reasoning_tokens: "0" } } }
     ]
     for (const body of bad) {
+      assert.isUndefined(ChatResponse.commonCompletion(body), `the quick check leaves ${JSON.stringify(body)} to the Schema`)
       const result = completion(body)
       assert.isTrue(Either.isLeft(result), JSON.stringify(body))
       if (Either.isLeft(result)) {

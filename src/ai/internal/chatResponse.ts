@@ -113,7 +113,7 @@ const commonUsage = (usage: unknown): boolean =>
  * is (its other fields are never read); anything else (tool calls included) is `undefined`, and `ChunkSchema`
  * decides, so the answers and the error messages stay the Schema's.
  */
-const commonChunk = (json: unknown): ChunkWire | undefined => {
+export const commonChunk = (json: unknown): ChunkWire | undefined => {
   if (!isObject(json) || !commonHead(json) || !commonUsage(json["usage"])) return undefined
   const choices = json["choices"]
   if (!isNullish(choices)) {
@@ -133,7 +133,7 @@ const commonChunk = (json: unknown): ChunkWire | undefined => {
  * (bench/README.md, "Chat", sixth pass). The same contract: only what `CompletionSchema` accepts, the parsed JSON
  * as is; tool calls and anything else go to the Schema.
  */
-const commonCompletion = (json: unknown): CompletionWire | undefined => {
+export const commonCompletion = (json: unknown): CompletionWire | undefined => {
   if (!isObject(json) || !commonHead(json) || !commonUsage(json["usage"])) return undefined
   const choices = json["choices"]
   if (!Array.isArray(choices)) return undefined
