@@ -393,8 +393,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     // A call's span is `@effect/ai`'s own (`LanguageModel.generateText` / `streamText`, `providerOptions.span`): the
     // SDK writes the `gen_ai.*` and `chutes.*` attributes on it, and its own steps (the requests; the catalog read when
-    // it fetches) are its children. A span of the SDK's around the same work repeated it at ~18 µs a call (bench/README.md,
-    // "Chat", fifth pass).
+    // it fetches) are its children. A span of the SDK's around the same work repeated it at ~18 µs a call
+    // (bench/README.md, "Chat", fifth pass).
     return yield* LanguageModel.make({
       generateText: (providerOptions) =>
         Effect.gen(function*() {
