@@ -341,11 +341,16 @@ export const make = (options: Options = {}): Effect.Effect<
 
     // A credential that cannot be produced (refresh failed, store unreadable) is a reason to fall back like any
     // discovery failure: the disk cache first, then static.
+    const snapshotFor = (
+      credential: Either.Either<Option.Option<ChutesCredentials.Credential>, CredentialsError>,
+      force: boolean
+    ): Effect.Effect<ModelCatalog.CatalogSnapshot> =>
+      Either.isLeft(credential)
+        ? fallback(credential.left)
+        : Effect.map(lookupFor(credential.right, force), (done) => done.snapshot)
+
     const catalogWith = (force: boolean) =>
-      lookup(force).pipe(
-        Effect.map((done) => done.snapshot),
-        Effect.catchAll(fallback)
-      )
+      Effect.flatMap(Effect.either(credentials.get), (credential) => snapshotFor(credential, force))
 
     // A span per call, without `Effect.fn`'s call-site capture: that cost a `new Error()` on every call (bench/README.md).
     const context = (catalog: ModelCatalog.CatalogSnapshot): Successors.Context => ({
@@ -386,12 +391,10 @@ export const make = (options: Options = {}): Effect.Effect<
       Effect.withSpan(effect, "ChutesProvider.catalog", { captureStackTrace: false })
     const catalog = Effect.flatMap(Effect.either(credentials.get), (credential) =>
       Either.isLeft(credential)
-        ? traced(fallback(credential.left))
+        ? traced(snapshotFor(credential, false))
         : Effect.flatMap(Effect.zip(keyOf(credential.right), Clock.currentTimeMillis), ([key, now]) => {
           const kept = key === undefined ? undefined : catalogs.peek(key, now)
-          return kept !== undefined
-            ? Effect.succeed(kept.snapshot)
-            : traced(Effect.map(lookupFor(credential.right, false), (done) => done.snapshot))
+          return kept !== undefined ? Effect.succeed(kept.snapshot) : traced(snapshotFor(credential, false))
         }))
 
     return {
