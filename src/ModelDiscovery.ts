@@ -21,12 +21,13 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
 import * as CappedBody from "./internal/cappedBody.js"
-import { errorDetail, excerpt, transportDetail } from "./internal/redact.js"
+import { errorDetail, excerpt, transportDetail, withoutSecrets } from "./internal/redact.js"
 import * as Retry from "./internal/retry.js"
 import { schemaGuard } from "./internal/schemaGuard.js"
 import { type InputModality, type ModelDefinition, ModelId, PrintableString } from "./ModelCatalog.js"
@@ -294,9 +295,18 @@ const readCapped = (
 type Answer = Omit<DiscoveredModels, "attempts">
 
 /** Judges a complete response: 2xx with a usable catalog, else the typed reason. */
-const judge = (status: number, headers: Headers.Headers, body: string, fetchedAt: number, url: string) => {
+const judge = (
+  status: number,
+  headers: Headers.Headers,
+  body: string,
+  fetchedAt: number,
+  url: string,
+  /** The secret sent, if any: a server may echo it, in a shape `scrub` does not know (see `withoutSecrets`). */
+  secrets: ReadonlyArray<string>
+) => {
+  const detailOf = (text: string | undefined) => text === undefined ? undefined : withoutSecrets(text, secrets)
   if (status === 401) {
-    return Effect.fail(new DiscoveryError({ reason: "Unauthorized", url, status, detail: errorDetail(body) }))
+    return Effect.fail(new DiscoveryError({ reason: "Unauthorized", url, status, detail: detailOf(errorDetail(body)) }))
   }
   if (status < 200 || status >= 300) {
     return Effect.fail(
@@ -304,14 +314,16 @@ const judge = (status: number, headers: Headers.Headers, body: string, fetchedAt
         reason: "HttpStatus",
         url,
         status,
-        detail: errorDetail(body),
+        detail: detailOf(errorDetail(body)),
         retryAfterMillis: Retry.parseRetryAfter(headers["retry-after"], fetchedAt)
       })
     )
   }
   const decoded = decodeCatalog(body)
   if (Either.isLeft(decoded)) {
-    return Effect.fail(new DiscoveryError({ reason: decoded.left._tag, url, status, detail: decoded.left.detail }))
+    return Effect.fail(
+      new DiscoveryError({ reason: decoded.left._tag, url, status, detail: detailOf(decoded.left.detail) })
+    )
   }
   const answer: Answer = { models: decoded.right.models, skipped: decoded.right.skipped, fetchedAt }
   return Effect.succeed(answer)
@@ -340,6 +352,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
     new DiscoveryError({ reason: "Timeout", url, detail: `no complete answer within ${Duration.format(settings.requestTimeout)}` })
   const attempt = (
     request: HttpClientRequest.HttpClientRequest,
+    secrets: ReadonlyArray<string>,
     onStatus: (status: number) => void
   ): Effect.Effect<Answer, DiscoveryError> =>
     Effect.timeoutFail(
@@ -352,7 +365,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
           const headers = response.headers
           return Effect.flatMap(readCapped(response, headers, settings.maxResponseBytes, url), (body) =>
             Effect.flatMap(Clock.currentTimeMillis, (fetchedAt) =>
-              judge(response.status, headers, body, fetchedAt, url)))
+              judge(response.status, headers, body, fetchedAt, url, secrets)))
         }
       ),
       { duration: settings.requestTimeout, onTimeout: timeout }
@@ -360,7 +373,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
 
   // Attempts under the retry policy. The span gets the number of attempts and the status of the last response
   // received, once, at the end.
-  const attempts = (request: HttpClientRequest.HttpClientRequest) =>
+  const attempts = (request: HttpClientRequest.HttpClientRequest, secrets: ReadonlyArray<string>) =>
     Effect.suspend(() => {
       let count = 0
       let lastStatus: number | undefined
@@ -375,7 +388,7 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
         )
       const once = Effect.suspend(() => {
         count++
-        return attempt(request, onStatus)
+        return attempt(request, secrets, onStatus)
       })
       return Effect.matchEffect(Retry.retry(once, settings.retry, retrying), {
         onSuccess: (answer) => {
@@ -395,7 +408,12 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
   // on every call, a measurable share of a small discovery (bench/README.md).
   const fetch = (credential: Option.Option<Credential>) =>
     Effect.withSpan(
-      attempts(Option.isSome(credential) ? HttpClientRequest.bearerToken(baseRequest, credential.value.secret) : baseRequest),
+      Option.isSome(credential)
+        ? attempts(
+          HttpClientRequest.bearerToken(baseRequest, credential.value.secret),
+          [Redacted.value(credential.value.secret)]
+        )
+        : attempts(baseRequest, []),
       "ModelDiscovery.fetch",
       {
         captureStackTrace: false,

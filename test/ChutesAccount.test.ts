@@ -494,6 +494,23 @@ describe("bounds", () => {
       assert.strictEqual(cut.reason, "Decode")
     }))
 
+  it.scopedLive("an error body echoing a credential of no known shape: the credential is cut out of the detail", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const oddKey = "MyOwnGatewayKey" + "7c1e".repeat(6) + "Qx"
+      for (const status of [401, 403, 500]) {
+        fake.fault({ _tag: "Status", route: "account", status, body: { detail: `no access for ${oddKey}` }, times: 1 })
+        const error = failure(
+          yield* Effect.either(withAccount(fake, (account) => account.me, {
+            credential: { kind: "oauth", secret: oddKey }
+          }))
+        )
+        assert.strictEqual(error.status, status)
+        assert.include(error.detail, "no access for <redacted>")
+        assert.notInclude(`${error.message} ${JSON.stringify(error)}`, oddKey.slice(0, 12))
+      }
+    }))
+
   it.scopedLive("a server that cannot be reached is Transport", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make()

@@ -715,6 +715,61 @@ describe("secrets stay out of logs, spans and errors: HTTP requests through the 
     }).pipe(Effect.scoped))
 })
 
+describe("secrets stay out of errors and logs: a credential of no known shape, echoed back", () => {
+  // A key the SDK warns about but sends (a pasted key of another service, an OAuth token from the environment): the
+  // shape-based scrub cannot know it, so the credential the request was sent with is cut out of the error body.
+  const ODD_KEY = "MyOwnGatewayKey" + "9f3a".repeat(6) + "Zq"
+
+  it.live("discovery (401), chat (401, 500) and a URL-encoded echo: no piece of the key in errors or logs", () =>
+    Effect.gen(function*() {
+      const t = yield* setup
+      t.learn("odd key", ODD_KEY)
+      t.fake.fault({ _tag: "Status", route: "models", status: 401, body: { detail: `Invalid API key ${ODD_KEY}` } })
+      t.fake.fault({
+        _tag: "Status",
+        route: "chat",
+        status: 401,
+        body: { detail: `rejected ${ODD_KEY.slice(0, 20)}` },
+        times: 1
+      })
+      t.fake.fault({
+        _tag: "Status",
+        route: "chat",
+        status: 500,
+        body: { detail: `boom for /auth?h=Bearer%20${FAKE_API_KEY} and ${ODD_KEY}` },
+        times: 1
+      })
+      const result = yield* t.run(
+        Effect.gen(function*() {
+          const provider = yield* ChutesProvider.ChutesProvider
+          const discovery = yield* Effect.flip(provider.discover)
+          const snapshot = yield* provider.catalog
+          const first = yield* Effect.flip(LanguageModel.generateText({ prompt: "Hi" }))
+          const second = yield* Effect.flip(LanguageModel.generateText({ prompt: "Hi" }))
+          return { discovery, snapshot, first, second }
+        }).pipe(
+          Effect.provide(ChutesLanguageModel.layer({ model: "zai-org/GLM-5-TEE", retry: { maxRetries: 0 } }))
+        ),
+        { CHUTES_API_KEY: ODD_KEY }
+      )
+      // The key went out, the server echoed it, and the errors still say what happened.
+      assert.strictEqual(t.fake.requests[0]?.headers["authorization"], `Bearer ${ODD_KEY}`)
+      assert.strictEqual(result.discovery._tag, "DiscoveryError")
+      assert.include(result.discovery.message, "Invalid API key <redacted>")
+      assert.strictEqual(result.snapshot.source, "static")
+      assert.strictEqual(ChutesAiError.kind(result.first), "Unauthorized")
+      assert.include(result.first.message, "rejected <redacted>")
+      assert.strictEqual(ChutesAiError.kind(result.second), "ServerError")
+      assert.include(result.second.message, "Bearer%20<redacted> and <redacted>")
+      Capture.recordError(t.capture, "discover", result.discovery)
+      Capture.recordOutput(t.capture, "catalog source", ModelCatalog.describeSource(result.snapshot))
+      Capture.recordError(t.capture, "chat 401", result.first)
+      Capture.recordError(t.capture, "chat 500", result.second)
+      assert.isTrue(hasEntry(t.capture, "log", /using the static catalog/), "the fallback warning was captured")
+      assertNoLeaks(t.capture, t.secrets)
+    }).pipe(Effect.scoped))
+})
+
 // ---------------------------------------------------------------------------------------------------------------------
 // The CLI
 // ---------------------------------------------------------------------------------------------------------------------

@@ -112,19 +112,21 @@ export const makeGet = (options: {
   ) => {
     const kind = isPublic ? undefined : Auth.authorizationOf(response)?.kind
     const status = response.status
-    if (status === 401 && !isPublic) return unauthorized(url, kind, errorDetail(body))
-    if (status === 403 && !isPublic) {
-      const detail = errorDetail(body)
-      return Effect.fail(new AccountError({ reason: "NotPermitted", url, status, credential: kind, detail }))
+    if (status >= 200 && status < 300) {
+      return Either.match(decode(body), {
+        onLeft: (detail) =>
+          Effect.fail(new AccountError({ reason: "Decode", url, status, detail: Auth.withoutCredential(detail, response) })),
+        onRight: Effect.succeed
+      })
     }
-    if (status < 200 || status >= 300) {
-      const detail = errorDetail(body)
-      return Effect.fail(new AccountError({ reason: "HttpStatus", url, status, credential: kind, detail }))
-    }
-    return Either.match(decode(body), {
-      onLeft: (detail) => Effect.fail(new AccountError({ reason: "Decode", url, status, detail })),
-      onRight: Effect.succeed
-    })
+    const text = Auth.withoutCredential(body, response)
+    if (status === 401 && !isPublic) return unauthorized(url, kind, errorDetail(text))
+    const detail = errorDetail(text)
+    return Effect.fail(
+      status === 403 && !isPublic
+        ? new AccountError({ reason: "NotPermitted", url, status, credential: kind, detail })
+        : new AccountError({ reason: "HttpStatus", url, status, credential: kind, detail })
+    )
   }
 
   /** One attempt: the request, its whole body under the cap, the verdict; all within the deadline. */

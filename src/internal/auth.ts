@@ -15,13 +15,15 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import { CredentialsError } from "../ChutesError.js"
 import { sameBody } from "./cappedBody.js"
 import { maskAuthorization, maskError, maskResponse } from "./http.js"
+import { withoutSecrets } from "./redact.js"
 
-/** What a response was sent with: no secret, only what an error message needs. */
+/** What a response was sent with: what an error message needs, and the secret only as `Redacted`. */
 export interface Authorization {
   readonly kind: ChutesCredentials.Credential["kind"]
   /** `ChutesCredentials.label`: kind, last four characters, source. */
@@ -30,6 +32,8 @@ export interface Authorization {
   readonly refreshed: boolean
   /** The stored profile of the credential, if it came from one. */
   readonly profileId: string | undefined
+  /** The secret sent, to cut an echo of it out of an error body (see {@link withoutCredential}). */
+  readonly secret: Redacted.Redacted<string>
 }
 
 const sentWith = new WeakMap<HttpClientResponse.HttpClientResponse, Authorization>()
@@ -37,6 +41,16 @@ const sentWith = new WeakMap<HttpClientResponse.HttpClientResponse, Authorizatio
 /** The credential a response of the provider's client was sent with. */
 export const authorizationOf = (response: HttpClientResponse.HttpClientResponse): Authorization | undefined =>
   sentWith.get(response)
+
+/**
+ * `text` (a body of `response`, or an excerpt of one) without the secret the request was sent with. A server may echo
+ * the credential in an error body, and `scrub` only knows the shapes of Chutes keys and tokens: a key of any other
+ * shape (the SDK warns, but sends it) would otherwise reach the error.
+ */
+export const withoutCredential = (text: string, response: HttpClientResponse.HttpClientResponse): string => {
+  const sent = sentWith.get(response)
+  return sent === undefined ? text : withoutSecrets(text, [Redacted.value(sent.secret)])
+}
 
 /** What a credential's answers were sent with, made once per credential (it is immutable): for each, a new one. */
 const authorizations = new WeakMap<ChutesCredentials.Credential, Authorization>()
@@ -48,7 +62,8 @@ const authorization = (credential: ChutesCredentials.Credential, refreshed: bool
     kind: credential.kind,
     label: ChutesCredentials.label(credential),
     refreshed,
-    profileId: credential.profileId
+    profileId: credential.profileId,
+    secret: credential.secret
   }
   if (!refreshed) authorizations.set(credential, made)
   return made

@@ -6,10 +6,11 @@
  * @internal
  */
 
-// Chutes API keys (`cpk_…`), OAuth access / refresh tokens (`cak_…`, `crt_…`), client secrets (`csc_…`/`cs_…`),
-// and anything following a `Bearer` keyword.
+// Chutes API keys (`cpk_…`), OAuth access / refresh tokens (`cak_…`, `crt_…`), client secrets (`csc_…`/`cs_…`) —
+// also right after a URL-encoded character (`Bearer%20cpk_…`), where `\b` sees no word boundary — and anything
+// following a `Bearer` keyword.
 const SECRET_PATTERNS: ReadonlyArray<RegExp> = [
-  /\b(?:cpk|cak|crt|csc|cs|sk)_[A-Za-z0-9._-]{6,}/g,
+  /(?:\b|(?<=%[0-9A-Fa-f]{2}))(?:cpk|cak|crt|csc|cs|sk)_[A-Za-z0-9._-]{6,}/g,
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi,
   /\b((?:access_token|refresh_token|client_secret|code_verifier|code|api_key|token)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi
 ]

@@ -23,7 +23,7 @@ import * as ChutesCredentials from "../../ChutesCredentials.js"
 import type { CredentialsError } from "../../ChutesError.js"
 import type * as ChutesProvider from "../../ChutesProvider.js"
 import type { RetryPolicy } from "../../ChutesSettings.js"
-import { authorizationOf } from "../../internal/auth.js"
+import { authorizationOf, withoutCredential } from "../../internal/auth.js"
 import { isAccountProblem } from "../../internal/cooldownPolicy.js"
 import { errorDetail } from "../../internal/redact.js"
 import * as Retry from "../../internal/retry.js"
@@ -41,13 +41,16 @@ import {
   unknownError
 } from "./errors.js"
 
-/** Reads at most `max` characters of an error body; a failure to read gives what was read. */
+/**
+ * Reads at most `max` characters of an error body, without the credential if the server echoed it; a failure to read
+ * gives what was read.
+ */
 const readCapped = (response: HttpClientResponse.HttpClientResponse, max = 64 * 1024): Effect.Effect<string> =>
   response.stream.pipe(
     Stream.decodeText(),
     Stream.runFoldWhile("", (text) => text.length < max, (text, piece) => text + piece),
     Effect.orElseSucceed(() => ""),
-    Effect.map((text) => text.slice(0, max))
+    Effect.map((text) => withoutCredential(text.slice(0, max), response))
   )
 
 /** A 401 the provider's client did not (or could not) cure: which credential, and why signing in again helps. */
