@@ -13,7 +13,11 @@ import { isDailyCap } from "./internal/retry.js"
 
 // Text echoed into a message (user input, a config value, a server's words) is shown with its control characters
 // escaped: a message ends up on a terminal.
-const quote = (input: string): string => printable(JSON.stringify(input))
+/** Input quoted for a message: printable, and cut short past 160 characters. */
+const quote = (input: string): string => {
+  const quoted = printable(JSON.stringify(input))
+  return quoted.length > 160 ? `${quoted.slice(0, 160)}…` : quoted
+}
 
 /** `: <detail>` (made printable) for a message, or nothing when there is no detail. */
 const detailSuffix = (detail: string | undefined): string =>
@@ -32,7 +36,15 @@ export class InvalidModelRef extends Schema.TaggedError<InvalidModelRef>("effect
   "InvalidModelRef",
   {
     input: Schema.String,
-    reason: Schema.Literal("Empty", "EmptyId", "Whitespace", "ControlCharacter", "WrongProvider", "MissingProvider")
+    reason: Schema.Literal(
+      "Empty",
+      "EmptyId",
+      "TooLong",
+      "Whitespace",
+      "ControlCharacter",
+      "WrongProvider",
+      "MissingProvider"
+    )
   }
 ) {
   /** @since 0.1.0 */
@@ -43,6 +55,8 @@ export class InvalidModelRef extends Schema.TaggedError<InvalidModelRef>("effect
         return `Model ref is empty: ${expected}`
       case "EmptyId":
         return `Model ref ${quote(this.input)} has no model id after "chutes/": ${expected}`
+      case "TooLong":
+        return `Model ref ${quote(this.input)} has a model id longer than 256 characters: ${expected}`
       case "Whitespace":
         return `Model ref ${quote(this.input)} contains whitespace: ${expected}`
       case "ControlCharacter":

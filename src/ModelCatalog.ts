@@ -10,7 +10,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { CredentialsError, DiscoveryError } from "./ChutesError.js"
-import { isPrintable, PROVIDER_ID } from "./ModelRef.js"
+import { isPrintable, MAX_MODEL_ID_LENGTH as ModelRefLimit, PROVIDER_ID } from "./ModelRef.js"
 
 /**
  * An input modality a model accepts.
@@ -27,12 +27,31 @@ export const InputModality = Schema.Literal("text", "image", "video", "audio")
 export type InputModality = typeof InputModality.Type
 
 /**
- * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace) and printable.
+ * The longest model id accepted, in characters (see `ModelRef.MAX_MODEL_ID_LENGTH`).
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const MAX_MODEL_ID_LENGTH = ModelRefLimit
+
+/**
+ * The longest text accepted from a server for a field shown to people (a model's name, owner, quantization), in
+ * characters.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const MAX_TEXT_LENGTH = 1024
+
+/**
+ * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace), printable, and at most
+ * {@link MAX_MODEL_ID_LENGTH} characters.
  *
  * @since 0.2.0
  * @category predicates
  */
-export const isModelId = (text: string): boolean => text.length > 0 && !/\s/.test(text) && isPrintable(text)
+export const isModelId = (text: string): boolean =>
+  text.length > 0 && text.length <= MAX_MODEL_ID_LENGTH && !/\s/.test(text) && isPrintable(text)
 
 /**
  * A model id, checked the same way whether it comes from the service or from a file (the disk cache).
@@ -41,17 +60,22 @@ export const isModelId = (text: string): boolean => text.length > 0 && !/\s/.tes
  * @category schemas
  */
 export const ModelId = Schema.String.pipe(
-  Schema.filter(isModelId, { message: () => "a model id without whitespace or control characters" })
+  Schema.filter(isModelId, {
+    message: () => `a model id without whitespace or control characters, at most ${MAX_MODEL_ID_LENGTH} characters`
+  })
 )
 
 /**
- * A string from a server or a file that is shown to people: no control or bidirectional-control characters.
+ * A string from a server or a file that is shown to people: no control or bidirectional-control characters, at most
+ * {@link MAX_TEXT_LENGTH} characters.
  *
  * @since 0.2.0
  * @category schemas
  */
 export const PrintableString = Schema.String.pipe(
-  Schema.filter(isPrintable, { message: () => "text without control characters" })
+  Schema.filter((text) => text.length <= MAX_TEXT_LENGTH && isPrintable(text), {
+    message: () => `text without control characters, at most ${MAX_TEXT_LENGTH} characters`
+  })
 )
 
 /**

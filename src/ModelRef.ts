@@ -47,8 +47,18 @@ const PREFIX = `${PROVIDER_ID}/`
 // dangerous to echo to a terminal.
 const WHITESPACE = /\s/
 
+/**
+ * The longest model id, in characters. Live ids are `org/name` repository names (the longest seen: 44); a cap keeps one
+ * absurd id in a server's answer or a config file from filling every table, cache file and message it is written to.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const MAX_MODEL_ID_LENGTH = 256
+
 const checkId = (input: string, id: string): InvalidModelRef | undefined => {
   if (id.length === 0) return new InvalidModelRef({ input, reason: "EmptyId" })
+  if (id.length > MAX_MODEL_ID_LENGTH) return new InvalidModelRef({ input, reason: "TooLong" })
   if (!isPrintable(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
   if (WHITESPACE.test(id)) return new InvalidModelRef({ input, reason: "Whitespace" })
   return undefined

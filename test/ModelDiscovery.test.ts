@@ -16,7 +16,9 @@ import * as TestClock from "effect/TestClock"
 import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import { DiscoveryError } from "../src/ChutesError.js"
 import * as ChutesSettings from "../src/ChutesSettings.js"
+import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
+import * as ModelRef from "../src/ModelRef.js"
 import * as Capture from "./support/capture.js"
 import { capture, json, type Scripted, scriptedClient } from "./support/http.js"
 
@@ -106,6 +108,24 @@ describe("decoding the real capture", () => {
     assert.deepStrictEqual(result.models.map((m) => [m.id, m.contextWindow]), [["a/one", 1000], ["a/four", 2000]])
     assert.deepStrictEqual(result.models[0]!.input, ["text"])
     assert.strictEqual(result.skipped, 4)
+  })
+
+  it("an absurdly long id, name or owner skips its item (the rest of the catalog is kept)", () => {
+    const long = "a/" + "x".repeat(ModelCatalog.MAX_MODEL_ID_LENGTH - 1)
+    const body = JSON.stringify({
+      object: "list",
+      data: [
+        { id: "a/" + "x".repeat(ModelCatalog.MAX_MODEL_ID_LENGTH - 2), max_model_len: 1000 },
+        { id: long, max_model_len: 1000 },
+        { id: "long/" + "A".repeat(1_000_000), max_model_len: 1000 },
+        { id: "a/named", max_model_len: 1000, owned_by: "o".repeat(ModelCatalog.MAX_TEXT_LENGTH + 1) },
+        { id: "a/fine", max_model_len: 1000, owned_by: "o".repeat(ModelCatalog.MAX_TEXT_LENGTH) }
+      ]
+    })
+    const result = Either.getOrThrow(ModelDiscovery.decodeCatalog(body))
+    assert.deepStrictEqual(result.models.map((m) => m.id.length), [ModelCatalog.MAX_MODEL_ID_LENGTH, 6])
+    assert.strictEqual(result.skipped, 3)
+    assert.isTrue(Either.isLeft(ModelRef.fromId(long)), "not addressable as a ref either")
   })
 
   it("input modalities: the known ones in their order, else text only", () => {

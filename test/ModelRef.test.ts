@@ -36,6 +36,7 @@ describe("ModelRef.parse", () => {
     ["", "Empty", "Model ref is empty"],
     ["   ", "Empty", "Model ref is empty"],
     ["chutes/", "EmptyId", "has no model id"],
+    ["chutes/a/" + "x".repeat(ModelRef.MAX_MODEL_ID_LENGTH - 1), "TooLong", "longer than 256 characters"],
     ["chutes/zai-org/GLM 4.7", "Whitespace", "contains whitespace"],
     ["chutes/zai\u0000org", "ControlCharacter", "control character"],
     ["chutes/zai\u001b[31m", "ControlCharacter", "control character"],
@@ -43,6 +44,13 @@ describe("ModelRef.parse", () => {
     ["/zai-org/GLM-4.7-TEE", "MissingProvider", "has no provider"],
     ["GLM-4.7-TEE", "MissingProvider", "has no provider"]
   ]
+  it("accepts an id of exactly MAX_MODEL_ID_LENGTH characters; quotes a long input cut short", () => {
+    assert.isTrue(Either.isRight(ModelRef.parse("chutes/a/" + "x".repeat(ModelRef.MAX_MODEL_ID_LENGTH - 2))))
+    const parsed = ModelRef.parse("chutes/" + "A".repeat(100_000))
+    assert.isTrue(Either.isLeft(parsed) && parsed.left.reason === "TooLong")
+    if (Either.isLeft(parsed)) assert.isBelow(parsed.left.message.length, 300)
+  })
+
   for (const [input, reason, text] of invalid) {
     it(`refuses ${JSON.stringify(input)} with ${reason}`, () => {
       const parsed = ModelRef.parse(input)
