@@ -10,6 +10,7 @@ import * as Stream from "effect/Stream"
 import * as ChutesAiError from "../../src/ai/ChutesAiError.js"
 import type * as ChutesLanguageModel from "../../src/ai/ChutesLanguageModel.js"
 import * as ChatResponse from "../../src/ai/internal/chatResponse.js"
+import * as Cost from "../../src/ai/internal/cost.js"
 import * as Sse from "../../src/ai/internal/sse.js"
 
 const info: ChutesLanguageModel.ResponseInfo = {
@@ -302,6 +303,31 @@ describe("stream assembler", () => {
       assert.instanceOf(error, AiError.MalformedOutput)
       assert.strictEqual(ChutesAiError.kind(error), "InvalidToolArguments")
       assert.include(error.description, "\"f\"")
+    }))
+
+  it("the invocation id header: a plain id as sent, anything else escaped and cut short", () => {
+    const id = "3f0c9a2e-5b1d-4c7e-9a8f-0123456789ab"
+    assert.strictEqual(Cost.headerFacts({ "x-chutes-invocationid": id }).invocationId, id)
+    const hostile = Cost.headerFacts({ "x-chutes-invocationid": "id\u009b31m\u009d0;PWN\u009c" + "x".repeat(15_000) })
+    assert.notMatch(hostile.invocationId ?? "", /[\u0080-\u009f]/)
+    assert.include(hostile.invocationId, "id\\u009b31m")
+    assert.isBelow(hostile.invocationId?.length ?? Infinity, 200)
+  })
+
+  it.effect("a hostile tool name in the InvalidToolArguments message: escaped and cut short", () =>
+    Effect.gen(function*() {
+      const name = "\u001b]0;PWNED\u0007\u202Eevil\u009b31m" + "n".repeat(100_000)
+      const text = sse(
+        chunk({ tool_calls: [{ index: 0, id: "c", function: { name, arguments: "{\"a\":" } }] }),
+        finishChunk("tool_calls"),
+        "[DONE]"
+      )
+      const error = yield* Effect.flip(assemble(text, 1000))
+      assert.strictEqual(ChutesAiError.kind(error), "InvalidToolArguments")
+      const description = error.description ?? ""
+      assert.notMatch(description, /[\u001b\u0007\u202e\u009b]/)
+      assert.include(description, "\\u202e")
+      assert.isBelow(description.length, 600)
     }))
 
   it.effect("a stream that ends before the model finished fails with StreamTruncated", () =>

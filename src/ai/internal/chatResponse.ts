@@ -263,7 +263,7 @@ const parseArgumentsEither = (
     return Either.left(outputError(
       method,
       "InvalidToolArguments",
-      `The arguments of tool call ${JSON.stringify(name)} are not valid JSON (${
+      `The arguments of tool call ${excerpt(JSON.stringify(name), 80)} are not valid JSON (${
         cause instanceof Error ? excerpt(cause.message, 120) : "parse error"
       }): ${excerpt(args, 200)}`
     ))

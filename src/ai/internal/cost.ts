@@ -12,6 +12,7 @@
 import type * as Response from "@effect/ai/Response"
 import type * as ModelCatalog from "../../ModelCatalog.js"
 import type { CallCost, QuotaHeaders } from "../ChutesLanguageModel.js"
+import { excerpt } from "../../internal/redact.js"
 import type { ModelTarget } from "./chatRequest.js"
 
 /** The facts of a 2xx answer's headers: who served it, the quota counter and the rate limits. */
@@ -31,13 +32,20 @@ const integer = (value: string | undefined): number | undefined => {
 const rateLimit = (value: string | undefined): number | "unlimited" | undefined =>
   value !== undefined && /^\s*inf\s*$/i.test(value) ? "unlimited" : integer(value)
 
+/**
+ * The `X-Chutes-InvocationID` header as it is safe to show: a UUID as sent; anything else (a header is server text like
+ * any other) scrubbed, escaped and cut short, for it goes into messages, metadata and span attributes.
+ */
+const invocationId = (value: string | undefined): string | undefined =>
+  value === undefined || /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : excerpt(value, 100)
+
 /** The `X-Chutes-*` headers of a 2xx answer (lower-case names, as the platform gives them). */
 export const headerFacts = (headers: Readonly<Record<string, string | undefined>>): HeaderFacts => {
   const total = integer(headers["x-chutes-quota-total"])
   const used = integer(headers["x-chutes-quota-used"])
   const remaining = integer(headers["x-chutes-quota-remaining"])
   return {
-    invocationId: headers["x-chutes-invocationid"],
+    invocationId: invocationId(headers["x-chutes-invocationid"]),
     quota: total !== undefined && used !== undefined
       ? { total, used, remaining: remaining ?? Math.max(0, total - used) }
       : undefined,
