@@ -120,7 +120,9 @@ export const OAUTH_FALLBACK_PROFILE_ID = `${PROVIDER}:oauth`
 
 /**
  * The profile id of a sign-in: OAuth `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (at most 64
- * characters; no name, or nothing left of it, gives `chutes:oauth`), API key `chutes:default`.
+ * characters; no name, or nothing left of it, gives `chutes:oauth`), API key `chutes:default`. A user named `default`
+ * or `oauth` (in any case) gets `chutes:user-default` / `chutes:user-oauth`: a sign-in never takes the API key's id
+ * or the one of a sign-in whose user is unknown, so it cannot replace them.
  *
  * @since 0.1.0
  * @category utils
@@ -134,7 +136,10 @@ export const profileIdFor = (
     .replace(/[^A-Za-z0-9._-]+/g, "-")
     .replace(/^[.-]+|[.-]+$/g, "")
     .slice(0, 64)
-  return safe.length > 0 && /[A-Za-z0-9]/.test(safe) ? `${PROVIDER}:${safe}` : OAUTH_FALLBACK_PROFILE_ID
+  if (safe.length === 0 || !/[A-Za-z0-9]/.test(safe)) return OAUTH_FALLBACK_PROFILE_ID
+  const id = `${PROVIDER}:${safe}`
+  const reserved = [API_KEY_PROFILE_ID, OAUTH_FALLBACK_PROFILE_ID].some((taken) => taken.toLowerCase() === id.toLowerCase())
+  return reserved ? `${PROVIDER}:user-${safe}` : id
 }
 
 /**

@@ -670,6 +670,11 @@ describe("completeLogin and profiles", () => {
     assert.strictEqual(profileIdFor({ username: "a b\nc" }), "chutes:a-b-c")
     assert.strictEqual(profileIdFor({ username: "x".repeat(100) }), `chutes:${"x".repeat(64)}`)
     assert.strictEqual(profileIdFor({ username: "..." }), "chutes:oauth")
+    // Never the API key's id, nor the one of a sign-in whose user is unknown: a sign-in cannot replace them.
+    assert.strictEqual(profileIdFor({ username: "default" }), "chutes:user-default")
+    assert.strictEqual(profileIdFor({ username: " Default " }), "chutes:user-Default")
+    assert.strictEqual(profileIdFor({ username: "oauth" }), "chutes:user-oauth")
+    assert.strictEqual(profileIdFor({ username: "defaults" }), "chutes:defaults")
     assert.strictEqual(profileIdFor({ username: "" }), "chutes:oauth")
     assert.strictEqual(profileIdFor({ sub: "user-1" }), "chutes:oauth")
     assert.strictEqual(profileIdFor(undefined), "chutes:oauth")
