@@ -402,6 +402,7 @@ export const makeStored = (
     const retryRefreshMillis = Duration.toMillis(options.retryRefreshAfter ?? Duration.seconds(30))
     const order = options.order ?? Option.getOrUndefined(yield* Effect.orDie(authOrderConfig))
     const unsaved = UnsavedTokens.make(store)
+    yield* Effect.addFinalizer(() => unsaved.close)
     const cooldowns = ProfileCooldowns.make(store.cooldowns)
     /** Failed refreshes per profile: the error, until when it stands, and the refresh token it was for. */
     const failures = new Map<string, { readonly error: CredentialsError; readonly until: number; readonly refresh: string }>()

@@ -137,6 +137,63 @@ describe("a refresh whose write fails", () => {
       assert.strictEqual(s.fake.counters.invalidGrant, 0)
     }))
 
+  it.scopedLive("when the credentials are closed: a last write, and an error-level line for tokens still unsaved", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const failing = { on: true }
+      const flaky = Layer.effect(
+        AuthProfileStore.AuthProfileStore,
+        Effect.map(AuthProfileStore.makeFile(s.storePath), (inner): AuthProfileStore.Service => ({
+          ...inner,
+          modify: (f) =>
+            inner.modify((current) =>
+              Effect.flatMap(f(current), ([result, changes]) =>
+                failing.on && changes.length > 0
+                  ? Effect.fail(new StoreError({ reason: "Io", path: inner.location, detail: "ENOSPC (simulated)" }))
+                  : Effect.succeed([result, changes] as const))
+            )
+        }))
+      ).pipe(Layer.provide(platform))
+      const logs: Array<{ readonly level: string; readonly text: string }> = []
+      const leveled = Effect.provide(
+        Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ logLevel, message }) => void logs.push({ level: logLevel.label, text: String(message) }))
+        )
+      )
+      const refreshOnce = Effect.flatMap(ChutesCredentials.ChutesCredentials, (credentials) => credentials.get).pipe(
+        Effect.provide(credentialsLayer(s, flaky)),
+        withEnv(s.env),
+        leveled
+      )
+      const lost = (level: string) =>
+        logs.some((line) =>
+          line.level === level && line.text.includes("profile chutes:alice") && line.text.includes("needs a new sign-in")
+        )
+
+      // The disk stays full to the end (a CLI run that refreshed): the last write fails too, and an error says so.
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": s.profile } }), { mode: 0o600 })
+      const first = secretOf(yield* refreshOnce)
+      assert.notStrictEqual(first, s.profile.access)
+      assert.strictEqual(storedProfile(s).refresh, s.profile.refresh, "nothing written")
+      assert.isTrue(lost("ERROR"), JSON.stringify(logs))
+
+      // The disk is back before the end: the last write lands, and no error.
+      logs.length = 0
+      const tokens = s.fake.issueTokens()
+      const fresh = { ...s.profile, access: tokens.access, refresh: tokens.refresh }
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": fresh } }), { mode: 0o600 })
+      const second = yield* Effect.flatMap(ChutesCredentials.ChutesCredentials, (credentials) =>
+        Effect.zipLeft(credentials.get, Effect.sync(() => (failing.on = false)))).pipe(
+          Effect.provide(credentialsLayer(s, flaky)),
+          withEnv(s.env),
+          leveled
+        )
+      assert.strictEqual(storedProfile(s).access, secretOf(second), "written when the credentials were closed")
+      assert.isFalse(lost("ERROR"), JSON.stringify(logs))
+      assert.isTrue(logs.some((line) => line.text.includes("saved the refreshed OAuth tokens of profile chutes:alice")))
+    }))
+
   it.scopedLive("a store turned into version 2 by hand during the refresh stays as it is; the new tokens are kept in memory", () =>
     Effect.gen(function*() {
       const s = yield* setup

@@ -25,6 +25,12 @@ export interface UnsavedTokens {
   readonly written: (id: string) => void
   /** Tries again to write what is kept; a failure waits for the next try. */
   readonly save: Effect.Effect<void>
+  /**
+   * When the process is done with the credentials (their layer's scope closes): a last try to write what is kept, and an
+   * error-level log line for each profile still unsaved — its sign-in ends with the process (a CLI run, a script), and
+   * a warning would not be seen where only errors are shown.
+   */
+  readonly close: Effect.Effect<void>
 }
 
 export const make = (store: AuthProfileStore.Service): UnsavedTokens => {
@@ -60,10 +66,25 @@ export const make = (store: AuthProfileStore.Service): UnsavedTokens => {
         )
       ), { discard: true })
   )
+  const close = Effect.suspend(() =>
+    unsaved.size === 0 ? Effect.void : Effect.zipRight(
+      save,
+      // After the try: what it wrote is no longer kept.
+      Effect.suspend(() =>
+        Effect.forEach(unsaved.keys(), (id) =>
+          Effect.logError(
+            `the refreshed OAuth tokens of profile ${id} could not be written to ${store.location}, and this process ` +
+              `is ending: the identity provider no longer accepts the stored refresh token, so the profile needs a new ` +
+              `sign-in ("effect-chutes onboard --auth-choice chutes") once the store can be written again`
+          ), { discard: true })
+      )
+    )
+  )
   return {
     over,
     keep: (id, entry) => void unsaved.set(id, entry),
     written: (id) => void unsaved.delete(id),
-    save: Effect.suspend(() => (unsaved.size === 0 ? Effect.void : save))
+    save: Effect.suspend(() => (unsaved.size === 0 ? Effect.void : save)),
+    close
   }
 }
