@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as ChutesCredentials from "./ChutesCredentials.js"
-import type { AccountError, CredentialsError } from "./ChutesError.js"
+import { AccountError, type CredentialsError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
 import * as AccountHttp from "./internal/accountHttp.js"
 import * as Wire from "./internal/accountWire.js"
@@ -134,6 +134,11 @@ export interface UsageOptions {
   readonly perChute?: boolean | undefined
   /** Buckets per request (`limit`). Default 24. */
   readonly pageSize?: number | undefined
+  /**
+   * The most buckets read: past it the stream fails with `TooLarge` (a server whose `total` never ends would otherwise
+   * page forever). Default 200,000: 90 days of hourly buckets for some 90 chutes.
+   */
+  readonly maxBuckets?: number | undefined
 }
 
 /**
@@ -282,15 +287,29 @@ export const make: Effect.Effect<
       ...(options.since !== undefined ? [["start_date", Wire.naiveUtc(options.since)] as const] : []),
       ...(options.until !== undefined ? [["end_date", Wire.naiveUtc(options.until)] as const] : [])
     ]
-    return Stream.paginateChunkEffect(0, (page: number) =>
-      get("/users/me/usage", Wire.UsagePageWire, [["page", String(page)], ["limit", String(limit)], ...filters]).pipe(
+    const maxBuckets = Math.max(1, Math.floor(options.maxBuckets ?? 200_000))
+    const path = "/users/me/usage"
+    const url = `${settings.idpBaseUrl}${path}`
+    return Stream.paginateChunkEffect({ page: 0, read: 0 }, ({ page, read }) =>
+      get(path, Wire.UsagePageWire, [["page", String(page)], ["limit", String(limit)], ...filters]).pipe(
         span("usage"),
-        Effect.map((body) => {
+        Effect.flatMap((body) => {
+          // A server that ignores `page` would send the same page forever: its answer says which page it is.
+          if (body.page != null && body.page !== page) {
+            return Effect.fail(
+              new AccountError({ reason: "Decode", url, status: 200, detail: `page ${body.page} came for page ${page}` })
+            )
+          }
+          if (read + body.items.length > maxBuckets) {
+            return Effect.fail(
+              new AccountError({ reason: "TooLarge", url, status: 200, detail: `more than ${maxBuckets} buckets (maxBuckets)` })
+            )
+          }
           // The service's own `limit` decides where the pages end, should it cap the one asked for.
           const size = body.limit != null && body.limit > 0 ? body.limit : limit
           const more = body.items.length > 0 && (page + 1) * size < body.total
-          const next = more ? Option.some(page + 1) : Option.none()
-          return [Chunk.fromIterable(body.items.map(Wire.toBucket)), next] as const
+          const next = more ? Option.some({ page: page + 1, read: read + body.items.length }) : Option.none()
+          return Effect.succeed([Chunk.fromIterable(body.items.map(Wire.toBucket)), next] as const)
         })
       ))
   }

@@ -287,6 +287,28 @@ describe("ChutesAccount.usage", () => {
       assert.strictEqual(accountRequests(fake).length, 3)
     }))
 
+  it.scopedLive("a server whose pages never end: the page it names, else maxBuckets, ends the stream with a typed error", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const items = rows(12)
+      // Page 0 for every request, saying there are 10^15 buckets: a server that ignores `page`.
+      fake.fault({ _tag: "Body", route: "account", status: 200, body: JSON.stringify({ total: 1e15, page: 0, limit: 24, items }) })
+      const repeated = failure(yield* Effect.either(withAccount(fake, (account) => Stream.runCollect(account.usage()))))
+      assert.strictEqual(repeated.reason, "Decode")
+      assert.include(repeated.message, "page 0 came for page 1")
+      assert.strictEqual(accountRequests(fake).length, 2)
+
+      // The same without `page`: maxBuckets ends it.
+      fake.reset()
+      fake.fault({ _tag: "Body", route: "account", status: 200, body: JSON.stringify({ total: 1e15, limit: 24, items }) })
+      const endless = failure(
+        yield* Effect.either(withAccount(fake, (account) => Stream.runCollect(account.usage({ maxBuckets: 100 }))))
+      )
+      assert.strictEqual(endless.reason, "TooLarge")
+      assert.include(endless.message, "more than 100 buckets")
+      assert.strictEqual(accountRequests(fake).length, 5, "four pages of 24 read, the fifth would pass 100")
+    }))
+
   it.scopedLive("a stream stops reading pages when the consumer stops", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make({ account: { usage: rows(100) } })
