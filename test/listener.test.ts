@@ -453,6 +453,41 @@ describe("callback listener: a local process cannot hold it open", () => {
       assert.strictEqual(yield* extra.closed, "closed, 0 more bytes", "a fifth connection is dropped at once")
       assert.strictEqual(yield* held[0]!.request("/x"), "HTTP/1.1 404 Not Found", "the first four are still served")
     }).pipe(Effect.scoped))
+
+  it.live("a connection that trickles an endless body or endless headers is dropped at requestTimeout", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const listener = yield* callbackListener(`http://127.0.0.1:${port}/cb`, "s", { requestTimeout: "300 millis" })
+      /** A socket that writes `first`, then `next` every 50 ms; resolves with the milliseconds until the server closed it. */
+      const trickle = (first: string, next: string) =>
+        Effect.async<number>((resume) => {
+          const started = Date.now()
+          const socket = Net.connect(port, "127.0.0.1", () => socket.write(first))
+          const timer = setInterval(() => socket.writable && socket.write(next), 50)
+          socket.on("data", () => {})
+          socket.on("close", () => {
+            clearInterval(timer)
+            resume(Effect.succeed(Date.now() - started))
+          })
+          socket.on("error", () => {})
+          return Effect.sync(() => {
+            clearInterval(timer)
+            socket.destroy()
+          })
+        })
+      const host = `Host: 127.0.0.1:${port}\r\n`
+      const [body, headers] = yield* Effect.all([
+        trickle(`POST /cb HTTP/1.1\r\n${host}Transfer-Encoding: chunked\r\n\r\n`, "1\r\nx\r\n"),
+        trickle(`GET /cb?code=c&state=s HTTP/1.1\r\n${host}`, "X-Padding: y\r\n")
+      ], { concurrency: 2 }).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "still open after 5 s" }))
+      // 300 ms, checked every 300 ms: dropped well before the 10 s idle timeout (which the trickle keeps resetting).
+      assert.isBelow(body, 3_000)
+      assert.isBelow(headers, 3_000)
+      // The callback still comes through.
+      assert.strictEqual(statusOf(yield* rawRequest(port, "GET", "/cb?code=c1&state=s")), 200)
+      const code = yield* listener.waitForCode
+      assert.strictEqual(Redacted.value(code.code), "c1")
+    }).pipe(Effect.scoped))
 })
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -174,6 +174,11 @@ export interface ListenerOptions {
   readonly closeGrace?: Duration.DurationInput | undefined
   /** The most connections held at once; more are dropped as they arrive. Default 16. */
   readonly maxConnections?: number | undefined
+  /**
+   * The longest a connection may take to send a whole request, headers and body (a browser sends its callback at
+   * once); a connection over it is dropped, so one that trickles bytes cannot hold the listener. Default 10 s.
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**

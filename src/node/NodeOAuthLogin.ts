@@ -219,7 +219,14 @@ const closeWithinGrace = (server: Http.Server, graceMillis: number): Promise<voi
  * the moment their requests arrive, so that the last one's flush drops what is left at once.
  */
 const boundedServer = (options: ListenerOptions, graceMillis: number) => {
-  const server = Http.createServer()
+  // A request not complete within `requestTimeout` (headers included: a trickle of bytes resets no idle timer) is
+  // dropped; Node checks every `connectionsCheckingInterval`.
+  const requestMillis = Math.max(1, Duration.toMillis(Duration.decode(options.requestTimeout ?? IDLE_SOCKET_MILLIS)))
+  const server = Http.createServer({
+    requestTimeout: requestMillis,
+    headersTimeout: requestMillis,
+    connectionsCheckingInterval: Math.min(1_000, requestMillis)
+  })
   // Node drops connections past the cap as they arrive; a connection silent both ways is dropped after a while
   // (the server has no 'timeout' listener, so Node destroys the socket).
   server.maxConnections = Math.max(1, Math.floor(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS))
