@@ -11,8 +11,25 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { withoutSecrets } from "../internal/redact.js"
 import { answer, commandOf, main } from "./main.js"
 import { failure, withCliLogging } from "./render.js"
+
+/** The environment's secrets a command may read. */
+const SECRET_ENV = ["CHUTES_API_KEY", "CHUTES_OAUTH_TOKEN", "CHUTES_CLIENT_SECRET"] as const
+
+/**
+ * The secrets a command line carries — the value of `--chutes-api-key` — and the environment's: a usage error quotes
+ * the arguments it did not take, and the scrub only knows the shape of Chutes keys.
+ */
+const secretsOf = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv): ReadonlyArray<string> => {
+  const secrets: Array<string> = SECRET_ENV.flatMap((name) => env[name] ?? [])
+  argv.forEach((arg, i) => {
+    if (arg === "--chutes-api-key" && argv[i + 1] !== undefined) secrets.push(argv[i + 1]!)
+    else if (arg.startsWith("--chutes-api-key=")) secrets.push(arg.slice("--chutes-api-key=".length))
+  })
+  return secrets
+}
 
 /** What a command line runs: the help, or the command with the Node services (loaded only then). */
 const program = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown> =>
@@ -28,6 +45,6 @@ export const start = (argv: ReadonlyArray<string>): Promise<void> =>
       return
     }
     const { code, text } = failure(exit.cause, commandOf(argv))
-    process.stderr.write(text)
+    process.stderr.write(withoutSecrets(text, secretsOf(argv, process.env)))
     process.exitCode = code
   })

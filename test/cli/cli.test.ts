@@ -208,6 +208,17 @@ describe("onboard --auth-choice chutes-api-key", () => {
     assert.isFalse(existsSync(home.state), "nothing written, not even the state dir")
   })
 
+  it("a usage error quoting a key of no known shape does not print it", async () => {
+    const home = makeHome()
+    const odd = "MyOwnGatewayKey" + "5d2b".repeat(6) + "Kw"
+    const twice = await cli(home, ["onboard", "--auth-choice", "chutes-api-key", `--chutes-api-key=${odd}`, `--chutes-api-key=${odd}`])
+    assert.strictEqual(twice.code, 2)
+    assert.include(twice.stderr, "<redacted>")
+    const stray = await cli(home, ["onboard", "--auth-choice", "chutes-api-key", odd], { env: { CHUTES_API_KEY: odd } })
+    assert.strictEqual(stray.code, 2)
+    for (const run of [twice, stray]) assertNoSecrets(run, [odd, odd.slice(0, 12), odd.slice(-12)])
+  })
+
   it("CHUTES_API_KEY is used without a terminal; the flag --state-dir wins over CHUTES_STATE_DIR", async () => {
     const home = makeHome()
     const elsewhere = join(home.home, "elsewhere")
