@@ -252,6 +252,33 @@ describe("no refresh token lost to a failed write: limits on load, a typed error
   })
 })
 
+describe("a number that JSON would write back changed", () => {
+  // `1e400` is read as Infinity (written back as null), 12345678901234567890 as 12345678901234567168 (written back as
+  // 12345678901234567000): rewriting the file would silently change another tool's data.
+  const lossy = [
+    ["an integer past 2^53", `"accountId":12345678901234567890`, "an integer past 2^53"],
+    ["a number past 1.8e308", `"expires":1e400`, "a number too large for JSON"]
+  ] as const
+  for (const [name, field, detail] of lossy) {
+    it.live(`${name} in another tool's profile: the store reads, a write is refused (Corrupt), the bytes kept`, () =>
+      Effect.gen(function*() {
+        const path = storePath()
+        const text = `${JSON.stringify(example).slice(0, -2)},"openai:x":{"provider":"openai",${field}}}}`
+        writeFileSync(path, text, { mode: 0o600 })
+        const store = yield* fileStore(path)
+        const set = yield* store.load
+        assert.isTrue(set.profiles.has("chutes:alice"), "reading still works")
+        const error = storeError(
+          yield* Effect.flip(store.upsert("chutes:alice", { ...alice, access: "cak_rotated_0002" })),
+          "Corrupt"
+        )
+        assert.include(error.message, detail)
+        assert.include(error.message, "not rewritten")
+        assert.strictEqual(readFileSync(path, "utf8"), text)
+      }))
+  }
+})
+
 describe("a store edited during an update is re-checked under the lock right before the write", () => {
   const editDuring = (path: string, edit: () => void) =>
     Effect.flatMap(fileStore(path), (store) =>

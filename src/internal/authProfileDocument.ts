@@ -11,7 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { StoreError } from "../ChutesError.js"
 import { formatBytes } from "./filePolicy.js"
-import { depthExceeds } from "./jsonDepth.js"
+import { depthExceeds, unwritableNumber } from "./jsonDepth.js"
 import { excerpt } from "./redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -398,9 +398,14 @@ export const replacements = (set: ProfileSet, changes: ReadonlyArray<ProfileChan
  * @since 0.2.0
  * @category encoding
  */
-export const encodeEither = (set: ProfileSet, path: string): Either.Either<string, StoreError> =>
-  Either.try({
-    try: () => encode(set),
+export const encodeEither = (set: ProfileSet, path: string): Either.Either<string, StoreError> => {
+  const document = toDocument(set)
+  // A number read from the file that would be written back changed: the write is refused, the file kept as it is.
+  const lossy = unwritableNumber(document)
+  if (lossy !== undefined) return Either.left(corrupt(path, `it holds ${lossy}; it is not rewritten`))
+  return Either.try({
+    try: () => `${JSON.stringify(document, null, 2)}\n`,
     catch: (error) =>
       corrupt(path, `it could not be encoded (${error instanceof Error ? excerpt(error.message, 80) : "unknown"})`)
   })
+}

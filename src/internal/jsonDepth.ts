@@ -1,6 +1,7 @@
 /**
- * Nesting depth of parsed JSON, measured without recursion: `JSON.parse` accepts any depth, but `JSON.stringify` and
- * recursive walkers overflow the stack on a value nested a few thousand levels deep (5,000 is enough in V8).
+ * Checks of parsed JSON that a write back depends on, made without recursion: its nesting depth (`JSON.parse` accepts
+ * any depth, but `JSON.stringify` and recursive walkers overflow the stack on a value nested a few thousand levels
+ * deep — 5,000 is enough in V8) and numbers it cannot write back as they were read.
  *
  * @internal
  */
@@ -15,4 +16,22 @@ export const depthExceeds = (value: unknown, max: number): boolean => {
     for (const child of Object.values(current)) stack.push([child, depth + 1])
   }
   return false
+}
+
+/**
+ * The first number in `value` that JSON cannot write back as it was read, described; `undefined` when there is none. A
+ * number past ±1.8e308 was parsed as `Infinity` (written back as `null`); an integer past 2^53 lost digits when it was
+ * parsed (12345678901234567890 would be written back as 12345678901234567000).
+ */
+export const unwritableNumber = (value: unknown): string | undefined => {
+  const stack: Array<unknown> = [value]
+  while (stack.length > 0) {
+    const current = stack.pop()
+    if (typeof current === "number") {
+      if (!Number.isFinite(current)) return "a number too large for JSON"
+      if (Number.isInteger(current) && !Number.isSafeInteger(current)) return "an integer past 2^53, which JSON rounds"
+    }
+    if (typeof current === "object" && current !== null) for (const child of Object.values(current)) stack.push(child)
+  }
+  return undefined
 }
