@@ -11,7 +11,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { withoutSecrets } from "../internal/redact.js"
+import { withoutOccurrences } from "../internal/redact.js"
 import { answer, commandOf, main } from "./main.js"
 import { failure, withCliLogging } from "./render.js"
 
@@ -20,7 +20,8 @@ const SECRET_ENV = ["CHUTES_API_KEY", "CHUTES_OAUTH_TOKEN", "CHUTES_CLIENT_SECRE
 
 /**
  * The secrets a command line carries — the value of `--chutes-api-key` — and the environment's: a usage error quotes
- * the arguments it did not take, and the scrub only knows the shape of Chutes keys.
+ * the arguments it did not take whole, and the scrub only knows the shape of Chutes keys. (Whole occurrences only: a
+ * key someone typed may share words with the message.)
  */
 const secretsOf = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv): ReadonlyArray<string> => {
   const secrets: Array<string> = SECRET_ENV.flatMap((name) => env[name] ?? [])
@@ -45,6 +46,6 @@ export const start = (argv: ReadonlyArray<string>): Promise<void> =>
       return
     }
     const { code, text } = failure(exit.cause, commandOf(argv))
-    process.stderr.write(withoutSecrets(text, secretsOf(argv, process.env)))
+    process.stderr.write(withoutOccurrences(text, secretsOf(argv, process.env)))
     process.exitCode = code
   })

@@ -118,6 +118,19 @@ const markPieces = (text: string, secret: string, marks: Array<boolean>): void =
 }
 
 /**
+ * Every whole occurrence of a known secret (of 4 characters or more) cut out of text, pieces left: for text that
+ * quotes what it was given whole (a usage error quoting an argument), where the piece search of `withoutSecrets`
+ * could cut ordinary words that also occur in a secret someone chose.
+ */
+export const withoutOccurrences = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join("<redacted>")
+  }
+  return out
+}
+
+/**
  * Cuts the values the SDK knows to be secret (a client secret, a code, a verifier, tokens) out of text, whatever
  * their shape — `scrub` only knows the shapes of Chutes tokens. Every whole occurrence becomes `<redacted>`, in text
  * of any length; in text up to 4 KiB (messages and excerpts: call it again on the excerpt of a longer text) so does
@@ -126,10 +139,7 @@ const markPieces = (text: string, secret: string, marks: Array<boolean>): void =
  */
 export const withoutSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
   const known = secrets.filter((secret) => secret.length >= 4).sort((a, b) => b.length - a.length)
-  let out = text
-  for (const secret of known) {
-    if (out.includes(secret)) out = out.split(secret).join("<redacted>")
-  }
+  const out = withoutOccurrences(text, known)
   if (out.length > PIECE_SEARCH_LIMIT) return out
   const marks = new Array<boolean>(out.length).fill(false)
   for (const secret of known) {
