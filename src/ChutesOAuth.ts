@@ -55,6 +55,7 @@ import {
 import { answerOk, makeSend, secretsOf, withoutKnownSecrets } from "./internal/oauthHttp.js"
 import { decodeTokenResponse, decodeUserInfo, type TokenSet, type UserInfo } from "./internal/oauthTokens.js"
 import { withoutSecrets } from "./internal/redact.js"
+import { isPrintable } from "./ModelRef.js"
 
 /**
  * The app settings (`appFromEnv`, `appConfig`, the defaults), the client a stored profile refreshes with
@@ -311,9 +312,13 @@ const readUserInfo = (
   known: ReadonlyArray<string>
 ): Effect.Effect<UserInfo, OAuthError> => {
   const secrets = [Redacted.value(access), ...known]
-  // A value the IdP built from a secret is not a user name (it would become the profile id, shown everywhere).
+  // A value the IdP built from a secret is not a user name (it would become the profile id, shown everywhere), nor
+  // is one with control characters or of more than 256 characters (it is stored, and shown by every tool that reads
+  // the store).
   const plain = (value: string | undefined): string | undefined =>
-    value !== undefined && withoutSecrets(value, secrets) === value ? value : undefined
+    value !== undefined && value.length <= 256 && isPrintable(value) && withoutSecrets(value, secrets) === value
+      ? value
+      : undefined
   const request = HttpClientRequest.get(`${idp.url}/idp/userinfo`).pipe(
     HttpClientRequest.acceptJson,
     HttpClientRequest.bearerToken(access)

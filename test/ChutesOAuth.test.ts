@@ -851,6 +851,22 @@ describe("an IdP that echoes the secrets it was sent (issue 13, item 9)", () => 
       )
       assert.deepStrictEqual(info, {})
     }))
+
+  it.effect("a user name with control characters, or of more than 256 characters, is not taken (nor stored)", () =>
+    Effect.gen(function*() {
+      for (const username of ["al\u001b]0;PWNED\u0007ice", "bob\u202Eevil", "c".repeat(257)]) {
+        const { layer } = oauthOver([json(200, { sub: "user-1", username })])
+        const info = yield* Effect.flatMap(ChutesOAuth.ChutesOAuth, (o) => o.userInfo(Redacted.make(ACCESS))).pipe(
+          Effect.provide(layer)
+        )
+        assert.deepStrictEqual(info, { sub: "user-1" }, JSON.stringify(username).slice(0, 40))
+      }
+      const { layer } = oauthOver([json(200, { sub: "user-1", username: "d".repeat(256) })])
+      const info = yield* Effect.flatMap(ChutesOAuth.ChutesOAuth, (o) => o.userInfo(Redacted.make(ACCESS))).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(info.username, "d".repeat(256))
+    }))
 })
 
 describe("against FakeChutes over loopback", () => {

@@ -48,7 +48,7 @@ import type * as ModelDiscovery from "../ModelDiscovery.js"
 import { Prompter } from "../OAuthLogin.js"
 import * as CooldownPolicy from "../internal/cooldownPolicy.js"
 import * as ProfileOrder from "../internal/profileOrder.js"
-import { printable } from "../internal/redact.js"
+import { display } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import { printJson } from "./account.js"
 import * as Cooldowns from "./cooldowns.js"
@@ -319,11 +319,11 @@ const printText = (
           c.source,
           kindLabel(c.kind),
           c.secret,
-          c.account !== null ? printable(c.account) : "-",
+          c.account !== null ? display(c.account) : "-",
           EXPIRY_WORDS[c.expiry],
           CHECK_WORDS[c.check],
           ...(cooling ? [c.cooldown?.description ?? ""] : []),
-          printable(c.detail)
+          display(c.detail, 300)
         ])
       ]
       for (const line of table(rows)) yield* out(line)
@@ -336,7 +336,7 @@ const printText = (
         output.authOrder === null
           ? "ORDER: stored OAuth profiles, then stored API keys" + coolingLast +
             " (set auth.order.chutes or CHUTES_AUTH_ORDER to choose)"
-          : `ORDER: ${output.authOrder.ids.map(printable).join(", ")} first (from ${
+          : `ORDER: ${output.authOrder.ids.map((id) => display(id)).join(", ")} first (from ${
             output.authOrder.from === "config" ? "auth.order.chutes in the config" : "CHUTES_AUTH_ORDER"
           }), then stored OAuth profiles, then stored API keys${coolingLast}`
       )

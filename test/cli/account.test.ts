@@ -152,6 +152,19 @@ describe("effect-chutes account (text)", () => {
       await hostile.close()
     }
   })
+
+  it("a user name of 200,000 characters is cut short on the terminal", async () => {
+    const hostile = await FakeChutes.start({ username: "u".repeat(200_000) })
+    try {
+      const text = await cli(["account"], {}, hostile)
+      assert.strictEqual(text.code, 0, text.stderr)
+      const line = text.stdout.split("\n").find((l) => l.startsWith("user: ")) ?? ""
+      assert.strictEqual(line, `user: ${"u".repeat(120)}…`)
+      assert.isBelow(text.stdout.length, 2_000)
+    } finally {
+      await hostile.close()
+    }
+  })
 })
 
 describe("effect-chutes account: who may read it", () => {
