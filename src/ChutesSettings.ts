@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { parseList as parseAuthOrder } from "./internal/profileOrder.js"
+import { displayUrl } from "./internal/redact.js"
 
 /**
  * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
@@ -270,7 +271,7 @@ export const unencryptedEndpoints = (settings: Settings): ReadonlyArray<string> 
     }
     return parsed.protocol === "https:" || isLoopbackHost(parsed.hostname)
       ? []
-      : [`The Chutes ${name} ${url} is not https: credentials sent to it travel unencrypted`]
+      : [`The Chutes ${name} ${displayUrl(url)} is not https: credentials sent to it travel unencrypted`]
   })
 
 /**

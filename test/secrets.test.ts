@@ -770,6 +770,40 @@ describe("secrets stay out of errors and logs: a credential of no known shape, e
     }).pipe(Effect.scoped))
 })
 
+describe("secrets stay out of errors, logs and spans: a base URL with a user name and password in it", () => {
+  it.live("discovery, a chat call and their failures show the URL without them", () =>
+    Effect.gen(function*() {
+      const t = yield* setup
+      const password = "BaseUrlPassword" + "4e8d".repeat(4)
+      t.learn("base URL password", password)
+      const withCredentials = t.fake.baseUrl.replace("http://", `http://gateway:${password}@`)
+      t.fake.fault({ _tag: "Status", route: "models", status: 500, body: { detail: "down" } })
+      t.fake.fault({ _tag: "Status", route: "chat", status: 500, body: { detail: "down" } })
+      const result = yield* t.run(
+        Effect.gen(function*() {
+          const provider = yield* ChutesProvider.ChutesProvider
+          const discovery = yield* Effect.flip(provider.discover)
+          const chat = yield* Effect.flip(LanguageModel.generateText({ prompt: "Hi" }))
+          return { discovery, chat }
+        }).pipe(
+          Effect.provide(ChutesLanguageModel.layer({ model: "zai-org/GLM-5-TEE", retry: { maxRetries: 0 } }))
+        ),
+        { CHUTES_API_KEY: FAKE_API_KEY, CHUTES_BASE_URL: withCredentials }
+      )
+      assert.isAbove(t.fake.requests.length, 1, "the requests went out")
+      assert.strictEqual(result.discovery._tag, "DiscoveryError")
+      assert.include(result.discovery.message, "http://<redacted>@127.0.0.1")
+      assert.strictEqual(result.chat._tag, "HttpResponseError")
+      if (result.chat._tag === "HttpResponseError") {
+        assert.include(result.chat.request.url, "http://<redacted>@127.0.0.1")
+      }
+      Capture.recordError(t.capture, "discover", result.discovery)
+      Capture.recordError(t.capture, "chat", result.chat)
+      assert.isTrue(hasEntry(t.capture, "span", /span ModelDiscovery\.fetch attribute chutes\.url/))
+      assertNoLeaks(t.capture, t.secrets)
+    }).pipe(Effect.scoped))
+})
+
 // ---------------------------------------------------------------------------------------------------------------------
 // The CLI
 // ---------------------------------------------------------------------------------------------------------------------
