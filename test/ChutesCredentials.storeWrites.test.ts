@@ -58,6 +58,22 @@ const credentialsLayer = (s: Setup, store: Layer.Layer<AuthProfileStore.AuthProf
     Layer.provide(platform)
   )
 
+/** The real file store at `s.storePath`, whose writes fail while `failing.on` (a full disk, say): nothing reaches the file. */
+const flakyStore = (s: Setup, failing: { readonly on: boolean }) =>
+  Layer.effect(
+    AuthProfileStore.AuthProfileStore,
+    Effect.map(AuthProfileStore.makeFile(s.storePath), (inner): AuthProfileStore.Service => ({
+      ...inner,
+      modify: (f) =>
+        inner.modify((current) =>
+          Effect.flatMap(f(current), ([result, changes]) =>
+            failing.on && changes.length > 0
+              ? Effect.fail(new StoreError({ reason: "Io", path: inner.location, detail: "ENOSPC (simulated)" }))
+              : Effect.succeed([result, changes] as const))
+        )
+    }))
+  ).pipe(Layer.provide(platform))
+
 const logsInto = (lines: Array<string>) =>
   Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(String(message)))))
 
@@ -92,21 +108,8 @@ describe("a refresh whose write fails", () => {
     Effect.gen(function*() {
       const s = yield* setup
       writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": s.profile } }), { mode: 0o600 })
-      // The real file store, whose writes fail while `failing` (a full disk, say): nothing reaches the file.
       const failing = { on: true }
-      const flaky = Layer.effect(
-        AuthProfileStore.AuthProfileStore,
-        Effect.map(AuthProfileStore.makeFile(s.storePath), (inner): AuthProfileStore.Service => ({
-          ...inner,
-          modify: (f) =>
-            inner.modify((current) =>
-              Effect.flatMap(f(current), ([result, changes]) =>
-                failing.on && changes.length > 0
-                  ? Effect.fail(new StoreError({ reason: "Io", path: inner.location, detail: "ENOSPC (simulated)" }))
-                  : Effect.succeed([result, changes] as const))
-            )
-        }))
-      ).pipe(Layer.provide(platform))
+      const flaky = flakyStore(s, failing)
       const logs: Array<string> = []
       yield* Effect.gen(function*() {
         const credentials = yield* ChutesCredentials.ChutesCredentials
@@ -141,19 +144,7 @@ describe("a refresh whose write fails", () => {
     Effect.gen(function*() {
       const s = yield* setup
       const failing = { on: true }
-      const flaky = Layer.effect(
-        AuthProfileStore.AuthProfileStore,
-        Effect.map(AuthProfileStore.makeFile(s.storePath), (inner): AuthProfileStore.Service => ({
-          ...inner,
-          modify: (f) =>
-            inner.modify((current) =>
-              Effect.flatMap(f(current), ([result, changes]) =>
-                failing.on && changes.length > 0
-                  ? Effect.fail(new StoreError({ reason: "Io", path: inner.location, detail: "ENOSPC (simulated)" }))
-                  : Effect.succeed([result, changes] as const))
-            )
-        }))
-      ).pipe(Layer.provide(platform))
+      const flaky = flakyStore(s, failing)
       const logs: Array<{ readonly level: string; readonly text: string }> = []
       const leveled = Effect.provide(
         Logger.replace(
