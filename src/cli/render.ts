@@ -182,6 +182,16 @@ const usageMessage = <E>(cause: Cause.Cause<E>): string | undefined => {
 }
 
 /**
+ * @effect/cli's words, mended: an unknown subcommand of a group is reported against the top level with the top-level
+ * list (`models nosuch` named `onboard`, `models`, …), and "a integer".
+ */
+const cliWording = (text: string, command: ReadonlyArray<string>): string =>
+  text
+    .replace(/^Invalid subcommand for effect-chutes - use one of .*$/s, (all) =>
+      command.length > 1 ? `Invalid subcommand for ${command.join(" ")}` : all)
+    .replace(/\bis not a integer\b/g, "is not an integer")
+
+/**
  * How a failed run ends: its exit code — 2 for usage (with a pointer to the command's `--help`), 130 when interrupted,
  * 1 otherwise — and the text for stderr, each line starting with "effect-chutes:" or a pointer.
  */
@@ -191,7 +201,7 @@ export const failure = <E>(
 ): { readonly code: number; readonly text: string } => {
   const usage = usageMessage(cause)
   if (usage !== undefined) {
-    return { code: 2, text: `effect-chutes: ${usage}\nSee "${[...command, "--help"].join(" ")}".\n` }
+    return { code: 2, text: `effect-chutes: ${cliWording(usage, command)}\nSee "${[...command, "--help"].join(" ")}".\n` }
   }
   return { code: Cause.isInterruptedOnly(cause) ? 130 : 1, text: `effect-chutes: ${renderCause(cause)}\n` }
 }

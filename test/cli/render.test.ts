@@ -56,6 +56,18 @@ describe("failure: exit code and message", () => {
     })
   })
 
+  it("@effect/cli's words mended: a group's unknown subcommand named against the group, \"an integer\"", () => {
+    const top = "Invalid subcommand for effect-chutes - use one of 'onboard', 'models', 'auth', 'account', 'usage'"
+    const text = (message: string, path: ReadonlyArray<string>) =>
+      failure(Cause.fail(ValidationError.commandMismatch(HelpDoc.p(message))), path).text
+    assert.strictEqual(
+      text(top, ["effect-chutes", "models"]),
+      "effect-chutes: Invalid subcommand for effect-chutes models\nSee \"effect-chutes models --help\".\n"
+    )
+    assert.strictEqual(text(top, ["effect-chutes"]), `effect-chutes: ${top}\nSee "effect-chutes --help".\n`)
+    assert.include(text("'abc' is not a integer", ["effect-chutes", "usage"]), "'abc' is not an integer")
+  })
+
   it("a sign-in that needs a terminal without one: 2 as well", () => {
     const result = failure(Cause.fail(new OAuthError({ reason: "NotInteractive", detail: "no terminal" })), command)
     assert.strictEqual(result.code, 2)
