@@ -35,7 +35,6 @@ import * as ModelCatalog from "./ModelCatalog.js"
 import * as ModelDiscovery from "./ModelDiscovery.js"
 import * as Auth from "./internal/auth.js"
 import * as ProfileOrder from "./internal/profileOrder.js"
-import { displayUrl } from "./internal/redact.js"
 import * as SingleFlight from "./internal/singleFlight.js"
 import * as ModelRef from "./ModelRef.js"
 import type * as PrivateFiles from "./PrivateFiles.js"
@@ -378,13 +377,9 @@ export const make = (options: Options = {}): Effect.Effect<
       Effect.provideService(ChutesCredentials.ChutesCredentials, credentials)
     )
 
-    // The platform's client spans stay (apps see their LLM calls), but no trace headers go to Chutes — and no spans at
-    // all for a base URL with a user name and password in it: theirs carry the full URL.
-    const unpropagated = HttpClient.withTracerPropagation(httpClient, false)
+    // The platform's client spans stay (apps see their LLM calls), but no trace headers go to Chutes.
     const client = Auth.client({
-      transport: displayUrl(settings.baseUrl) === settings.baseUrl
-        ? unpropagated
-        : HttpClient.withTracerDisabledWhen(unpropagated, () => true),
+      transport: HttpClient.withTracerPropagation(httpClient, false),
       baseUrl: settings.baseUrl,
       credentials
     })

@@ -17,7 +17,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { parseList as parseAuthOrder } from "./internal/profileOrder.js"
-import { displayUrl } from "./internal/redact.js"
 
 /**
  * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
@@ -97,9 +96,12 @@ export interface RetryEvent {
  * @category models
  */
 export interface Settings {
-  /** The LLM base URL, without a trailing slash (`https://llm.chutes.ai/v1`). */
+  /**
+   * The LLM base URL, without a trailing slash (`https://llm.chutes.ai/v1`), nor a user name and password (a bearer
+   * token is the credential: undici would drop them, `fetch` refuse the request, and messages and spans show them).
+   */
   readonly baseUrl: string
-  /** The identity provider base URL (`https://api.chutes.ai`). */
+  /** The identity provider base URL (`https://api.chutes.ai`); likewise without a user name and password. */
   readonly idpBaseUrl: string
   /** Deadline of one discovery attempt, headers and body included. */
   readonly requestTimeout: Duration.Duration
@@ -215,6 +217,22 @@ export class ChutesSettings extends Context.Tag("effect-chutes/ChutesSettings")<
 
 const stripSlash = (url: string): string => url.replace(/\/+$/, "")
 
+/**
+ * A base URL without a user name and password: the SDK sends its credential as a bearer token, undici drops them from
+ * a request and `fetch` refuses the request — and every message, log line and span that shows the URL would show them.
+ */
+const withoutUserinfo = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.username === "" && parsed.password === "") return url
+    parsed.username = ""
+    parsed.password = ""
+    return parsed.href
+  } catch {
+    return url
+  }
+}
+
 const join = (dir: string, file: string): string => `${stripSlash(dir)}/${file}`
 
 /**
@@ -226,8 +244,8 @@ const join = (dir: string, file: string): string => `${stripSlash(dir)}/${file}`
 export const make = (options: Options = {}): Settings => {
   const stateDir = options.stateDir
   return {
-    baseUrl: stripSlash(options.baseUrl ?? defaults.baseUrl),
-    idpBaseUrl: stripSlash(options.idpBaseUrl ?? defaults.idpBaseUrl),
+    baseUrl: stripSlash(withoutUserinfo(options.baseUrl ?? defaults.baseUrl)),
+    idpBaseUrl: stripSlash(withoutUserinfo(options.idpBaseUrl ?? defaults.idpBaseUrl)),
     requestTimeout: Duration.decode(options.requestTimeout ?? defaults.requestTimeout),
     retry: makeRetryPolicy(options.retry),
     cacheTtl: Duration.decode(options.cacheTtl ?? defaults.cacheTtl),
@@ -271,7 +289,7 @@ export const unencryptedEndpoints = (settings: Settings): ReadonlyArray<string> 
     }
     return parsed.protocol === "https:" || isLoopbackHost(parsed.hostname)
       ? []
-      : [`The Chutes ${name} ${displayUrl(url)} is not https: credentials sent to it travel unencrypted`]
+      : [`The Chutes ${name} ${url} is not https: credentials sent to it travel unencrypted`]
   })
 
 /**

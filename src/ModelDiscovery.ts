@@ -27,7 +27,7 @@ import type { Credential } from "./ChutesCredentials.js"
 import { DiscoveryError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
 import * as CappedBody from "./internal/cappedBody.js"
-import { displayUrl, errorDetail, excerpt, transportDetail, withoutSecrets } from "./internal/redact.js"
+import { errorDetail, excerpt, transportDetail, withoutSecrets } from "./internal/redact.js"
 import * as Retry from "./internal/retry.js"
 import { schemaGuard } from "./internal/schemaGuard.js"
 import { type InputModality, type ModelDefinition, ModelId, PrintableString } from "./ModelCatalog.js"
@@ -342,10 +342,8 @@ export const make: Effect.Effect<Service, never, HttpClient.HttpClient | ChutesS
   // facts with every header as an attribute and sends trace headers to a third-party service, for a measurable share
   // of a small discovery (bench/README.md). `ChutesProvider.client`, for the LLM calls, keeps the platform's spans.
   const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
-  const requestUrl = `${settings.baseUrl}/models`
-  const baseRequest = HttpClientRequest.get(requestUrl).pipe(HttpClientRequest.acceptJson)
-  // What errors and the span show: a user name and password in the base URL are not.
-  const url = displayUrl(requestUrl)
+  const url = `${settings.baseUrl}/models`
+  const baseRequest = HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson)
 
   // One attempt: the request, its whole body under the cap, the verdict; all within the per-attempt deadline, on the
   // `Clock` (its cost, measured: bench/README.md). `onStatus` hears the status as soon as the headers are in, even

@@ -22,7 +22,6 @@ import { type ConfigError, type InvalidModelRef, PromptError } from "../ChutesEr
 import type * as ModelCatalog from "../ModelCatalog.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
 import { warnOnce } from "../internal/warnOnce.js"
-import { displayUrl } from "../internal/redact.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import * as NodeOAuthLogin from "../node/NodeOAuthLogin.js"
 import { BrowserOpener, CallbackServer, Prompter } from "../OAuthLogin.js"
@@ -156,5 +155,5 @@ export const catalogWithProgress = (
     const discovers = Either.isRight(credential) ||
       (credential.left.reason === "Missing" && settings.anonymousDiscovery)
     const catalog = force ? provider.refresh : provider.catalog
-    return yield* discovers ? withProgress(`Discovering models at ${displayUrl(`${settings.baseUrl}/models`)}`)(catalog) : catalog
+    return yield* discovers ? withProgress(`Discovering models at ${settings.baseUrl}/models`)(catalog) : catalog
   })

@@ -42,7 +42,7 @@ import * as ModelCatalog from "../ModelCatalog.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
-import { display, displayUrl } from "../internal/redact.js"
+import { display } from "../internal/redact.js"
 import * as CredentialCheck from "./credentialCheck.js"
 import * as DefaultModel from "./defaultModel.js"
 import type { Services } from "./layers.js"
@@ -357,7 +357,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     // built-in one — and why.
     const { catalog, discovered } = Option.isSome(signedIn.intake)
       ? signedIn.intake.value
-      : yield* intakeWith(signedIn.credential).pipe(withProgress(`Discovering models at ${displayUrl(`${settings.baseUrl}/models`)}`))
+      : yield* intakeWith(signedIn.credential).pipe(withProgress(`Discovering models at ${settings.baseUrl}/models`))
     const models = catalog.models
 
     const doc = Option.getOrElse(loaded, () => AgentConfig.empty)

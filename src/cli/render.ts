@@ -39,7 +39,9 @@ const canSpin = (): boolean => process.stderr.isTTY === true && process.env["TER
  * `progressNews` (a retry: "attempt 2 of 4 after HTTP 503, retrying in 1.2 s") joins the spinner's line, or gets a
  * line of its own without a terminal. The spinner is cleared when the effect ends, whatever the outcome.
  */
-export const withProgress = (label: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+export const withProgress = (text: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  // A label names URLs from the environment: control characters in them are shown, not sent to the terminal.
+  const label = printable(text)
   if (!canSpin()) return Effect.zipRight(err(`${label}…`), effect)
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
   return Effect.acquireUseRelease(

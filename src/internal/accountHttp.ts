@@ -20,7 +20,7 @@ import type { Settings } from "../ChutesSettings.js"
 import { decodeBody } from "./accountWire.js"
 import * as Auth from "./auth.js"
 import * as CappedBody from "./cappedBody.js"
-import { displayUrl, errorDetail, transportDetail } from "./redact.js"
+import { errorDetail, transportDetail } from "./redact.js"
 import * as Retry from "./retry.js"
 
 /** What an account call fails with. */
@@ -168,8 +168,7 @@ export const makeGet = (options: {
     options: GetOptions = {}
   ): Effect.Effect<A, Failure> => {
     const search = query.length === 0 ? "" : `?${new URLSearchParams(query.map(([k, v]) => [k, v])).toString()}`
-    // What errors show: a user name and password in the base URL are not.
-    const url = displayUrl(`${settings.idpBaseUrl}${path}${search}`)
+    const url = `${settings.idpBaseUrl}${path}${search}`
     const request = HttpClientRequest.get(`${path}${search}`).pipe(HttpClientRequest.acceptJson)
     const decode = decodeBody(schema)
     return Effect.suspend(() => {

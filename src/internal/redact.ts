@@ -49,24 +49,6 @@ export const display = (text: string, max = 120): string => {
   return safe.length > max ? `${safe.slice(0, max)}…` : safe
 }
 
-/**
- * A URL as messages, spans and the terminal show it: a user name and password in it (`https://user:pass@host/…`)
- * replaced by `<redacted>`, the rest as given, printable. Requests still go to the URL as configured.
- */
-export const displayUrl = (url: string): string => {
-  let shown = url
-  try {
-    const parsed = new URL(url)
-    if (parsed.username !== "" || parsed.password !== "") {
-      const at = url.indexOf("@", url.indexOf("//") + 2)
-      shown = at < 0 ? url : `${url.slice(0, url.indexOf("//") + 2)}<redacted>${url.slice(at)}`
-    }
-  } catch {
-    // not a URL: shown as it is, made printable
-  }
-  return printable(shown)
-}
-
 /** A short, single-line, scrubbed excerpt of untrusted text, safe to print. */
 export const excerpt = (text: string, max = 200): string => {
   const oneLine = printable(scrub(text).replace(/\s+/g, " ").trim())

@@ -9,7 +9,7 @@ import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { CredentialsError } from "../../ChutesError.js"
-import { displayUrl, errorDetail, excerpt } from "../../internal/redact.js"
+import { errorDetail, excerpt } from "../../internal/redact.js"
 import { isDailyCap } from "../../internal/retry.js"
 import type * as ModelCatalog from "../../ModelCatalog.js"
 import * as ModelRef from "../../ModelRef.js"
@@ -27,7 +27,7 @@ export type Method = "generateText" | "streamText"
 /** The request as `AiError` shows it: method, URL and the content type — never the credential. */
 const requestDetails = (url: string): typeof AiError.HttpRequestDetails.Type => ({
   method: "POST",
-  url: displayUrl(url),
+  url,
   urlParams: [],
   hash: Option.none(),
   headers: { "content-type": "application/json" }
