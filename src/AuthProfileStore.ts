@@ -119,8 +119,8 @@ export const API_KEY_PROFILE_ID = `${PROVIDER}:default`
 export const OAUTH_FALLBACK_PROFILE_ID = `${PROVIDER}:oauth`
 
 /**
- * The profile id of a sign-in: OAuth `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (at most 64
- * characters; no name, or nothing left of it, gives `chutes:oauth`), API key `chutes:default`. A user named `default`
+ * The profile id of a sign-in: OAuth `chutes:<username>` with the name reduced to `[A-Za-z0-9._-]` (the name at most
+ * 64 characters; no name, or nothing left of it, gives `chutes:oauth`), API key `chutes:default`. A user named `default`
  * or `oauth` (in any case) gets `chutes:user-default` / `chutes:user-oauth`: a sign-in never takes the API key's id
  * or the one of a sign-in whose user is unknown, so it cannot replace them.
  *

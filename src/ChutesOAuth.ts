@@ -54,8 +54,7 @@ import {
 } from "./internal/oauthApp.js"
 import { answerOk, makeSend, secretsOf, withoutKnownSecrets } from "./internal/oauthHttp.js"
 import { decodeTokenResponse, decodeUserInfo, type TokenSet, type UserInfo } from "./internal/oauthTokens.js"
-import { withoutSecrets } from "./internal/redact.js"
-import { isPrintable } from "./ModelRef.js"
+import { printable, withoutSecrets } from "./internal/redact.js"
 
 /**
  * The app settings (`appFromEnv`, `appConfig`, the defaults), the client a stored profile refreshes with
@@ -316,7 +315,7 @@ const readUserInfo = (
   // is one with control characters or of more than 256 characters (it is stored, and shown by every tool that reads
   // the store).
   const plain = (value: string | undefined): string | undefined =>
-    value !== undefined && value.length <= 256 && isPrintable(value) && withoutSecrets(value, secrets) === value
+    value !== undefined && value.length <= 256 && printable(value) === value && withoutSecrets(value, secrets) === value
       ? value
       : undefined
   const request = HttpClientRequest.get(`${idp.url}/idp/userinfo`).pipe(

@@ -256,8 +256,8 @@ describe("a number that JSON would write back changed", () => {
   // `1e400` is read as Infinity (written back as null), 12345678901234567890 as 12345678901234567168 (written back as
   // 12345678901234567000): rewriting the file would silently change another tool's data.
   const lossy = [
-    ["an integer past 2^53", `"accountId":12345678901234567890`, "an integer past 2^53"],
-    ["a number past 1.8e308", `"expires":1e400`, "a number too large for JSON"]
+    ["an integer past 2^53", `"accountId":12345678901234567890`, `an integer past 2^53, which JSON may round, at profiles."openai:x".accountId`],
+    ["a number past 1.8e308", `"expires":1e400`, `a number too large for JSON at profiles."openai:x".expires`]
   ] as const
   for (const [name, field, detail] of lossy) {
     it.live(`${name} in another tool's profile: the store reads, a write is refused (Corrupt), the bytes kept`, () =>

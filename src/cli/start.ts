@@ -29,7 +29,8 @@ const secretsOf = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Readonl
     if (arg === "--chutes-api-key" && argv[i + 1] !== undefined) secrets.push(argv[i + 1]!)
     else if (arg.startsWith("--chutes-api-key=")) secrets.push(arg.slice("--chutes-api-key=".length))
   })
-  return secrets
+  // A placeholder (`CHUTES_API_KEY=test`) would cut ordinary words out of the message; no real key is that short.
+  return secrets.filter((secret) => secret.length >= 8)
 }
 
 /** What a command line runs: the help, or the command with the Node services (loaded only then). */

@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import { StoreError } from "../ChutesError.js"
 import { formatBytes } from "./filePolicy.js"
 import { depthExceeds, unwritableNumber } from "./jsonDepth.js"
-import { excerpt } from "./redact.js"
+import { display, excerpt } from "./redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Schemas
@@ -402,7 +402,7 @@ export const encodeEither = (set: ProfileSet, path: string): Either.Either<strin
   const document = toDocument(set)
   // A number read from the file that would be written back changed: the write is refused, the file kept as it is.
   const lossy = unwritableNumber(document)
-  if (lossy !== undefined) return Either.left(corrupt(path, `it holds ${lossy}; it is not rewritten`))
+  if (lossy !== undefined) return Either.left(corrupt(path, `it holds ${display(lossy, 200)}; it is not rewritten`))
   return Either.try({
     try: () => `${JSON.stringify(document, null, 2)}\n`,
     catch: (error) =>

@@ -217,6 +217,10 @@ describe("onboard --auth-choice chutes-api-key", () => {
     const stray = await cli(home, ["onboard", "--auth-choice", "chutes-api-key", odd], { env: { CHUTES_API_KEY: odd } })
     assert.strictEqual(stray.code, 2)
     for (const run of [twice, stray]) assertNoSecrets(run, [odd, odd.slice(0, 12), odd.slice(-12)])
+    // A placeholder shorter than any key is not cut out of the message (it is an ordinary word there).
+    const placeholder = await cli(home, ["models", "list", "stray"], { env: { CHUTES_API_KEY: "stray" } })
+    assert.strictEqual(placeholder.code, 2)
+    assert.include(placeholder.stderr, "Received unknown argument: 'stray'")
   })
 
   it("CHUTES_API_KEY is used without a terminal; the flag --state-dir wins over CHUTES_STATE_DIR", async () => {
