@@ -56,6 +56,7 @@ import {
   FILE_NAME,
   fromText,
   type OAuthProfile,
+  printSafe,
   type ProfileChange,
   type ProfileSet,
   PROVIDER
@@ -165,7 +166,7 @@ export const fromSignIn = (signedIn: ChutesOAuth.SignedIn): SignInProfile => {
   const { client, tokens, userInfo } = signedIn
   return {
     profileId: profileIdFor({ type: "oauth", username: userInfo?.username }),
-    profile: {
+    profile: printSafe({
       type: "oauth",
       provider: PROVIDER,
       access: Redacted.value(tokens.access),
@@ -175,7 +176,7 @@ export const fromSignIn = (signedIn: ChutesOAuth.SignedIn): SignInProfile => {
       clientId: client.clientId,
       clientSecret: client.clientSecret,
       ...(userInfo?.sub !== undefined ? { accountId: userInfo.sub } : {})
-    }
+    })
   }
 }
 
@@ -375,7 +376,8 @@ export const makeMemory = (initial?: unknown): Effect.Effect<Service> =>
     const cooldowns = yield* AuthCooldowns.makeMemory()
     let text: Option.Option<string> | "unserialisable"
     try {
-      const json = initial === undefined ? undefined : JSON.stringify(initial)
+      // A plain copy first: a profile the store handed out shows its tokens as `<redacted>` to `JSON.stringify`.
+      const json = initial === undefined ? undefined : JSON.stringify(structuredClone(initial))
       text = json === undefined ? Option.none() : Option.some(json)
     } catch {
       text = "unserialisable"

@@ -160,6 +160,44 @@ describe("the document (pure)", () => {
     assert.deepStrictEqual(profiles["chutes:default"], tiny)
   })
 
+  it.effect("tokens and keys stay plain strings for code, but printing what the store hands out shows none of them", () =>
+    Effect.gen(function*() {
+      const store = yield* AuthProfileStore.makeMemory(specExample)
+      const set = yield* store.load
+      const profile = set.profiles.get("chutes:alice")
+      assert.strictEqual(profile?.type === "oauth" ? profile.access : undefined, ACCESS, "read as a string")
+      const lines: Array<string> = []
+      yield* Effect.log("loaded", profile, set.profiles.get("chutes:default")).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(String(message)))))
+      )
+      const signedIn = AuthProfileStore.fromSignIn({
+        tokens: { access: Redacted.make(ACCESS), refresh: Redacted.make(REFRESH), expires: 1 },
+        client: { clientId: "cid_test", clientSecret: Redacted.make("csc_" + "SignInSecret".repeat(3)) },
+        userInfo: { username: "alice" }
+      })
+      const printed = [
+        inspect(set, { depth: 12 }),
+        inspect(set.profiles, { depth: 12 }),
+        JSON.stringify(profile),
+        JSON.stringify([...set.profiles.values()]),
+        inspect(signedIn, { depth: 12 }),
+        JSON.stringify(signedIn),
+        ...lines
+      ]
+      for (const text of printed) {
+        for (const secret of [ACCESS, REFRESH, KEY]) assert.notInclude(text, secret.slice(0, 16), text.slice(0, 200))
+      }
+      assert.include(inspect(profile), "access: '<redacted>'")
+      // The store writes the real values: field by field, never through toJSON.
+      yield* store.upsert("chutes:alice", { ...signedIn.profile, refresh: `${REFRESH}2` })
+      const read = (yield* store.load).profiles.get("chutes:alice")
+      assert.strictEqual(read?.type === "oauth" ? read.refresh : undefined, `${REFRESH}2`)
+      // A memory store made from a document of loaded (printed-safe) API key profiles keeps the keys.
+      const copy = yield* AuthProfileStore.makeMemory({ version: 1, profiles: { "chutes:default": set.profiles.get("chutes:default") } })
+      const key = (yield* copy.load).profiles.get("chutes:default")
+      assert.strictEqual(key?.type === "api_key" ? key.key : undefined, KEY)
+    }))
+
   it("the client secret is stored as a string and read back Redacted: printing a loaded profile shows no secret", () => {
     const secret = "csc_" + "AliceAppSecret0123456789".repeat(2)
     const document = { version: 1, profiles: { "chutes:alice": { ...alice, clientSecret: secret, note: "kept" } } }

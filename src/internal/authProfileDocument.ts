@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Either from "effect/Either"
+import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -21,7 +22,9 @@ import { display, excerpt } from "./redact.js"
 /**
  * A stored OAuth sign-in: access and refresh token, when the access token expires (epoch milliseconds), and the OAuth
  * app that issued them — its client id and client secret, a pair used together at refresh (the IdP checks the secret
- * on every refresh, and a refresh token is bound to its client).
+ * on every refresh, and a refresh token is bound to its client). The tokens are plain strings for the code that sends
+ * them; a profile the store hands out (or `fromSignIn` makes) prints them as `<redacted>` (`util.inspect`,
+ * `console.log`, `JSON.stringify`, Effect's loggers).
  *
  * @since 0.1.0
  * @category schemas
@@ -112,7 +115,7 @@ export const VERSION = 1
 
 /**
  * The document as it was read, kept so that a write puts back everything this SDK does not understand. Treat it as
- * opaque; it holds secrets, like `profiles`.
+ * opaque: it holds secrets (printed, it shows only the ids of its entries).
  *
  * @since 0.1.0
  * @category models
@@ -172,6 +175,40 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   "key"
 ])
 
+/** The fields of a profile that are secrets (the client secret is `Redacted` already). */
+const SECRET_FIELDS: ReadonlySet<string> = new Set(["access", "refresh", "key"])
+
+/** A profile's fields with its tokens and key as `<redacted>`. */
+function shownProfile(this: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(this).map(([key, value]) => [key, SECRET_FIELDS.has(key) ? "<redacted>" : value]))
+}
+
+/** A prototype whose methods show what `show` gives: not enumerable, so a profile still compares and copies as its fields. */
+const printingAs = (show: (this: never) => Record<string, unknown>): object =>
+  Object.create(Object.prototype, {
+    toJSON: { value: show },
+    [Inspectable.NodeInspectSymbol]: { value: show }
+  })
+
+const PrintSafeProfile = printingAs(shownProfile)
+
+/**
+ * `profile` as the store hands it out: the same plain fields — code reads and sends its tokens as strings — but
+ * `util.inspect`, `console.log`, `JSON.stringify` and Effect's loggers show its tokens and key as `<redacted>`. The
+ * store itself encodes profiles field by field, never through `toJSON`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const printSafe = <P extends ChutesProfile>(profile: P): P => Object.assign(Object.create(PrintSafeProfile), profile)
+
+/** What a printed `RawDocument` shows: the ids of its entries, none of their contents (secrets among them). */
+function shownRaw(this: RawDocument): Record<string, unknown> {
+  return { entries: this.entries.map(([id]) => id) }
+}
+
+const PrintSafeRaw = printingAs(shownRaw)
+
 const fromEntries = (
   top: ReadonlyArray<readonly [string, unknown]>,
   entries: ReadonlyArray<readonly [string, unknown]>,
@@ -185,10 +222,11 @@ const fromEntries = (
     const decoded = Predicate.isRecord(value) && value["provider"] === PROVIDER && typeof value["type"] === "string"
       ? decodeProfile(value)
       : Option.none()
-    if (Option.isSome(decoded)) profiles.set(id, decoded.value)
+    if (Option.isSome(decoded)) profiles.set(id, printSafe(decoded.value))
     else others.push(id)
   }
-  return { profiles, others, exists, raw: { top, entries } }
+  const raw: RawDocument = Object.assign(Object.create(PrintSafeRaw), { top, entries })
+  return { profiles, others, exists, raw }
 }
 
 /**
