@@ -12,6 +12,7 @@ import type * as AuthProfileStore from "../AuthProfileStore.js"
 import type { Credential } from "../ChutesCredentials.js"
 import { CredentialsError, type OAuthError, type StoreError } from "../ChutesError.js"
 import type * as ChutesOAuth from "../ChutesOAuth.js"
+import { printSafe } from "./authProfileDocument.js"
 import type { UnsavedTokens } from "./unsavedTokens.js"
 
 /** A store that cannot be used, as the credentials' error. */
@@ -61,8 +62,9 @@ export const refreshUnderLock = (
         refreshToken: Redacted.make(profile.refresh)
       })
       // A profile that stores its client keeps the pair that worked (a secret rotated in the env for the same app
-      // replaces the stale one). One without (older, or another tool's) only gets new tokens.
-      const updated: AuthProfileStore.OAuthProfile = {
+      // replaces the stale one). One without (older, or another tool's) only gets new tokens. Kept in memory until it
+      // is written, it prints without its tokens, as loaded profiles do.
+      const updated: AuthProfileStore.OAuthProfile = printSafe({
         ...profile,
         access: Redacted.value(tokens.access),
         refresh: Redacted.value(tokens.refresh),
@@ -70,7 +72,7 @@ export const refreshUnderLock = (
         ...(profile.clientSecret !== undefined
           ? { clientId: tokens.client.clientId, clientSecret: tokens.client.clientSecret }
           : {})
-      }
+      })
       yield* Effect.logDebug(`refreshed the OAuth token of profile ${id}`)
       rotated = { profile: updated, replaces: stored.refresh }
       return [fromProfile(id, updated), [{ _tag: "Upsert", id, profile: updated }]] as const
