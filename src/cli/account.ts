@@ -13,7 +13,7 @@ import * as AgentConfig from "../AgentConfig.js"
 import * as ChutesAccount from "../ChutesAccount.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import type { AccountError, CredentialsError, StoreError } from "../ChutesError.js"
-import { display } from "../internal/redact.js"
+import { excerpt } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import * as NodeChutes from "../node/NodeChutes.js"
 import type { GlobalOptions } from "./global.js"
@@ -140,7 +140,7 @@ export const accountLines = (
   now: number,
   bars: boolean
 ): ReadonlyArray<string> => {
-  const lines = [`user: ${display(me.username)}`]
+  const lines = [`user: ${excerpt(me.username, 120)}`]
   if (me.balance !== null) {
     lines.push(`balance: ${usd(me.balance)}${me.balance < 0 ? " (below zero: pay-as-you-go calls went past it)" : ""}`)
   }

@@ -48,7 +48,7 @@ import type * as ModelDiscovery from "../ModelDiscovery.js"
 import { Prompter } from "../OAuthLogin.js"
 import * as CooldownPolicy from "../internal/cooldownPolicy.js"
 import * as ProfileOrder from "../internal/profileOrder.js"
-import { display } from "../internal/redact.js"
+import { excerpt } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
 import { printJson } from "./account.js"
 import * as Cooldowns from "./cooldowns.js"
@@ -319,11 +319,11 @@ const printText = (
           c.source,
           kindLabel(c.kind),
           c.secret,
-          c.account !== null ? display(c.account) : "-",
+          c.account !== null ? excerpt(c.account, 120) : "-",
           EXPIRY_WORDS[c.expiry],
           CHECK_WORDS[c.check],
           ...(cooling ? [c.cooldown?.description ?? ""] : []),
-          display(c.detail, 300)
+          excerpt(c.detail, 300)
         ])
       ]
       for (const line of table(rows)) yield* out(line)
@@ -336,7 +336,7 @@ const printText = (
         output.authOrder === null
           ? "ORDER: stored OAuth profiles, then stored API keys" + coolingLast +
             " (set auth.order.chutes or CHUTES_AUTH_ORDER to choose)"
-          : `ORDER: ${output.authOrder.ids.map((id) => display(id)).join(", ")} first (from ${
+          : `ORDER: ${output.authOrder.ids.map((id) => excerpt(id, 120)).join(", ")} first (from ${
             output.authOrder.from === "config" ? "auth.order.chutes in the config" : "CHUTES_AUTH_ORDER"
           }), then stored OAuth profiles, then stored API keys${coolingLast}`
       )

@@ -22,7 +22,7 @@ import * as AuthProfileStore from "../AuthProfileStore.js"
 import type { StoreError } from "../ChutesError.js"
 import * as Policy from "../internal/cooldownPolicy.js"
 import * as ProfileCooldowns from "../internal/profileCooldowns.js"
-import { display, printable } from "../internal/redact.js"
+import { excerpt, printable } from "../internal/redact.js"
 import { printJson } from "./account.js"
 import { formatDuration, out, table, usageError } from "./render.js"
 
@@ -171,7 +171,7 @@ export const list = (
       const rows = [
         ["PROFILE", "COOLDOWN", "SET"],
         ...shown.map((entry) => [
-          display(entry.profileId),
+          excerpt(entry.profileId, 120),
           entry.description,
           `${formatDuration(now - entry.since)} ago`
         ])

@@ -22,7 +22,7 @@ import * as ChutesCredentials from "../ChutesCredentials.js"
 import type { CredentialsError, DiscoveryError } from "../ChutesError.js"
 import type * as ChutesSettings from "../ChutesSettings.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
-import { display } from "../internal/redact.js"
+import { excerpt } from "../internal/redact.js"
 
 /** What `/v1/models` said of a credential. */
 export type Verdict =
@@ -114,4 +114,4 @@ export const usd = (value: number): string => {
 }
 
 /** The user name as the terminal may show it (control characters escaped). */
-export const userName = (me: ChutesAccount.Me): string => display(me.username)
+export const userName = (me: ChutesAccount.Me): string => excerpt(me.username, 120)

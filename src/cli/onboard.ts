@@ -42,7 +42,7 @@ import * as ModelCatalog from "../ModelCatalog.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
-import { display } from "../internal/redact.js"
+import { excerpt } from "../internal/redact.js"
 import * as CredentialCheck from "./credentialCheck.js"
 import * as DefaultModel from "./defaultModel.js"
 import type { Services } from "./layers.js"
@@ -165,7 +165,7 @@ const accountLine = (
             ? `The key works for inference; "effect-chutes account" needs an admin key or "--auth-choice chutes".`
             : `Sign in again with the default scopes to read it.`)
       case "Failed":
-        return `Account: not read (${display(read.why, 300)}).`
+        return `Account: not read (${excerpt(read.why, 300)}).`
     }
   })
 
@@ -390,7 +390,7 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
     yield* out("")
     if (signedIn.mode === "oauth") {
       // The user name is the IdP's text: escaped like every server text that reaches the terminal.
-      yield* out(`Signed in with Chutes${signedIn.from.length > 0 ? ` as ${display(signedIn.from)}` : ""} (${secret}).`)
+      yield* out(`Signed in with Chutes${signedIn.from.length > 0 ? ` as ${excerpt(signedIn.from, 120)}` : ""} (${secret}).`)
     } else if (Either.isRight(discovered)) {
       yield* out(`${secret} (from ${signedIn.from}) accepted by ${settings.baseUrl}/models.`)
     } else {

@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ChutesAccount from "../ChutesAccount.js"
 import type { AccountError, CredentialsError, StoreError } from "../ChutesError.js"
-import { display } from "../internal/redact.js"
+import { excerpt } from "../internal/redact.js"
 import { accountLayer, printJson, usd } from "./account.js"
 import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
@@ -181,7 +181,7 @@ const figures = (totals: Totals): ReadonlyArray<string> => [
   usd(totals.usd)
 ]
 
-const label = (model: ModelTotals): string => display(model.model ?? model.chuteId)
+const label = (model: ModelTotals): string => excerpt(model.model ?? model.chuteId, 120)
 
 /**
  * The lines for people: one row per UTC day (with `bars`, a bar of its requests), then the total; with `--per-model`,

@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import { StoreError } from "../ChutesError.js"
 import { formatBytes } from "./filePolicy.js"
 import { depthExceeds, unwritableNumber } from "./jsonDepth.js"
-import { display, excerpt } from "./redact.js"
+import { excerpt } from "./redact.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Schemas
@@ -318,13 +318,16 @@ export const toDocument = (set: ProfileSet): Record<string, unknown> => {
   return Object.fromEntries(top)
 }
 
+/** The file's text of a document. */
+const textOf = (document: Record<string, unknown>): string => `${JSON.stringify(document, null, 2)}\n`
+
 /**
  * The text written to disk: 2-space indented JSON with a final newline.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const encode = (set: ProfileSet): string => `${JSON.stringify(toDocument(set), null, 2)}\n`
+export const encode = (set: ProfileSet): string => textOf(toDocument(set))
 
 /** Known fields from `profile` over `previous`: unknown fields stay in place, absent known fields go. */
 const merge = (previous: unknown, profile: ChutesProfile): Record<string, unknown> => {
@@ -440,9 +443,9 @@ export const encodeEither = (set: ProfileSet, path: string): Either.Either<strin
   const document = toDocument(set)
   // A number read from the file that would be written back changed: the write is refused, the file kept as it is.
   const lossy = unwritableNumber(document)
-  if (lossy !== undefined) return Either.left(corrupt(path, `it holds ${display(lossy, 200)}; it is not rewritten`))
+  if (lossy !== undefined) return Either.left(corrupt(path, `it holds ${excerpt(lossy, 200)}; it is not rewritten`))
   return Either.try({
-    try: () => `${JSON.stringify(document, null, 2)}\n`,
+    try: () => textOf(document),
     catch: (error) =>
       corrupt(path, `it could not be encoded (${error instanceof Error ? excerpt(error.message, 80) : "unknown"})`)
   })

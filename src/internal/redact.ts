@@ -40,15 +40,6 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\
 export const printable = (text: string): string =>
   text.replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
-/**
- * Untrusted text for one line of a table or a sentence: `printable`, and cut short past `max` characters (a server's
- * user name or model name of a megabyte would otherwise fill the terminal).
- */
-export const display = (text: string, max = 120): string => {
-  const safe = printable(text)
-  return safe.length > max ? `${safe.slice(0, max)}…` : safe
-}
-
 /** A short, single-line, scrubbed excerpt of untrusted text, safe to print. */
 export const excerpt = (text: string, max = 200): string => {
   const oneLine = printable(scrub(text).replace(/\s+/g, " ").trim())
