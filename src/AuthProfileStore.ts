@@ -220,6 +220,15 @@ export interface Service {
   /** Removes the chutes profile `id`; `false` when there was none (other providers' profiles are never removed). */
   readonly remove: (id: string) => Effect.Effect<boolean, StoreError>
   /**
+   * Tries a write of `current` (the set a `modify` callback is given) without changing the store, and fails as that
+   * write would: `Corrupt` for a document that cannot be written back (an integer past 2^53, say), and for the file store
+   * `Io` for a full disk, a read-only mount or a file-size limit (a temp file as large as the store, and a margin,
+   * written, synced and removed). `ChutesCredentials` runs it under the lock before a refresh, which consumes the
+   * refresh token: tokens that could not be stored would be lost with the process. Optional for a store made
+   * elsewhere: without it, no trial.
+   */
+  readonly trialWrite?: ((current: ProfileSet) => Effect.Effect<void, StoreError>) | undefined
+  /**
    * The profiles' cooldowns, kept beside them and never in the profiles: `auth-cooldowns.json` next to the file
    * store, the hash `<prefix>auth-cooldowns` on Redis, a `Ref` for the memory store. Its failures are its own (a
    * corrupt cooldown file fails only these operations, never the profiles'); see `AuthCooldowns`.

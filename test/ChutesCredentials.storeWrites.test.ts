@@ -103,6 +103,44 @@ describe("a store nested too deep", () => {
     }))
 })
 
+describe("a store a refresh could not write back", () => {
+  it.scopedLive("is found by a trial before the IdP call: Store, no token consumed, the file untouched", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      // Another tool's number that JSON.stringify would write back changed: the store is never rewritten with it.
+      const text = `{"version":1,"profiles":{"chutes:alice":${JSON.stringify(s.profile)},` +
+        `"other:x":{"provider":"other","accountId":12345678901234567890}}}`
+      writeFileSync(s.storePath, text, { mode: 0o600 })
+      const exit = yield* Effect.exit(ChutesCredentials.current.pipe(Effect.provide(credentialsLayer(s)), withEnv(s.env)))
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", `a typed failure: ${String(exit)}`)
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        const error = exit.cause.error
+        assert.instanceOf(error, CredentialsError)
+        assert.strictEqual(error.reason, "Store")
+        assert.include(error.message, "an integer past 2^53")
+        assert.include(error.message, "the OAuth token of profile chutes:alice was not refreshed")
+      }
+      assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 0, "the refresh token was not consumed")
+      assert.strictEqual(readFileSync(s.storePath, "utf8"), text)
+    }))
+
+  it.scopedLive("in memory too: the memory store's trial is the encoding", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const document = { version: 1, profiles: { "chutes:alice": s.profile, "other:x": { provider: "other", n: 2 ** 60 } } }
+      const memory = Layer.effect(AuthProfileStore.AuthProfileStore, AuthProfileStore.makeMemory(document))
+      const exit = yield* Effect.exit(
+        ChutesCredentials.current.pipe(Effect.provide(credentialsLayer(s, memory)), withEnv(s.env))
+      )
+      assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Fail", `a typed failure: ${String(exit)}`)
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        assert.strictEqual(exit.cause.error.reason, "Store")
+        assert.include(exit.cause.error.message, "was not refreshed")
+      }
+      assert.strictEqual(s.fake.counters.tokenByGrant.refresh_token, 0, "the refresh token was not consumed")
+    }))
+})
+
 describe("a refresh whose write fails", () => {
   it.scopedLive("keeps the new tokens in memory, says so, retries the write, and never sends the consumed token", () =>
     Effect.gen(function*() {

@@ -156,7 +156,9 @@ const oauthExpiry = (
         expires: profile.expires,
         refreshed: false,
         yields: false,
-        note: `refresh failed, try again later${why}`,
+        note: error.reason === "Store"
+          ? `not refreshed: the auth profile store could not be used${why}`
+          : `refresh failed, try again later${why}`,
         error,
         credentials: undefined
       } as const

@@ -1,7 +1,7 @@
 /**
  * The store service over a backend (the file, memory, or a shared store such as Redis in `effect-chutes/node`): `load`,
- * and `modify` / `upsert` / `remove` as one read-modify-write inside the backend's exclusive section; the cooldowns
- * kept beside the profiles come with the backend.
+ * and `modify` / `upsert` / `remove` as one read-modify-write inside the backend's exclusive section, `trialWrite` as
+ * the encoding and the backend's own trial; the cooldowns kept beside the profiles come with the backend.
  *
  * @internal
  */
@@ -11,6 +11,7 @@ import type { Service } from "../AuthProfileStore.js"
 import type { StoreError } from "../ChutesError.js"
 import {
   type ChutesProfile,
+  encodeEither,
   fromText,
   isChutesEntry,
   type ProfileChange,
@@ -42,6 +43,8 @@ export const fromBackend = (backend: Backend, cooldowns: AuthCooldowns.Store): S
     cooldowns,
     load: load.pipe(Effect.withSpan("AuthProfileStore.load", { attributes: { location: backend.location } })),
     modify,
+    trialWrite: (current) =>
+      Effect.flatMap(encodeEither(current, backend.location), (text) => backend.trialWrite?.(text) ?? Effect.void),
     upsert: Effect.fn("AuthProfileStore.upsert")(function*(id: string, profile: ChutesProfile) {
       yield* modify(() => Effect.succeed([undefined, [{ _tag: "Upsert", id, profile }]] as const))
     }),

@@ -72,7 +72,16 @@ export interface Backend {
   /** `None` when there is no store yet. */
   readonly read: Effect.Effect<Option.Option<string>, StoreError>
   readonly exclusive: <A, E, R>(body: (commit: Commit) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
+  /**
+   * Writes what a write of `text` would write, everything but putting it in place (the file store: the private temp
+   * file beside the store, as large as `text` and a margin, synced, then removed): a full disk, a read-only mount or a
+   * size limit shows here, before a refresh consumes the refresh token. None: nothing to try beyond the encoding.
+   */
+  readonly trialWrite?: ((text: string) => Effect.Effect<void, StoreError>) | undefined
 }
+
+/** Bytes a trial write adds to the store's text: a refresh's new tokens may be a little longer than the old ones. */
+export const TRIAL_MARGIN = 4096
 
 // A cross-process lock (proper-lockfile) is one per path and process: two fibers locking the same path would step on
 // each other, so every `modify` on a path in this process queues here first, whichever service instance it comes from.
@@ -106,7 +115,7 @@ export const lockOptions = (options: Omit<FileOptions, "path">): FileLock.LockOp
 /** Why a write was not renamed into place: the lock is not ours any more, or the store changed under it. */
 class NotWritten {
   readonly _tag = "NotWritten"
-  constructor(readonly why: "lost" | "changed") {}
+  constructor(readonly why: "lost" | "changed" | "trial") {}
 }
 
 /** How often a write starts over because the store changed under the lock (edited by hand meanwhile). */
@@ -186,6 +195,15 @@ export const make = (
         return { outcome, latest }
       })
 
+    const trialWrite = (text: string): Effect.Effect<void, StoreError> =>
+      files.writeFileAtomic(file, text.padEnd(text.length + TRIAL_MARGIN), {
+        ...policy,
+        beforeRename: Effect.fail(new NotWritten("trial"))
+      }).pipe(
+        Effect.catchIf((error) => error instanceof NotWritten, () => Effect.void),
+        Effect.mapError((error) => fromFiles(file)(error as PrivateFiles.PrivateFileError))
+      )
+
     const lost = new StoreError({
       reason: "Locked",
       path: file,
@@ -236,5 +254,5 @@ export const make = (
         return yield* body((base, changes) => Effect.scoped(commitUnder(held, base, changes, false)))
       })))
 
-    return { location: file, read, exclusive }
+    return { location: file, read, exclusive, trialWrite }
   })

@@ -1,7 +1,8 @@
 /**
  * The refresh of a stored OAuth profile under the store's lock, as `ChutesCredentials` runs it (one per profile in
- * flight, through its single flight): re-read, refresh only if still due (or still the rejected token), write; tokens
- * the IdP rotated but that could not be written are kept (`./unsavedTokens.ts`), never dropped.
+ * flight, through its single flight): re-read, refresh only if still due (or still the rejected token) and the store
+ * takes a trial write, write; tokens the IdP rotated but that could not be written all the same are kept
+ * (`./unsavedTokens.ts`), never dropped.
  *
  * @internal
  */
@@ -10,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as AuthProfileStore from "../AuthProfileStore.js"
 import type { Credential } from "../ChutesCredentials.js"
-import { CredentialsError, type OAuthError, type StoreError } from "../ChutesError.js"
+import { CredentialsError, type OAuthError, StoreError } from "../ChutesError.js"
 import type * as ChutesOAuth from "../ChutesOAuth.js"
 import { printSafe } from "./authProfileDocument.js"
 import type { UnsavedTokens } from "./unsavedTokens.js"
@@ -29,7 +30,16 @@ export const refreshFailure = (profileId: string, error: OAuthError) =>
     ? new CredentialsError({ reason: "ReauthRequired", profileId, source: `profile:${profileId}`, detail: error.message })
     : new CredentialsError({ reason: "RefreshFailed", profileId, source: `profile:${profileId}`, detail: error.message })
 
-  /**
+/** A store that could not take a write before a refresh: the refresh token was not used, and says so. */
+const notRefreshed = (id: string) => (error: StoreError): StoreError =>
+  new StoreError({
+    reason: error.reason,
+    path: error.path,
+    detail: `${error.detail ?? "a trial write failed"}; the OAuth token of profile ${id} was not refreshed, and its ` +
+      `refresh token is still good once the store can be written`
+  })
+
+/**
  * Refreshes profile `id` under the store lock, re-reading it first (another process may have refreshed). `rejected`:
  * the access token the service refused (a forced refresh). See `ChutesCredentials.makeStored` for the rules.
  */
@@ -56,6 +66,9 @@ export const refreshUnderLock = (
       const now = yield* Clock.currentTimeMillis
       const alreadyDone = rejected === undefined ? now < profile.expires : profile.access !== rejected
       if (alreadyDone) return [fromProfile(id, profile), []] as const
+      // The refresh consumes the refresh token: first the store is shown to take a write (a full disk, a read-only
+      // mount, a document that cannot be written back), or the new tokens would last only as long as this process.
+      if (store.trialWrite !== undefined) yield* Effect.mapError(store.trialWrite(current), notRefreshed(id))
       const tokens = yield* oauth.refresh({
         clientId: profile.clientId,
         clientSecret: profile.clientSecret,

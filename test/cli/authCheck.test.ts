@@ -5,15 +5,17 @@
  * credential and never calls a key it did not check valid, `--offline` sends nothing, and the user name the service
  * sends never reaches the terminal raw.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Schema from "effect/Schema"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { AuthStatusOutput } from "../../src/cli/json.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
 import { fakeChutesForSuite, type Run, spawnCliIn } from "../support/cliProcess.js"
+import { missingTool } from "../support/missingTool.js"
 import { madeUpTokens, oauthProfile as issuedOAuthProfile } from "../support/profiles.js"
+import { fillDisk, mountSmallDisk, unmountSmallDisk } from "../support/smallDisk.js"
 
 // Built from parts, so no committed line looks like a real key.
 const scopedKey = "cpk_" + "3".repeat(32) + "." + "4".repeat(32) + "." + "Scoped".repeat(5) + "SS"
@@ -353,6 +355,46 @@ describe("text from the service never reaches the terminal raw", () => {
       assert.strictEqual(byProfile(decodeStatus(json), "chutes:default").account, hostile)
     } finally {
       await other.close()
+    }
+  })
+})
+
+const smallDisk = mountSmallDisk(256)
+const noSmallDisk = missingTool("the full-disk test of auth status", smallDisk)
+afterAll(() => {
+  if ("path" in smallDisk) unmountSmallDisk(smallDisk.path)
+})
+
+describe.skipIf(noSmallDisk !== undefined)("a full disk: the refresh token is not spent", () => {
+  it("no refresh while the store cannot be written (a real ENOSPC), the store untouched; once freed, it refreshes", async () => {
+    const disk = (smallDisk as { readonly path: string }).path
+    {
+      const home = { ...makeHome(), state: disk, store: join(disk, "auth-profiles.json") }
+      const profile = oauthProfile({ expires: 1 })
+      writeFileSync(home.store, JSON.stringify({ version: 1, profiles: { "chutes:alice": profile } }, null, 2), {
+        mode: 0o600
+      })
+      const text = readFileSync(home.store, "utf8")
+      const filler = fillDisk(disk)
+      const before = fake.counters
+
+      const full = await cli(home, ["auth", "status"])
+      assert.strictEqual(fake.counters.tokenByGrant.refresh_token, before.tokenByGrant.refresh_token, "not refreshed")
+      assert.strictEqual(readFileSync(home.store, "utf8"), text, "the store is as it was")
+      assert.strictEqual(full.code, 1, full.stdout + full.stderr)
+      assert.match(full.stdout + full.stderr, /ENOSPC|no space/i)
+      assert.include(full.stdout + full.stderr, "was not refreshed")
+      assert.include(lineOf(full, "profile:chutes:alice"), "not refreshed: the auth profile store could not be used")
+
+      rmSync(filler)
+      const freed = await cli(home, ["auth", "status"])
+      assert.strictEqual(freed.code, 0, freed.stdout + freed.stderr)
+      assert.strictEqual(fake.counters.tokenByGrant.refresh_token - before.tokenByGrant.refresh_token, 1)
+      assert.strictEqual(fake.counters.invalidGrant, before.invalidGrant, "the stored refresh token was still good")
+      const stored = JSON.parse(readFileSync(home.store, "utf8")).profiles["chutes:alice"]
+      assert.notStrictEqual(stored.refresh, profile.refresh, "the rotated token is on disk")
+      secrets.add(stored.access)
+      secrets.add(stored.refresh)
     }
   })
 })
