@@ -6,6 +6,7 @@
  */
 import type * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import * as ChutesAccount from "../ChutesAccount.js"
@@ -24,7 +25,7 @@ import type { GlobalOptions } from "./global.js"
 import { followedOutput, ModelsListOutput, modelsListOutput, type ResolveOutput } from "./json.js"
 import { catalogWithProgress, configDefaults, providerLayer } from "./layers.js"
 import { pinned } from "./profile.js"
-import { err, notes, out, withProgress } from "./render.js"
+import { err, notes, out, usageError, withProgress } from "./render.js"
 
 /**
  * Prints a snapshot: the source line (with any fallback reason), warnings and the built-in names that follow a
@@ -216,13 +217,20 @@ export const resolve = (
     // The same config the provider reads; here a broken one stops the command (it may hold the alias asked for).
     const config = yield* configDefaults(global)
     const input = options.input
+    const userAliases = ModelRef.makeUserAliases(config.aliases).aliases
+    // A malformed ref (empty, `chutes/` with no id or with a space) is malformed against any catalog: a usage error,
+    // found before anything is fetched.
+    const malformed = input === undefined ? undefined : ModelRef.resolve(input, { ids: new Set(), userAliases })
+    if (malformed !== undefined && Either.isLeft(malformed) && malformed.left._tag === "InvalidModelRef") {
+      return yield* usageError(malformed.left.message)
+    }
     const [resolved, snapshot] = options.offline
       ? yield* Effect.gen(function*() {
         const snapshot = ModelCatalog.staticSnapshot()
         const fromEnv = yield* ChutesSettings.fromEnv()
         const context: Successors.Context = {
           catalog: snapshot,
-          userAliases: ModelRef.makeUserAliases(config.aliases).aliases,
+          userAliases,
           followSuccessors: Aliases.followSuccessors(global.followSuccessors, config, fromEnv.followSuccessors)
         }
         const resolved = input === undefined

@@ -519,6 +519,24 @@ describe("models", () => {
     assert.notInclude(unknown.stderr, "    at ")
   })
 
+  it("resolve: a malformed ref is a usage error (exit 2), found before anything is fetched", async () => {
+    const home = homeWithKey()
+    for (const input of ["chutes/", "chutes/zai-org/GLM 5", "  "]) {
+      const before = fake.counters
+      const run = await cli(home, ["models", "resolve", input])
+      assert.strictEqual(run.code, 2, `${JSON.stringify(input)}: ${run.stderr}`)
+      assert.match(run.stderr, /Model ref .*(no model id|whitespace|empty)/)
+      assert.include(run.stderr, `See "effect-chutes models resolve --help"`)
+      assert.strictEqual(fake.counters.models, before.models, "no catalog fetch")
+    }
+    // An alias of that shape in the config is an alias, not a malformed ref.
+    const configPath = join(home.home, "odd-alias.json5")
+    writeFileSync(configPath, `{ agents: { defaults: { models: { "chutes/zai-org/GLM-5-TEE": { alias: "chutes/ fast" } } } } }`)
+    const alias = await cli(home, ["models", "resolve", "--offline", "--config", configPath, "chutes/ fast"])
+    assert.strictEqual(alias.code, 0, alias.stderr)
+    assert.strictEqual(alias.stdout.split("\n")[0], "chutes/zai-org/GLM-5-TEE")
+  })
+
   it("an unknown flag is a usage error: exit 2", async () => {
     const run = await cli(makeHome(), ["models", "list", "--bogus"])
     assert.strictEqual(run.code, 2)
