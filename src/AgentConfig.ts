@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ConfigError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
-import { type AgentConfigDocument, format, parse, readAliases } from "./internal/configDocument.js"
+import { type AgentConfigDocument, formatEither, parse, readAliases } from "./internal/configDocument.js"
 import * as PrivateFiles from "./PrivateFiles.js"
 
 /**
@@ -87,7 +87,8 @@ export interface Service {
   /**
    * Writes the config atomically (0600, parent dir created 0700) after copying the previous file to `<file>.bak`
    * (0600). Refuses with the `Parse` (or `Invalid`) error, leaving the file untouched, when the file on disk does not
-   * load right now — it is re-read just before writing.
+   * load right now — it is re-read just before writing — and with `Invalid` when `doc` holds an integer past 2^53 (it
+   * lost digits when it was parsed: the rewrite would change it).
    */
   readonly save: (doc: AgentConfigDocument) => Effect.Effect<void, ConfigError>
 }
@@ -167,6 +168,7 @@ export const make = (
 
     const save = Effect.fn("AgentConfig.save")(function*(doc: AgentConfigDocument) {
       if (path === undefined) return yield* noPath()
+      const text = yield* formatEither(doc, path)
       yield* files.ensureDirectory(PrivateFiles.parentOf(path), policy).pipe(Effect.mapError(fromFiles(path)))
       // Re-read right before writing: a file the user broke since it was loaded is reported, never replaced.
       const previous = yield* readText(path)
@@ -176,7 +178,7 @@ export const make = (
           Effect.mapError(fromFiles(`${path}.bak`))
         )
       }
-      yield* files.writeFileAtomic(path, format(doc), policy).pipe(Effect.mapError(fromFiles(path)))
+      yield* files.writeFileAtomic(path, text, policy).pipe(Effect.mapError(fromFiles(path)))
     })
 
     return AgentConfig.of({ path, load, save })
@@ -255,13 +257,15 @@ export const layerMemory = (files: MemoryFiles = memoryFiles()): Layer.Layer<Age
       save: (doc) =>
         Effect.suspend(() => {
           const previous = files.text
-          if (previous === undefined) {
-            files.text = format(doc)
-            return Effect.void
-          }
-          return Effect.map(parse(previous, files.path), () => {
-            files.backup = previous
-            files.text = format(doc)
+          return Effect.flatMap(formatEither(doc, files.path), (text) => {
+            if (previous === undefined) {
+              files.text = text
+              return Effect.void
+            }
+            return Effect.map(parse(previous, files.path), () => {
+              files.backup = previous
+              files.text = text
+            })
           })
         })
     })

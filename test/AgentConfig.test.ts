@@ -192,6 +192,39 @@ describe("AgentConfig service on real files", () => {
     }).pipe(Effect.provide(serviceAt(path)))
   })
 
+  it.live("an integer past 2^53 (another tool's id without quotes): save refuses, naming it; Infinity is kept", () => {
+    const path = join(tempDir(), "config.json5")
+    const text = `{\n  // a Discord channel id, not quoted\n  channels: { discord: { id: 1234567890123456789, limit: Infinity } },\n}\n`
+    writeFileSync(path, text, { mode: 0o600 })
+    return Effect.gen(function*() {
+      const config = yield* AgentConfig.AgentConfig
+      const loaded = Option.getOrThrow(yield* config.load)
+      const error = yield* Effect.flip(config.save(mergeOnboarding(loaded, onboarding).doc))
+      assert.strictEqual(error.reason, "Invalid")
+      assert.include(error.message, "an integer past 2^53, which JSON may round, at channels.discord.id")
+      assert.include(error.message, "Write that number as a string")
+      assert.strictEqual(readFileSync(path, "utf8"), text, "the file is as it was")
+      assert.isFalse(existsSync(`${path}.bak`))
+
+      // Quoted, it is a string and survives; Infinity and NaN are JSON5 and are written back as they were.
+      writeFileSync(path, text.replace("1234567890123456789", `"1234567890123456789"`), { mode: 0o600 })
+      yield* config.save(mergeOnboarding(Option.getOrThrow(yield* config.load), onboarding).doc)
+      const saved = readFileSync(path, "utf8")
+      assert.include(saved, `"1234567890123456789"`)
+      assert.match(saved, /limit: Infinity/)
+    }).pipe(Effect.provide(serviceAt(path)))
+  })
+
+  it.effect("layerMemory refuses the same", () =>
+    Effect.gen(function*() {
+      const files = AgentConfig.memoryFiles(`{ ids: [9007199254740993] }`)
+      const config = yield* Effect.provide(AgentConfig.AgentConfig, AgentConfig.layerMemory(files))
+      const loaded = Option.getOrThrow(yield* config.load)
+      const error = yield* Effect.flip(config.save(mergeOnboarding(loaded, onboarding).doc))
+      assert.include(error.message, "an integer past 2^53, which JSON may round, at ids[0]")
+      assert.strictEqual(files.text, `{ ids: [9007199254740993] }`)
+    }))
+
   it.live("no config path: load is None, save fails with a typed error", () =>
     Effect.gen(function*() {
       const config = yield* AgentConfig.AgentConfig

@@ -28,7 +28,7 @@ import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as CatalogCache from "../CatalogCache.js"
 import * as ChutesCredentials from "../ChutesCredentials.js"
 import {
-  type ConfigError,
+  ConfigError,
   CredentialsError,
   type DiscoveryError,
   type OAuthError,
@@ -378,7 +378,20 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
       profileId: signedIn.profileId,
       mode: signedIn.mode
     })
-    yield* config.save(merged.doc)
+    yield* config.save(merged.doc).pipe(
+      // A config the SDK may not rewrite (a number it would change): the credential is stored all the same; say what
+      // the config would have said, for a change by hand.
+      Effect.mapError((error) =>
+        error.reason !== "Invalid" ? error : new ConfigError({
+          reason: error.reason,
+          path: error.path,
+          detail: `${error.detail ?? "it was not rewritten"}. The ${
+            signedIn.mode === "oauth" ? "sign-in" : "API key"
+          } is stored as profile ${signedIn.profileId}; onboarding would have set agents.defaults.model.primary to ` +
+            `"${chosen.ref}"`
+        })
+      )
+    )
 
     // Who the credential belongs to: only asked of a credential the service accepted.
     const account = Either.isRight(discovered) ? Option.some(yield* accountLine(signedIn.credential)) : Option.none()

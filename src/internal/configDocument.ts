@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import JSON5 from "json5"
 import { ConfigError } from "../ChutesError.js"
 import * as ConfigJson from "./configJson.js"
-import { depthExceeds } from "./jsonDepth.js"
+import { depthExceeds, unwritableNumber } from "./jsonDepth.js"
 import { excerpt } from "./redact.js"
 import * as ModelRef from "../ModelRef.js"
 
@@ -353,6 +353,24 @@ export const parse = (text: string, path: string): Either.Either<AgentConfigDocu
  * @category formatting
  */
 export const format = (doc: AgentConfigDocument): string => `${JSON5.stringify(doc.root, { space: 2, quote: "\"" })}\n`
+
+/**
+ * The text `save` writes, or `Invalid` when the rewrite would change a number of the file: an integer past 2^53 (a
+ * Discord id written without quotes, say) lost digits when it was parsed, so the file is not rewritten over it.
+ *
+ * @internal
+ */
+export const formatEither = (doc: AgentConfigDocument, path: string): Either.Either<string, ConfigError> => {
+  const lossy = unwritableNumber(doc.root, { json5: true })
+  return lossy === undefined ? Either.right(format(doc)) : Either.left(
+    new ConfigError({
+      reason: "Invalid",
+      path,
+      detail: `it holds ${excerpt(lossy, 200)}; a rewrite would change it, so the file was not rewritten. Write ` +
+        `that number as a string (in quotes), or make the change by hand`
+    })
+  )
+}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading

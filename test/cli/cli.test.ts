@@ -197,6 +197,21 @@ describe("onboard --auth-choice chutes-api-key", () => {
     assert.strictEqual(config.keep, 1)
   })
 
+  it("a config with an integer past 2^53: the key is stored, the config left byte for byte, and the message says what to set", async () => {
+    const home = makeHome()
+    mkdirSync(home.state, { recursive: true, mode: 0o700 })
+    const text = `{\n  channels: { discord: { id: 1234567890123456789 } },\n}\n`
+    writeFileSync(home.config, text, { mode: 0o600 })
+    const run = await onboardWithKey(home)
+    assert.strictEqual(run.code, 1, run.stdout + run.stderr)
+    assert.include(run.stderr, "an integer past 2^53, which JSON may round, at channels.discord.id")
+    assert.include(run.stderr, "The API key is stored as profile chutes:default")
+    assert.include(run.stderr, `agents.defaults.model.primary to "chutes/zai-org/GLM-4.7-TEE"`)
+    assert.strictEqual(readFileSync(home.config, "utf8"), text)
+    assert.isFalse(existsSync(`${home.config}.bak`))
+    assert.deepStrictEqual(Object.keys(readJson(home.store).profiles), ["chutes:default"])
+  })
+
   it("a rejected key exits 1 with \"key rejected\" and writes nothing", async () => {
     const home = makeHome()
     const rejected = "cpk_" + "0".repeat(32) + "." + "1".repeat(32) + ".REJECTEDrejectedREJECTEDrejected"
