@@ -150,6 +150,15 @@ const argumentUsage = (section: ReadonlyArray<HelpDoc.HelpDoc> | undefined): Rea
       : []
   )
 
+/**
+ * The option of `node` that takes a value, as its help term (`--model <alias|ref>`), by its flag (`--model`);
+ * `undefined` for a flag without a value or not of this command.
+ */
+export const valuedOption = (node: HelpNode, flag: string): string | undefined =>
+  definitions(sections(Command.getHelp(node.command, { ...CliConfig.defaultConfig, showBuiltIns: false })).get("OPTIONS"))
+    .map(([term]) => term)
+    .find((term) => term.startsWith(`${flag} `))
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Layout
 // ---------------------------------------------------------------------------------------------------------------------

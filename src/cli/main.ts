@@ -12,7 +12,7 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { command, tree, VERSION } from "./commands.js"
-import { findCommand, layoutFor, render as renderHelp } from "./help.js"
+import { findCommand, layoutFor, render as renderHelp, valuedOption } from "./help.js"
 import { out } from "./render.js"
 
 /**
@@ -45,6 +45,16 @@ const words = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
 
 /** The command a command line names, as words (`["effect-chutes", "models", "list"]`): where its `--help` is. */
 export const commandOf = (argv: ReadonlyArray<string>): ReadonlyArray<string> => findCommand(tree, words(argv)).path
+
+/**
+ * The option that ends a command line without its value, as its help term (`--model <alias|ref>`): @effect/cli calls
+ * it an unknown argument, which it is not.
+ */
+export const missingValue = (argv: ReadonlyArray<string>): string | undefined => {
+  const { node, rest } = findCommand(tree, words(argv))
+  const last = rest.at(-1)
+  return last !== undefined && /^--[a-z][a-z-]*$/.test(last) ? valuedOption(node, last) : undefined
+}
 
 /**
  * @effect/cli prints a parse error itself, coloured and without saying where help is: silenced here, as the

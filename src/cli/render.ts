@@ -185,25 +185,31 @@ const usageMessage = <E>(cause: Cause.Cause<E>): string | undefined => {
 
 /**
  * @effect/cli's words, mended: an unknown subcommand of a group is reported against the top level with the top-level
- * list (`models nosuch` named `onboard`, `models`, …), and "a integer".
+ * list (`models nosuch` named `onboard`, `models`, …), "a integer", and an option given last without its value
+ * (`missingValue`: its help term, `--model <alias|ref>`) called an unknown argument.
  */
-const cliWording = (text: string, command: ReadonlyArray<string>): string =>
+const cliWording = (text: string, command: ReadonlyArray<string>, missingValue: string | undefined): string =>
   text
     .replace(/^Invalid subcommand for effect-chutes - use one of .*$/s, (all) =>
       command.length > 1 ? `Invalid subcommand for ${command.join(" ")}` : all)
     .replace(/\bis not a integer\b/g, "is not an integer")
+    .replace(/^Received unknown argument: '(--[a-z-]+)'$/, (all, flag: string) =>
+      missingValue?.startsWith(`${flag} `) === true ? `${flag} needs a value: ${missingValue}` : all)
 
 /**
  * How a failed run ends: its exit code — 2 for usage (with a pointer to the command's `--help`), 130 when interrupted,
- * 1 otherwise — and the text for stderr, each line starting with "effect-chutes:" or a pointer.
+ * 1 otherwise — and the text for stderr, each line starting with "effect-chutes:" or a pointer. `missingValue`: the
+ * option the command line ended with, without its value (`main.ts`'s `missingValue`).
  */
 export const failure = <E>(
   cause: Cause.Cause<E>,
-  command: ReadonlyArray<string>
+  command: ReadonlyArray<string>,
+  missingValue?: string | undefined
 ): { readonly code: number; readonly text: string } => {
   const usage = usageMessage(cause)
   if (usage !== undefined) {
-    return { code: 2, text: `effect-chutes: ${cliWording(usage, command)}\nSee "${[...command, "--help"].join(" ")}".\n` }
+    const text = cliWording(usage, command, missingValue)
+    return { code: 2, text: `effect-chutes: ${text}\nSee "${[...command, "--help"].join(" ")}".\n` }
   }
   return { code: Cause.isInterruptedOnly(cause) ? 130 : 1, text: `effect-chutes: ${renderCause(cause)}\n` }
 }

@@ -12,7 +12,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { withoutOccurrences } from "../internal/redact.js"
-import { answer, commandOf, main } from "./main.js"
+import { answer, commandOf, main, missingValue } from "./main.js"
 import { failure, withCliLogging } from "./render.js"
 
 /** The environment's secrets a command may read. */
@@ -46,7 +46,7 @@ export const start = (argv: ReadonlyArray<string>): Promise<void> =>
       process.exitCode = 0
       return
     }
-    const { code, text } = failure(exit.cause, commandOf(argv))
+    const { code, text } = failure(exit.cause, commandOf(argv), missingValue(argv))
     process.stderr.write(withoutOccurrences(text, secretsOf(argv, process.env)))
     process.exitCode = code
   })

@@ -555,6 +555,27 @@ describe("models", () => {
   it("an unknown flag is a usage error: exit 2", async () => {
     const run = await cli(makeHome(), ["models", "list", "--bogus"])
     assert.strictEqual(run.code, 2)
+    assert.include(run.stderr, "Received unknown argument: '--bogus'")
+  })
+
+  it("an option given last without its value says so (exit 2), not \"unknown argument\"", async () => {
+    const home = makeHome()
+    for (
+      const [args, expected] of [
+        [["onboard", "--model"], "--model needs a value: --model <alias|ref>"],
+        [["account", "--profile"], "--profile needs a value: --profile <id>"],
+        [["usage", "--days"], "--days needs a value: --days <N>"],
+        [["models", "list", "--timeout"], "--timeout needs a value: --timeout <duration>"]
+      ] as const
+    ) {
+      const run = await cli(home, args)
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.include(run.stderr, `effect-chutes: ${expected}\n`)
+    }
+    // A flag the command does not have is still unknown, also last.
+    const other = await cli(home, ["auth", "status", "--days"])
+    assert.strictEqual(other.code, 2)
+    assert.include(other.stderr, "Received unknown argument: '--days'")
   })
 })
 
