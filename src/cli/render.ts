@@ -185,8 +185,8 @@ const usageMessage = <E>(cause: Cause.Cause<E>): string | undefined => {
 
 /**
  * @effect/cli's words, mended: an unknown subcommand of a group is reported against the top level with the top-level
- * list (`models nosuch` named `onboard`, `models`, …), "a integer", and an option given last without its value
- * (`missingValue`: its help term, `--model <alias|ref>`) called an unknown argument.
+ * list (`models nosuch` named `onboard`, `models`, …), "a integer", an option given last without its value
+ * (`missingValue`: its help term, `--model <alias|ref>`) called an unknown argument, and a long unknown word echoed.
  */
 const cliWording = (text: string, command: ReadonlyArray<string>, missingValue: string | undefined): string =>
   text
@@ -195,6 +195,12 @@ const cliWording = (text: string, command: ReadonlyArray<string>, missingValue: 
     .replace(/\bis not a integer\b/g, "is not an integer")
     .replace(/^Received unknown argument: '(--[a-z-]+)'$/, (all, flag: string) =>
       missingValue?.startsWith(`${flag} `) === true ? `${flag} needs a value: ${missingValue}` : all)
+    // A long word where no argument goes may be a key pasted in the wrong place (one of a known shape is already
+    // `<redacted>`): its length only.
+    .replace(
+      /^Received unknown argument: '([^-\s]\S{23,})'$/s,
+      (_, word: string) => `Received an unknown argument of ${word.length} characters (not shown: it may be a secret)`
+    )
 
 /**
  * How a failed run ends: its exit code — 2 for usage (with a pointer to the command's `--help`), 130 when interrupted,

@@ -556,6 +556,14 @@ describe("models", () => {
     const run = await cli(makeHome(), ["models", "list", "--bogus"])
     assert.strictEqual(run.code, 2)
     assert.include(run.stderr, "Received unknown argument: '--bogus'")
+    // A word, shown; a long one (a key of no known shape pasted where no argument goes), its length only.
+    const word = await cli(makeHome(), ["onboard", "chutes"])
+    assert.include(word.stderr, "Received unknown argument: 'chutes'")
+    const odd = "MyOwnGatewayKey" + "7e3c".repeat(6) + "Qz"
+    const long = await cli(makeHome(), ["account", odd])
+    assert.strictEqual(long.code, 2)
+    assert.notInclude(long.stderr, odd)
+    assert.include(long.stderr, `Received an unknown argument of ${odd.length} characters (not shown: it may be a secret)`)
   })
 
   it("an option given last without its value says so (exit 2), not \"unknown argument\"", async () => {
