@@ -428,6 +428,13 @@ describe("the token and userinfo bodies (one Schema each)", () => {
         [`{"access_token":12345678901234,"refresh_token":"${refresh}","expires_in":60}`, "access_token is missing or empty"],
         [`{"access_token":"${token}","expires_in":60}`, "refresh_token is missing or empty"],
         [`{"access_token":"${token}","refresh_token":7,"expires_in":60}`, "refresh_token is missing or empty"],
+        // Text that would reach a header, the store and the terminal: visible ASCII only, at most 16 KiB.
+        [`{"access_token":"${token}\\r\\nX-Injected: 1","refresh_token":"${refresh}","expires_in":60}`, "access_token has characters a bearer token cannot have (spaces, control or non-ASCII characters)"],
+        [`{"access_token":"${token}\\u001b[2J\\u001bc","refresh_token":"${refresh}","expires_in":60}`, "access_token has characters a bearer token cannot have (spaces, control or non-ASCII characters)"],
+        [`{"access_token":"${token} x","refresh_token":"${refresh}","expires_in":60}`, "access_token has characters a bearer token cannot have (spaces, control or non-ASCII characters)"],
+        [`{"access_token":"${token}\\u202e","refresh_token":"${refresh}","expires_in":60}`, "access_token has characters a bearer token cannot have (spaces, control or non-ASCII characters)"],
+        [`{"access_token":"${"a".repeat(16 * 1024 + 1)}","refresh_token":"${refresh}","expires_in":60}`, "access_token is over 16384 characters"],
+        [`{"access_token":"${token}","refresh_token":"${refresh}\\u0000","expires_in":60}`, "refresh_token has characters a bearer token cannot have (spaces, control or non-ASCII characters)"],
         [`{"access_token":"${token}","refresh_token":"${refresh}"}`, "expires_in must be a positive integer of seconds (got missing)"],
         [`{"access_token":"${token}","refresh_token":"${refresh}","expires_in":"${token}"}`, "expires_in must be a positive integer of seconds (got a string that is not a positive integer)"],
         [`{"access_token":"${token}","refresh_token":"${refresh}","expires_in":null}`, "expires_in must be a positive integer of seconds (got a null that is not a positive integer)"],
@@ -454,6 +461,32 @@ describe("the token and userinfo bodies (one Schema each)", () => {
       assert.strictEqual(Redacted.value(tokens.refresh), "crt_r")
       assert.strictEqual(tokens.expires, ChutesOAuth.expiresAt(0, 600))
       assert.isFalse("scope" in tokens)
+      // A scope with a control character is dropped (it is shown, never sent back); a plain one is kept.
+      const odd = yield* exchangeWith(`{"access_token":"cak_a","refresh_token":"crt_r","expires_in":60,"scope":"openid \\u001b]0;T\\u0007"}`)
+      assert.isFalse("scope" in odd)
+      const plain = yield* exchangeWith(`{"access_token":"cak_a","refresh_token":"crt_r","expires_in":60,"scope":"openid profile"}`)
+      assert.strictEqual(plain.scope, "openid profile")
+    }))
+
+  it.effect("a refresh answer with a refresh_token that is no token is refused: the old one is not kept in its place", () =>
+    Effect.gen(function*() {
+      const { layer } = oauthOver([{
+        status: 200,
+        body: `{"access_token":"cak_new_0001","refresh_token":"crt_\\r\\nnew","expires_in":60}`,
+        headers: { "content-type": "application/json" }
+      }])
+      const error = yield* Effect.flatMap(
+        ChutesOAuth.ChutesOAuth,
+        (oauth) =>
+          oauth.refresh({
+            clientId: app.clientId,
+            clientSecret: app.clientSecret,
+            refreshToken: Redacted.make("crt_old_0001")
+          })
+      ).pipe(Effect.provide(layer), Effect.flip)
+      assert.strictEqual(error.reason, "InvalidTokenResponse")
+      assert.include(error.message, "refresh_token has characters a bearer token cannot have")
+      leakFree(error, ["cak_new_0001", "crt_old_0001"])
     }))
 
   it.effect("userinfo: sub and username when they are non-empty strings; a body that is no object is refused", () =>

@@ -89,6 +89,35 @@ export const expiresAt = (now: number, expiresInSeconds: number): number =>
 /** A string with something in it, trimmed. */
 const Text = Schema.Trim.pipe(Schema.nonEmptyString())
 
+/**
+ * The longest token taken, in characters: Chutes' tokens are ~100; a JWT with many claims is a few KiB.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const MAX_TOKEN_LENGTH = 16 * 1024
+
+/**
+ * A token as it goes into an `Authorization` header and the store: visible ASCII (RFC 6750's token characters and a
+ * few more), no spaces, at most `MAX_TOKEN_LENGTH`; surrounding whitespace is trimmed.
+ */
+const Token = Schema.Trim.pipe(
+  Schema.nonEmptyString(),
+  Schema.maxLength(MAX_TOKEN_LENGTH),
+  Schema.pattern(/^[\x21-\x7e]+$/)
+)
+
+/** What is wrong with a token field, from its kind and length, never its text. */
+const tokenProblem = (field: string) => (found: unknown): string =>
+  typeof found !== "string" || found.trim() === ""
+    ? `${field} is missing or empty`
+    : found.trim().length > MAX_TOKEN_LENGTH
+    ? `${field} is over ${MAX_TOKEN_LENGTH} characters`
+    : `${field} has characters a bearer token cannot have (spaces, control or non-ASCII characters)`
+
+/** `scope`: kept when it is printable (space-separated words), dropped otherwise (it is shown, never sent back). */
+const Scope = Text.pipe(Schema.maxLength(1024), Schema.pattern(/^[\x20-\x7e]+$/))
+
 /** A positive whole number of seconds, at most `MAX_EXPIRES_IN` (`Int` refuses NaN and Infinity, e.g. `1e309`). */
 const Seconds = Schema.Int.pipe(Schema.positive(), Schema.lessThanOrEqualTo(MAX_EXPIRES_IN))
 
@@ -132,11 +161,18 @@ const kindOf = (value: unknown): string => {
  * leaves it optional and `decodeTokenResponse` decides.
  */
 const TokenResponse = Schema.Struct({
-  access_token: required(Text, () => "access_token is missing or empty"),
-  refresh_token: lenient(Text),
+  access_token: required(Token, tokenProblem("access_token")),
+  // Absent, null or empty: none given (a refresh keeps the old one). Anything else must be a token (below).
+  refresh_token: Schema.optional(Schema.Unknown),
   expires_in: required(ExpiresIn, (found) => `expires_in must be a positive integer of seconds (got ${kindOf(found)})`),
-  scope: lenient(Text)
+  scope: lenient(Scope)
 })
+
+/** The `refresh_token` given: `None` when there is none (absent, null, empty), else the token or what is wrong. */
+const givenRefresh = (found: unknown): Option.Option<Either.Either<string, string>> => {
+  if (found === undefined || found === null || (typeof found === "string" && found.trim() === "")) return Option.none()
+  return Option.some(Either.mapLeft(Schema.decodeUnknownEither(Token)(found), () => tokenProblem("refresh_token")(found)))
+}
 
 /** A 2xx answer of `/idp/userinfo`: the fields kept when they are non-empty strings. */
 const UserInfoBody = Schema.Struct({ sub: lenient(Text), username: lenient(Text) })
@@ -193,7 +229,11 @@ export const decodeTokenResponse = (
   return Schema.decodeUnknownEither(TokenResponse)(json).pipe(
     Either.mapLeft((error) => invalidTokenResponse(firstMessage(error))),
     Either.flatMap((decoded) => {
-      const refresh = decoded.refresh_token !== undefined ? Redacted.make(decoded.refresh_token) : previousRefresh
+      const given = givenRefresh(decoded.refresh_token)
+      if (Option.isSome(given) && Either.isLeft(given.value)) return Either.left(invalidTokenResponse(given.value.left))
+      const refresh = Option.isSome(given) && Either.isRight(given.value)
+        ? Redacted.make(given.value.right)
+        : previousRefresh
       if (refresh === undefined) return Either.left(invalidTokenResponse("refresh_token is missing or empty"))
       return Either.right({
         access: Redacted.make(decoded.access_token),

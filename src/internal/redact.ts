@@ -46,8 +46,11 @@ export const excerpt = (text: string, max = 200): string => {
   return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine
 }
 
-/** Shows at most the last four characters of a secret, the way the CLI labels credentials. */
-export const lastFour = (secret: string): string => (secret.length <= 8 ? "****" : `…${secret.slice(-4)}`)
+/**
+ * Shows at most the last four characters of a secret, the way the CLI labels credentials — escaped, for a secret may
+ * come from a file or another tool.
+ */
+export const lastFour = (secret: string): string => (secret.length <= 8 ? "****" : `…${printable(secret.slice(-4))}`)
 
 /**
  * Extracts the human part of a FastAPI-style error body (`{"detail": "…"}` or `{"detail": {...}}`) or an OAuth error

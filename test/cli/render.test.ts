@@ -13,7 +13,7 @@ import { CredentialsError, OAuthError, PromptError } from "../../src/ChutesError
 import { nonInteractivePrompter } from "../../src/cli/layers.js"
 import { parseTimeout } from "../../src/cli/global.js"
 import { wrap } from "../../src/cli/help.js"
-import { failure, notes } from "../../src/cli/render.js"
+import { failure, lastFour, notes } from "../../src/cli/render.js"
 import { Prompter } from "../../src/OAuthLogin.js"
 
 /** Runs `effect` and returns what it wrote to stderr. */
@@ -99,6 +99,16 @@ describe("failure: exit code and message", () => {
     assert.match(missing.text, /^effect-chutes: [^\n]+\n$/)
     assert.notInclude(missing.text, "--help")
     assert.strictEqual(failure(Cause.interrupt(FiberId.none), command).code, 130)
+  })
+})
+
+describe("lastFour", () => {
+  it("shows the last four characters of a secret, escaped (a stored token is another tool's text too)", () => {
+    assert.strictEqual(lastFour("cpk_0123456789abcdef"), "…cdef")
+    assert.strictEqual(lastFour("short"), "****")
+    const shown = lastFour("cak_token_0001\u001b[2J\u001bc")
+    assert.notInclude(shown, "\u001b")
+    assert.strictEqual(shown, "…2J\\u001bc")
   })
 })
 
