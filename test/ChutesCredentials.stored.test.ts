@@ -254,6 +254,22 @@ describe("refresh", () => {
       }).pipe(Effect.provide(credentialsLayer(s, { retryRefreshAfter: "0 millis" })), withEnv(s.env))
     }))
 
+  it.scopedLive("a 429 or 408 from the IdP is RefreshFailed, not a sign-in to redo: no endless needs-sign-in cooldown", () =>
+    Effect.gen(function*() {
+      const s = yield* setup({})
+      writeFileSync(s.storePath, JSON.stringify({ version: 1, profiles: { "chutes:alice": expiredProfile(s.fake) } }))
+      const bytes = readFileSync(s.storePath)
+      for (const [status, code] of [[429, "slow_down"], [408, "timeout"], [400, "invalid_grant"]] as const) {
+        s.fake.fault({ _tag: "Status", route: "token", status, body: { error: code }, times: 1 })
+        const error = yield* Effect.flip(Effect.flatMap(ChutesCredentials.ChutesCredentials, (c) => c.get)).pipe(
+          Effect.provide(credentialsLayer(s)),
+          withEnv(s.env)
+        )
+        assert.strictEqual(error.reason, status === 400 ? "ReauthRequired" : "RefreshFailed", `${status} ${code}`)
+        assert.deepStrictEqual(readFileSync(s.storePath), bytes, "the profile is kept")
+      }
+    }))
+
   it.scopedLive("forceRefresh after a 401 refreshes once even before expiry; static credentials give None", () =>
     Effect.gen(function*() {
       const s = yield* setup({})

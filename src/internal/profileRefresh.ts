@@ -19,13 +19,19 @@ import type { UnsavedTokens } from "./unsavedTokens.js"
 /** A store that cannot be used, as the credentials' error. */
 export const storeFailure = (error: StoreError) => new CredentialsError({ reason: "Store", detail: error.message })
 
+/** The OAuth error codes (RFC 6749 §5.2) of a refusal that trying again will not change. */
+const FINAL_CODES = new Set(["invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type"])
+
 /**
- * A refresh that failed for good — the IdP refused the grant or the client (a 4xx such as `invalid_grant` or
- * `invalid_client`), or there is no client to refresh as (no client id or secret: a new sign-in stores them) — needs a
- * new sign-in; anything else (unreachable IdP, time-out, 5xx, garbled answer) may pass.
+ * A refresh that failed for good — the IdP refused the grant or the client (400, 401 or 403, or a final OAuth code
+ * such as `invalid_grant` or `invalid_client`), or there is no client to refresh as (no client id or secret: a new
+ * sign-in stores them) — needs a new sign-in; anything else (unreachable IdP, time-out, 408, 429, 5xx, garbled answer)
+ * may pass, and a new sign-in would not help with it.
  */
 export const refreshFailure = (profileId: string, error: OAuthError) =>
-  (error.reason === "Exchange" && error.status !== undefined && error.status >= 400 && error.status < 500) ||
+  (error.reason === "Exchange" &&
+    ((error.status !== undefined && [400, 401, 403].includes(error.status)) ||
+      (error.error !== undefined && FINAL_CODES.has(error.error)))) ||
     error.reason === "ClientId" || error.reason === "ClientSecret"
     ? new CredentialsError({ reason: "ReauthRequired", profileId, source: `profile:${profileId}`, detail: error.message })
     : new CredentialsError({ reason: "RefreshFailed", profileId, source: `profile:${profileId}`, detail: error.message })
