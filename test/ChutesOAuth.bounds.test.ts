@@ -12,6 +12,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
@@ -159,4 +161,55 @@ describe("IdP answers are read through a byte cap", () => {
       assert.include(error.message, "larger than the cap of 2 MiB")
       assert.strictEqual(idp.requests().length, 1)
     }).pipe(Effect.scoped))
+})
+
+/** A loopback server answering every request with `answer`; its requests counted. Closed with the scope. */
+const serving = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly server: Http.Server; readonly url: string; readonly requests: () => number }>((resume) => {
+      let requests = 0
+      const server = Http.createServer((req, res) => {
+        requests += 1
+        req.resume()
+        answer(req, res)
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({
+          server,
+          url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          requests: () => requests
+        })))
+    }),
+    ({ server }) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+  )
+
+describe("an IdP that redirects", () => {
+  for (const [clientName, httpClient] of clients) {
+    it.live(`${clientName}: every call refuses a 302, 307 or 308 with its status; nothing is asked of the other host`, () =>
+      Effect.gen(function*() {
+        const elsewhere = yield* serving((_, res) => {
+          res.writeHead(200, { "content-type": "application/json" })
+          res.end(`{"access_token":"cak_elsewhere","refresh_token":"crt_elsewhere","expires_in":3600,"username":"mallory"}`)
+        })
+        for (const status of [302, 307, 308]) {
+          const idp = yield* serving((req, res) => {
+            res.writeHead(status, { location: `${elsewhere.url}${req.url ?? "/"}` })
+            res.end()
+          })
+          const oauth = ChutesOAuth.layer().pipe(
+            Layer.provide(Layer.mergeAll(ChutesSettings.layer({ idpBaseUrl: `${idp.url}/idp` }), httpClient))
+          )
+          for (const [name, call] of calls) {
+            const error = yield* Effect.provide(call, oauth).pipe(
+              Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+            )
+            assert.strictEqual(error._tag, "OAuthError", `${status} ${name}`)
+            assert.strictEqual(error.status, status, `${status} ${name}: ${error.message}`)
+            assert.include(error.message, `HTTP ${status}`, `${status} ${name}`)
+          }
+          assert.strictEqual(idp.requests(), 4)
+        }
+        assert.strictEqual(elsewhere.requests(), 0, "the other host was never asked")
+      }).pipe(Effect.scoped))
+  }
 })

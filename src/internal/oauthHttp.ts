@@ -5,12 +5,14 @@
  *
  * @internal
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { OAuthError } from "../ChutesError.js"
 import * as CappedBody from "./cappedBody.js"
 import { decodeErrorBody } from "./oauthTokens.js"
@@ -104,6 +106,18 @@ const readWithin = (
     )
   )
 
+/**
+ * Runs a request of the IdP with redirects left unfollowed: a 3xx is an answer like any other non-2xx, refused (tokens
+ * and user names come from the IdP itself, never from where it points). The platform's undici client does not follow
+ * them; `fetch` does unless told (`FetchHttpClient.RequestInit`, merged into the app's own).
+ */
+const notFollowingRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(FetchHttpClient.RequestInit), (init) =>
+    Effect.provideService(effect, FetchHttpClient.RequestInit, {
+      ...Option.getOrUndefined(init),
+      redirect: "manual"
+    }))
+
 /** An answer of the IdP: its status and its body, read through the cap. */
 export interface Answer {
   readonly status: number
@@ -120,7 +134,7 @@ export const makeSend = (client: HttpClient.HttpClient, options: {
 }) =>
 (request: HttpClientRequest.HttpClientRequest, what: string): Effect.Effect<Answer, OAuthError> =>
   Effect.gen(function*() {
-    const response = yield* client.execute(request)
+    const response = yield* notFollowingRedirects(client.execute(request))
     const tooLarge = () =>
       new OAuthError({
         reason: "InvalidTokenResponse",
