@@ -31,6 +31,15 @@ export const BARE_CODE_DETAIL = "paste the full redirect URL (it must include co
 
 const invalidCallback = (detail: string): OAuthError => new OAuthError({ reason: "InvalidCallback", detail })
 
+/**
+ * The longest callback text taken (characters): a pasted redirect URL, or a callback's code. Chutes' codes are tens of
+ * characters and its redirect URLs a few hundred.
+ *
+ * @since 0.3.0
+ * @category callback
+ */
+export const MAX_CALLBACK_LENGTH = 8 * 1024
+
 type Single = { readonly _tag: "None" } | { readonly _tag: "One"; readonly value: string } | { readonly _tag: "Many" }
 
 const single = (params: URLSearchParams, name: string): Single => {
@@ -84,6 +93,10 @@ export const parseCallbackParams = (
   if (!stateMatches) {
     return Either.left(new OAuthError({ reason: "StateMismatch", detail: "the state parameter is not this sign-in's" }))
   }
+  // The code goes into the token request's form: visible ASCII (RFC 6749's VSCHAR), and short.
+  if (code.value.length > MAX_CALLBACK_LENGTH || !/^[\x20-\x7e]+$/.test(code.value)) {
+    return Either.left(invalidCallback("the code parameter is not an authorization code (too long, or control characters)"))
+  }
   return Either.right({ code: Redacted.make(code.value) })
 }
 
@@ -98,6 +111,9 @@ export const parseCallbackParams = (
 export const parseCallbackInput = (input: string, expectedState: string): Either.Either<CallbackCode, OAuthError> => {
   const text = input.trim()
   if (text.length === 0) return Either.left(invalidCallback(`nothing was pasted; ${BARE_CODE_DETAIL}`))
+  if (text.length > MAX_CALLBACK_LENGTH) {
+    return Either.left(invalidCallback(`what was pasted is over ${MAX_CALLBACK_LENGTH} characters; ${BARE_CODE_DETAIL}`))
+  }
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) {
     let url: URL
     try {

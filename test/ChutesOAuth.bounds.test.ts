@@ -180,7 +180,10 @@ const serving = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse) =
           requests: () => requests
         })))
     }),
-    ({ server }) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
   )
 
 describe("an IdP that redirects", () => {

@@ -192,7 +192,11 @@ describe("parseCallbackInput", () => {
     ["error=access_denied", `http://127.0.0.1:1456/oauth-callback?error=access_denied&state=${STATE}`, "Denied"],
     ["error without state", "?error=access_denied", "StateMismatch"],
     ["garbage", "%%% not :// a [url", "InvalidCallback"],
-    ["broken URL", "http://[::1", "InvalidCallback"]
+    ["broken URL", "http://[::1", "InvalidCallback"],
+    // Bounded: a paste over 8 KiB, a code with control characters or over 8 KiB is not sent to the IdP.
+    ["a 50,000-character paste", `code=${code}&state=${STATE}&pad=${"x".repeat(50_000)}`, "InvalidCallback"],
+    ["a code with an escape", `code=${code}%1B%5B2J&state=${STATE}`, "InvalidCallback"],
+    ["a code with CR LF", `code=${code}%0D%0AX-Injected&state=${STATE}`, "InvalidCallback"]
   ]
   for (const [name, input, reason] of cases) {
     it(name, () => {
@@ -209,6 +213,14 @@ describe("parseCallbackInput", () => {
       }
     })
   }
+
+  it("a code over 8 KiB from the callback listener is refused too; one of 8 KiB is taken", () => {
+    const params = (value: string) => new URLSearchParams({ code: value, state: STATE })
+    const long = OAuthCallback.parseCallbackParams(params("c".repeat(OAuthCallback.MAX_CALLBACK_LENGTH + 1)), STATE)
+    assert.isTrue(Either.isLeft(long) && long.left.reason === "InvalidCallback")
+    const most = OAuthCallback.parseCallbackParams(params("c".repeat(OAuthCallback.MAX_CALLBACK_LENGTH)), STATE)
+    assert.isTrue(Either.isRight(most))
+  })
 
   it("refuses a bare code with the full-URL hint", () => {
     const result = OAuthCallback.parseCallbackInput("abc123def456", STATE)
