@@ -318,6 +318,36 @@ const signInWithOAuth = (
   } satisfies SignedIn))
 
 /**
+ * Stores a sign-in under its id. A sign-in whose user is not known (userinfo failed: `chutes:oauth`) never replaces
+ * another such sign-in, which may be another account's: it takes the first free `chutes:oauth-<n>`, and says so.
+ */
+const storeSignIn = (
+  store: AuthProfileStore.Service,
+  signedIn: SignedIn
+): Effect.Effect<SignedIn, StoreError> =>
+  Effect.flatMap(
+    store.modify((current) => {
+      let id = signedIn.profileId
+      if (signedIn.mode === "oauth" && id === AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID) {
+        for (let n = 2; current.profiles.has(id); n++) id = `${AuthProfileStore.OAUTH_FALLBACK_PROFILE_ID}-${n}`
+      }
+      return Effect.succeed([id, [{ _tag: "Upsert", id, profile: signedIn.profile }]] as const)
+    }),
+    (id) =>
+      id === signedIn.profileId ? Effect.succeed(signedIn) : Effect.as(
+        Effect.logWarning(
+          `the sign-in's user is not known (userinfo failed) and ${signedIn.profileId} holds another such sign-in: ` +
+            `stored as ${id}. Remove the one you no longer need with "effect-chutes auth logout --profile <id>"`
+        ),
+        {
+          ...signedIn,
+          profileId: id,
+          credential: ChutesCredentials.fromProfile(id, signedIn.profile)
+        }
+      )
+  )
+
+/**
  * Runs onboarding. `authChoice` absent: asked for with a terminal, else a usage error (exit 2).
  */
 export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardError, OnboardServices> =>
@@ -347,11 +377,10 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
           "CHUTES_API_KEY), or --auth-choice chutes (OAuth, needs a terminal)"
       )
 
-    const signedIn = choice === "chutes-api-key"
-      ? yield* signInWithApiKey(options.apiKey)
-      : yield* signInWithOAuth(options.noBrowser)
-
-    yield* store.upsert(signedIn.profileId, signedIn.profile)
+    const signedIn = yield* storeSignIn(
+      store,
+      choice === "chutes-api-key" ? yield* signInWithApiKey(options.apiKey) : yield* signInWithOAuth(options.noBrowser)
+    )
 
     // The catalog through the provider: live with the new credential when reachable, else the disk cache or the
     // built-in one — and why.

@@ -333,6 +333,42 @@ describe("onboard --auth-choice chutes (OAuth)", () => {
   })
 })
 
+describe("onboard --auth-choice chutes: a sign-in whose user is not known", () => {
+  it("never replaces another such sign-in: the second is stored as chutes:oauth-2, and the run says so", async () => {
+    const home = makeHome()
+    const signIn = async () => {
+      fake.fault({ _tag: "Status", route: "userinfo", status: 503, times: 5 })
+      try {
+        return await cliInTerminal(home, ["onboard", "--auth-choice", "chutes", "--no-browser"], [
+          { prompt: /Paste the redirect URL: /, answer: approveInBrowser },
+          takeSuggestedModel
+        ])
+      } finally {
+        fake.clearFaults("userinfo")
+      }
+    }
+    const first = await signIn()
+    assert.strictEqual(first.code, 0, first.stdout)
+    const stored = readJson(home.store).profiles["chutes:oauth"]
+    assert.isDefined(stored)
+    secrets.add(stored.access)
+    secrets.add(stored.refresh)
+
+    const second = await signIn()
+    assert.strictEqual(second.code, 0, second.stdout)
+    const profiles = readJson(home.store).profiles
+    assert.deepStrictEqual(Object.keys(profiles), ["chutes:oauth", "chutes:oauth-2"])
+    assert.strictEqual(profiles["chutes:oauth"].refresh, stored.refresh, "the first sign-in is kept")
+    assert.notStrictEqual(profiles["chutes:oauth-2"].refresh, stored.refresh)
+    secrets.add(profiles["chutes:oauth-2"].access)
+    secrets.add(profiles["chutes:oauth-2"].refresh)
+    assert.include(second.stdout, "stored as chutes:oauth-2")
+    assert.include(second.stdout, `profile "chutes:oauth-2"`)
+    assertNoSecrets(first)
+    assertNoSecrets(second)
+  })
+})
+
 describe("onboard --auth-choice chutes: the client secret", () => {
   it("without a terminal and without CHUTES_CLIENT_SECRET: exit 2 at once, naming the variable", async () => {
     const home = makeHome()
