@@ -278,7 +278,7 @@ export class OAuthError extends Schema.TaggedError<OAuthError>("effect-chutes/OA
       case "Transport":
         return `Could not reach the Chutes identity provider${detail}`
       case "Timeout":
-        return `Sign-in timed out${detail}`
+        return `The Chutes identity provider did not answer in time${detail}`
       case "NotInteractive":
         return `OAuth requires interactive mode${detail}`
       case "RedirectUri":

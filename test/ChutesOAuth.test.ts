@@ -418,6 +418,11 @@ describe("code exchange", () => {
       yield* TestClock.adjust(Duration.seconds(1))
       const error = yield* Fiber.join(fiber)
       assert.strictEqual(error.reason, "Timeout")
+      // Said of the IdP, not of a sign-in: a refresh or a userinfo read times out the same way.
+      assert.strictEqual(
+        error.message,
+        "The Chutes identity provider did not answer in time: code exchange: no answer within 30s"
+      )
     }))
 })
 
