@@ -332,9 +332,12 @@ export const make = (options: Options = {}): Effect.Effect<
           ? Effect.succeed(noCredentialDone())
           : catalogs.get(key, { force, compute: fetchLive(credential), after: afterwards }))
 
+    /** The credential discovery sends, when a header can carry it (`Auth.sendable`). */
+    const readCredential = Effect.flatMap(credentials.get, Auth.sendable)
+
     /** The same for the current credential. */
     const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
-      Effect.flatMap(credentials.get, (credential) => lookupFor(credential, force))
+      Effect.flatMap(readCredential, (credential) => lookupFor(credential, force))
 
     const discoverWith = (force: boolean) =>
       lookup(force).pipe(Effect.flatMap((done) => done.exit))
@@ -350,7 +353,7 @@ export const make = (options: Options = {}): Effect.Effect<
         : Effect.map(lookupFor(credential.right, force), (done) => done.snapshot)
 
     const catalogWith = (force: boolean) =>
-      Effect.flatMap(Effect.either(credentials.get), (credential) => snapshotFor(credential, force))
+      Effect.flatMap(Effect.either(readCredential), (credential) => snapshotFor(credential, force))
 
     // A span per call, without `Effect.fn`'s call-site capture: that cost a `new Error()` on every call (bench/README.md).
     const context = (catalog: ModelCatalog.CatalogSnapshot): Successors.Context => ({
@@ -389,7 +392,7 @@ export const make = (options: Options = {}): Effect.Effect<
     // and a read with work to do — a fetch, a wait for one, a fallback — runs in `ChutesProvider.catalog`.
     const traced = <A>(effect: Effect.Effect<A>) =>
       Effect.withSpan(effect, "ChutesProvider.catalog", { captureStackTrace: false })
-    const catalog = Effect.flatMap(Effect.either(credentials.get), (credential) =>
+    const catalog = Effect.flatMap(Effect.either(readCredential), (credential) =>
       Either.isLeft(credential)
         ? traced(snapshotFor(credential, false))
         : Effect.flatMap(Effect.zip(keyOf(credential.right), Clock.currentTimeMillis), ([key, now]) => {

@@ -398,3 +398,33 @@ describe("swapped layers", () => {
       assert.strictEqual(snapshot.reason, outage)
     }))
 })
+
+describe("a credential no HTTP header can carry", () => {
+  it.effect("is a typed CredentialsError and nothing is sent: discovery falls back, the client refuses", () =>
+    Effect.gen(function*() {
+      for (const secret of ["cpk_pasted\u0001with_a_control", "cpk_caf\u00e9_non_ascii", "cpk_with a space"]) {
+        const odd = ChutesCredentials.make({ kind: "api_key", source: "env:CHUTES_API_KEY", secret })
+        const { layer, requests } = providerOver([json(200, capture)], {
+          credentials: ChutesCredentials.layerStatic(odd)
+        })
+        yield* Effect.gen(function*() {
+          const provider = yield* ChutesProvider.ChutesProvider
+          const snapshot = yield* provider.catalog
+          assert.strictEqual(snapshot.source, "static", secret)
+          assert.instanceOf(snapshot.reason, CredentialsError)
+          assert.include(snapshot.reason?.message ?? "", "env:CHUTES_API_KEY was rejected (not sent: it has spaces, control")
+          const error = yield* Effect.flip(provider.client.get("/models"))
+          assert.strictEqual(error._tag, "CredentialsError")
+          if (error._tag === "CredentialsError") assert.strictEqual(error.reason, "Rejected")
+          assert.strictEqual(requests.length, 0, "nothing was sent")
+        }).pipe(Effect.provide(layer))
+      }
+      // A plain key is sent as before.
+      const { layer, requests } = providerOver([json(200, capture)])
+      const snapshot = yield* Effect.flatMap(ChutesProvider.ChutesProvider, (provider) => provider.catalog).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(snapshot.source, "live")
+      assert.strictEqual(requests.length, 1)
+    }))
+})

@@ -69,6 +69,33 @@ const authorization = (credential: ChutesCredentials.Credential, refreshed: bool
   return made
 }
 
+/** Credentials found sendable, so that the check runs once per credential, not on every request. */
+const sendableOnes = new WeakSet<ChutesCredentials.Credential>()
+
+/**
+ * The credential, when an HTTP header can carry it: visible ASCII, no spaces (an API key pasted with a control
+ * character, a token from a hand-edited store). Any other would fail in the transport as a connection error — retried,
+ * and its tail quoted by `fetch` — so it is a typed error here, and nothing is sent.
+ */
+export const sendable = (
+  credential: Option.Option<ChutesCredentials.Credential>
+): Effect.Effect<Option.Option<ChutesCredentials.Credential>, CredentialsError> => {
+  if (Option.isNone(credential) || sendableOnes.has(credential.value)) return Effect.succeed(credential)
+  const { profileId, secret, source } = credential.value
+  if (!/^[\x21-\x7e]+$/.test(Redacted.value(secret))) {
+    return Effect.fail(
+      new CredentialsError({
+        reason: "Rejected",
+        source,
+        profileId,
+        detail: "not sent: it has spaces, control or non-ASCII characters, which an HTTP header cannot carry"
+      })
+    )
+  }
+  sendableOnes.add(credential.value)
+  return Effect.succeed(credential)
+}
+
 /** Only an OAuth token of a stored profile has a refresh token behind it. */
 const refreshable = (credential: ChutesCredentials.Credential): boolean =>
   credential.kind === "oauth" && credential.profileId !== undefined
@@ -90,10 +117,10 @@ export const client = (options: {
   // `ChutesCredentials.current` over these credentials, without providing the service on every request.
   const current = Effect.flatMap(
     credentials.get,
-    Option.match({
-      onNone: () => Effect.fail(new CredentialsError({ reason: "Missing" })),
-      onSome: Effect.succeed
-    })
+    (credential) =>
+      Option.isNone(credential)
+        ? Effect.fail(new CredentialsError({ reason: "Missing" }))
+        : Effect.map(sendable(credential), () => credential.value)
   )
 
   const send = (
