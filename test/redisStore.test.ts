@@ -49,6 +49,21 @@ const storeError = <A, E>(effect: Effect.Effect<A, E>) =>
 const apiKey = (key: string): AuthProfileStore.ChutesProfile => ({ type: "api_key", provider: "chutes", key })
 
 describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
+  it.scopedLive("a write from a finalizer (the credentials' last write at exit) ends and leaves no lock behind", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer()
+      const raw = yield* rawClient(server.url)
+      const store = yield* NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: "fin:" })
+      // A finalizer runs uninterruptibly; the lock's renewal fiber forked there used to inherit it and never stop.
+      const closed = yield* Effect.scoped(
+        Effect.addFinalizer(() => Effect.orDie(store.upsert("chutes:default", apiKey("cpk_written_at_exit"))))
+      ).pipe(Effect.disconnect, Effect.timeout("10 seconds"), Effect.either)
+      assert.isTrue(Either.isRight(closed), "the scope closed")
+      const loaded = yield* store.load
+      assert.deepStrictEqual(loaded.profiles.get("chutes:default"), apiKey("cpk_written_at_exit"))
+      assert.strictEqual(yield* Effect.promise(() => raw.exists("fin:auth-profiles:lock")), 0, "the lock is released")
+    }))
+
   it.scopedLive("keeps the OpenClaw document whole under its key prefix; a corrupt one is never written over", () =>
     Effect.gen(function*() {
       const server = yield* redisServer()

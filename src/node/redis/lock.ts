@@ -104,7 +104,9 @@ const makeLock = (connection: Connection, key: string, options: LockOptions): Lo
       )
     )
     const state = { lost: false }
-    yield* Effect.forkScoped(keepAlive(token, state))
+    // Interruptible, whatever the caller's region: a lock taken in a finalizer (the credentials' last write when the
+    // process ends) would otherwise inherit "uninterruptible" and renew itself forever, the scope never closing.
+    yield* Effect.forkScoped(Effect.interruptible(keepAlive(token, state)))
     const held: HeldLock = {
       stillHeld: Effect.suspend(() =>
         state.lost
