@@ -64,6 +64,80 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       assert.strictEqual(yield* Effect.promise(() => raw.exists("fin:auth-profiles:lock")), 0, "the lock is released")
     }))
 
+  it.scopedLive("a refresh Redis would not let land is not made: a version that is no number, a client that may not write", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer()
+      const raw = yield* rawClient(server.url)
+      const fake = yield* FakeChutes.make({})
+      const refreshWith = (url: string, prefix: string) =>
+        ChutesCredentials.makeStored({ sources: "profiles-only", recheckAfter: "0 millis" }).pipe(
+          Effect.flatMap((credentials) => Effect.flip(credentials.get)),
+          Effect.provideServiceEffect(
+            AuthProfileStore.AuthProfileStore,
+            NodeRedis.makeAuthProfileStore({ url, keyPrefix: prefix })
+          ),
+          Effect.provide(
+            ChutesOAuth.layer().pipe(
+              Layer.provide(Layer.merge(ChutesSettings.layer({ idpBaseUrl: fake.idpBaseUrl }), FetchHttpClient.layer))
+            )
+          )
+        )
+      const due = (prefix: string) =>
+        Effect.flatMap(NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: prefix }), (store) => {
+          const issued = fake.issueTokens()
+          return store.upsert("chutes:alice", {
+            type: "oauth",
+            provider: "chutes",
+            access: issued.access,
+            refresh: issued.refresh,
+            expires: Date.now() - 1000,
+            clientId: fake.clientId,
+            clientSecret: Redacted.make(fake.clientSecret ?? "")
+          })
+        })
+
+      // A version another tool made a word: the compare-and-set could never bump it.
+      yield* due("v:")
+      yield* Effect.promise(() => raw.hset("v:auth-profiles", "version", "abc"))
+      const version = yield* refreshWith(server.url, "v:")
+      assert.strictEqual(version.reason, "Store")
+      assert.include(version.message, "its version field is not a number")
+      assert.include(version.message, "was not refreshed")
+
+      // A user whose ACL lets it take the lock and read the document, not write it.
+      yield* due("a:")
+      yield* Effect.promise(() =>
+        raw.call("ACL", "SETUSER", "reader", "on", ">reader-pw", "resetkeys", "~a:auth-profiles:lock", "%R~a:auth-profiles", "+@all")
+      )
+      const readerUrl = server.url.replace("redis://", "redis://reader:reader-pw@")
+      const acl = yield* refreshWith(readerUrl, "a:")
+      assert.strictEqual(acl.reason, "Store")
+      assert.include(acl.message, "NOPERM")
+      assert.include(acl.message, "was not refreshed")
+      assert.notInclude(acl.message, "reader-pw")
+
+      assert.strictEqual(fake.counters.tokenByGrant.refresh_token, 0, "no refresh token was spent")
+      // The store is as it was, and a client that may write refreshes it.
+      // (`refreshWith` flips: flipped back, the credential.)
+      const after = yield* refreshWith(server.url, "a:").pipe(Effect.flip, Effect.either)
+      assert.isTrue(Either.isRight(after) && Option.isSome(after.right), "refreshed")
+      assert.strictEqual(fake.counters.tokenByGrant.refresh_token, 1)
+      assert.strictEqual(fake.counters.invalidGrant, 0)
+    }))
+
+  it.scopedLive("a key of another type is Corrupt (fix or delete it), not \"cannot be reached\"", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer()
+      const raw = yield* rawClient(server.url)
+      yield* Effect.promise(() => raw.set("w:auth-profiles", "a plain string"))
+      const store = yield* NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: "w:" })
+      const error = yield* storeError(store.load)
+      assert.strictEqual(error.reason, "Corrupt")
+      assert.include(error.message, "WRONGTYPE")
+      assert.include(error.message, "fix or delete the key")
+      assert.strictEqual(yield* Effect.promise(() => raw.get("w:auth-profiles")), "a plain string")
+    }))
+
   it.scopedLive("keeps the OpenClaw document whole under its key prefix; a corrupt one is never written over", () =>
     Effect.gen(function*() {
       const server = yield* redisServer()

@@ -36,6 +36,18 @@ local next = tostring(tonumber(current) + 1)
 redis.call("HSET", KEYS[1], "doc", ARGV[2], "version", next)
 return {1, next}`
 
+/**
+ * A write of `ARGV[1]` that changes nothing (the store's `trialWrite`, before a refresh spends the refresh token): into
+ * a field of its own, removed in the same script, so Redis checks this client may write the key and has the memory for
+ * the document. `0` when the version is not a number, which the compare-and-set could not bump.
+ */
+const TRIAL_WRITE = `
+local current = redis.call("HGET", KEYS[1], "version")
+if current and not tonumber(current) then return 0 end
+redis.call("HSET", KEYS[1], "trial", ARGV[1])
+redis.call("HDEL", KEYS[1], "trial")
+return 1`
+
 /** How often a write starts over because the document changed between reading it and the compare-and-set. */
 const MAX_WRITE_ATTEMPTS = 3
 
@@ -113,8 +125,17 @@ export const make = (
         })
       })
 
+    const trialWrite = (text: string): Effect.Effect<void, StoreError> =>
+      connection.run(location, (client) => client.eval(TRIAL_WRITE, 1, key, text)).pipe(
+        Effect.flatMap((answer) =>
+          answer === 1 ? Effect.void : Effect.fail(
+            corrupt(location, "its version field is not a number, so no write can land; it is not rewritten")
+          )
+        )
+      )
+
     const exclusive: Backend["exclusive"] = (body) =>
       semaphore.withPermits(1)(Effect.scoped(Effect.flatMap(lock.acquire, (held) => body(commit(held)))))
 
-    return { location, read, exclusive }
+    return { location, read, exclusive, trialWrite }
   })

@@ -64,6 +64,14 @@ const classify = (location: string, path: string, message: string): StoreError =
         `EVAL on the key prefix)`
     })
   }
+  if (/\bWRONGTYPE\b|\bERR (user_script|Error running script)\b/.test(message)) {
+    return new StoreError({
+      reason: "Corrupt",
+      path,
+      detail: `Redis cannot use the value at that key (${message}): it holds another type, or fields a write cannot ` +
+        `use. Nothing was written; fix or delete the key`
+    })
+  }
   if (/\b(READONLY|OOM|MISCONF|LOADING)\b/.test(message)) {
     return new StoreError({
       reason: "Io",
