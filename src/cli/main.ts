@@ -13,7 +13,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { command, tree, VERSION } from "./commands.js"
 import { findCommand, layoutFor, render as renderHelp, valuedOption } from "./help.js"
-import { out } from "./render.js"
+import { out, outOwn } from "./render.js"
 
 /**
  * The command tree.
@@ -73,7 +73,7 @@ export const answer = (argv: ReadonlyArray<string>): Effect.Effect<void> | undef
   const given = words(argv)
   const { node, path, rest } = findCommand(tree, given)
   if (given.includes("--help") || given.includes("-h") || (node.children !== undefined && rest.length === 0)) {
-    return out(renderHelp(node, path, layoutFor(process.stdout), {
+    return outOwn(renderHelp(node, path, layoutFor(process.stdout), {
       options: node === tree ? ROOT_OPTIONS : [],
       shared: ["--config", "--state-dir", "--timeout", "--no-follow-successors"]
     }))

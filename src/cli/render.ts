@@ -16,11 +16,24 @@ import type { RetryEvent } from "../ChutesSettings.js"
 import { printable, scrub } from "../internal/redact.js"
 import { docText } from "./help.js"
 
-/** Writes a line to stdout. */
-export const out = (line: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(`${line}\n`))
+/**
+ * Text for the terminal: every control and bidirectional-control character shown escaped (`\u001b`), line breaks and
+ * tabs kept. The last guard behind the escaping at each source (`excerpt`, `printable`): an id from a shared store,
+ * a message, anything the CLI prints passes here.
+ */
+export const terminalSafe = (text: string): string =>
+  text.split("\n").map((line) => line.split("\t").map(printable).join("\t")).join("\n")
 
-/** Writes a line to stderr. */
-export const err = (line: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(`${line}\n`))
+/** Writes a line to stdout, terminal-safe. */
+export const out = (line: string): Effect.Effect<void> =>
+  Effect.sync(() => void process.stdout.write(`${terminalSafe(line)}\n`))
+
+/** Writes the CLI's own text to stdout as it is (help, with its own bold headings). */
+export const outOwn = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(`${text}\n`))
+
+/** Writes a line to stderr, terminal-safe. */
+export const err = (line: string): Effect.Effect<void> =>
+  Effect.sync(() => void process.stderr.write(`${terminalSafe(line)}\n`))
 
 /** The spinner on screen: the latest news of its work (a retry), and how to redraw it. */
 interface Spinner {
@@ -55,7 +68,7 @@ export const withProgress = (text: string) => <A, E, R>(effect: Effect.Effect<A,
           const news = current.detail !== undefined ? ` ${current.detail}` : ""
           const room = Math.max(8, (process.stderr.columns || 80) - 1 - news.length - 3)
           const shown = label.length <= room ? label : `${label.slice(0, room - 1)}…`
-          process.stderr.write(`\r\u001b[2K${frames[frame]} ${shown}…${news}`)
+          process.stderr.write(`\r\u001b[2K${frames[frame]} ${terminalSafe(`${shown}…${news}`)}`)
         }
       }
       const previous = spinner
@@ -85,7 +98,7 @@ export const progressNews = (detail: string): Effect.Effect<void> =>
       spinner.detail = detail
       spinner.redraw()
     } else {
-      process.stderr.write(`  ${detail}\n`)
+      process.stderr.write(`  ${terminalSafe(detail)}\n`)
     }
   })
 
@@ -109,14 +122,15 @@ export const notes = (warnings: ReadonlyArray<{ readonly message: string }>): Ef
     for (const { message } of warnings) {
       if (told.has(message)) continue
       told.add(message)
-      process.stderr.write(`note: ${scrub(message)}\n`)
+      process.stderr.write(`note: ${terminalSafe(scrub(message))}\n`)
     }
   })
 
 /** Effect log lines as plain `warning: …` on stderr, scrubbed; below Warning is dropped. */
 export const stderrLogger = Logger.make(({ logLevel, message }) => {
   const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-  process.stderr.write(`${logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()}: ${scrub(text)}\n`)
+  const level = logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()
+  process.stderr.write(`${level}: ${terminalSafe(scrub(text))}\n`)
 })
 
 /** Replaces the default logger with `stderrLogger` at Warning and above. */

@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { withoutOccurrences } from "../internal/redact.js"
 import { answer, commandOf, main, missingValue } from "./main.js"
-import { failure, withCliLogging } from "./render.js"
+import { failure, terminalSafe, withCliLogging } from "./render.js"
 
 /** The environment's secrets a command may read. */
 const SECRET_ENV = ["CHUTES_API_KEY", "CHUTES_OAUTH_TOKEN", "CHUTES_CLIENT_SECRET"] as const
@@ -47,6 +47,6 @@ export const start = (argv: ReadonlyArray<string>): Promise<void> =>
       return
     }
     const { code, text } = failure(exit.cause, commandOf(argv), missingValue(argv))
-    process.stderr.write(withoutOccurrences(text, secretsOf(argv, process.env)))
+    process.stderr.write(terminalSafe(withoutOccurrences(text, secretsOf(argv, process.env))))
     process.exitCode = code
   })

@@ -333,6 +333,24 @@ describe("auth status: each profile's place in the order", () => {
 })
 
 describe("text from the service never reaches the terminal raw", () => {
+  it("a profile id with terminal controls (a shared store is other hosts' text) is escaped in every command", async () => {
+    const hostile = "chutes:x\u001b]0;PWNED\u0007\u001b[31m\u202e"
+    const home = makeHome({ [hostile]: apiKeyProfile(fake.apiKey), "other:\u001b[2Jbulk": { provider: "other" } })
+    const runs = [
+      await cli(home, ["auth", "status"]),
+      await cli(home, ["auth", "status", "--offline"]),
+      await cli(home, ["auth", "logout", "--profile", "nosuch"]),
+      await cli(home, ["auth", "cooldowns", "--profile", "nosuch"]),
+      await cli(home, ["models", "list", "--profile", "nosuch"])
+    ]
+    for (const run of runs) {
+      const text = run.stdout + run.stderr
+      assert.notMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/, text)
+    }
+    assert.include(runs[0]!.stdout, "chutes:x\\u001b]0;PWNED\\u0007\\u001b[31m\\u202e")
+    assert.include(runs[2]!.stderr, "stored: chutes:x\\u001b]0;PWNED")
+  })
+
   it("a user name with terminal controls is escaped in onboard and auth status; exact in --json", async () => {
     const hostile = "mal\u001b]0;owned\u0007lory\u202e"
     const other = await FakeChutes.start({ username: hostile })
