@@ -209,7 +209,10 @@ describe("cooldowns in a file", () => {
         [JSON.stringify({ cooldowns: {} }), "version"],
         [JSON.stringify({ version: 1, cooldowns: [] }), `"cooldowns" is missing or not an object`],
         [JSON.stringify({ version: 1, cooldowns: { "chutes:a": { reason: "bogus", since: 1 } } }), "chutes:a"],
-        [`{"version":1,"cooldowns":{"chutes:a":{"reason":"quota","since":1,"until":1e309}}}`, "out of range"]
+        [`{"version":1,"cooldowns":{"chutes:a":{"reason":"quota","since":1,"until":1e309}}}`, "out of range"],
+        // Past what a Date holds: every command that shows a cooldown failed with "Invalid time value".
+        [`{"version":1,"cooldowns":{"chutes:a":{"reason":"quota","since":1,"until":1e300}}}`, "out of range"],
+        [`{"version":1,"cooldowns":{"chutes:a":{"reason":"quota","since":-9e15,"until":1}}}`, "out of range"]
       ]
       for (const [text, why] of cases) {
         writeFileSync(coolPath, text, { mode: 0o600 })
