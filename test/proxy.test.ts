@@ -246,6 +246,16 @@ describe.skipIf(missing !== undefined)("through a real forward proxy (tinyproxy)
       assert.include(bad.reason?.message ?? "", "through proxy http://<redacted>@proxy corp:80")
       assert.include(bad.reason?.message ?? "", "invalid proxy URL")
       assert.notInclude(bad.reason?.message ?? "", "b4d-secret")
+      // A stray % in the password: undici's decodeURIComponent threw a defect ("URI malformed") in the layer.
+      const percent = yield* t.run(
+        catalogReason,
+        { url: `http://bob:pa%ss-w0rd@127.0.0.1:${port}`, proxyLoopback: true },
+        apiKeyEnv(t.fake)
+      )
+      assert.strictEqual(percent.source, "static")
+      assert.include(percent.reason?.message ?? "", "invalid proxy URL")
+      assert.include(percent.reason?.message ?? "", "write a literal % as %25")
+      assert.notInclude(percent.reason?.message ?? "", "pa%ss")
     }))
 })
 

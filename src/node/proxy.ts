@@ -108,14 +108,23 @@ export const redactUrl = (url: string): string => {
 
 /** Why a proxy URL cannot be used, or `undefined` when it can. */
 const invalidReason = (url: string): string | undefined => {
+  let parsed: URL
   try {
-    const parsed = new URL(url)
-    return parsed.protocol === "http:" || parsed.protocol === "https:"
-      ? undefined
-      : `unsupported proxy scheme ${parsed.protocol} (http: or https:)`
+    parsed = new URL(url)
   } catch {
     return "not a URL"
   }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return `unsupported proxy scheme ${parsed.protocol} (http: or https:)`
+  }
+  // undici decodes the user name and password for Proxy-Authorization and throws on a stray `%`.
+  try {
+    decodeURIComponent(parsed.username)
+    decodeURIComponent(parsed.password)
+  } catch {
+    return "its user name or password has a % that is not an escape (write a literal % as %25)"
+  }
+  return undefined
 }
 
 /** The proxy a request to `url` goes through under `p`, or `undefined`: the matching of undici's `EnvHttpProxyAgent`. */
