@@ -313,7 +313,10 @@ export interface Options {
   readonly sources?: Sources | undefined
   /** A credential given in code: wins over everything. Not read with `sources: "profiles-only"`. */
   readonly explicit?: ExplicitCredential | undefined
-  /** The stored profile to use, alone, when it exists (it pins: `order` does not apply). */
+  /**
+   * The stored profile to use, alone, when it exists (it pins: `order` does not apply). When it does not, the other
+   * stored profiles serve by the order, with a warning said once.
+   */
   readonly profileId?: string | undefined
   /**
    * Profile ids tried first, in this order (the rest follow OAuth first, then API keys). Default: `CHUTES_AUTH_ORDER`.
@@ -478,6 +481,10 @@ export const makeStored = (
       if (memo !== undefined && now < memo.validUntil) return Option.some(memo.credential)
       const profiles = yield* profilesAt(now, true)
       const pinned = options.profileId !== undefined && profiles.has(options.profileId)
+      if (options.profileId !== undefined && !pinned && profiles.size > 0) {
+        // A mistyped id would otherwise be served silently by another account's profile.
+        yield* warnOnce(ProfileOrder.unknownPinWarning(options.profileId, store.location))
+      }
       if (!pinned) {
         for (const id of ProfileOrder.unknownIds(profiles, order)) {
           yield* warnOnce(ProfileOrder.unknownIdWarning(id, store.location))

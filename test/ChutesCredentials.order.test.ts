@@ -125,6 +125,17 @@ describe("the order of the stored profiles", () => {
       assert.match(warnings[0]!, /not a Chutes profile in memory; it is ignored/)
     }))
 
+  it.effect("a pinned profileId that is not stored: the others serve, with a warning said once naming it", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const options = { profileId: "chutes:wrok-pin-test" }
+      const first = yield* picked(options, {}, lines)
+      assert.strictEqual(yield* picked(options, {}, lines), first)
+      const warnings = lines.filter((line) => line.includes("chutes:wrok-pin-test"))
+      assert.strictEqual(warnings.length, 1)
+      assert.match(warnings[0]!, /the pinned auth profile "chutes:wrok-pin-test" is not a Chutes profile in memory/)
+    }))
+
   it.effect("profileId pins one profile: the order does not apply", () =>
     Effect.gen(function*() {
       assert.strictEqual(yield* picked({ profileId: "chutes:alice", order: ["chutes:key"] }), "chutes:alice")

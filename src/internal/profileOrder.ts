@@ -46,6 +46,11 @@ export const unknownIds = (profiles: ReadonlyMap<string, unknown>, configured: R
 export const unknownIdWarning = (id: string, location: string): string =>
   `the auth order names ${JSON.stringify(id)}, which is not a Chutes profile in ${location}; it is ignored`
 
+/** The warning for a pinned profile id (`profileId`) that is not stored: the others serve, by the order. */
+export const unknownPinWarning = (id: string, location: string): string =>
+  `the pinned auth profile ${JSON.stringify(id)} is not a Chutes profile in ${location}; the other stored profiles ` +
+  `serve instead, by the auth order (check the id: "effect-chutes auth status" lists them)`
+
 /** `CHUTES_AUTH_ORDER`'s text as ids: comma-separated, trimmed, empty parts dropped; nothing left is no order. */
 export const parseList = (text: string): ReadonlyArray<string> | undefined => {
   const ids = text.split(",").map((id) => id.trim()).filter((id) => id.length > 0)
