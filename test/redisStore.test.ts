@@ -21,6 +21,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
+import * as CatalogCache from "../src/CatalogCache.js"
 import * as ChutesCredentials from "../src/ChutesCredentials.js"
 import { StoreError } from "../src/ChutesError.js"
 import * as ChutesOAuth from "../src/ChutesOAuth.js"
@@ -123,6 +124,36 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       assert.isTrue(Either.isRight(after) && Option.isSome(after.right), "refreshed")
       assert.strictEqual(fake.counters.tokenByGrant.refresh_token, 1)
       assert.strictEqual(fake.counters.invalidGrant, 0)
+    }))
+
+  it.scopedLive("reads are bounded: a document, cooldowns or a catalog cache over its cap is refused without being sent", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer()
+      const raw = yield* rawClient(server.url)
+      const sent = Effect.map(
+        Effect.promise(() => raw.info("stats")),
+        (info) => Number(/total_net_output_bytes:(\d+)/.exec(info)?.[1] ?? Number.NaN)
+      )
+      const big = "x".repeat(5 * 1024 * 1024)
+      yield* Effect.promise(() => raw.hset("b:auth-profiles", "doc", big, "version", "1"))
+      for (let i = 0; i < 40; i++) {
+        yield* Effect.promise(() => raw.hset("b:auth-cooldowns", `chutes:p${i}`, "y".repeat(4096)))
+      }
+      yield* Effect.promise(() => raw.set("b:models-cache", "z".repeat(17 * 1024 * 1024)))
+      const store = yield* NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: "b:" })
+      const cache = yield* Effect.provide(CatalogCache.CatalogCache, NodeRedis.layerCatalogCache({ url: server.url, keyPrefix: "b:" }))
+
+      const before = yield* sent
+      const profiles = yield* storeError(store.load)
+      assert.strictEqual(profiles.reason, "Corrupt")
+      assert.include(profiles.message, "over the cap of 4 MiB")
+      const cooldowns = yield* storeError(store.cooldowns.load)
+      assert.strictEqual(cooldowns.reason, "Corrupt")
+      assert.include(cooldowns.message, "over the cap of 64 KiB")
+      assert.isTrue(Option.isNone(yield* cache.load), "no cache")
+      const after = yield* sent
+      assert.isBelow(after - before, 256 * 1024, "the values were not sent")
+      assert.strictEqual(yield* Effect.promise(() => raw.hstrlen("b:auth-profiles", "doc")), big.length, "left as it was")
     }))
 
   it.scopedLive("a key of another type is Corrupt (fix or delete it), not \"cannot be reached\"", () =>

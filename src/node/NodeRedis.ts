@@ -114,8 +114,21 @@ const cacheOn = (connection: Connection.Connection, options: Options): CatalogCa
   const cap = CatalogCache.maxBytes(ChutesSettings.defaults)
   return {
     // Like the file cache, it never fails the caller: an unreachable Redis or a bad value is "no cache".
-    load: connection.run(path, (client) => client.get(key)).pipe(
-      Effect.map((text) => Option.flatMap(Option.fromNullable(text), decodeCatalog)),
+    // Its size first, then at most the cap of it: a value over the cap never crosses the network.
+    load: connection.run(path, (client) => client.strlen(key)).pipe(
+      Effect.flatMap((size) =>
+        size === 0
+          ? Effect.succeed(Option.none())
+          : size > cap
+          ? Effect.as(
+            Effect.logWarning(`the shared model catalog cache is not used: ${size} bytes, over its cap of ${cap} bytes`),
+            Option.none()
+          )
+          : Effect.map(
+            connection.run(path, (client) => client.getrange(key, 0, cap)),
+            (text) => decodeCatalog(text)
+          )
+      ),
       Effect.catchAll((error) =>
         Effect.as(Effect.logWarning(`the shared model catalog cache is not used: ${error.detail ?? error.reason}`), Option.none())
       )

@@ -20,8 +20,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { StoreError } from "../../ChutesError.js"
 import type * as FileLock from "../../FileLock.js"
-import { applyChanges, corrupt, encodeEither, fromText, type ProfileChange } from "../../internal/authProfileDocument.js"
+import {
+  applyChanges,
+  corrupt,
+  encodeEither,
+  fromText,
+  MAX_BYTES,
+  type ProfileChange
+} from "../../internal/authProfileDocument.js"
 import type { Backend } from "../../internal/authProfileFile.js"
+import { formatBytes } from "../../internal/filePolicy.js"
 import type { Connection } from "./connection.js"
 
 /**
@@ -71,7 +79,14 @@ export const make = (
     // Fibers of this process queue here rather than polling Redis for the lock.
     const semaphore = yield* Effect.makeSemaphore(1)
 
-    const readVersioned = connection.run(location, (client) => client.hmget(key, "doc", "version")).pipe(
+    // Its size first: a document over the cap never crosses the network. (Plain reads, not a script: a client whose ACL
+    // only reads the key, or a replica, can read it.)
+    const readVersioned = connection.run(location, (client) => client.hstrlen(key, "doc")).pipe(
+      Effect.flatMap((size) =>
+        size > MAX_BYTES
+          ? Effect.fail(corrupt(location, `the document is ${size} bytes, over the cap of ${formatBytes(MAX_BYTES)}`))
+          : connection.run(location, (client) => client.hmget(key, "doc", "version"))
+      ),
       Effect.map(([doc, version]) => ({ doc: Option.fromNullable(doc), version: version ?? "0" }))
     )
     const read: Backend["read"] = Effect.map(readVersioned, ({ doc }) => doc)

@@ -60,7 +60,8 @@ const classify = (location: string, path: string, message: string): StoreError =
       reason: "Permission",
       path,
       detail: `Redis refused this client (${message}): check the user name and password in CHUTES_REDIS_URL and ` +
-        `the ACL of that user (it needs INFO, GET, SET, HGET, HMGET, HGETALL, HSET, HDEL, HKEYS, DEL, PEXPIRE and ` +
+        `the ACL of that user (it needs INFO, GET, GETRANGE, STRLEN, SET, HGET, HMGET, HSTRLEN, HGETALL, HSET, HDEL, ` +
+          `HKEYS, DEL, PEXPIRE and ` +
         `EVAL on the key prefix)`
     })
   }

@@ -21,8 +21,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { type Cooldown, Cooldown as CooldownSchema, RETENTION, type Store } from "../../AuthCooldowns.js"
+import { type Cooldown, Cooldown as CooldownSchema, MAX_BYTES, RETENTION, type Store } from "../../AuthCooldowns.js"
+import { StoreError } from "../../ChutesError.js"
 import { decodeEntry } from "../../internal/authCooldownFile.js"
+import { formatBytes } from "../../internal/filePolicy.js"
 import { excerpt } from "../../internal/redact.js"
 import type { Connection } from "./connection.js"
 
@@ -41,6 +43,19 @@ for i = 1, #all, 2 do
   end
 end
 return 1`
+
+/**
+ * Every field and value when they come to at most `ARGV[1]` bytes together: `{1, {id, value, …}}`, else `{0, size}`
+ * (the size so far) — cooldowns over the cap never cross the network.
+ */
+const LOAD_CAPPED = `
+local cap = tonumber(ARGV[1])
+local size = 0
+for _, id in ipairs(redis.call("HKEYS", KEYS[1])) do
+  size = size + #id + redis.call("HSTRLEN", KEYS[1], id)
+  if size > cap then return {0, size} end
+end
+return {1, redis.call("HGETALL", KEYS[1])}`
 
 /** Removes the fields `ARGV` and returns those that existed (all of them when `ARGV` is empty). */
 const CLEAR = `
@@ -61,11 +76,21 @@ const encodeCooldown = Schema.encodeSync(CooldownSchema)
 export const make = (connection: Connection, key: string): Store => {
   const location = `${connection.location} key ${key}`
 
-  const load: Store["load"] = connection.run(location, (client) => client.hgetall(key)).pipe(
-    Effect.flatMap((fields) =>
+  const load: Store["load"] = connection.run(location, (client) => client.eval(LOAD_CAPPED, 1, key, String(MAX_BYTES))).pipe(
+    Effect.flatMap((answer) =>
       Effect.gen(function*() {
+        const [ok, fields] = answer as [number, ReadonlyArray<string> | number]
+        if (ok !== 1 || typeof fields === "number") {
+          return yield* new StoreError({
+            reason: "Corrupt",
+            path: location,
+            detail: `the cooldowns come to at least ${fields} bytes, over the cap of ${formatBytes(MAX_BYTES)}`
+          })
+        }
         const cooldowns = new Map<string, Cooldown>()
-        for (const [id, text] of Object.entries(fields)) {
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          const id = fields[i]!
+          const text = fields[i + 1]!
           let value: unknown
           try {
             value = JSON.parse(text)
