@@ -61,8 +61,7 @@ const classify = (location: string, path: string, message: string): StoreError =
       path,
       detail: `Redis refused this client (${message}): check the user name and password in CHUTES_REDIS_URL and ` +
         `the ACL of that user (it needs INFO, GET, GETRANGE, STRLEN, SET, HGET, HMGET, HSTRLEN, HGETALL, HSET, HDEL, ` +
-          `HKEYS, DEL, PEXPIRE and ` +
-        `EVAL on the key prefix)`
+        `HKEYS, DEL, PEXPIRE and EVAL on the key prefix)`
     })
   }
   if (/\bWRONGTYPE\b|\bERR (user_script|Error running script)\b/.test(message)) {
