@@ -1,5 +1,6 @@
 /**
- * Where the chat examples send their calls: the real service when the SDK finds a credential — `CHUTES_API_KEY`,
+ * A helper module of the chat examples (`chat.ts`, `chat-stream.ts`, `tools.ts`), not an example to run: it prints
+ * nothing on its own. Where the chat examples send their calls: the real service when the SDK finds a credential — `CHUTES_API_KEY`,
  * `CHUTES_OAUTH_TOKEN`, or the profile `effect-chutes onboard` stored — or with `--live`; otherwise (and always with
  * `--offline`) FakeChutes on 127.0.0.1, scripted by the example.
  */

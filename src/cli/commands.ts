@@ -299,7 +299,7 @@ const usage = Command.make(
     json,
     days: Options.integer("days").pipe(
       Options.withPseudoName("<N>"),
-      Options.withDescription("the last N UTC days, today included (1-31)"),
+      Options.withDescription("the last N UTC days, today included (1-31; default 7)"),
       Options.withDefault(7)
     ),
     perModel: Options.boolean("per-model").pipe(Options.withDescription("split each day by model"))
