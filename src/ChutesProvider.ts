@@ -332,12 +332,16 @@ export const make = (options: Options = {}): Effect.Effect<
           ? Effect.succeed(noCredentialDone())
           : catalogs.get(key, { force, compute: fetchLive(credential), after: afterwards }))
 
-    /** The credential discovery sends, when a header can carry it (`Auth.sendable`). */
-    const readCredential = Effect.flatMap(credentials.get, Auth.sendable)
+    /** The credential read, and checked that a header can carry it (`Auth.sendable`): what discovery sends. */
+    const readCredential = Effect.either(credentials.get).pipe(Effect.map(Either.flatMap(Auth.sendable)))
 
     /** The same for the current credential. */
     const lookup = (force: boolean): Effect.Effect<Done, CredentialsError> =>
-      Effect.flatMap(readCredential, (credential) => lookupFor(credential, force))
+      Effect.flatMap(credentials.get, (credential) =>
+        Either.match(Auth.sendable(credential), {
+          onLeft: Effect.fail,
+          onRight: (sendable) => lookupFor(sendable, force)
+        }))
 
     const discoverWith = (force: boolean) =>
       lookup(force).pipe(Effect.flatMap((done) => done.exit))
@@ -353,7 +357,7 @@ export const make = (options: Options = {}): Effect.Effect<
         : Effect.map(lookupFor(credential.right, force), (done) => done.snapshot)
 
     const catalogWith = (force: boolean) =>
-      Effect.flatMap(Effect.either(readCredential), (credential) => snapshotFor(credential, force))
+      Effect.flatMap(readCredential, (credential) => snapshotFor(credential, force))
 
     // A span per call, without `Effect.fn`'s call-site capture: that cost a `new Error()` on every call (bench/README.md).
     const context = (catalog: ModelCatalog.CatalogSnapshot): Successors.Context => ({
@@ -392,13 +396,15 @@ export const make = (options: Options = {}): Effect.Effect<
     // and a read with work to do — a fetch, a wait for one, a fallback — runs in `ChutesProvider.catalog`.
     const traced = <A>(effect: Effect.Effect<A>) =>
       Effect.withSpan(effect, "ChutesProvider.catalog", { captureStackTrace: false })
-    const catalog = Effect.flatMap(Effect.either(readCredential), (credential) =>
-      Either.isLeft(credential)
+    const catalog = Effect.flatMap(Effect.either(credentials.get), (read) => {
+      const credential = Either.flatMap(read, Auth.sendable)
+      return Either.isLeft(credential)
         ? traced(snapshotFor(credential, false))
         : Effect.flatMap(Effect.zip(keyOf(credential.right), Clock.currentTimeMillis), ([key, now]) => {
           const kept = key === undefined ? undefined : catalogs.peek(key, now)
           return kept !== undefined ? Effect.succeed(kept.snapshot) : traced(snapshotFor(credential, false))
-        }))
+        })
+    })
 
     return {
       catalog,

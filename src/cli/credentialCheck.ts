@@ -23,6 +23,7 @@ import type { CredentialsError, DiscoveryError } from "../ChutesError.js"
 import type * as ChutesSettings from "../ChutesSettings.js"
 import * as ModelDiscovery from "../ModelDiscovery.js"
 import { excerpt } from "../internal/redact.js"
+import { unsendable } from "../internal/auth.js"
 
 /** What `/v1/models` said of a credential. */
 export type Verdict =
@@ -60,6 +61,9 @@ export const check = (
     const discovery = yield* ModelDiscovery.ModelDiscovery
     const credential = yield* credentials.get
     if (Option.isNone(credential)) return { _tag: "NotChecked", why: "no credential" } satisfies Verdict
+    // One no header can carry is not sent: it could only fail in the transport.
+    const refused = unsendable(credential.value)
+    if (refused !== undefined) return { _tag: "Rejected", why: refused.message, error: refused } satisfies Verdict
     const first = yield* Effect.either(discovery.fetch(credential))
     if (Either.isRight(first)) return { _tag: "Accepted" } satisfies Verdict
     const verdict = verdictOf(first.left)

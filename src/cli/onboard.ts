@@ -42,6 +42,7 @@ import * as ModelCatalog from "../ModelCatalog.js"
 import type * as ModelDiscovery from "../ModelDiscovery.js"
 import * as ModelRef from "../ModelRef.js"
 import * as OAuthLogin from "../OAuthLogin.js"
+import { unsendable } from "../internal/auth.js"
 import { excerpt } from "../internal/redact.js"
 import * as CredentialCheck from "./credentialCheck.js"
 import * as DefaultModel from "./defaultModel.js"
@@ -272,6 +273,9 @@ const signInWithApiKey = (
     // A key the service refuses gets another try at a terminal (ATTEMPTS keys in all); without one, it ends here.
     for (let attempt = 1;; attempt++) {
       const candidate = ChutesCredentials.make({ kind: "api_key", source: from, secret })
+      // A key no header can carry is refused before anything is sent or written.
+      const refused = unsendable(candidate)
+      if (refused !== undefined) return yield* refused
       yield* ChutesCredentials.warnOnShape(Option.some(candidate))
       const intake = yield* intakeWith(candidate).pipe(withProgress(`Validating the API key against ${url}`))
       if (!isRejected(intake.discovered)) {

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import type { RetryEvent } from "../ChutesSettings.js"
+import { NOT_SENT } from "../internal/notSent.js"
 import { printable, scrub } from "../internal/redact.js"
 import { docText } from "./help.js"
 
@@ -156,7 +157,11 @@ const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
  * `Rejected`: onboarding, or the active credential of `auth status`) reads "key rejected: …".
  */
 export const renderError = (error: unknown): string => {
-  if (isRecord(error) && error["_tag"] === "CredentialsError" && error["reason"] === "Rejected") {
+  // (One the SDK did not send is not the service's refusal: its own message says so.)
+  if (
+    isRecord(error) && error["_tag"] === "CredentialsError" && error["reason"] === "Rejected" &&
+    error["detail"] !== NOT_SENT
+  ) {
     const source = typeof error["source"] === "string" ? ` from ${error["source"]}` : ""
     const detail = typeof error["detail"] === "string" ? ` (${printable(error["detail"])})` : ""
     // `auth status` says the same of a token from CHUTES_OAUTH_TOKEN the service refused.
@@ -210,9 +215,9 @@ const cliWording = (text: string, command: ReadonlyArray<string>, missingValue: 
     .replace(/^Received unknown argument: '(--[a-z-]+)'$/, (all, flag: string) =>
       missingValue?.startsWith(`${flag} `) === true ? `${flag} needs a value: ${missingValue}` : all)
     // A long word where no argument goes may be a key pasted in the wrong place (one of a known shape is already
-    // `<redacted>`): its length only.
+    // `<redacted>`): its length only. A word with a `/` (a model ref, a path) is shown.
     .replace(
-      /^Received unknown argument: '([^-\s]\S{23,})'$/s,
+      /^Received unknown argument: '([^-/][^/]{23,})'$/s,
       (_, word: string) => `Received an unknown argument of ${word.length} characters (not shown: it may be a secret)`
     )
 

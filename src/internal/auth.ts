@@ -14,6 +14,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -21,6 +22,7 @@ import * as ChutesCredentials from "../ChutesCredentials.js"
 import { CredentialsError } from "../ChutesError.js"
 import { sameBody } from "./cappedBody.js"
 import { maskAuthorization, maskError, maskResponse } from "./http.js"
+import { NOT_SENT } from "./notSent.js"
 import { withoutSecrets } from "./redact.js"
 
 /** What a response was sent with: what an error message needs, and the secret only as `Redacted`. */
@@ -72,28 +74,31 @@ const authorization = (credential: ChutesCredentials.Credential, refreshed: bool
 /** Credentials found sendable, so that the check runs once per credential, not on every request. */
 const sendableOnes = new WeakSet<ChutesCredentials.Credential>()
 
+
+/** Whether `error` is {@link unsendable}'s: refused here, never by the service. */
+export const isNotSent = (error: CredentialsError): boolean => error.reason === "Rejected" && error.detail === NOT_SENT
+
 /**
- * The credential, when an HTTP header can carry it: visible ASCII, no spaces (an API key pasted with a control
- * character, a token from a hand-edited store). Any other would fail in the transport as a connection error — retried,
- * and its tail quoted by `fetch` — so it is a typed error here, and nothing is sent.
+ * Why the credential cannot be sent, or `undefined` when an HTTP header can carry it: visible ASCII, no spaces (an API
+ * key pasted with a control character, a token from a hand-edited store). Any other would fail in the transport as a
+ * connection error — retried, and its tail quoted by `fetch` — so it is a typed error, and nothing is sent.
  */
+export const unsendable = (credential: ChutesCredentials.Credential): CredentialsError | undefined => {
+  if (sendableOnes.has(credential)) return undefined
+  const { profileId, secret, source } = credential
+  if (!/^[\x21-\x7e]+$/.test(Redacted.value(secret))) {
+    return new CredentialsError({ reason: "Rejected", source, profileId, detail: NOT_SENT })
+  }
+  sendableOnes.add(credential)
+  return undefined
+}
+
+/** The credential read, when it can be sent ({@link unsendable}). */
 export const sendable = (
   credential: Option.Option<ChutesCredentials.Credential>
-): Effect.Effect<Option.Option<ChutesCredentials.Credential>, CredentialsError> => {
-  if (Option.isNone(credential) || sendableOnes.has(credential.value)) return Effect.succeed(credential)
-  const { profileId, secret, source } = credential.value
-  if (!/^[\x21-\x7e]+$/.test(Redacted.value(secret))) {
-    return Effect.fail(
-      new CredentialsError({
-        reason: "Rejected",
-        source,
-        profileId,
-        detail: "not sent: it has spaces, control or non-ASCII characters, which an HTTP header cannot carry"
-      })
-    )
-  }
-  sendableOnes.add(credential.value)
-  return Effect.succeed(credential)
+): Either.Either<Option.Option<ChutesCredentials.Credential>, CredentialsError> => {
+  const refused = Option.isSome(credential) ? unsendable(credential.value) : undefined
+  return refused === undefined ? Either.right(credential) : Either.left(refused)
 }
 
 /** Only an OAuth token of a stored profile has a refresh token behind it. */
@@ -115,13 +120,11 @@ export const client = (options: {
 }): HttpClient.HttpClient.With<HttpClientError.HttpClientError | CredentialsError> => {
   const { credentials, transport } = options
   // `ChutesCredentials.current` over these credentials, without providing the service on every request.
-  const current = Effect.flatMap(
-    credentials.get,
-    (credential) =>
-      Option.isNone(credential)
-        ? Effect.fail(new CredentialsError({ reason: "Missing" }))
-        : Effect.map(sendable(credential), () => credential.value)
-  )
+  const current = Effect.flatMap(credentials.get, (credential) => {
+    if (Option.isNone(credential)) return Effect.fail(new CredentialsError({ reason: "Missing" }))
+    const refused = unsendable(credential.value)
+    return refused === undefined ? Effect.succeed(credential.value) : Effect.fail(refused)
+  })
 
   const send = (
     request: HttpClientRequest.HttpClientRequest,

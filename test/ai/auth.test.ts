@@ -153,6 +153,20 @@ describe("refresh-aware auth", () => {
       assert.strictEqual(fake.counters.chat, 2)
     }))
 
+  it.scopedLive("a key no HTTP header can carry: kind Credentials (fix it, no sign-in helps), nothing sent", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const key = ChutesCredentials.make({ kind: "api_key", source: "env:CHUTES_API_KEY", secret: "cpk_pasted\u0001key" })
+      const error = yield* LanguageModel.generateText({ prompt: "hi" }).pipe(
+        Effect.provide(modelLayer(fake, { credentials: ChutesCredentials.layerStatic(key) })),
+        Effect.flip
+      )
+      assert.strictEqual(ChutesAiError.kind(error), "Credentials")
+      assert.include(error.message, "not sent: it has spaces, control or non-ASCII characters")
+      assert.strictEqual(fake.counters.chat, 0)
+      assert.strictEqual(fake.counters.models, 0)
+    }))
+
   it.scopedLive("rejected again after the refresh -> ReauthRequired; still exactly one refresh and one retry", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make()

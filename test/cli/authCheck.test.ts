@@ -377,6 +377,24 @@ describe("text from the service never reaches the terminal raw", () => {
   })
 })
 
+describe("a key no HTTP header can carry", () => {
+  it("auth status: rejected, \"not sent\", exit 1, nothing sent; onboard refuses it and writes nothing", async () => {
+    const key = "cpk_pasted\u0001with_a_control_character"
+    const home = makeHome()
+    const before = fake.counters
+    const status = await cli(home, ["auth", "status"], { CHUTES_API_KEY: key })
+    assert.strictEqual(status.code, 1, status.stdout + status.stderr)
+    assert.match(lineOf(status, "env:CHUTES_API_KEY"), /rejected\s+The Chutes credential from env:CHUTES_API_KEY was rejected \(not sent: /)
+    assert.notInclude(status.stdout + status.stderr, "the Chutes API refused")
+    const onboard = await cli(home, ["onboard", "--auth-choice", "chutes-api-key", "--non-interactive"], { CHUTES_API_KEY: key })
+    assert.strictEqual(onboard.code, 1)
+    assert.include(onboard.stderr, "was rejected (not sent: it has spaces, control or non-ASCII characters")
+    assert.notInclude(onboard.stderr, "key rejected: the Chutes API refused")
+    assert.isFalse(existsSync(home.state), "nothing written")
+    assert.strictEqual(fake.counters.models, before.models, "nothing sent")
+  })
+})
+
 const smallDisk = mountSmallDisk(256)
 const noSmallDisk = missingTool("the full-disk test of auth status", smallDisk)
 afterAll(() => {

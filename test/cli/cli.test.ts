@@ -600,6 +600,9 @@ describe("models", () => {
     assert.strictEqual(long.code, 2)
     assert.notInclude(long.stderr, odd)
     assert.include(long.stderr, `Received an unknown argument of ${odd.length} characters (not shown: it may be a secret)`)
+    // A long word with a / (a model ref given where none goes) is shown.
+    const ref = await cli(makeHome(), ["models", "list", "chutes/zai-org/GLM-5.2-TEE"])
+    assert.include(ref.stderr, "Received unknown argument: 'chutes/zai-org/GLM-5.2-TEE'")
   })
 
   it("an option given last without its value says so (exit 2), not \"unknown argument\"", async () => {

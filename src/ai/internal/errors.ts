@@ -9,6 +9,7 @@ import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { CredentialsError } from "../../ChutesError.js"
+import { isNotSent } from "../../internal/auth.js"
 import { errorDetail, excerpt } from "../../internal/redact.js"
 import { isDailyCap } from "../../internal/retry.js"
 import type * as ModelCatalog from "../../ModelCatalog.js"
@@ -147,11 +148,11 @@ export const appendDescription = (error: ChutesAiError.ChutesAiError, text: stri
 // What a failure means
 // =====================================================================================================================
 
-/** A credential that is missing, expired or rejected. */
+/** A credential that is missing, expired or rejected (one the SDK would not send is `Credentials`: fix it, not sign in). */
 export const credentialsError = (method: Method, error: CredentialsError): ChutesAiError.UnknownError =>
   unknownError(
     method,
-    error.reason === "ReauthRequired" || error.reason === "Expired" || error.reason === "Rejected"
+    (error.reason === "ReauthRequired" || error.reason === "Expired" || error.reason === "Rejected") && !isNotSent(error)
       ? "ReauthRequired"
       : "Credentials",
     error.message,
