@@ -10,10 +10,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
@@ -46,6 +48,10 @@ const storeError = <A, E>(effect: Effect.Effect<A, E>) =>
     assert.instanceOf(error, StoreError)
     return Effect.succeed(error as unknown as StoreError)
   })
+
+/** The shared catalog cache at `url`, open for the test's scope. */
+const cacheOf = (url: string, keyPrefix: string) =>
+  Effect.map(Layer.build(NodeRedis.layerCatalogCache({ url, keyPrefix })), Context.get(CatalogCache.CatalogCache))
 
 const apiKey = (key: string): AuthProfileStore.ChutesProfile => ({ type: "api_key", provider: "chutes", key })
 
@@ -141,7 +147,7 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       }
       yield* Effect.promise(() => raw.set("b:models-cache", "z".repeat(17 * 1024 * 1024)))
       const store = yield* NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: "b:" })
-      const cache = yield* Effect.provide(CatalogCache.CatalogCache, NodeRedis.layerCatalogCache({ url: server.url, keyPrefix: "b:" }))
+      const cache = yield* cacheOf(server.url, "b:")
 
       const before = yield* sent
       const profiles = yield* storeError(store.load)
@@ -154,6 +160,42 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       const after = yield* sent
       assert.isBelow(after - before, 256 * 1024, "the values were not sent")
       assert.strictEqual(yield* Effect.promise(() => raw.hstrlen("b:auth-profiles", "doc")), big.length, "left as it was")
+    }))
+
+  it.scopedLive("a user with the ACL of earlier releases (no HSTRLEN, STRLEN) still works, warned once; one refused HSET is Permission", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer()
+      const raw = yield* rawClient(server.url)
+      const acl = ["on", ">old-pw", "resetkeys", "~o:*", "-@all"]
+      for (const command of ["info", "get", "set", "hget", "hmget", "hgetall", "hset", "hdel", "hkeys", "del", "pexpire", "eval"]) {
+        acl.push(`+${command}`)
+      }
+      yield* Effect.promise(() => raw.call("ACL", "SETUSER", "old", ...acl))
+      const url = server.url.replace("redis://", "redis://old:old-pw@")
+      const lines: Array<string> = []
+      const logged = Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(String(message)))))
+      yield* Effect.gen(function*() {
+        const store = yield* NodeRedis.makeAuthProfileStore({ url, keyPrefix: "o:" })
+        yield* store.upsert("chutes:default", apiKey("cpk_old_acl"))
+        yield* store.upsert("chutes:work", apiKey("cpk_old_acl_2"))
+        assert.deepStrictEqual([...(yield* store.load).profiles.keys()], ["chutes:default", "chutes:work"])
+        yield* store.cooldowns.set("chutes:work", { reason: "quota", since: Date.now(), until: Date.now() + 60_000 })
+        assert.isTrue((yield* store.cooldowns.load).has("chutes:work"))
+        const cache = yield* cacheOf(url, "o:")
+        assert.isTrue(Option.isNone(yield* cache.load))
+      }).pipe(logged)
+      for (const [key, command] of [["o:auth-profiles", "HSTRLEN"], ["o:auth-cooldowns", "HSTRLEN"], ["o:models-cache", "STRLEN"]]) {
+        const said = lines.filter((line) => line.includes(`key ${key}:`) && line.includes(`may not run ${command}`))
+        assert.strictEqual(said.length, 1, `${key}: ${JSON.stringify(lines)}`)
+      }
+      assert.isFalse(lines.some((line) => line.includes("old-pw")))
+
+      // A user that may not write the hash: the write's script is refused — Permission, with what to check.
+      yield* Effect.promise(() => raw.call("ACL", "SETUSER", "old", "-hset"))
+      const store = yield* NodeRedis.makeAuthProfileStore({ url, keyPrefix: "o:" })
+      const refused = yield* storeError(store.upsert("chutes:other", apiKey("cpk_refused")))
+      assert.strictEqual(refused.reason, "Permission", refused.message)
+      assert.include(refused.message, "the ACL of that user")
     }))
 
   it.scopedLive("a key of another type is Corrupt (fix or delete it), not \"cannot be reached\"", () =>

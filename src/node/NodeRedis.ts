@@ -36,6 +36,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as AuthProfileStore from "../AuthProfileStore.js"
 import * as CatalogCache from "../CatalogCache.js"
+import { StoreError } from "../ChutesError.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import { fromBackend } from "../internal/authProfileBackend.js"
 import * as AuthProfiles from "./redis/authProfiles.js"
@@ -114,21 +115,16 @@ const cacheOn = (connection: Connection.Connection, options: Options): CatalogCa
   const cap = CatalogCache.maxBytes(ChutesSettings.defaults)
   return {
     // Like the file cache, it never fails the caller: an unreachable Redis or a bad value is "no cache".
-    // Its size first, then at most the cap of it: a value over the cap never crosses the network.
-    load: connection.run(path, (client) => client.strlen(key)).pipe(
-      Effect.flatMap((size) =>
-        size === 0
-          ? Effect.succeed(Option.none())
-          : size > cap
-          ? Effect.as(
-            Effect.logWarning(`the shared model catalog cache is not used: ${size} bytes, over its cap of ${cap} bytes`),
-            Option.none()
-          )
-          : Effect.map(
-            connection.run(path, (client) => client.getrange(key, 0, cap)),
-            (text) => decodeCatalog(text)
-          )
-      ),
+    // Its size first: a value over the cap never crosses the network.
+    load: Connection.readWithin(connection, path, {
+      size: (client) => client.strlen(key),
+      read: (client) => client.get(key),
+      cap,
+      tooLarge: (size) =>
+        new StoreError({ reason: "Corrupt", path, detail: `${size} bytes, over its cap of ${cap} bytes` }),
+      sizeCommand: "STRLEN"
+    }).pipe(
+      Effect.map((text) => Option.flatMap(Option.fromNullable(text), decodeCatalog)),
       Effect.catchAll((error) =>
         Effect.as(Effect.logWarning(`the shared model catalog cache is not used: ${error.detail ?? error.reason}`), Option.none())
       )

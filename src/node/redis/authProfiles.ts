@@ -30,7 +30,7 @@ import {
 } from "../../internal/authProfileDocument.js"
 import type { Backend } from "../../internal/authProfileFile.js"
 import { formatBytes } from "../../internal/filePolicy.js"
-import type { Connection } from "./connection.js"
+import { type Connection, readWithin } from "./connection.js"
 
 /**
  * Writes `ARGV[2]` as the document when the version is still `ARGV[1]` ("0" for a store that does not exist yet) and
@@ -81,12 +81,13 @@ export const make = (
 
     // Its size first: a document over the cap never crosses the network. (Plain reads, not a script: a client whose ACL
     // only reads the key, or a replica, can read it.)
-    const readVersioned = connection.run(location, (client) => client.hstrlen(key, "doc")).pipe(
-      Effect.flatMap((size) =>
-        size > MAX_BYTES
-          ? Effect.fail(corrupt(location, `the document is ${size} bytes, over the cap of ${formatBytes(MAX_BYTES)}`))
-          : connection.run(location, (client) => client.hmget(key, "doc", "version"))
-      ),
+    const readVersioned = readWithin(connection, location, {
+      size: (client) => client.hstrlen(key, "doc"),
+      read: (client) => client.hmget(key, "doc", "version"),
+      cap: MAX_BYTES,
+      tooLarge: (size) => corrupt(location, `the document is ${size} bytes, over the cap of ${formatBytes(MAX_BYTES)}`),
+      sizeCommand: "HSTRLEN"
+    }).pipe(
       Effect.map(([doc, version]) => ({ doc: Option.fromNullable(doc), version: version ?? "0" }))
     )
     const read: Backend["read"] = Effect.map(readVersioned, ({ doc }) => doc)

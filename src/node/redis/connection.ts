@@ -16,6 +16,7 @@ import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import { StoreError } from "../../ChutesError.js"
 import { excerpt } from "../../internal/redact.js"
+import { warnOnce } from "../../internal/warnOnce.js"
 
 /** A client and how to name it in messages. */
 export interface Connection {
@@ -55,21 +56,14 @@ const passwordOf = (url: string): string | undefined => {
 
 /** The sentence that says what to check, by the kind of failure. */
 const classify = (location: string, path: string, message: string): StoreError => {
-  if (/\b(NOAUTH|WRONGPASS|NOPERM)\b/.test(message)) {
+  // (A script that runs a command its user may not: "can't run this command", "can't access".)
+  if (/\b(NOAUTH|WRONGPASS|NOPERM)\b|can't run this command|can't access/.test(message)) {
     return new StoreError({
       reason: "Permission",
       path,
       detail: `Redis refused this client (${message}): check the user name and password in CHUTES_REDIS_URL and ` +
-        `the ACL of that user (it needs INFO, GET, GETRANGE, STRLEN, SET, HGET, HMGET, HSTRLEN, HGETALL, HSET, HDEL, ` +
-        `HKEYS, DEL, PEXPIRE and EVAL on the key prefix)`
-    })
-  }
-  if (/\bWRONGTYPE\b|\bERR (user_script|Error running script)\b/.test(message)) {
-    return new StoreError({
-      reason: "Corrupt",
-      path,
-      detail: `Redis cannot use the value at that key (${message}): it holds another type, or fields a write cannot ` +
-        `use. Nothing was written; fix or delete the key`
+        `the ACL of that user (it needs INFO, GET, STRLEN, SET, HGET, HMGET, HSTRLEN, HGETALL, HSET, HDEL, HKEYS, ` +
+        `DEL, PEXPIRE and EVAL on the key prefix)`
     })
   }
   if (/\b(READONLY|OOM|MISCONF|LOADING)\b/.test(message)) {
@@ -80,6 +74,14 @@ const classify = (location: string, path: string, message: string): StoreError =
         `that the server has memory and disk to spare`
     })
   }
+  if (/\bWRONGTYPE\b|\bERR (user_script|Error running script)\b/.test(message)) {
+    return new StoreError({
+      reason: "Corrupt",
+      path,
+      detail: `Redis cannot use the value at that key (${message}): it holds another type, or fields a write cannot ` +
+        `use. Nothing was written; fix or delete the key`
+    })
+  }
   return new StoreError({
     reason: "Unreachable",
     path,
@@ -87,6 +89,38 @@ const classify = (location: string, path: string, message: string): StoreError =
       `and TLS (rediss://) in CHUTES_REDIS_URL, and any firewall in between`
   })
 }
+
+/** Whether Redis refused a command to this client's ACL (not its password). */
+export const isCommandRefused = (error: StoreError): boolean => /NOPERM|can't run this command/.test(error.detail ?? "")
+
+/** The warning, said once, for a read that cannot be bounded: the ACL does not allow the size query `command`. */
+export const readNotBounded = (path: string, command: string): Effect.Effect<void> =>
+  warnOnce(
+    `${path}: this Redis user may not run ${command}, so the read is not bounded; add ${command} to the commands of its ` +
+      `ACL (docs/deployments.md)`
+  )
+
+/**
+ * A value read within `cap`: `size` is asked first and `read` runs only when the value is at most `cap`, else
+ * `tooLarge(size)` — a value over the cap never crosses the network. A client whose ACL does not allow the size query
+ * (its ACL predates it) reads without the bound, with a warning said once.
+ */
+export const readWithin = <A>(
+  connection: Connection,
+  path: string,
+  options: {
+    readonly size: (client: Redis) => Promise<number>
+    readonly read: (client: Redis) => Promise<A>
+    readonly cap: number
+    readonly tooLarge: (size: number) => StoreError
+    /** The command `size` runs, for the warning. */
+    readonly sizeCommand: string
+  }
+): Effect.Effect<A, StoreError> =>
+  connection.run(path, options.size).pipe(
+    Effect.catchIf(isCommandRefused, () => Effect.as(readNotBounded(path, options.sizeCommand), 0)),
+    Effect.flatMap((size) => size > options.cap ? Effect.fail(options.tooLarge(size)) : connection.run(path, options.read))
+  )
 
 /** How the client is tuned; see the module comment. */
 export interface ConnectionOptions {

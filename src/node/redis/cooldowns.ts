@@ -26,7 +26,7 @@ import { StoreError } from "../../ChutesError.js"
 import { decodeEntry } from "../../internal/authCooldownFile.js"
 import { formatBytes } from "../../internal/filePolicy.js"
 import { excerpt } from "../../internal/redact.js"
-import type { Connection } from "./connection.js"
+import { type Connection, isCommandRefused, readNotBounded } from "./connection.js"
 
 /**
  * Sets field `ARGV[1]` to `ARGV[2]`, then removes the fields whose `until` is a number below `ARGV[3]`. A field that
@@ -76,7 +76,18 @@ const encodeCooldown = Schema.encodeSync(CooldownSchema)
 export const make = (connection: Connection, key: string): Store => {
   const location = `${connection.location} key ${key}`
 
-  const load: Store["load"] = connection.run(location, (client) => client.eval(LOAD_CAPPED, 1, key, String(MAX_BYTES))).pipe(
+  // Counted in a script first: cooldowns over the cap never cross the network. A client whose ACL does not allow the
+  // script's HSTRLEN (it predates it) reads them all, with a warning said once.
+  const capped = connection.run(location, (client) => client.eval(LOAD_CAPPED, 1, key, String(MAX_BYTES))).pipe(
+    Effect.catchIf(isCommandRefused, () =>
+      Effect.zipRight(
+        readNotBounded(location, "HSTRLEN"),
+        connection.run(location, (client) => client.hgetall(key)).pipe(
+          Effect.map((fields) => [1, Object.entries(fields).flat()] as const)
+        )
+      ))
+  )
+  const load: Store["load"] = capped.pipe(
     Effect.flatMap((answer) =>
       Effect.gen(function*() {
         const [ok, fields] = answer as [number, ReadonlyArray<string> | number]
