@@ -53,6 +53,20 @@ const storeError = <A, E>(effect: Effect.Effect<A, E>) =>
 const cacheOf = (url: string, keyPrefix: string) =>
   Effect.map(Layer.build(NodeRedis.layerCatalogCache({ url, keyPrefix })), Context.get(CatalogCache.CatalogCache))
 
+/** An OAuth profile of `issued` (tokens of `fake`) whose refresh is due. */
+const dueProfile = (
+  fake: FakeChutes.FakeChutesServer,
+  issued: { readonly access: string; readonly refresh: string }
+): AuthProfileStore.ChutesProfile => ({
+  type: "oauth",
+  provider: "chutes",
+  access: issued.access,
+  refresh: issued.refresh,
+  expires: Date.now() - 1000,
+  clientId: fake.clientId,
+  clientSecret: Redacted.make(fake.clientSecret ?? "")
+})
+
 const apiKey = (key: string): AuthProfileStore.ChutesProfile => ({ type: "api_key", provider: "chutes", key })
 
 describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
@@ -90,18 +104,10 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
           )
         )
       const due = (prefix: string) =>
-        Effect.flatMap(NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: prefix }), (store) => {
-          const issued = fake.issueTokens()
-          return store.upsert("chutes:alice", {
-            type: "oauth",
-            provider: "chutes",
-            access: issued.access,
-            refresh: issued.refresh,
-            expires: Date.now() - 1000,
-            clientId: fake.clientId,
-            clientSecret: Redacted.make(fake.clientSecret ?? "")
-          })
-        })
+        Effect.flatMap(
+          NodeRedis.makeAuthProfileStore({ url: server.url, keyPrefix: prefix }),
+          (store) => store.upsert("chutes:alice", dueProfile(fake, fake.issueTokens()))
+        )
 
       // A version another tool made a word: the compare-and-set could never bump it.
       yield* due("v:")
@@ -372,15 +378,7 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       const store = yield* NodeRedis.makeAuthProfileStore(options)
       const otherHost = yield* NodeRedis.makeAuthProfileStore(options)
       const issued = fake.issueTokens()
-      yield* store.upsert("chutes:alice", {
-        type: "oauth",
-        provider: "chutes",
-        access: issued.access,
-        refresh: issued.refresh,
-        expires: Date.now() - 1000,
-        clientId: fake.clientId,
-        clientSecret: Redacted.make(fake.clientSecret ?? "")
-      })
+      yield* store.upsert("chutes:alice", dueProfile(fake, issued))
       const credentials = yield* ChutesCredentials.makeStored({ sources: "profiles-only", recheckAfter: "0 millis" }).pipe(
         Effect.provideService(AuthProfileStore.AuthProfileStore, store),
         Effect.provide(
