@@ -74,7 +74,6 @@ const authorization = (credential: ChutesCredentials.Credential, refreshed: bool
 /** Credentials found sendable, so that the check runs once per credential, not on every request. */
 const sendableOnes = new WeakSet<ChutesCredentials.Credential>()
 
-
 /** Whether `error` is {@link unsendable}'s: refused here, never by the service. */
 export const isNotSent = (error: CredentialsError): boolean => error.reason === "Rejected" && error.detail === NOT_SENT
 
