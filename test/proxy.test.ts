@@ -76,6 +76,13 @@ describe("the proxy rules", () => {
     assert.strictEqual(Proxy.proxyFor(p, new URL("https://api.chutes.ai/users/me")), "http://p:3128")
     assert.isUndefined(Proxy.proxyFor(p, new URL("https://api.chutes.ai:8443/users/me")))
     assert.isUndefined(Proxy.proxyFor(Proxy.plan({ url: "http://p:1", noProxy: "*" }, none)!, new URL("https://x.y")))
+    // A bare IPv6 address is an address, not a host and a port.
+    const v6 = Proxy.plan({ url: "http://p:3128", noProxy: "::ffff:7f00:1, fd00::2, [fd00::3]:8443" }, none)!
+    assert.include(v6.noProxy, "[::ffff:7f00:1],[fd00::2],[fd00::3]:8443")
+    for (const url of ["http://[::ffff:7f00:1]:9/x", "https://[fd00::2]/x", "https://[fd00::3]:8443/x"]) {
+      assert.isUndefined(Proxy.proxyFor(v6, new URL(url)), url)
+    }
+    assert.strictEqual(Proxy.proxyFor(v6, new URL("https://[fd00::3]/x")), "http://p:3128", "another port")
   })
 
   it("proxy URLs are shown without credentials, parseable or not", () => {

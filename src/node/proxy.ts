@@ -50,6 +50,12 @@ export interface ProxyPlan {
 /** Loopback names that never go through a proxy unless `proxyLoopback` is set. */
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]"]
 
+/**
+ * A bare IPv6 address of the bypass list (`::1`, `fd00::2`) bracketed as in a URL: unbracketed, its last group reads as
+ * a port (`::ffff:7f00:1` was host `::ffff:7f00`, port 1) and the address went through the proxy.
+ */
+const bracketIpv6 = (entry: string): string => /^[0-9a-f.]*:[0-9a-f.]*:[0-9a-f:.]*$/i.test(entry) ? `[${entry}]` : entry
+
 /** The proxy variables, lower-case first (curl's and undici's order); empty values count as unset. */
 const envVar = (lower: string, upper: string) =>
   Config.all([Config.option(Config.string(lower)), Config.option(Config.string(upper))]).pipe(
@@ -83,7 +89,7 @@ export const plan = (setting: ProxySetting, env: ProxyEnv): ProxyPlan | undefine
   const listed = setting?.noProxy !== undefined
     ? typeof setting.noProxy === "string" ? [setting.noProxy] : setting.noProxy
     : env.noProxy !== undefined ? [env.noProxy] : []
-  const entries = listed.flatMap((s) => s.split(/[,\s]+/)).filter((s) => s.length > 0)
+  const entries = listed.flatMap((s) => s.split(/[,\s]+/)).filter((s) => s.length > 0).map(bracketIpv6)
   const loopback = setting?.proxyLoopback === true ? [] : LOOPBACK
   const noProxy = entries.includes("*") ? "*" : [...entries, ...loopback].join(",")
   return { httpProxy, httpsProxy, noProxy }
