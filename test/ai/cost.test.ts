@@ -250,3 +250,37 @@ describe("metrics and span attributes", () => {
       assert.include(spans.filter((s) => s.parentId === catalog!.spanId).map((s) => s.name), "ModelDiscovery.fetch")
     }))
 })
+
+describe("usage numbers that are not token counts", () => {
+  it.scopedLive("negative, fractional or huge counts count as unreported: no NaN, Infinity or negative cost, metric or budget", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const odd = [
+        { prompt_tokens: 1e308, completion_tokens: 1e308 },
+        { prompt_tokens: 1_000_000, completion_tokens: -999_000 },
+        { prompt_tokens: 1000, completion_tokens: 10.5, prompt_tokens_details: { cached_tokens: -500 } }
+      ]
+      const before = yield* counterValue(ChutesLanguageModel.metrics.costUsd, { model: MODEL })
+      for (const usage of odd) {
+        // (The fake charges its own account by the usage it sends: refilled for each call.)
+        fake.account.set({ balance: 10 })
+        fake.chat.script({ content: "Hi", usage })
+        const response = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(modelLayer(fake)))
+        const cost = ChutesLanguageModel.callCost(response)!
+        for (const value of [cost.inputTokens, cost.outputTokens, cost.cachedInputTokens, cost.usd, cost.chargedUsd]) {
+          assert.isTrue(value === undefined || (Number.isFinite(value) && value >= 0), `${JSON.stringify(usage)}: ${value}`)
+        }
+        assert.isUndefined(cost.usd, `${JSON.stringify(usage)}: no price without both counts`)
+      }
+      // The last one keeps its good count; the negative cached count is dropped, not subtracted.
+      fake.account.set({ balance: 10 })
+      fake.chat.script({ content: "Hi", usage: { prompt_tokens: 1000, completion_tokens: 200, prompt_tokens_details: { cached_tokens: -500 } } })
+      const last = ChutesLanguageModel.callCost(
+        yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(modelLayer(fake)))
+      )!
+      assert.strictEqual(last.cachedInputTokens, 0)
+      close(last.usd, (1000 * 0.95 + 200 * 2.55) / 1_000_000, "usd")
+      const after = yield* counterValue(ChutesLanguageModel.metrics.costUsd, { model: MODEL })
+      assert.isTrue(Number.isFinite(after) && after - before > 0 && after - before < 0.01, `${before} -> ${after}`)
+    }))
+})

@@ -8,6 +8,7 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -154,5 +155,36 @@ describe("answers", () => {
         Effect.flip
       )
       assert.strictEqual(ChutesAiError.kind(streamed), "InvalidToolArguments")
+    }))
+})
+
+describe("answers that are not what a stream request asked for", () => {
+  it.scopedLive("a JSON completion to a stream request is InvalidResponse, not an empty answer that finished well", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const completion = JSON.stringify({
+        id: "chatcmpl-1",
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content: "THE ANSWER" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 5, completion_tokens: 2 }
+      })
+      fake.fault({ _tag: "Body", route: "chat", status: 200, contentType: "application/json", body: completion, times: 1 })
+      const result = yield* Effect.either(collect({ prompt: "Hi" }).pipe(Effect.provide(modelLayer(fake))))
+      assert.isTrue(Either.isLeft(result), "a failure, not an empty answer")
+      if (Either.isLeft(result)) {
+        assert.strictEqual(ChutesAiError.kind(result.left), "InvalidResponse")
+        assert.include(result.left.message, "answered a stream request with a JSON body (content-type application/json)")
+      }
+    }))
+
+  it.scopedLive("an error event with an empty choices list is the service's error, not an answer", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      const body = `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n` +
+        `data: {"error":{"message":"the model is overloaded"},"choices":[]}\n\ndata: [DONE]\n\n`
+      fake.fault({ _tag: "Body", route: "chat", status: 200, contentType: "text/event-stream", body, times: 1 })
+      const result = yield* Effect.either(collect({ prompt: "Hi" }).pipe(Effect.provide(modelLayer(fake))))
+      assert.isTrue(Either.isLeft(result), "a failure, not an answer")
+      if (Either.isLeft(result)) assert.include(result.left.message, "the model is overloaded")
     }))
 })

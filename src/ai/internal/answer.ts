@@ -25,6 +25,7 @@ import type { Meter } from "./cost.js"
 import { outputError, unknownError } from "./errors.js"
 import { makeSseReader, type SseEvent, type StreamLimits } from "./sse.js"
 import * as CappedBody from "../../internal/cappedBody.js"
+import { excerpt } from "../../internal/redact.js"
 
 /** Maps a failure to read the body (the connection broke) to the call's error. */
 type ReadError = (error: HttpClientError.ResponseError) => ChutesAiError.ChutesAiError
@@ -261,6 +262,16 @@ const readBody = (
   const { info, response } = answer
   const { onEnd, onParts } = options
   const { body, clock, mailbox, watch } = shared
+  // A JSON answer to a stream request (a gateway that dropped `stream: true`) is a completion, not events: read as
+  // events it looked like an empty answer that finished well, its text lost.
+  const contentType = response.headers["content-type"]
+  if (contentType !== undefined && /^\s*application\/json\b/i.test(contentType)) {
+    return Effect.fail(outputError(
+      "streamText",
+      "InvalidResponse",
+      `${info.ref} answered a stream request with a JSON body (content-type ${excerpt(contentType, 60)}), not server-sent events`
+    ))
+  }
   const reader = makeSseReader(options.limits, info.ref)
   const assembler = makeStreamAssembler(info, options.limits, answer.meter)
   const events: Array<SseEvent> = []

@@ -175,15 +175,31 @@ export const finishReason = (reason: string | null | undefined, hasToolCalls: bo
   }
 }
 
+/**
+ * A token count as the usage and the cost take it: a whole, non-negative, safe number; anything else (a negative, a
+ * fraction, `1e308`) is not a count and counts as unreported — it would make the cost, the metrics and the budget
+ * negative, NaN or Infinity.
+ */
+const tokens = (count: number | null | undefined): number | undefined =>
+  typeof count === "number" && Number.isSafeInteger(count) && count >= 0 ? count : undefined
+
+/**
+ * A body or event that is the service's error: an `error` that is not null, and no choice beside it (`"choices": []`
+ * counts as none; a chunk with choices and `"error": null` is an answer).
+ */
+const isServiceError = (json: unknown): json is Readonly<Record<"error", unknown>> =>
+  Predicate.isRecord(json) && "error" in json && json["error"] !== null && json["error"] !== undefined &&
+  (!("choices" in json) || json["choices"] === null || (Array.isArray(json["choices"]) && json["choices"].length === 0))
+
 const usagePart = (usage: UsageWire | null | undefined): typeof Response.Usage.Encoded => {
-  const input = usage?.prompt_tokens ?? undefined
-  const output = usage?.completion_tokens ?? undefined
+  const input = tokens(usage?.prompt_tokens)
+  const output = tokens(usage?.completion_tokens)
   return {
     inputTokens: input,
     outputTokens: output,
-    totalTokens: usage?.total_tokens ?? (input !== undefined && output !== undefined ? input + output : undefined),
-    reasoningTokens: usage?.completion_tokens_details?.reasoning_tokens ?? undefined,
-    cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ?? undefined
+    totalTokens: tokens(usage?.total_tokens) ?? (input !== undefined && output !== undefined ? input + output : undefined),
+    reasoningTokens: tokens(usage?.completion_tokens_details?.reasoning_tokens),
+    cachedInputTokens: tokens(usage?.prompt_tokens_details?.cached_tokens)
   }
 }
 
@@ -301,7 +317,7 @@ const completionPartsEither = (
       `The answer from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(bodyText, 200)}`
     ))
   }
-  if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+  if (isServiceError(json.right)) {
     return Either.left(serviceError(method, json.right["error"], info, false))
   }
   const common = commonCompletion(json.right)
@@ -498,7 +514,7 @@ export const makeStreamAssembler = (
         `A stream event from ${info.ref} is not JSON (${excerpt(json.left, 80)}): ${excerpt(event.data, 200)}`
       )
     }
-    if (Predicate.isRecord(json.right) && "error" in json.right && !("choices" in json.right)) {
+    if (isServiceError(json.right)) {
       return serviceError(method, json.right["error"], info, true)
     }
     const common = commonChunk(json.right)

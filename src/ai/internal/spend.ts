@@ -85,7 +85,7 @@ const count = (
   amount: number | undefined,
   labels: ReadonlyArray<MetricLabel.MetricLabel>
 ): void => {
-  if (amount !== undefined && amount > 0) metric.unsafeUpdate(amount, labels)
+  if (amount !== undefined && amount > 0 && Number.isFinite(amount)) metric.unsafeUpdate(amount, labels)
 }
 
 const put = (span: Tracer.Span, key: string, value: unknown): void => {
