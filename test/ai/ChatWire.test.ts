@@ -277,6 +277,46 @@ describe("stream assembler", () => {
       }))
   }
 
+  it.effect("calls a server numbers alike (every one index 0) stay apart when their ids differ", () =>
+    Effect.gen(function*() {
+      const parts = yield* assemble(
+        sse(
+          chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "weather", arguments: "" } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: "{\"city\":\"Bern\"}" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_b", type: "function", function: { name: "time", arguments: "{\"tz\":" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_b", function: { arguments: "\"UTC\"}" } }] }),
+          chunk({ tool_calls: [{ index: 1, id: "call_c", type: "function", function: { name: "news", arguments: "{}" } }] }),
+          finishChunk("tool_calls"),
+          "[DONE]"
+        ),
+        64
+      )
+      const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+      assert.deepStrictEqual(calls.map((c) => [c.id, c.name, c.params]), [
+        ["call_a", "weather", { city: "Bern" }],
+        ["call_b", "time", { tz: "UTC" }],
+        ["call_c", "news", {}]
+      ])
+      const deltas = parts.flatMap((p) => (p.type === "tool-params-delta" ? [`${p.id}:${p.delta}`] : []))
+      assert.deepStrictEqual(deltas, ["call_a:{\"city\":\"Bern\"}", "call_b:{\"tz\":", "call_b:\"UTC\"}", "call_c:{}"])
+    }))
+
+  it.effect("a call whose first chunk has no id keeps its arguments when a later chunk names one", () =>
+    Effect.gen(function*() {
+      const parts = yield* assemble(
+        sse(
+          chunk({ tool_calls: [{ index: 0, type: "function", function: { name: "weather", arguments: "{\"city\":" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_late", function: { arguments: "\"Bern\"}" } }] }),
+          finishChunk("tool_calls"),
+          "[DONE]"
+        ),
+        64
+      )
+      const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+      assert.strictEqual(calls.length, 1)
+      assert.deepStrictEqual([calls[0]!.name, calls[0]!.params], ["weather", { city: "Bern" }])
+    }))
+
   it.effect("`reasoning` works like `reasoning_content`", () =>
     Effect.gen(function*() {
       const parts = yield* assemble(sse(chunk({ reasoning: "hm" }), chunk({ content: "x" }), finishChunk("stop")), 5)

@@ -362,6 +362,8 @@ const completionPartsEither = (
 interface ActiveToolCall {
   readonly index: number
   readonly id: string
+  /** Whether `id` is the server's (else one made here, for a call that came without one). */
+  readonly idFromServer: boolean
   name: string
   args: string
   started: boolean
@@ -411,7 +413,9 @@ export const makeStreamAssembler = (
   let sawFinish = false
   let usage: UsageWire | undefined
   let toolArguments = 0
-  const toolCalls = new Map<number, ActiveToolCall>()
+  /** Every tool call of the answer, in the order they began; the one being streamed at each index in `atIndex`. */
+  const toolCalls: Array<ActiveToolCall> = []
+  const atIndex = new Map<number, ActiveToolCall>()
 
   const closeText = (parts: Array<Response.StreamPartEncoded>) => {
     if (textId !== undefined) parts.push({ type: "text-end", id: textId })
@@ -428,10 +432,13 @@ export const makeStreamAssembler = (
     position: number
   ): ChutesAiError.ChutesAiError | undefined => {
     const index = call.index ?? position
-    let active = toolCalls.get(index)
-    if (active === undefined) {
-      active = { index, id: call.id ?? newToolCallId(), name: "", args: "", started: false }
-      toolCalls.set(index, active)
+    let active = atIndex.get(index)
+    // A server id other than the one at this index starts another call: some servers number every call 0.
+    const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
+    if (active === undefined || (id !== undefined && active.idFromServer && id !== active.id)) {
+      active = { index, id: id ?? newToolCallId(), idFromServer: id !== undefined, name: "", args: "", started: false }
+      atIndex.set(index, active)
+      toolCalls.push(active)
     }
     const name = call.function?.name
     if (active.name === "" && name !== undefined && name !== null) active.name = name
@@ -560,7 +567,8 @@ export const makeStreamAssembler = (
     if (!metadataSent) parts.push(metadataPart({}, info))
     closeReasoning(parts)
     closeText(parts)
-    const ordered = Array.from(toolCalls.values()).sort((a, b) => a.index - b.index)
+    // By index; calls that share one in the order they began (the sort is stable).
+    const ordered = toolCalls.slice().sort((a, b) => a.index - b.index)
     for (const call of ordered) {
       if (call.name === "") {
         return outputError(method, "InvalidResponse", `A tool call from ${info.ref} has no name`)
