@@ -15,13 +15,19 @@ const SECRET_PATTERNS: ReadonlyArray<RegExp> = [
   /\b((?:access_token|refresh_token|client_secret|code_verifier|code|api_key|token)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi
 ]
 
+/**
+ * A `code` that is a short number is an error or status code (`"code":500`, `"code": -32600`), never an OAuth code.
+ */
+const numericCode = (prefix: string, value: string): boolean =>
+  /^code\b/i.test(prefix) && /^-?\d{1,5}$/.test(value)
+
 /** Replaces anything that looks like a credential with a marker. */
 export const scrub = (text: string): string => {
   let out = text
   for (const pattern of SECRET_PATTERNS) {
     out = out.replace(pattern, (match, prefix: unknown) =>
       typeof prefix === "string" && prefix.length > 0 && !/^(Bearer|Basic)$/i.test(prefix)
-        ? `${prefix}<redacted>`
+        ? numericCode(prefix, match.slice(prefix.length)) ? match : `${prefix}<redacted>`
         : /^(Bearer|Basic)\s/i.test(match)
         ? `${match.split(/\s+/)[0]} <redacted>`
         : "<redacted>")
