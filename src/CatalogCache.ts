@@ -1,7 +1,7 @@
 /**
  * The last good live catalog, kept on disk so a later process can fall back to it when discovery fails
  * (live -> disk cache -> static; docs/reliability.md). Reading and writing never fail the caller: a missing, unreadable
- * or malformed cache file is simply "no cache", and a failed write is logged.
+ * or malformed cache file is simply "no cache" (a malformed one with a warning), and a failed write is logged.
  *
  * @since 0.1.0
  */
@@ -14,6 +14,9 @@ import { ChutesSettings } from "./ChutesSettings.js"
 import { ModelDefinition } from "./ModelCatalog.js"
 import * as PrivateFiles from "./PrivateFiles.js"
 
+/** The latest time a `Date` holds (8.64e15 ms after the epoch). */
+const MAX_DATE_MILLIS = 8.64e15
+
 /**
  * What is cached: the models of one live fetch, when it happened, and from which base URL.
  *
@@ -23,8 +26,10 @@ import * as PrivateFiles from "./PrivateFiles.js"
 export const CachedCatalog = Schema.Struct({
   version: Schema.Literal(1),
   baseUrl: Schema.String,
-  fetchedAt: Schema.Number,
-  models: Schema.Array(ModelDefinition)
+  /** Milliseconds since the epoch, within what a `Date` holds. */
+  fetchedAt: Schema.Number.pipe(Schema.int(), Schema.between(0, MAX_DATE_MILLIS)),
+  /** Never empty: live discovery refuses an empty list, and so does the cache. */
+  models: Schema.Array(ModelDefinition).pipe(Schema.minItems(1))
 })
 
 /**
@@ -97,7 +102,14 @@ export const layerFile: Layer.Layer<CatalogCache, never, PrivateFiles.PrivateFil
     const cap = maxBytes(settings)
     return {
       load: files.readFile(path, { ...policy, maxBytes: cap }).pipe(
-        Effect.map(Option.flatMap(decode)),
+        Effect.flatMap((text): Effect.Effect<Option.Option<CachedCatalog>> => {
+          if (Option.isNone(text)) return Effect.succeedNone
+          const catalog = decode(text.value)
+          return Option.isSome(catalog) ? Effect.succeed(catalog) : Effect.as(
+            Effect.logWarning(`the model catalog cache is not used: ${path} does not hold a catalog this version reads`),
+            catalog
+          )
+        }),
         Effect.catchAll((error) =>
           Effect.as(
             error.reason === "Unsafe" || error.reason === "TooLarge"

@@ -128,6 +128,9 @@ type DiscoverError = DiscoveryError | CredentialsError
 
 const DEFAULT_MODEL = ModelRef.unsafeMake(ModelCatalog.DEFAULT_MODEL_REF)
 
+/** How far in the future a cached catalog's time may be (clocks of hosts sharing a cache differ a little). */
+const CLOCK_SKEW_MILLIS = 5 * 60 * 1000
+
 interface Done {
   readonly exit: Exit.Exit<ModelCatalog.CatalogSnapshot, DiscoverError>
   /** The snapshot `catalog` hands out: the live one, or the fallback computed once for this failure. */
@@ -264,9 +267,11 @@ export const make = (options: Options = {}): Effect.Effect<
       Effect.gen(function*() {
         const cached = yield* diskCache.load
         const now = yield* Clock.currentTimeMillis
+        // A cache dated after now has no age to judge by (a clock set back, or a hand-edited file): not used.
+        const age = Option.isSome(cached) ? now - cached.value.fetchedAt : Infinity
         if (
           Option.isSome(cached) && cached.value.baseUrl === settings.baseUrl &&
-          now - cached.value.fetchedAt <= Duration.toMillis(settings.diskCacheMaxAge)
+          age >= -CLOCK_SKEW_MILLIS && age <= Duration.toMillis(settings.diskCacheMaxAge)
         ) {
           return ModelCatalog.makeSnapshot({
             source: "cache",

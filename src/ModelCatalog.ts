@@ -418,7 +418,12 @@ export const formatTable = (
  * @category formatting
  */
 export const describeSource = (snapshot: CatalogSnapshot): string => {
-  const when = snapshot.fetchedAt !== undefined ? ` fetched ${new Date(snapshot.fetchedAt).toISOString()}` : ""
+  const date = snapshot.fetchedAt !== undefined ? new Date(snapshot.fetchedAt) : undefined
+  const when = date === undefined
+    ? ""
+    : Number.isNaN(date.getTime())
+    ? ` fetched at an impossible time (${snapshot.fetchedAt} ms)`
+    : ` fetched ${date.toISOString()}`
   const skipped = snapshot.skipped > 0 ? `, ${snapshot.skipped} malformed item(s) skipped` : ""
   const base = `source: ${snapshot.source} (${snapshot.models.length} models${when}${skipped})`
   return snapshot.reason !== undefined ? `${base}; fell back because: ${snapshot.reason.message}` : base

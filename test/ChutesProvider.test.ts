@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
-import { mkdtempSync, readFileSync, statSync } from "node:fs"
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as CatalogCache from "../src/CatalogCache.js"
@@ -182,6 +182,64 @@ describe("the disk cache", () => {
       const snapshot = yield* Effect.flatMap(ChutesProvider.ChutesProvider, (p) => p.catalog).pipe(Effect.provide(layer))
       assert.strictEqual(snapshot.source, "static")
     }))
+})
+
+describe("a cache file that cannot be trusted is not used", () => {
+  const fileCacheWith = (content: unknown) => {
+    const dir = mkdtempSync(join(tmpdir(), "chutes-cache-"))
+    const diskCachePath = join(dir, "models-cache.json")
+    writeFileSync(diskCachePath, JSON.stringify(content), { mode: 0o600 })
+    return CatalogCache.layerFile.pipe(
+      Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ baseUrl: BASE, diskCachePath })))
+    )
+  }
+  const catalogOver = (cache: Layer.Layer<CatalogCache.CatalogCache>, logs: Capture.Capture) => {
+    const { layer } = providerOver([json(503, { detail: "No instances" })], { cache, settings: { retry: { maxRetries: 0 } } })
+    return Effect.flatMap(ChutesProvider.ChutesProvider, (p) => p.catalog).pipe(
+      Effect.provide(layer),
+      Effect.provide(Capture.layer(logs))
+    )
+  }
+  const warnings = (logs: Capture.Capture) =>
+    logs.entries.filter((e) => e.where === "message WARN" && e.text.includes("model catalog cache is not used"))
+
+  it.live("a time past what a Date holds, or an empty list: static, with a warning (no crash describing it)", () =>
+    Effect.gen(function*() {
+      for (const bad of [{ fetchedAt: 9e15, models: liveModels }, { fetchedAt: Date.now(), models: [] }]) {
+        const logs = Capture.make()
+        const snapshot = yield* catalogOver(fileCacheWith({ version: 1, baseUrl: BASE, ...bad }), logs)
+        assert.strictEqual(snapshot.source, "static")
+        assert.strictEqual(snapshot.reason?._tag === "DiscoveryError" && snapshot.reason.status, 503)
+        assert.strictEqual(warnings(logs).length, 1, JSON.stringify(logs.entries))
+      }
+      const good = Capture.make()
+      const cached = yield* catalogOver(fileCacheWith({ version: 1, baseUrl: BASE, fetchedAt: Date.now(), models: liveModels }), good)
+      assert.strictEqual(cached.source, "cache")
+      assert.deepStrictEqual(warnings(good), [])
+    }))
+
+  it.effect("a cache dated in the future (beyond a few minutes of clock skew) is not used; within them it is", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 11, 6))
+      const now = Date.UTC(2026, 11, 6)
+      const at = (fetchedAt: number) =>
+        Effect.flatMap(ChutesProvider.ChutesProvider, (p) => p.catalog).pipe(
+          Effect.provide(ChutesProvider.layerTest({
+            models: outage,
+            settings: { baseUrl: BASE },
+            diskCache: { version: 1, baseUrl: BASE, fetchedAt, models: liveModels }
+          }))
+        )
+      assert.strictEqual((yield* at(Date.UTC(2100, 0, 1))).source, "static")
+      assert.strictEqual((yield* at(now + 60 * 60 * 1000)).source, "static")
+      assert.strictEqual((yield* at(now + 60 * 1000)).source, "cache")
+      assert.strictEqual((yield* at(now - 60 * 1000)).source, "cache")
+    }))
+
+  it("describing a snapshot with an impossible time says so instead of throwing", () => {
+    const text = ModelCatalog.describeSource({ ...ModelCatalog.staticSnapshot(), source: "cache", fetchedAt: 9e15 })
+    assert.include(text, "fetched at an impossible time (9000000000000000 ms)")
+  })
 })
 
 describe("the in-memory cache", () => {
