@@ -24,6 +24,7 @@ import { AccountError, type CredentialsError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
 import * as AccountHttp from "./internal/accountHttp.js"
 import * as Wire from "./internal/accountWire.js"
+import { limitOr } from "./internal/limits.js"
 
 /**
  * The account behind the credential (`GET /users/me`).
@@ -126,17 +127,18 @@ export interface UsageBucket {
  * @category models
  */
 export interface UsageOptions {
-  /** The earliest bucket (sent as naive UTC `start_date`). */
+  /** The earliest bucket (sent as naive UTC `start_date`); an invalid `Date` fails with `InvalidOptions`. */
   readonly since?: Date | undefined
-  /** The latest bucket (sent as naive UTC `end_date`). */
+  /** The latest bucket (sent as naive UTC `end_date`); an invalid `Date` fails with `InvalidOptions`. */
   readonly until?: Date | undefined
   /** One bucket per chute and hour instead of one per hour. */
   readonly perChute?: boolean | undefined
-  /** Buckets per request (`limit`). Default 24. */
+  /** Buckets per request (`limit`), a whole number of 1 or more (anything else means the default). Default 24. */
   readonly pageSize?: number | undefined
   /**
    * The most buckets read: past it the stream fails with `TooLarge` (a server whose `total` never ends would otherwise
-   * page forever). Default 200,000: 90 days of hourly buckets for some 90 chutes.
+   * page forever). Default 200,000: 90 days of hourly buckets for some 90 chutes. `Infinity` lifts it; anything but a
+   * number of 1 or more means the default.
    */
   readonly maxBuckets?: number | undefined
 }
@@ -173,6 +175,7 @@ export interface LlmStatsOptions {
   /**
    * The size cap of the answer in bytes (`AccountError` `TooLarge` beyond it). Default `DEFAULT_LLM_STATS_MAX_BYTES`
    * (2 MiB), apart from `ChutesSettings.maxResponseBytes`: the body grows with the platform, not with the account.
+   * `Infinity` lifts it; anything but a number of 1 or more means the default.
    */
   readonly maxBytes?: number | undefined
 }
@@ -280,16 +283,21 @@ export const make: Effect.Effect<
   const span = (name: string) => Effect.withSpan(`ChutesAccount.${name}`, { captureStackTrace: false })
 
   const usage = (options: UsageOptions = {}): Stream.Stream<UsageBucket, AccountHttp.Failure> => {
-    const limit = Math.max(1, Math.floor(options.pageSize ?? 24))
+    const limit = limitOr(options.pageSize, 24)
+    const path = "/users/me/usage"
+    const url = `${settings.idpBaseUrl}${path}`
+    for (const [name, date] of [["since", options.since], ["until", options.until]] as const) {
+      if (date !== undefined && Number.isNaN(date.getTime())) {
+        return Stream.fail(new AccountError({ reason: "InvalidOptions", url, detail: `${name} is an invalid Date` }))
+      }
+    }
     // Only the declared parameters: the live front answers 400 to any other.
     const filters: ReadonlyArray<readonly [string, string]> = [
       ...(options.perChute === true ? [["per_chute", "true"] as const] : []),
       ...(options.since !== undefined ? [["start_date", Wire.naiveUtc(options.since)] as const] : []),
       ...(options.until !== undefined ? [["end_date", Wire.naiveUtc(options.until)] as const] : [])
     ]
-    const maxBuckets = Math.max(1, Math.floor(options.maxBuckets ?? 200_000))
-    const path = "/users/me/usage"
-    const url = `${settings.idpBaseUrl}${path}`
+    const maxBuckets = limitOr(options.maxBuckets, 200_000, { infinite: true })
     return Stream.paginateChunkEffect({ page: 0, read: 0 }, ({ page, read }) =>
       get(path, Wire.UsagePageWire, [["page", String(page)], ["limit", String(limit)], ...filters]).pipe(
         span("usage"),
@@ -327,7 +335,7 @@ export const make: Effect.Effect<
     llmStats: (options = {}) =>
       get("/invocations/stats/llm", Wire.LlmStatsWire, [], {
         public: true,
-        maxBytes: options.maxBytes ?? DEFAULT_LLM_STATS_MAX_BYTES
+        maxBytes: limitOr(options.maxBytes, DEFAULT_LLM_STATS_MAX_BYTES, { infinite: true })
       }).pipe(
         Effect.map((rows) => rows.map(Wire.toLlmStats)),
         // A public route sends no credential: nothing but an `AccountError` can come out of it.

@@ -444,12 +444,23 @@ export class PrivateFileError extends Schema.TaggedError<PrivateFileError>("effe
  * - `HttpStatus`: any other non-2xx answer.
  * - `Decode`: the body was not one of the shapes the route is known to send.
  * - `TooLarge`: the body exceeded the size cap (`ChutesSettings.maxResponseBytes`).
+ * - `InvalidOptions`: the call's own options cannot be sent (a `since` or `until` that is an invalid `Date`); nothing
+ *   was requested.
  *
  * @since 0.3.0
  * @category errors
  */
 export class AccountError extends Schema.TaggedError<AccountError>("effect-chutes/AccountError")("AccountError", {
-  reason: Schema.Literal("NotPermitted", "Unauthorized", "Transport", "Timeout", "HttpStatus", "Decode", "TooLarge"),
+  reason: Schema.Literal(
+    "NotPermitted",
+    "Unauthorized",
+    "Transport",
+    "Timeout",
+    "HttpStatus",
+    "Decode",
+    "TooLarge",
+    "InvalidOptions"
+  ),
   /** The URL that was requested (never carries credentials). */
   url: Schema.String,
   /** HTTP status, when the service answered. */
@@ -491,6 +502,8 @@ export class AccountError extends Schema.TaggedError<AccountError>("effect-chute
         return `The Chutes account API sent an unusable answer on ${this.url}${detail}`
       case "TooLarge":
         return `The Chutes account API answer on ${this.url} exceeded the size cap${detail}`
+      case "InvalidOptions":
+        return `Nothing was asked of ${this.url}: the options are not valid${detail}`
     }
   }
 }

@@ -55,6 +55,7 @@ import {
 import { answerOk, makeSend, secretsOf, withoutKnownSecrets } from "./internal/oauthHttp.js"
 import { decodeTokenResponse, decodeUserInfo, type TokenSet, type UserInfo } from "./internal/oauthTokens.js"
 import { printable, withoutSecrets } from "./internal/redact.js"
+import { limitOr } from "./internal/limits.js"
 
 /**
  * The app settings (`appFromEnv`, `appConfig`, the defaults), the client a stored profile refreshes with
@@ -235,10 +236,7 @@ export interface MakeOptions {
 }
 
 /** The cap asked for, or the default when it is not a usable number of bytes. */
-const byteCap = (requested: number | undefined): number =>
-  requested !== undefined && Number.isFinite(requested) && requested >= 1
-    ? Math.floor(requested)
-    : DEFAULT_MAX_RESPONSE_BYTES
+const byteCap = (requested: number | undefined): number => limitOr(requested, DEFAULT_MAX_RESPONSE_BYTES)
 
 /** The IdP as the protocol steps below reach it: its base URL and one request through the cap and the deadline. */
 interface Idp {

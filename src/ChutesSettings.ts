@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { parseList as parseAuthOrder } from "./internal/profileOrder.js"
+import { limitOr } from "./internal/limits.js"
 
 /**
  * How the SDK retries transient failures — discovery and chat alike (docs/reliability.md): exponential backoff with
@@ -149,6 +150,7 @@ export interface Options {
   readonly retry?: RetryOptions | undefined
   readonly cacheTtl?: Duration.DurationInput | undefined
   readonly negativeTtl?: Duration.DurationInput | undefined
+  /** Default 8 MiB; `Infinity` lifts the cap, anything but a number of 1 or more means the default. */
   readonly maxResponseBytes?: number | undefined
   readonly stateDir?: string | undefined
   readonly configPath?: string | undefined
@@ -250,7 +252,7 @@ export const make = (options: Options = {}): Settings => {
     retry: makeRetryPolicy(options.retry),
     cacheTtl: Duration.decode(options.cacheTtl ?? defaults.cacheTtl),
     negativeTtl: Duration.decode(options.negativeTtl ?? defaults.negativeTtl),
-    maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes,
+    maxResponseBytes: limitOr(options.maxResponseBytes, defaults.maxResponseBytes, { infinite: true }),
     stateDir,
     configPath: options.configPath ?? (stateDir !== undefined ? join(stateDir, "config.json5") : undefined),
     diskCachePath: options.diskCachePath === false

@@ -309,6 +309,35 @@ describe("ChutesAccount.usage", () => {
       assert.strictEqual(accountRequests(fake).length, 5, "four pages of 24 read, the fifth would pass 100")
     }))
 
+  it.scopedLive("an invalid since / until fails with InvalidOptions before any request", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make({ account: { usage: rows(3) } })
+      for (const options of [{ since: new Date(Number.NaN) }, { until: new Date("not a date") }]) {
+        const error = failure(yield* Effect.either(withAccount(fake, (account) => Stream.runCollect(account.usage(options)))))
+        assert.strictEqual(error.reason, "InvalidOptions")
+        assert.include(error.message, `${"since" in options ? "since" : "until"} is an invalid Date`)
+      }
+      assert.strictEqual(accountRequests(fake).length, 0)
+    }))
+
+  it.scopedLive("a NaN, zero or negative maxBuckets / pageSize means the default, never no limit", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      // Pages of 10,000 buckets (`rows` gives two an hour) that never end: the default of 200,000 ends it at 21 pages.
+      const body = JSON.stringify({ total: 1e15, limit: 24, items: rows(5_000) })
+      for (const maxBuckets of [Number.NaN, 0, -5]) {
+        fake.reset()
+        fake.fault({ _tag: "Body", route: "account", status: 200, body })
+        const usage = (account: ChutesAccount.Service) =>
+          Stream.runCollect(account.usage({ maxBuckets, pageSize: Number.NaN }))
+        const error = failure(yield* Effect.either(withAccount(fake, usage)))
+        assert.strictEqual(error.reason, "TooLarge")
+        assert.include(error.message, "more than 200000 buckets")
+        assert.strictEqual(accountRequests(fake).length, 21)
+        assert.include(accountRequests(fake)[0]?.path ?? "", "limit=24")
+      }
+    }), 60_000)
+
   it.scopedLive("a stream stops reading pages when the consumer stops", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make({ account: { usage: rows(100) } })

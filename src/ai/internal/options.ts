@@ -8,6 +8,7 @@ import * as Duration from "effect/Duration"
 import type { LimitOptions, TimeoutOptions } from "../ChutesLanguageModel.js"
 import type * as Answer from "./answer.js"
 import { defaultStreamLimits, type StreamLimits } from "./sse.js"
+import { limitOr } from "../../internal/limits.js"
 
 /** The deadlines of a call (`Duration.infinity` turns one off). */
 export interface Deadlines extends Answer.StreamDeadlines {
@@ -26,12 +27,7 @@ export interface Limits extends StreamLimits {
   readonly maxBodyBytes: number
 }
 
-const cap = (value: number | undefined, fallback: number): number =>
-  value === Number.POSITIVE_INFINITY
-    ? value
-    : value !== undefined && Number.isFinite(value) && value >= 1
-    ? Math.floor(value)
-    : fallback
+const cap = (value: number | undefined, fallback: number): number => limitOr(value, fallback, { infinite: true })
 
 export const limits = (options: LimitOptions = {}): Limits => ({
   maxBodyBytes: cap(options.maxBodyBytes, 32 * 1024 * 1024),
