@@ -7,6 +7,7 @@ import * as Brand from "effect/Brand"
 import * as Either from "effect/Either"
 import { distance as levenshtein } from "fastest-levenshtein"
 import { InvalidModelRef, UnknownModel } from "./ChutesError.js"
+import { hasUnprintable } from "./internal/redact.js"
 import { BUILTIN_ALIASES } from "./Aliases.js"
 import type { Hop } from "./Successors.js"
 
@@ -28,18 +29,15 @@ const brand = Brand.nominal<ModelRef>()
  */
 export const PROVIDER_ID = "chutes"
 
-// C0/C1 control characters, DEL and the Unicode bidirectional controls: none of them belongs in a name a terminal
-// shows (ESC starts escape sequences; U+202E reverses the text after it).
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
-
 /**
- * Whether a server- or file-supplied string can be shown on a terminal as it is.
+ * Whether a server- or file-supplied string can be shown on a terminal as it is: no control characters (ESC starts
+ * escape sequences), no format characters (U+202E reverses the text after it; zero-width and tag characters make two
+ * different names look the same), no private-use characters or lone surrogates.
  *
  * @since 0.2.0
  * @category predicates
  */
-export const isPrintable = (text: string): boolean => !UNPRINTABLE.test(text)
+export const isPrintable = (text: string): boolean => !hasUnprintable(text)
 
 const PREFIX = `${PROVIDER_ID}/`
 

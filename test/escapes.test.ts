@@ -18,6 +18,8 @@ import * as ChutesSettings from "../src/ChutesSettings.js"
 import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import * as ModelRef from "../src/ModelRef.js"
+import { printJson, terminalSafe } from "../src/cli/render.js"
+import { printable } from "../src/internal/redact.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
 import * as Capture from "./support/capture.js"
@@ -85,6 +87,39 @@ describe("shown fields from the wire and from files", () => {
       write(`acme/${HOSTILE}`)
       assert.isTrue(Option.isNone(yield* load))
     }))
+})
+
+describe("invisible characters", () => {
+  // A zero-width space, a word joiner, tag characters (text a terminal does not show), a private-use character.
+  const HIDDEN = ["\u200b", "\u2060", "\u{e0041}\u{e0042}", "\ue000", "\ufeff"]
+
+  it("ids that would look like another are skipped from the wire, and refused as typed names", () => {
+    const decoded = Either.getOrThrow(ModelDiscovery.decodeItems([
+      { id: "zai-org/GLM-5.2-TEE", max_model_len: 1000 },
+      ...HIDDEN.map((hidden) => ({ id: `zai-org/GLM-5.2-TEE${hidden}`, max_model_len: 1000 }))
+    ]))
+    assert.deepStrictEqual(decoded.models.map((model) => model.id), ["zai-org/GLM-5.2-TEE"])
+    assert.strictEqual(decoded.skipped, HIDDEN.length)
+    for (const hidden of HIDDEN) {
+      assert.isFalse(ModelRef.isPrintable(`a${hidden}b`), JSON.stringify(hidden))
+      assert.isTrue(Either.isLeft(ModelRef.parse(`chutes/zai-org/GL${hidden}M`)), JSON.stringify(hidden))
+    }
+    assert.isTrue(ModelRef.isPrintable("zai-org/GLM-5.2-TEE Grüße 🎉 日本語"))
+  })
+
+  it("messages show them escaped, a character past U+FFFF whole", () => {
+    const text = printable("GLM\u200b-5\u{e0041}")
+    assert.strictEqual(text, "GLM\\u200b-5\\u{e0041}")
+    assert.strictEqual(printable("Grüße 🎉"), "Grüße 🎉")
+  })
+
+  it("--json documents escape them as JSON escapes: the same text to a parser, nothing hidden on a terminal", () => {
+    const value = { id: `x${HIDDEN.join("")}\u202e\u009b\u2028y`, plain: "Grüße 🎉" }
+    const printed = printJson(value)
+    assert.notMatch(printed, /[\u007f-\u009f\p{Cf}\p{Co}\u2028\u2029]/u)
+    assert.deepStrictEqual(JSON.parse(printed), value)
+    assert.strictEqual(terminalSafe(printed), printed, "nothing left for the terminal filter")
+  })
 })
 
 describe("endpoints", () => {

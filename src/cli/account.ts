@@ -20,7 +20,7 @@ import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
 import { configDefaults, servicesLayer } from "./layers.js"
 import { pinned } from "./profile.js"
-import { formatDuration, out, withProgress } from "./render.js"
+import { formatDuration, out, printJson, withProgress } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The `--json` document (docs/cli.md)
@@ -86,13 +86,6 @@ export const accountOutput = (
     : null
 })
 
-// JSON.stringify escapes C0 controls but not DEL, C1 or the bidirectional controls: these become `\uXXXX` escapes
-// too, so the document reads the same to a JSON parser and cannot rewrite a terminal.
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/g
-
-/** The document as printed: indented JSON, every character a terminal could act on escaped. */
-export const printJson = (value: unknown): string =>
-  JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Text

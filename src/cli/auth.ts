@@ -50,11 +50,10 @@ import * as CooldownPolicy from "../internal/cooldownPolicy.js"
 import * as ProfileOrder from "../internal/profileOrder.js"
 import { excerpt } from "../internal/redact.js"
 import { warnOnce } from "../internal/warnOnce.js"
-import { printJson } from "./account.js"
 import * as Cooldowns from "./cooldowns.js"
 import * as CredentialCheck from "./credentialCheck.js"
 import type { AuthStatusOutput, CredentialStatus, ProfileCooldown } from "./json.js"
-import { formatDuration, lastFour, out, table, usageError, withProgress } from "./render.js"
+import { formatDuration, lastFour, out, printJson, table, usageError, withProgress } from "./render.js"
 
 /** What the auth commands need. */
 export type AuthServices =

@@ -23,8 +23,7 @@ import type { StoreError } from "../ChutesError.js"
 import * as Policy from "../internal/cooldownPolicy.js"
 import * as ProfileCooldowns from "../internal/profileCooldowns.js"
 import { excerpt, printable } from "../internal/redact.js"
-import { printJson } from "./account.js"
-import { formatDuration, out, table, usageError } from "./render.js"
+import { formatDuration, out, printJson, table, usageError } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The `--json` documents (docs/cli.md)

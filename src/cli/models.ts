@@ -25,7 +25,7 @@ import type { GlobalOptions } from "./global.js"
 import { followedOutput, ModelsListOutput, modelsListOutput, type ResolveOutput } from "./json.js"
 import { catalogWithProgress, configDefaults, providerLayer } from "./layers.js"
 import { pinned } from "./profile.js"
-import { err, notes, out, usageError, withProgress } from "./render.js"
+import { err, notes, out, printJson, usageError, withProgress } from "./render.js"
 
 /**
  * Prints a snapshot: the source line (with any fallback reason), warnings and the built-in names that follow a
@@ -38,7 +38,7 @@ export const printSnapshot = (
   Effect.gen(function*() {
     yield* notes(snapshot.warnings)
     if (options.json) {
-      return yield* out(JSON.stringify(modelsListOutput(snapshot, options.offline, options.followed), null, 2))
+      return yield* out(printJson(modelsListOutput(snapshot, options.offline, options.followed)))
     }
     yield* out(
       options.offline ? "source: static (offline; the built-in catalog)" : ModelCatalog.describeSource(snapshot)
@@ -173,7 +173,6 @@ export const list = (
     const stats = rows === undefined ? null : modelStats(snapshot.models, rows)
     if (options.json) {
       yield* notes(snapshot.warnings)
-      const { printJson } = yield* Effect.promise(() => import("./account.js"))
       return yield* out(printJson({ ...modelsListOutput(snapshot, false, followed), stats }))
     }
     yield* printSnapshot(snapshot, { json: false, offline: false, followed })
@@ -253,7 +252,7 @@ export const resolve = (
       )
     yield* notes(snapshot.warnings)
     const output = resolveOutput(input ?? "(default model)", resolved, snapshot.source)
-    if (options.json) return yield* out(JSON.stringify(output, null, 2))
+    if (options.json) return yield* out(printJson(output))
     yield* out(output.ref)
     yield* out(`  ${output.explanation}`)
     yield* out(

@@ -25,6 +25,20 @@ import { docText } from "./help.js"
 export const terminalSafe = (text: string): string =>
   text.split("\n").map((line) => line.split("\t").map(printable).join("\t")).join("\n")
 
+// JSON.stringify escapes C0 controls and lone surrogates, not DEL, C1, format or private-use characters (U+202E, a
+// zero-width space, the tag characters), nor U+2028/2029: these become `\uXXXX` escapes too (a pair past U+FFFF), so
+// the document reads the same to a JSON parser and cannot rewrite or disguise anything on a terminal.
+const UNSAFE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Co}\u2028\u2029]/gu
+
+const jsonEscape = (char: string): string => {
+  let escaped = ""
+  for (let i = 0; i < char.length; i++) escaped += `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")}`
+  return escaped
+}
+
+/** A `--json` document as printed: indented JSON, every character a terminal could act on escaped. */
+export const printJson = (value: unknown): string => JSON.stringify(value, null, 2).replace(UNSAFE_IN_JSON, jsonEscape)
+
 /** Writes a line to stdout, terminal-safe. */
 export const out = (line: string): Effect.Effect<void> =>
   Effect.sync(() => void process.stdout.write(`${terminalSafe(line)}\n`))

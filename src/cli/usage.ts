@@ -14,11 +14,11 @@ import * as Stream from "effect/Stream"
 import * as ChutesAccount from "../ChutesAccount.js"
 import type { AccountError, CredentialsError, StoreError } from "../ChutesError.js"
 import { excerpt } from "../internal/redact.js"
-import { accountLayer, printJson, usd } from "./account.js"
+import { accountLayer, usd } from "./account.js"
 import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
 import { pinned } from "./profile.js"
-import { err, out, withProgress } from "./render.js"
+import { err, out, printJson, withProgress } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The `--json` document (docs/cli.md)

@@ -35,16 +35,27 @@ export const scrub = (text: string): string => {
   return out
 }
 
-// C0 and C1 control characters (ESC starts terminal escape sequences), DEL, and the Unicode bidirectional controls
-// (U+202E reverses the text that follows it on screen) — whitespace is folded to a space before this runs.
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+// Control characters — C0 and C1 (ESC starts terminal escape sequences) and DEL —, format characters — the bidirectional
+// controls (U+202E reverses the text that follows it on screen), the zero-width ones and the tag characters, which make
+// two different strings look the same or hide text —, private-use characters and lone surrogates.
+const UNPRINTABLE_CLASS = "[\\p{Cc}\\p{Cf}\\p{Co}\\p{Cs}]"
+const UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, "gu")
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, "u")
+
+/** Whether text holds a character {@link printable} would escape. */
+export const hasUnprintable = (text: string): boolean => HAS_UNPRINTABLE.test(text)
+
+const escapeChar = (char: string): string => {
+  const code = char.codePointAt(0)!
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, "0")}`
+}
 
 /**
- * Untrusted text made safe to show on a terminal: control and bidirectional-control characters become visible
- * `\u001b`-style escapes, so a server cannot set the window title, clear the screen or disguise text.
+ * Untrusted text made safe to show on a terminal: control, format and private-use characters become visible
+ * `\u001b`-style escapes (`\u{e0041}` past U+FFFF), so a server cannot set the window title, clear the screen or disguise
+ * text. Tabs and line breaks are control characters, escaped too: callers fold whitespace first where that is harmless.
  */
-export const printable = (text: string): string =>
-  text.replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
+export const printable = (text: string): string => text.replace(UNPRINTABLE, escapeChar)
 
 /** A short, single-line, scrubbed excerpt of untrusted text, safe to print. */
 export const excerpt = (text: string, max = 200): string => {
