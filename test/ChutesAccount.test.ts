@@ -545,6 +545,22 @@ describe("bounds", () => {
       assert.strictEqual(cut.reason, "Decode")
     }))
 
+  it.scopedLive("an answer of the wrong shape is Decode, naming the field and what came instead", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make()
+      fake.fault({
+        _tag: "Body",
+        route: "account",
+        status: 200,
+        body: JSON.stringify({ username: "alice", user_id: 5, balance: 1 }),
+        times: 1
+      })
+      const error = failure(yield* Effect.either(withAccount(fake, (account) => account.me)))
+      assert.strictEqual(error.reason, "Decode")
+      assert.strictEqual(error.detail, "user_id: Expected string, actual 5")
+      assert.notInclude(error.message, "readonly")
+    }))
+
   it.scopedLive("an error body echoing a credential of no known shape: the credential is cut out of the detail", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make()

@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { LlmStats, Me, Quota, SubscriptionUsage, UsageBucket, UsageWindow } from "../ChutesAccount.js"
+import { firstIssue } from "./parseIssue.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Datetimes: `/users/me` ends in `Z`, row datetimes are naive (UTC without an offset), `reset_at` ends in `+00:00`.
@@ -149,7 +150,7 @@ export const LlmStatsWire = Schema.Array(LlmStatsRowWire)
 export const decodeBody = <A, I>(schema: Schema.Schema<A, I>) => {
   const decode = Schema.decodeUnknownEither(Schema.parseJson(schema), { errors: "first" })
   return (body: string): Either.Either<A, string> =>
-    Either.mapLeft(decode(body), (error) => ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 300))
+    Either.mapLeft(decode(body), (error) => firstIssue(error))
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -447,6 +447,12 @@ describe("completionParts", () => {
       assert.strictEqual(ChutesAiError.kind(html), "InvalidResponse")
       const empty = yield* Effect.flip(ChatResponse.completionParts("generateText", completion({}, { choices: [] }), info))
       assert.strictEqual(ChutesAiError.kind(empty), "InvalidResponse")
+      // The message names the field and what came instead, not the schema's whole type.
+      const wrong = yield* Effect.flip(
+        ChatResponse.completionParts("generateText", JSON.stringify({ choices: [{ message: { content: 42 } }] }), info)
+      )
+      assert.include(wrong.description, "is not a chat completion: choices[0].message.content: Expected string")
+      assert.include(wrong.description, "actual 42")
     }))
 })
 

@@ -11,9 +11,9 @@ import * as Tool from "@effect/ai/Tool"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { firstIssue } from "../../internal/parseIssue.js"
 import { excerpt } from "../../internal/redact.js"
 import type * as ChutesAiError from "../ChutesAiError.js"
 import type { ResponseInfo } from "../ChutesLanguageModel.js"
@@ -327,7 +327,7 @@ const completionPartsEither = (
       method,
       "InvalidResponse",
       `The answer from ${info.ref} is not a chat completion: ${
-        excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
+        firstIssue(decoded.left)
       }`
     ))
   }
@@ -532,7 +532,7 @@ export const makeStreamAssembler = (
         method,
         "InvalidResponse",
         `A stream event from ${info.ref} is not a chat completion chunk: ${
-          excerpt(ParseResult.TreeFormatter.formatErrorSync(decoded.left), 300)
+          firstIssue(decoded.left)
         }`
       )
     }
