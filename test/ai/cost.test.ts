@@ -12,8 +12,10 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as ChutesLanguageModel from "../../src/ai/ChutesLanguageModel.js"
+import * as Cost from "../../src/ai/internal/cost.js"
 import { DiscoveryError } from "../../src/ChutesError.js"
 import * as ChutesProvider from "../../src/ChutesProvider.js"
+import * as ModelCatalog from "../../src/ModelCatalog.js"
 import * as FakeChutes from "../../src/testing/FakeChutes.js"
 import { json, scriptedClient } from "../support/http.js"
 import { recordingTracer } from "../support/tracer.js"
@@ -37,6 +39,18 @@ const counterValue = (metric: Metric.Metric.Counter<number>, tags: Record<string
   return Effect.map(Metric.value(tagged), (state) => state.count)
 }
 
+
+describe("the cost arithmetic", () => {
+  it("divides by a million, as the service does: the same number, not one off in its last digits", () => {
+    const definition = { ...ModelCatalog.STATIC_MODELS[0]!, cost: { input: 0.75, output: 2.25 } }
+    const target = { input: "m", id: definition.id, ref: `chutes/${definition.id}`, definition }
+    const facts = { invocationId: undefined, quota: undefined, rateLimitPerMinute: undefined, chuteRateLimitPerMinute: undefined }
+    const cost = Cost.callCost({ inputTokens: 1200, outputTokens: 150, totalTokens: 1350 }, target, "live", facts)
+    // 1200 × 0.75 + 150 × 2.25 = 1237.5; × (1 / 1e6) gives 0.0012374999999999999.
+    assert.strictEqual(cost.usd, 0.0012375)
+    assert.strictEqual(cost.chargedUsd, 0.0012375)
+  })
+})
 
 describe("the cost of a call", () => {
   it.scopedLive("generateText: tokens, list price with cached input at input_cache_read, live prices, charged", () =>

@@ -54,8 +54,8 @@ export const headerFacts = (headers: Readonly<Record<string, string | undefined>
   }
 }
 
-/** USD per one million tokens -> USD per token, kept exact enough for sums of many calls. */
-const PER_TOKEN = 1 / 1_000_000
+/** Prices are USD per one million tokens: a sum of token × price is divided by this (`1 / 1e6` is not exact). */
+const TOKENS_PER_PRICE = 1_000_000
 
 /**
  * The cost of one answer from its final usage. Tokens the service did not report are `undefined`, and so is the
@@ -73,7 +73,7 @@ export const callCost = (
   const price = target.definition?.cost
   const usd = price === undefined || input === undefined || output === undefined || cached === undefined
     ? undefined
-    : ((input - cached) * price.input + cached * (price.cacheRead ?? price.input) + output * price.output) * PER_TOKEN
+    : ((input - cached) * price.input + cached * (price.cacheRead ?? price.input) + output * price.output) / TOKENS_PER_PRICE
   const covered = facts.quota !== undefined && facts.quota.used < facts.quota.total
   return {
     model: target.id,
