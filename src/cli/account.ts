@@ -57,7 +57,8 @@ export type AccountOutput = typeof AccountOutput.Type
 const windowOutput = (window: ChutesAccount.UsageWindow): typeof Window.Type => ({
   usage: window.usage,
   cap: window.cap,
-  remaining: window.remaining,
+  // Past the cap the service says a negative remaining: nothing is left.
+  remaining: Math.max(0, window.remaining),
   resetsAt: window.resetAt.toISOString()
 })
 
@@ -75,7 +76,7 @@ export const accountOutput = (
     : {
       total: today.quota,
       used: today.used,
-      remaining: Math.max(0, today.quota - today.used),
+      remaining: Math.max(0, tidy(today.quota - today.used)),
       resetsAt: ChutesAccount.nextQuotaReset(now).toISOString()
     },
   subscription: subscription.subscription
@@ -91,11 +92,15 @@ export const accountOutput = (
 // Text
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** USD for people: cents, or four decimals below a dollar. */
+/** USD for people: cents, or four decimals below a dollar; a sign only when the rounded amount has one. */
 export const usd = (value: number): string => {
   const digits = value !== 0 && Math.abs(value) < 1 ? 4 : 2
-  return `${value < 0 ? "-" : ""}$${Math.abs(value).toFixed(digits)}`
+  const shown = Math.abs(value).toFixed(digits)
+  return `${value < 0 && Number(shown) !== 0 ? "-" : ""}$${shown}`
 }
+
+/** A sum of the service's float amounts without its dust (`0.10000000000002274` for 0.1). */
+const tidy = (value: number): number => Number(value.toPrecision(12))
 
 const count = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1))
 
@@ -119,9 +124,10 @@ const resets = (at: Date, now: number): string =>
     : `reset date ${utc(at, now)} has passed (the service has not moved it on yet)`
 
 const windowLine = (name: string, window: ChutesAccount.UsageWindow, now: number, bars: boolean): string => {
-  const share = window.cap > 0 ? ` ${Math.round((window.usage / window.cap) * 100)}%` : ""
+  const ratio = window.usage / window.cap
+  const share = window.cap > 0 && Number.isFinite(ratio) ? ` ${Math.round(ratio * 100)}%` : ""
   const shown = bars ? ` ${bar(window.usage, window.cap)}${share}` : share
-  return `  ${name}: ${usd(window.usage)} of ${usd(window.cap)} used${shown}, ${usd(window.remaining)} left; ` +
+  return `  ${name}: ${usd(window.usage)} of ${usd(window.cap)} used${shown}, ${usd(Math.max(0, window.remaining))} left; ` +
     resets(window.resetAt, now)
 }
 
@@ -135,7 +141,8 @@ export const accountLines = (
 ): ReadonlyArray<string> => {
   const lines = [`user: ${excerpt(me.username, 120)}`]
   if (me.balance !== null) {
-    lines.push(`balance: ${usd(me.balance)}${me.balance < 0 ? " (below zero: pay-as-you-go calls went past it)" : ""}`)
+    const balance = usd(me.balance)
+    lines.push(`balance: ${balance}${balance.startsWith("-") ? " (below zero: pay-as-you-go calls went past it)" : ""}`)
   }
   if (today.quota === "unlimited") {
     lines.push(`quota today: unlimited (${count(today.used)} requests so far)`)

@@ -82,8 +82,11 @@ const add = (into: Totals, bucket: ChutesAccount.UsageBucket): void => {
   into.usd += bucket.amount
 }
 
-/** Sums of many float amounts, without the float dust (`0.30000000000000004`). */
-const tidy = <A extends Totals>(totals: A): A => ({ ...totals, usd: Math.round(totals.usd * 1e10) / 1e10 })
+/**
+ * Sums of many float amounts, without the float dust (`0.30000000000000004`, `724.0000000001`): 12 significant digits,
+ * far past a cent, and past what thousands of additions leave of a double's 15–17.
+ */
+const tidy = <A extends Totals>(totals: A): A => ({ ...totals, usd: Number(totals.usd.toPrecision(12)) })
 
 /** Per model, most requests first (then most USD, then the chute id, for a stable order). */
 const byModel = (

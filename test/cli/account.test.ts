@@ -138,6 +138,32 @@ describe("effect-chutes account (text)", () => {
     assert.strictEqual(bare.stdout, "user: alice\n")
   })
 
+  it("float dust is not money: no -$0.0000 balance, no negative left, no Infinity%; --json the same", async () => {
+    const reset = resetIn(2)
+    fake.account.set({
+      // 0.3 - 0.1 - 0.2 in the service's floats; 300 - 299.9; a window a hair past its cap; one far past it.
+      balance: -2.7755575615628914e-17,
+      quotaUsage: { me: { quota: 300, used: 299.9 } },
+      subscription: {
+        subscription: true,
+        four_hour: { usage: 8.330000000000002, cap: 8.33, remaining: -1.7763568394002505e-15, reset_at: reset },
+        monthly: { usage: 1, cap: 1e-320, remaining: -1, reset_at: reset }
+      }
+    })
+    const run = await cli(["account"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const lines = run.stdout.trimEnd().split("\n")
+    assert.strictEqual(lines[1], "balance: $0.0000")
+    assert.match(lines[2] ?? "", /^quota today: 299\.9 of 300 requests used, 0\.1 left;/)
+    assert.match(lines[4] ?? "", /^ {2}4-hour window: \$8\.33 of \$8\.33 used 100%, \$0\.00 left;/)
+    assert.match(lines[5] ?? "", /^ {2}monthly: \$1\.00 of \$0\.0000 used, \$0\.00 left;/)
+    assert.notInclude(run.stdout, "Infinity")
+    assert.notInclude(run.stdout, "-$")
+    const output = decodeOutput(await cli(["account", "--json"]))
+    assert.strictEqual(output.quota?.remaining, 0.1)
+    assert.strictEqual(output.subscription?.fourHour.remaining, 0)
+  })
+
   it("server text never reaches the terminal raw", async () => {
     const hostile = await FakeChutes.start({ username: "al\u001b]0;pwned\u0007ice\u202Egnp.exe\u009b" })
     try {

@@ -153,6 +153,22 @@ describe("effect-chutes usage (text)", () => {
     assert.notMatch(run.stdout, /[█░]/)
   })
 
+  it("a month of 0.1 amounts adds up to what it is: 724, not 724.0000000001", () => {
+    const window = usageWindow(Date.UTC(2026, 5, 30, 12), 31)
+    const buckets = Array.from({ length: 31 * 24 * 10 - 200 }, (_, i) => ({
+      bucket: new Date(window.since.getTime() + Math.floor(i / 10) * 3_600_000),
+      chuteId: `chute-${i % 10}`,
+      amount: 0.1,
+      count: 1,
+      inputTokens: 1,
+      outputTokens: 1
+    }))
+    const output = usageOutput(buckets, window, true, new Map())
+    assert.strictEqual(output.total.requests, 7240)
+    assert.strictEqual(output.total.usd, 724)
+    for (const model of output.models ?? []) assert.strictEqual(model.usd, Number((model.requests / 10).toFixed(1)))
+  })
+
   it("bars in a terminal (the renderer with bars on)", () => {
     const window = usageWindow(Date.UTC(2026, 5, 11, 12), 2)
     const output = usageOutput(
