@@ -298,28 +298,46 @@ export const make: Effect.Effect<
       ...(options.until !== undefined ? [["end_date", Wire.naiveUtc(options.until)] as const] : [])
     ]
     const maxBuckets = limitOr(options.maxBuckets, 200_000, { infinite: true })
-    return Stream.paginateChunkEffect({ page: 0, read: 0 }, ({ page, read }) =>
-      get(path, Wire.UsagePageWire, [["page", String(page)], ["limit", String(limit)], ...filters]).pipe(
-        span("usage"),
-        Effect.flatMap((body) => {
-          // A server that ignores `page` would send the same page forever: its answer says which page it is.
-          if (body.page != null && body.page !== page) {
-            return Effect.fail(
-              new AccountError({ reason: "Decode", url, status: 200, detail: `page ${body.page} came for page ${page}` })
-            )
-          }
-          if (read + body.items.length > maxBuckets) {
-            return Effect.fail(
-              new AccountError({ reason: "TooLarge", url, status: 200, detail: `more than ${maxBuckets} buckets (maxBuckets)` })
-            )
-          }
-          // The service's own `limit` decides where the pages end, should it cap the one asked for.
-          const size = body.limit != null && body.limit > 0 ? body.limit : limit
-          const more = body.items.length > 0 && (page + 1) * size < body.total
-          const next = more ? Option.some({ page: page + 1, read: read + body.items.length }) : Option.none()
-          return Effect.succeed([Chunk.fromIterable(body.items.map(Wire.toBucket)), next] as const)
-        })
-      ))
+    // Pages are read by offset, newest first: a bucket that appears meanwhile (a new hour, a first call to another
+    // model) shifts the rest down, and the last bucket of one page comes again on the next. A bucket is one (hour,
+    // chute): one seen before in this read is dropped, so no usage is counted twice (the new one fell on a page
+    // already read, and is missed).
+    return Stream.suspend(() => {
+      const seen = new Set<string>()
+      const unseen = (bucket: UsageBucket): boolean => {
+        const key = `${bucket.bucket.getTime()} ${bucket.chuteId ?? ""}`
+        if (seen.has(key)) return false
+        seen.add(key)
+        return true
+      }
+      return Stream.paginateChunkEffect({ page: 0, read: 0 }, ({ page, read }) =>
+        get(path, Wire.UsagePageWire, [["page", String(page)], ["limit", String(limit)], ...filters]).pipe(
+          span("usage"),
+          Effect.flatMap((body) => {
+            // A server that ignores `page` would send the same page forever: its answer says which page it is.
+            if (body.page != null && body.page !== page) {
+              return Effect.fail(
+                new AccountError({ reason: "Decode", url, status: 200, detail: `page ${body.page} came for page ${page}` })
+              )
+            }
+            if (read + body.items.length > maxBuckets) {
+              return Effect.fail(
+                new AccountError({
+                  reason: "TooLarge",
+                  url,
+                  status: 200,
+                  detail: `more than ${maxBuckets} buckets (maxBuckets)`
+                })
+              )
+            }
+            // The service's own `limit` decides where the pages end, should it cap the one asked for.
+            const size = body.limit != null && body.limit > 0 ? body.limit : limit
+            const more = body.items.length > 0 && (page + 1) * size < body.total
+            const next = more ? Option.some({ page: page + 1, read: read + body.items.length }) : Option.none()
+            return Effect.succeed([Chunk.fromIterable(body.items.map(Wire.toBucket).filter(unseen)), next] as const)
+          })
+        ))
+    })
   }
 
   return ChutesAccount.of({

@@ -338,6 +338,34 @@ describe("ChutesAccount.usage", () => {
       }
     }), 60_000)
 
+  it.scopedLive("a bucket that appears between two pages shifts the rest: none is counted twice", () =>
+    Effect.gen(function*() {
+      const before = rows(24) // 48 buckets, two pages of 24
+      const fake = yield* FakeChutes.make({ account: { usage: before } })
+      let pulled = 0
+      const buckets = yield* withAccount(fake, (account) =>
+        Stream.runCollect(account.usage({ perChute: true }).pipe(
+          Stream.tap(() =>
+            Effect.sync(() => {
+              // After the first page: a first call to another chute this hour, newest of all.
+              if (++pulled === 24) {
+                fake.account.set({
+                  usage: [
+                    { bucket: "2026-06-12T00:00:00", chute_id: "chute-c", amount: 0.5, count: 7, input_tokens: 1, output_tokens: 1 },
+                    ...before
+                  ]
+                })
+              }
+            })
+          )
+        )))
+      const all = Chunk.toArray(buckets)
+      const keys = all.map((b) => `${b.bucket.toISOString()} ${b.chuteId}`)
+      assert.strictEqual(new Set(keys).size, keys.length, "a bucket came twice")
+      assert.strictEqual(all.length, 48)
+      assert.strictEqual(all.reduce((sum, b) => sum + b.count, 0), 24 * 3, "the counts of the 48 buckets, once each")
+    }))
+
   it.scopedLive("a stream stops reading pages when the consumer stops", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make({ account: { usage: rows(100) } })
