@@ -191,11 +191,15 @@ export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOpt
   const models = ownObject(root, "models") ?? {}
   const providers = ownObject(models, "providers") ?? {}
   const current = ownObject(providers, ModelRef.PROVIDER_ID)
+  // Retired models (the built-in catalog keeps them for their successors) are not offered: the service no longer
+  // serves them, and a reader of this file that knows no successors would send them.
+  const served = options.models.filter((definition) => definition.status !== "deprecated")
+  const retired = options.models.length - served.length
   const provider: JsonObject = {
     ...current,
     baseUrl: options.baseUrl,
     api: "openai-completions",
-    models: options.models.map((definition) => providerModelJson(toProviderModel(definition)))
+    models: served.map((definition) => providerModelJson(toProviderModel(definition)))
   }
   const mode = own(models, "mode")
   const nextModels = withKey(
@@ -206,8 +210,9 @@ export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOpt
   const previousCount = doc.view.models?.providers?.chutes?.models?.length
   changes.push(
     `${current === undefined ? "registered" : "updated"} models.providers.chutes: ${options.baseUrl}, ` +
-      `api openai-completions, ${options.models.length} models` +
-      (previousCount !== undefined && previousCount !== options.models.length ? ` (was ${previousCount})` : "")
+      `api openai-completions, ${served.length} models` +
+      (previousCount !== undefined && previousCount !== served.length ? ` (was ${previousCount})` : "") +
+      (retired > 0 ? `; ${retired} retired model(s) left out` : "")
   )
   const others = Object.keys(providers).filter((id) => id !== ModelRef.PROVIDER_ID)
   if (others.length > 0) changes.push(`kept the other providers: ${others.join(", ")}`)

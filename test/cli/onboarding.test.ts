@@ -101,9 +101,14 @@ describe("mergeOnboarding", () => {
     assert.deepStrictEqual(models.providers.chutes.headers, { "X-Team": "blue" })
     assert.strictEqual(models.providers.chutes.baseUrl, ChutesSettings.DEFAULT_BASE_URL)
     assert.strictEqual(models.providers.chutes.api, "openai-completions")
-    assert.deepStrictEqual(
-      models.providers.chutes.models.map((m: { id: string }) => m.id),
-      ModelCatalog.STATIC_MODELS.map((m) => m.id)
+    // The static catalog's retired models are not offered: the service no longer serves them.
+    const served = ModelCatalog.STATIC_MODELS.filter((m) => m.status !== "deprecated")
+    assert.isBelow(served.length, ModelCatalog.STATIC_MODELS.length, "the built-in catalog has retired models")
+    assert.deepStrictEqual(models.providers.chutes.models.map((m: { id: string }) => m.id), served.map((m) => m.id))
+    const retired = ModelCatalog.STATIC_MODELS.length - served.length
+    assert.isTrue(
+      changes.some((c) => c.includes(`${served.length} models`) && c.includes(`${retired} retired model(s) left out`)),
+      changes.join("\n")
     )
     // Auth profiles of other providers and other auth keys kept.
     assert.deepStrictEqual(root["auth"], {
