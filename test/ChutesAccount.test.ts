@@ -462,6 +462,30 @@ describe("who may read the account", () => {
       assert.notInclude(error.message, unknownKey)
     }))
 
+  it.scopedLive("when the /v1/models check fails in passing (503, 429), the 401 stands: not called rejected", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeChutes.make({ scopedApiKeys: [scopedKey] })
+      for (const status of [503, 429]) {
+        fake.fault({ _tag: "Status", route: "models", status, times: 1 })
+        const error = failure(
+          yield* Effect.either(
+            withAccount(fake, (account) => account.me, { credential: { kind: "api_key", secret: scopedKey } })
+          )
+        )
+        assert.strictEqual(error.reason, "HttpStatus")
+        assert.strictEqual(error.status, 401)
+        assert.include(error.message, `could not tell a scoped API key from a rejected one`)
+        assert.include(error.message, `got HTTP ${status}; try again`)
+        assert.notInclude(error.message, "rejected (HTTP 401)")
+        assert.notInclude(error.message, scopedKey)
+      }
+      // Once the check answers, the verdict is the usual one.
+      const scoped = failure(
+        yield* Effect.either(withAccount(fake, (account) => account.me, { credential: { kind: "api_key", secret: scopedKey } }))
+      )
+      assert.strictEqual(scoped.reason, "NotPermitted")
+    }))
+
   it.scopedLive("an OAuth token without account:read / profile is NotPermitted (403), with what to do", () =>
     Effect.gen(function*() {
       const fake = yield* FakeChutes.make()

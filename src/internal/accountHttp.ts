@@ -84,8 +84,9 @@ export const makeGet = (options: {
 
   /**
    * A 401 on `/users/me*`: for an API key, `/v1/models` decides — accepted there means a scoped key that may not read
-   * the account (`NotPermitted`), refused there means the key is rejected. An OAuth token got its forced refresh and
-   * retry in the middleware already: it is rejected.
+   * the account (`NotPermitted`), refused there (401/403) means the key is rejected. When that check itself fails in
+   * passing (a 503, a 429, a timeout, no connection) nothing is known: the 401 stands as `HttpStatus`, saying so. An
+   * OAuth token got its forced refresh and retry in the middleware already: it is rejected.
    */
   const unauthorized = (url: string, kind: ChutesCredentials.CredentialKind | undefined, detail: string | undefined) =>
     kind !== "api_key"
@@ -94,13 +95,26 @@ export const makeGet = (options: {
         Effect.tap(discard),
         Effect.timeout(deadline),
         Effect.either,
-        Effect.flatMap((probe) =>
-          Effect.fail(
-            Either.isRight(probe) && probe.right.status >= 200 && probe.right.status < 300
-              ? new AccountError({ reason: "NotPermitted", url, status: 401, credential: kind, detail })
-              : new AccountError({ reason: "Unauthorized", url, status: 401, credential: kind, detail })
+        Effect.flatMap((probe) => {
+          const status = Either.isRight(probe) ? probe.right.status : undefined
+          if (status !== undefined && status >= 200 && status < 300) {
+            return Effect.fail(new AccountError({ reason: "NotPermitted", url, status: 401, credential: kind, detail }))
+          }
+          if (status === 401 || status === 403) {
+            return Effect.fail(new AccountError({ reason: "Unauthorized", url, status: 401, credential: kind, detail }))
+          }
+          const check = status !== undefined ? `HTTP ${status}` : "no answer"
+          return Effect.fail(
+            new AccountError({
+              reason: "HttpStatus",
+              url,
+              status: 401,
+              credential: kind,
+              detail: `${detail !== undefined ? `${detail}; ` : ""}could not tell a scoped API key from a rejected ` +
+                `one: the check on ${settings.baseUrl}/models got ${check}; try again`
+            })
           )
-        )
+        })
       )
 
   const judge = <A>(
