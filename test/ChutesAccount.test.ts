@@ -72,6 +72,11 @@ describe("datetimes", () => {
     assert.strictEqual(parseUtc("2026-06-11T18:00:00+02:00")?.getTime(), Date.UTC(2026, 5, 11, 16))
     assert.isUndefined(parseUtc("yesterday"))
     assert.isUndefined(parseUtc("2026-13-45T99:00:00"))
+    // Days and times that do not exist are refused, not moved to another date.
+    for (const text of ["2027-02-30T00:00:00", "2026-04-31", "2027-02-29T12:00:00Z", "2026-06-11T24:00:00", "2026-06-11T12:60:00"]) {
+      assert.isUndefined(parseUtc(text), text)
+    }
+    assert.strictEqual(parseUtc("2028-02-29T23:59:59Z")?.getTime(), Date.UTC(2028, 1, 29, 23, 59, 59))
   })
 
   it("nextQuotaReset is the next 00:00 UTC", () => {

@@ -35,8 +35,22 @@ export const parseUtc = (text: string): Date | undefined => {
     : zone.includes(":")
     ? zone
     : `${zone.slice(0, 3)}:${zone.slice(3)}`
+  if (!isCalendarDay(day!) || (time !== undefined && !isClockTime(time))) return undefined
   const date = new Date(`${day}T${time ?? "00:00:00"}${millis}${offset}`)
   return Number.isNaN(date.getTime()) ? undefined : date
+}
+
+/** `YYYY-MM-DD` naming a day that exists: `Date` moves 2027-02-30 to March 2 instead of refusing it. */
+const isCalendarDay = (day: string): boolean => {
+  const [year, month, date] = day.split("-").map(Number) as [number, number, number]
+  const at = new Date(Date.UTC(year, month - 1, date))
+  return at.getUTCFullYear() === year && at.getUTCMonth() === month - 1 && at.getUTCDate() === date
+}
+
+/** `HH:MM` or `HH:MM:SS` within a day (no 24:00, no leap second). */
+const isClockTime = (time: string): boolean => {
+  const [hours, minutes, seconds = 0] = time.split(":").map(Number) as [number, number, number?]
+  return hours <= 23 && minutes <= 59 && seconds <= 59
 }
 
 /** A service datetime (naive = UTC, `Z` or an offset) as a `Date`; encodes as ISO with `Z`. */
