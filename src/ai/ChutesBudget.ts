@@ -66,7 +66,8 @@ export interface Service {
 export class ChutesBudget extends Context.Tag("effect-chutes/ai/ChutesBudget")<ChutesBudget, Service>() {}
 
 /**
- * A fresh budget of `usd` (a positive number or `Infinity`; anything else is a defect).
+ * A fresh budget of `usd`: 0 or more, `Infinity` included (0 refuses every call); anything else (`NaN`, a negative
+ * number) is a defect — a programming error, like a layer built with a bad option.
  *
  * @since 0.3.0
  * @category constructors
