@@ -404,7 +404,21 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
       userAliases,
       followSuccessors
     })
-    const merged = mergeOnboarding(doc, {
+    // The credential is stored whatever happens to the config now: a config error says so, and what the config would
+    // have said, for a change by hand.
+    const stillStored = (error: ConfigError) =>
+      new ConfigError({
+        reason: error.reason,
+        path: error.path,
+        detail: `${error.detail ?? "it was not rewritten"}. The ${
+          signedIn.mode === "oauth" ? "sign-in" : "API key"
+        } is stored as profile ${signedIn.profileId}; onboarding would have set agents.defaults.model.primary to ` +
+          `"${chosen.ref}"`
+      })
+    // The config again, just before it is written: an edit made while the sign-in and the discovery ran (minutes, for
+    // a browser sign-in) is merged into, not reverted to the copy read at the start.
+    const current = Option.getOrElse(yield* config.load.pipe(Effect.mapError(stillStored)), () => AgentConfig.empty)
+    const merged = mergeOnboarding(current, {
       defaultModel: chosen.ref,
       baseUrl: settings.baseUrl,
       models,
@@ -412,18 +426,8 @@ export const onboard = (options: OnboardOptions): Effect.Effect<void, OnboardErr
       mode: signedIn.mode
     })
     yield* config.save(merged.doc).pipe(
-      // A config the SDK may not rewrite (a number it would change): the credential is stored all the same; say what
-      // the config would have said, for a change by hand.
-      Effect.mapError((error) =>
-        error.reason !== "Invalid" ? error : new ConfigError({
-          reason: error.reason,
-          path: error.path,
-          detail: `${error.detail ?? "it was not rewritten"}. The ${
-            signedIn.mode === "oauth" ? "sign-in" : "API key"
-          } is stored as profile ${signedIn.profileId}; onboarding would have set agents.defaults.model.primary to ` +
-            `"${chosen.ref}"`
-        })
-      )
+      // A config the SDK may not rewrite (a number it would change).
+      Effect.mapError((error) => error.reason !== "Invalid" ? error : stillStored(error))
     )
 
     // Who the credential belongs to: only asked of a credential the service accepted.

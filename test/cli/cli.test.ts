@@ -197,6 +197,26 @@ describe("onboard --auth-choice chutes-api-key", () => {
     assert.strictEqual(config.keep, 1)
   })
 
+  it("an edit to the config made while onboarding runs is kept, not reverted to the copy read at the start", async () => {
+    const home = makeHome()
+    mkdirSync(home.state, { recursive: true, mode: 0o700 })
+    writeFileSync(home.config, `{ channels: { telegram: { enabled: true } } }`, { mode: 0o600 })
+    // Discovery waits 1.5 s: the config was read before it asked, and is edited while it waits.
+    fake.fault({ _tag: "Delay", route: "models", millis: 1500, times: 1 })
+    const before = fake.counters.models
+    const running = onboardWithKey(home)
+    const deadline = Date.now() + 20_000
+    while (fake.counters.models === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    assert.isAbove(fake.counters.models, before, "discovery started")
+    writeFileSync(home.config, `{ channels: { telegram: { enabled: true }, discord: { enabled: false } } }`, { mode: 0o600 })
+    const run = await running
+    assert.strictEqual(run.code, 0, run.stderr)
+    const JSON5 = (await import("json5")).default
+    const config = JSON5.parse(readFileSync(home.config, "utf8"))
+    assert.deepStrictEqual(config.channels, { telegram: { enabled: true }, discord: { enabled: false } })
+    assert.strictEqual(config.agents.defaults.model.primary, "chutes/zai-org/GLM-4.7-TEE")
+  })
+
   it("a config with an integer past 2^53: the key is stored, the config left byte for byte, and the message says what to set", async () => {
     const home = makeHome()
     mkdirSync(home.state, { recursive: true, mode: 0o700 })
