@@ -105,6 +105,11 @@ export const ResolveOutput = Schema.Struct({
   known: Schema.Boolean,
   /** Set when a built-in name followed its documented target's successor. */
   followed: Schema.NullOr(FollowedOutput),
+  /**
+   * Set when the model is retired (the catalog, or for a model it does not list the built-in one, marks it
+   * deprecated): the service no longer serves it. `successor`: the ref the built-in lifecycle names, if any.
+   */
+  retired: Schema.NullOr(Schema.Struct({ successor: Schema.NullOr(Schema.String) })),
   /** The catalog the input was checked against. */
   source: Schema.Literal("live", "cache", "static"),
   explanation: Schema.String

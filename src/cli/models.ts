@@ -181,10 +181,17 @@ export const list = (
     for (const line of statsLines(stats)) yield* out(line)
   }).pipe(pinned(global, options.profile))
 
+/** Whether the model is retired, and its successor: from the catalog's entry, else the built-in catalog's. */
+const retiredOf = (resolved: ModelRef.ResolvedModel, snapshot: ModelCatalog.CatalogSnapshot): ResolveOutput["retired"] => {
+  const entry = snapshot.byId.get(resolved.id) ?? ModelCatalog.staticSnapshot().byId.get(resolved.id)
+  if (entry?.status !== "deprecated") return null
+  return { successor: Successors.replacementFor(resolved.ref, snapshot) ?? null }
+}
+
 const resolveOutput = (
   input: string,
   resolved: ModelRef.ResolvedModel,
-  source: ModelCatalog.CatalogSource
+  snapshot: ModelCatalog.CatalogSnapshot
 ): ResolveOutput => ({
   input,
   ref: resolved.ref,
@@ -194,7 +201,8 @@ const resolveOutput = (
   shadowed: resolved.shadowed?.ref ?? null,
   known: resolved.known,
   followed: resolved.followed === undefined ? null : followedOutput(resolved.followed),
-  source,
+  retired: retiredOf(resolved, snapshot),
+  source: snapshot.source,
   explanation: ModelRef.describe(resolved)
 })
 
@@ -251,10 +259,16 @@ export const resolve = (
         Effect.provide(providerLayer(global, options.profile))
       )
     yield* notes(snapshot.warnings)
-    const output = resolveOutput(input ?? "(default model)", resolved, snapshot.source)
+    const output = resolveOutput(input ?? "(default model)", resolved, snapshot)
     if (options.json) return yield* out(printJson(output))
     yield* out(output.ref)
     yield* out(`  ${output.explanation}`)
+    if (output.retired !== null) {
+      yield* out(
+        `  retired: Chutes no longer serves it` +
+          (output.retired.successor !== null ? `; its successor is ${output.retired.successor}` : "")
+      )
+    }
     yield* out(
       `  checked against the ${options.offline ? "built-in (offline)" : snapshot.source} catalog ` +
         `(${snapshot.models.length} models)` +

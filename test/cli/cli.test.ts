@@ -590,6 +590,21 @@ describe("models", () => {
     assert.notInclude(unknown.stderr, "    at ")
   })
 
+  it("resolve: a retired model says so and names its successor; a served one does not", async () => {
+    const home = makeHome()
+    const retired = await cli(home, ["models", "resolve", "--offline", "zai-org/GLM-4.7-FP8"])
+    assert.strictEqual(retired.code, 0, retired.stderr)
+    assert.include(retired.stdout, "  retired: Chutes no longer serves it; its successor is chutes/")
+    const json = await cli(home, ["models", "resolve", "--offline", "--json", "--no-follow-successors", "chutes-fast"])
+    const output = Schema.decodeUnknownSync(ResolveOutput, { onExcessProperty: "error" })(JSON.parse(json.stdout))
+    assert.strictEqual(output.ref, "chutes/zai-org/GLM-4.7-FP8")
+    assert.match(output.retired?.successor ?? "", /^chutes\//)
+    const served = await cli(home, ["models", "resolve", "--offline", "--json", "chutes-fast"])
+    const followed = Schema.decodeUnknownSync(ResolveOutput, { onExcessProperty: "error" })(JSON.parse(served.stdout))
+    assert.isNull(followed.retired, "the followed successor is served")
+    assert.strictEqual(followed.ref, output.retired?.successor)
+  })
+
   it("resolve: a malformed ref is a usage error (exit 2), found before anything is fetched", async () => {
     const home = homeWithKey()
     for (const input of ["chutes/", "chutes/zai-org/GLM 5", "  "]) {
