@@ -104,6 +104,27 @@ describe("OpenClaw's inverted aliases", () => {
   })
 })
 
+describe("aliases do not chain", () => {
+  it("an alias whose target is another alias (either form) is skipped with a warning that says so", () => {
+    const doc = parseOk(`{ agents: { defaults: { models: {
+      "chutes/chutes-fast": { alias: "myfast" },
+      "chutes/zai-org/GLM-5-TEE": { alias: "five" },
+      "chutes/Five": { alias: "also-five" },
+      "myvision": { alias: "chutes-vision" },
+      "openai/gpt-4o": { alias: "gpt" }
+    } } } }`)
+    assert.deepStrictEqual(AgentConfig.userAliases(doc), [["five", "chutes/zai-org/GLM-5-TEE"]])
+    const warnings = AgentConfig.warnings(doc)
+    assert.deepStrictEqual(warnings.map((w) => [w.kind, w.key]), [
+      ["AliasTargetIsAlias", `agents.defaults.models["chutes/chutes-fast"]`],
+      ["AliasTargetIsAlias", `agents.defaults.models["chutes/Five"]`],
+      ["AliasTargetIsAlias", `agents.defaults.models.myvision`]
+    ])
+    assert.include(warnings[0]!.message, `the alias "myfast" points at "chutes-fast", which is an alias, not a model`)
+    assert.include(warnings[2]!.message, `the alias "myvision" points at "chutes-vision"`)
+  })
+})
+
 describe("AgentConfig service on real files", () => {
   const serviceAt = (configPath: string) =>
     AgentConfig.layer().pipe(Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ configPath }))))

@@ -196,12 +196,14 @@ export type ConfigView = typeof ConfigView.Type
  * - `InvalidAliasRef`: an alias on a `chutes/…` key that is not a valid ref; the alias is skipped.
  * - `DuplicateAlias`: two refs use the same alias name (case-insensitively); the first one wins.
  * - `AliasShadowsRef`: an alias name that is itself a `chutes/…` ref would hijack that ref; the alias is skipped.
+ * - `AliasTargetIsAlias`: an alias whose target is another alias's name (`"chutes/chutes-fast": { alias: "fast" }`,
+ *   or inverted, `"fast": { alias: "chutes-fast" }`) rather than a model: aliases do not chain; the alias is skipped.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ConfigWarning {
-  readonly kind: "InvertedAlias" | "InvalidAliasRef" | "DuplicateAlias" | "AliasShadowsRef"
+  readonly kind: "InvertedAlias" | "InvalidAliasRef" | "DuplicateAlias" | "AliasShadowsRef" | "AliasTargetIsAlias"
   /** The config key involved, e.g. `agents.defaults.models["chutes-fast"]`. */
   readonly key: string
   readonly message: string
@@ -479,6 +481,20 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
     seen.set(lower, ref)
     aliases.push([name, ref])
   }
+  // Every alias name, built-in or of this config, lower-cased: a target that is one of them is an alias, not a model.
+  const aliasNames = new Set<string>(ModelRef.builtinAliases.keys())
+  for (const [key, entry] of Object.entries(entries)) {
+    const alias = entry.alias?.trim()
+    if (alias === undefined || alias.length === 0) continue
+    if (ConfigJson.isChutesKey(key)) aliasNames.add(alias.toLowerCase())
+    else if (!ConfigJson.isRefLike(key)) aliasNames.add(key.trim().toLowerCase())
+  }
+  const chained = (where: string, alias: string, target: string): ConfigWarning => ({
+    kind: "AliasTargetIsAlias",
+    key: where,
+    message: `${where}: the alias ${JSON.stringify(alias)} points at ${JSON.stringify(target)}, which is an alias, not ` +
+      `a model (aliases do not chain); alias skipped. Point it at the model's ref ("chutes/<org>/<model>")`
+  })
   for (const [key, entry] of Object.entries(entries)) {
     const alias = entry.alias?.trim()
     if (alias === undefined || alias.length === 0) continue
@@ -488,6 +504,8 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
       const ref = ModelRef.parse(key)
       if (Either.isLeft(ref)) {
         warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
+      } else if (aliasNames.has(ModelRef.modelId(ref.right).toLowerCase())) {
+        warnings.push(chained(where, alias, ModelRef.modelId(ref.right)))
       } else if (Either.isRight(aliasRef)) {
         warnings.push({
           kind: "AliasShadowsRef",
@@ -507,6 +525,8 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
           `${JSON.stringify(aliasRef.right)}: { alias: ${JSON.stringify(name)} }`
       })
       if (name.length > 0) add(name, aliasRef.right, where)
+    } else if (!ConfigJson.isRefLike(key) && aliasNames.has(alias.toLowerCase())) {
+      warnings.push(chained(where, key.trim(), alias))
     }
   }
   return { aliases, warnings }
