@@ -10,6 +10,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { CredentialsError, DiscoveryError } from "./ChutesError.js"
+import { hasInvisible } from "./internal/redact.js"
 import { isPrintable, MAX_MODEL_ID_LENGTH as ModelRefLimit, PROVIDER_ID } from "./ModelRef.js"
 
 /**
@@ -44,14 +45,14 @@ export const MAX_MODEL_ID_LENGTH = ModelRefLimit
 export const MAX_TEXT_LENGTH = 1024
 
 /**
- * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace), printable, and at most
+ * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace), printable with no format character, and at most
  * {@link MAX_MODEL_ID_LENGTH} characters.
  *
  * @since 0.2.0
  * @category predicates
  */
 export const isModelId = (text: string): boolean =>
-  text.length > 0 && text.length <= MAX_MODEL_ID_LENGTH && !/\s/.test(text) && isPrintable(text)
+  text.length > 0 && text.length <= MAX_MODEL_ID_LENGTH && !/\s/.test(text) && isPrintable(text) && !hasInvisible(text)
 
 /**
  * A model id, checked the same way whether it comes from the service or from a file (the disk cache).

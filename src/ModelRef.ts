@@ -7,7 +7,7 @@ import * as Brand from "effect/Brand"
 import * as Either from "effect/Either"
 import { distance as levenshtein } from "fastest-levenshtein"
 import { InvalidModelRef, UnknownModel } from "./ChutesError.js"
-import { hasUnprintable } from "./internal/redact.js"
+import { hasInvisible, hasUnprintable } from "./internal/redact.js"
 import { BUILTIN_ALIASES } from "./Aliases.js"
 import type { Hop } from "./Successors.js"
 
@@ -31,8 +31,10 @@ export const PROVIDER_ID = "chutes"
 
 /**
  * Whether a server- or file-supplied string can be shown on a terminal as it is: no control characters (ESC starts
- * escape sequences), no format characters (U+202E reverses the text after it; zero-width and tag characters make two
- * different names look the same), no private-use characters or lone surrogates.
+ * escape sequences), no bidirectional controls (U+202E reverses the text after it), no invisible characters that make
+ * two names look the same (a zero-width space, a word joiner, tag characters outside a flag emoji), no lone surrogates.
+ * Emoji joiners and the joiners of Persian or Indic script are fine. (A model id is held to more: no format character
+ * at all.)
  *
  * @since 0.2.0
  * @category predicates
@@ -42,7 +44,8 @@ export const isPrintable = (text: string): boolean => !hasUnprintable(text)
 const PREFIX = `${PROVIDER_ID}/`
 
 // Control characters (C0, DEL, C1) and bidirectional controls (`!isPrintable`) are never valid in a model name, and
-// dangerous to echo to a terminal.
+// dangerous to echo to a terminal; nor is any other format, private-use or surrogate character in a model id
+// (`hasInvisible`): ids are repository names, and a joiner or a tag character would make two of them look alike.
 const WHITESPACE = /\s/
 
 /**
@@ -57,7 +60,7 @@ export const MAX_MODEL_ID_LENGTH = 256
 const checkId = (input: string, id: string): InvalidModelRef | undefined => {
   if (id.length === 0) return new InvalidModelRef({ input, reason: "EmptyId" })
   if (id.length > MAX_MODEL_ID_LENGTH) return new InvalidModelRef({ input, reason: "TooLong" })
-  if (!isPrintable(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
+  if (!isPrintable(id) || hasInvisible(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
   if (WHITESPACE.test(id)) return new InvalidModelRef({ input, reason: "Whitespace" })
   return undefined
 }

@@ -90,33 +90,46 @@ describe("shown fields from the wire and from files", () => {
 })
 
 describe("invisible characters", () => {
-  // A zero-width space, a word joiner, tag characters (text a terminal does not show), a private-use character.
-  const HIDDEN = ["\u200b", "\u2060", "\u{e0041}\u{e0042}", "\ue000", "\ufeff"]
+  // A zero-width space, a word joiner, tag characters (text a terminal does not show), a BOM.
+  const HIDDEN = ["\u200b", "\u2060", "\u{e0041}\u{e0042}", "\ufeff"]
+  // Text that joiners shape: emoji sequences, Persian with a zero-width non-joiner, a soft hyphen, a subdivision flag.
+  const SHAPED = ["👩\u200d💻", "🏳️\u200d🌈", "مدل\u200cسریع", "Zusammen\u00adarbeit", "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}"]
 
-  it("ids that would look like another are skipped from the wire, and refused as typed names", () => {
+  it("ids that would look like another are skipped from the wire and refused as refs; any format character in an id", () => {
     const decoded = Either.getOrThrow(ModelDiscovery.decodeItems([
       { id: "zai-org/GLM-5.2-TEE", max_model_len: 1000 },
-      ...HIDDEN.map((hidden) => ({ id: `zai-org/GLM-5.2-TEE${hidden}`, max_model_len: 1000 }))
+      ...[...HIDDEN, "\u200d", "\u00ad", "\ue000"].map((hidden) => ({ id: `zai-org/GLM-5.2-TEE${hidden}`, max_model_len: 1000 }))
     ]))
     assert.deepStrictEqual(decoded.models.map((model) => model.id), ["zai-org/GLM-5.2-TEE"])
-    assert.strictEqual(decoded.skipped, HIDDEN.length)
-    for (const hidden of HIDDEN) {
-      assert.isFalse(ModelRef.isPrintable(`a${hidden}b`), JSON.stringify(hidden))
+    assert.strictEqual(decoded.skipped, HIDDEN.length + 3)
+    for (const hidden of [...HIDDEN, "\u200d"]) {
       assert.isTrue(Either.isLeft(ModelRef.parse(`chutes/zai-org/GL${hidden}M`)), JSON.stringify(hidden))
     }
-    assert.isTrue(ModelRef.isPrintable("zai-org/GLM-5.2-TEE Grüße 🎉 日本語"))
   })
 
-  it("messages show them escaped, a character past U+FFFF whole", () => {
-    const text = printable("GLM\u200b-5\u{e0041}")
-    assert.strictEqual(text, "GLM\\u200b-5\\u{e0041}")
-    assert.strictEqual(printable("Grüße 🎉"), "Grüße 🎉")
+  it("names and aliases: the invisible ones are refused, the shaping joiners are not", () => {
+    for (const hidden of HIDDEN) assert.isFalse(ModelRef.isPrintable(`a${hidden}b`), JSON.stringify(hidden))
+    for (const text of [...SHAPED, "zai-org/GLM-5.2-TEE Grüße 🎉 日本語"]) {
+      assert.isTrue(ModelRef.isPrintable(text), JSON.stringify(text))
+    }
+    const aliases = ModelRef.makeUserAliases(SHAPED.map((name) => [name, "chutes/zai-org/GLM-5-TEE"] as const))
+    assert.deepStrictEqual(aliases.invalid, [])
+    for (const name of SHAPED) {
+      const resolved = ModelRef.resolve(name, { ids: new Map(), userAliases: aliases.aliases })
+      assert.isTrue(Either.isRight(resolved), JSON.stringify(name))
+    }
+  })
+
+  it("messages show the invisible ones escaped (a character past U+FFFF whole), shaped text as it is", () => {
+    assert.strictEqual(printable("GLM\u200b-5\u{e0041}\u202e"), "GLM\\u200b-5\\u{e0041}\\u202e")
+    for (const text of [...SHAPED, "Grüße 🎉"]) assert.strictEqual(printable(text), text)
   })
 
   it("--json documents escape them as JSON escapes: the same text to a parser, nothing hidden on a terminal", () => {
-    const value = { id: `x${HIDDEN.join("")}\u202e\u009b\u2028y`, plain: "Grüße 🎉" }
+    const value = { id: `x${HIDDEN.join("")}\u202e\u009b\u2028y`, plain: `Grüße 🎉 ${SHAPED.join(" ")}` }
     const printed = printJson(value)
-    assert.notMatch(printed, /[\u007f-\u009f\p{Cf}\p{Co}\u2028\u2029]/u)
+    assert.notMatch(printed, /[\u007f-\u009f\u200b\u202e\u2028\u2060\ufeff]|\u{e0041}/u)
+    assert.include(printed, value.plain, "shaped text is left as it is")
     assert.deepStrictEqual(JSON.parse(printed), value)
     assert.strictEqual(terminalSafe(printed), printed, "nothing left for the terminal filter")
   })

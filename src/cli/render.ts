@@ -14,7 +14,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import type { RetryEvent } from "../ChutesSettings.js"
 import { NOT_SENT } from "../internal/notSent.js"
-import { printable, scrub } from "../internal/redact.js"
+import { printable, scrub, UNSAFE_IN_JSON } from "../internal/redact.js"
 import { docText } from "./help.js"
 
 /**
@@ -25,12 +25,11 @@ import { docText } from "./help.js"
 export const terminalSafe = (text: string): string =>
   text.split("\n").map((line) => line.split("\t").map(printable).join("\t")).join("\n")
 
-// JSON.stringify escapes C0 controls and lone surrogates, not DEL, C1, format or private-use characters (U+202E, a
-// zero-width space, the tag characters), nor U+2028/2029: these become `\uXXXX` escapes too (a pair past U+FFFF), so
-// the document reads the same to a JSON parser and cannot rewrite or disguise anything on a terminal.
-const UNSAFE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Co}\u2028\u2029]/gu
-
-const jsonEscape = (char: string): string => {
+// JSON.stringify escapes C0 controls and lone surrogates, not the other characters `printable` escapes (DEL, C1, bidi
+// and invisible ones): these become `\uXXXX` escapes too (a pair past U+FFFF), so the document reads the same to a JSON
+// parser and cannot rewrite or disguise anything on a terminal.
+const jsonEscape = (char: string, flag: string | undefined): string => {
+  if (flag !== undefined) return char
   let escaped = ""
   for (let i = 0; i < char.length; i++) escaped += `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")}`
   return escaped

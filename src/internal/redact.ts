@@ -35,15 +35,34 @@ export const scrub = (text: string): string => {
   return out
 }
 
-// Control characters — C0 and C1 (ESC starts terminal escape sequences) and DEL —, format characters — the bidirectional
-// controls (U+202E reverses the text that follows it on screen), the zero-width ones and the tag characters, which make
-// two different strings look the same or hide text —, private-use characters and lone surrogates.
-const UNPRINTABLE_CLASS = "[\\p{Cc}\\p{Cf}\\p{Co}\\p{Cs}]"
-const UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, "gu")
-const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, "u")
+// What a terminal must never get raw: control characters (C0 and C1 — ESC starts terminal escape sequences — and DEL),
+// the bidirectional controls (U+202E reverses the text after it on screen), the invisible characters that make two
+// texts look alike or hide text (zero-width space, word joiner and invisible operators, BOM, interlinear annotations,
+// tag characters outside a flag emoji) and lone surrogates. The joiners that shape text — U+200D in emoji (👩‍💻), U+200C
+// in Persian and Indic script — and the soft hyphen are shown as they are. `INVISIBLE` is the part JSON.stringify does
+// not escape itself (it does C0 and lone surrogates).
+const FLAG_EMOJI = "\\u{1F3F4}[\\u{E0020}-\\u{E007E}]+\\u{E007F}"
+const INVISIBLE =
+  "\\u007f-\\u009f\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\ufff9-\\ufffb\\u{E0000}-\\u{E007F}"
+const UNPRINTABLE = new RegExp(`(${FLAG_EMOJI})|[\\p{Cc}\\p{Cs}${INVISIBLE}]`, "gu")
+
+/**
+ * The same characters in a `--json` document (JSON.stringify has escaped C0 and lone surrogates), with the line and
+ * paragraph separators, which some readers take for line breaks.
+ */
+export const UNSAFE_IN_JSON = new RegExp(`(${FLAG_EMOJI})|[${INVISIBLE}\\u2028\\u2029]`, "gu")
 
 /** Whether text holds a character {@link printable} would escape. */
-export const hasUnprintable = (text: string): boolean => HAS_UNPRINTABLE.test(text)
+export const hasUnprintable = (text: string): boolean => {
+  for (const match of text.matchAll(UNPRINTABLE)) if (match[1] === undefined) return true
+  return false
+}
+
+/**
+ * Whether text holds any format (`\p{Cf}`: joiners, soft hyphen, bidi and tag characters), private-use or lone
+ * surrogate character: none belongs in a model id, which is a repository name, and each could make two ids look alike.
+ */
+export const hasInvisible = (text: string): boolean => /[\p{Cf}\p{Co}\p{Cs}]/u.test(text)
 
 const escapeChar = (char: string): string => {
   const code = char.codePointAt(0)!
@@ -51,11 +70,13 @@ const escapeChar = (char: string): string => {
 }
 
 /**
- * Untrusted text made safe to show on a terminal: control, format and private-use characters become visible
- * `\u001b`-style escapes (`\u{e0041}` past U+FFFF), so a server cannot set the window title, clear the screen or disguise
- * text. Tabs and line breaks are control characters, escaped too: callers fold whitespace first where that is harmless.
+ * Untrusted text made safe to show on a terminal: control, bidi and invisible characters become visible
+ * `\u001b`-style escapes (`\u{e0041}` past U+FFFF), so a server cannot set the window title, clear the screen or
+ * disguise text. Tabs and line breaks are control characters, escaped too: callers fold whitespace first where that is
+ * harmless.
  */
-export const printable = (text: string): string => text.replace(UNPRINTABLE, escapeChar)
+export const printable = (text: string): string =>
+  text.replace(UNPRINTABLE, (char: string, flag: string | undefined) => flag !== undefined ? char : escapeChar(char))
 
 /** A short, single-line, scrubbed excerpt of untrusted text, safe to print. */
 export const excerpt = (text: string, max = 200): string => {
