@@ -301,6 +301,22 @@ describe("stream assembler", () => {
       assert.deepStrictEqual(deltas, ["call_a:{\"city\":\"Bern\"}", "call_b:{\"tz\":", "call_b:\"UTC\"}", "call_c:{}"])
     }))
 
+  it.effect("a fresh id on every chunk of one call (no function name after the first) continues that call", () =>
+    Effect.gen(function*() {
+      const parts = yield* assemble(
+        sse(
+          chunk({ tool_calls: [{ index: 0, id: "call_first", type: "function", function: { name: "weather", arguments: "" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_second", function: { arguments: "{\"city\":" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_third", function: { arguments: "\"Bern\"}" } }] }),
+          finishChunk("tool_calls"),
+          "[DONE]"
+        ),
+        64
+      )
+      const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+      assert.deepStrictEqual(calls.map((c) => [c.id, c.name, c.params]), [["call_first", "weather", { city: "Bern" }]])
+    }))
+
   it.effect("a call whose first chunk has no id keeps its arguments when a later chunk names one", () =>
     Effect.gen(function*() {
       const parts = yield* assemble(

@@ -433,9 +433,11 @@ export const makeStreamAssembler = (
   ): ChutesAiError.ChutesAiError | undefined => {
     const index = call.index ?? position
     let active = atIndex.get(index)
-    // A server id other than the one at this index starts another call: some servers number every call 0.
+    // Another call at an index in use: a new server id WITH a function name (some servers number every call 0). A new
+    // id alone continues the call: other servers send a fresh id on every chunk of one call.
     const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
-    if (active === undefined || (id !== undefined && active.idFromServer && id !== active.id)) {
+    const named = typeof call.function?.name === "string" && call.function.name !== ""
+    if (active === undefined || (id !== undefined && named && active.idFromServer && id !== active.id)) {
       active = { index, id: id ?? newToolCallId(), idFromServer: id !== undefined, name: "", args: "", started: false }
       atIndex.set(index, active)
       toolCalls.push(active)
