@@ -123,6 +123,20 @@ describe("aliases do not chain", () => {
     assert.include(warnings[0]!.message, `the alias "myfast" points at "chutes-fast", which is an alias, not a model`)
     assert.include(warnings[2]!.message, `the alias "myvision" points at "chutes-vision"`)
   })
+
+  it("an alias spelled like a model id, or like its own model, is no chain", () => {
+    const doc = parseOk(`{ agents: { defaults: { models: {
+      "chutes/zai-org/GLM-4.7-TEE": { alias: "glm" },
+      "chutes/deepseek-ai/DeepSeek-V3.2-TEE": { alias: "zai-org/GLM-4.7-TEE" },
+      "chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }
+    } } } }`)
+    assert.deepStrictEqual(AgentConfig.warnings(doc).filter((w) => w.kind === "AliasTargetIsAlias"), [])
+    assert.deepStrictEqual(AgentConfig.userAliases(doc).map(([name]) => name), [
+      "glm",
+      "zai-org/GLM-4.7-TEE",
+      "zai-org/GLM-5-TEE"
+    ])
+  })
 })
 
 describe("AgentConfig service on real files", () => {

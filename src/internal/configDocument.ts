@@ -489,6 +489,14 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
     if (ConfigJson.isChutesKey(key)) aliasNames.add(alias.toLowerCase())
     else if (!ConfigJson.isRefLike(key)) aliasNames.add(key.trim().toLowerCase())
   }
+  /**
+   * Whether `target` is the name of an alias other than `own`: a name has no `/` (a model id is `org/name`), so
+   * `"chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }` is a model named after itself, not a chain.
+   */
+  const namesAlias = (target: string, own: string): boolean => {
+    const name = target.toLowerCase()
+    return !name.includes("/") && name !== own.toLowerCase() && aliasNames.has(name)
+  }
   const chained = (where: string, alias: string, target: string): ConfigWarning => ({
     kind: "AliasTargetIsAlias",
     key: where,
@@ -504,7 +512,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
       const ref = ModelRef.parse(key)
       if (Either.isLeft(ref)) {
         warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
-      } else if (aliasNames.has(ModelRef.modelId(ref.right).toLowerCase())) {
+      } else if (namesAlias(ModelRef.modelId(ref.right), alias)) {
         warnings.push(chained(where, alias, ModelRef.modelId(ref.right)))
       } else if (Either.isRight(aliasRef)) {
         warnings.push({
@@ -525,7 +533,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
           `${JSON.stringify(aliasRef.right)}: { alias: ${JSON.stringify(name)} }`
       })
       if (name.length > 0) add(name, aliasRef.right, where)
-    } else if (!ConfigJson.isRefLike(key) && aliasNames.has(alias.toLowerCase())) {
+    } else if (!ConfigJson.isRefLike(key) && namesAlias(alias, key.trim())) {
       warnings.push(chained(where, key.trim(), alias))
     }
   }
