@@ -7,11 +7,13 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ChutesSettings } from "./ChutesSettings.js"
 import { ModelDefinition } from "./ModelCatalog.js"
+import { firstIssue } from "./internal/parseIssue.js"
 import * as PrivateFiles from "./PrivateFiles.js"
 
 /** The latest time a `Date` holds (8.64e15 ms after the epoch). */
@@ -27,7 +29,7 @@ export const CachedCatalog = Schema.Struct({
   version: Schema.Literal(1),
   baseUrl: Schema.String,
   /** Milliseconds since the epoch, within what a `Date` holds. */
-  fetchedAt: Schema.Number.pipe(Schema.int(), Schema.between(0, MAX_DATE_MILLIS)),
+  fetchedAt: Schema.Number.pipe(Schema.between(0, MAX_DATE_MILLIS)),
   /** Never empty: live discovery refuses an empty list, and so does the cache. */
   models: Schema.Array(ModelDefinition).pipe(Schema.minItems(1))
 })
@@ -66,7 +68,7 @@ export class SharedCache extends Context.Reference<SharedCache>()("effect-chutes
 }) {}
 
 const decode = Schema.decodeUnknownOption(Schema.parseJson(CachedCatalog))
-const encode = Schema.encodeSync(Schema.parseJson(CachedCatalog))
+const encode = Schema.encodeEither(Schema.parseJson(CachedCatalog))
 
 /**
  * The largest cache file read or written: twice the discovery body cap, and at least 16 MiB. A cache takes about 0.4
@@ -121,7 +123,12 @@ export const layerFile: Layer.Layer<CatalogCache, never, PrivateFiles.PrivateFil
       ),
       save: (catalog) =>
         Effect.gen(function*() {
-          const text = encode(catalog)
+          // A catalog the reader would refuse (an empty list, a time no `Date` holds) is not written.
+          const encoded = encode(catalog)
+          if (Either.isLeft(encoded)) {
+            return yield* Effect.logWarning(`the model catalog cache is not saved: ${firstIssue(encoded.left)}`)
+          }
+          const text = encoded.right
           const size = new TextEncoder().encode(text).length
           if (size > cap) {
             return yield* Effect.logWarning(

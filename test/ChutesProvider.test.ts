@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as CatalogCache from "../src/CatalogCache.js"
@@ -234,6 +234,29 @@ describe("a cache file that cannot be trusted is not used", () => {
       assert.strictEqual((yield* at(now + 60 * 60 * 1000)).source, "static")
       assert.strictEqual((yield* at(now + 60 * 1000)).source, "cache")
       assert.strictEqual((yield* at(now - 60 * 1000)).source, "cache")
+    }))
+
+  it.live("saving: a catalog the reader would refuse is not written, with a warning; a fractional time is kept", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "chutes-cache-"))
+      const diskCachePath = join(dir, "models-cache.json")
+      const layer = CatalogCache.layerFile.pipe(
+        Layer.provide(Layer.mergeAll(portableFiles, ChutesSettings.layer({ baseUrl: BASE, diskCachePath })))
+      )
+      const logs = Capture.make()
+      const save = (catalog: CatalogCache.CachedCatalog) =>
+        Effect.flatMap(CatalogCache.CatalogCache, (cache) => cache.save(catalog)).pipe(
+          Effect.provide(layer),
+          Effect.provide(Capture.layer(logs))
+        )
+      yield* save({ version: 1, baseUrl: BASE, fetchedAt: Date.now(), models: [] })
+      assert.isFalse(existsSync(diskCachePath))
+      assert.isTrue(
+        logs.entries.some((e) => e.where === "message WARN" && e.text.startsWith("the model catalog cache is not saved: models")),
+        JSON.stringify(logs.entries)
+      )
+      yield* save({ version: 1, baseUrl: BASE, fetchedAt: 1_796_530_826_235.5, models: liveModels })
+      assert.strictEqual(JSON.parse(readFileSync(diskCachePath, "utf8")).fetchedAt, 1_796_530_826_235.5)
     }))
 
   it("describing a snapshot with an impossible time says so instead of throwing", () => {

@@ -168,6 +168,20 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       assert.strictEqual(yield* Effect.promise(() => raw.hstrlen("b:auth-profiles", "doc")), big.length, "left as it was")
     }))
 
+  it.scopedLive("the shared cache: a catalog its reader would refuse (no models) is not written; a good one is read back", () =>
+    Effect.gen(function*() {
+      const server = yield* redisServer()
+      const raw = yield* rawClient(server.url)
+      const cache = yield* cacheOf(server.url, "s:")
+      const model = { id: "acme/One-TEE", name: "acme/One-TEE", contextWindow: 1000, input: ["text" as const], reasoning: false }
+      yield* cache.save({ version: 1, baseUrl: "http://x/v1", fetchedAt: Date.now(), models: [] })
+      assert.strictEqual(yield* Effect.promise(() => raw.exists("s:models-cache")), 0, "nothing written")
+      yield* cache.save({ version: 1, baseUrl: "http://x/v1", fetchedAt: 1_796_530_826_235.5, models: [model] })
+      const loaded = yield* cache.load
+      assert.isTrue(Option.isSome(loaded))
+      assert.strictEqual(Option.getOrThrow(loaded).fetchedAt, 1_796_530_826_235.5)
+    }))
+
   it.scopedLive("a user with the ACL of earlier releases (no HSTRLEN, STRLEN) still works, warned once; one refused HSET is Permission", () =>
     Effect.gen(function*() {
       const server = yield* redisServer()

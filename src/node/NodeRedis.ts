@@ -29,6 +29,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -39,6 +40,7 @@ import * as CatalogCache from "../CatalogCache.js"
 import { StoreError } from "../ChutesError.js"
 import * as ChutesSettings from "../ChutesSettings.js"
 import { fromBackend } from "../internal/authProfileBackend.js"
+import { firstIssue } from "../internal/parseIssue.js"
 import * as AuthProfiles from "./redis/authProfiles.js"
 import * as Connection from "./redis/connection.js"
 import * as Cooldowns from "./redis/cooldowns.js"
@@ -107,7 +109,7 @@ const storeOn = (connection: Connection.Connection, options: Options): Effect.Ef
 }
 
 const decodeCatalog = Schema.decodeUnknownOption(Schema.parseJson(CatalogCache.CachedCatalog))
-const encodeCatalog = Schema.encodeSync(Schema.parseJson(CatalogCache.CachedCatalog))
+const encodeCatalog = Schema.encodeEither(Schema.parseJson(CatalogCache.CachedCatalog))
 
 const cacheOn = (connection: Connection.Connection, options: Options): CatalogCache.Service => {
   const key = `${options.keyPrefix ?? DEFAULT_KEY_PREFIX}models-cache`
@@ -131,7 +133,12 @@ const cacheOn = (connection: Connection.Connection, options: Options): CatalogCa
     ),
     save: (catalog) =>
       Effect.gen(function*() {
-        const text = encodeCatalog(catalog)
+        // A catalog the reader would refuse (an empty list, a time no `Date` holds) is not written.
+        const encoded = encodeCatalog(catalog)
+        if (Either.isLeft(encoded)) {
+          return yield* Effect.logWarning(`the shared model catalog cache is not saved: ${firstIssue(encoded.left)}`)
+        }
+        const text = encoded.right
         if (text.length > cap) {
           return yield* Effect.logWarning(`the shared model catalog cache is not saved: over its cap of ${cap} bytes`)
         }
