@@ -77,6 +77,9 @@ describe("datetimes", () => {
       assert.isUndefined(parseUtc(text), text)
     }
     assert.strictEqual(parseUtc("2028-02-29T23:59:59Z")?.getTime(), Date.UTC(2028, 1, 29, 23, 59, 59))
+    // Python's datetime.min, a common placeholder: years below 100 are years, not 19xx.
+    assert.strictEqual(parseUtc("0001-01-01T00:00:00")?.toISOString(), "0001-01-01T00:00:00.000Z")
+    assert.strictEqual(parseUtc("0099-12-31T23:59:59Z")?.toISOString(), "0099-12-31T23:59:59.000Z")
   })
 
   it("nextQuotaReset is the next 00:00 UTC", () => {

@@ -42,9 +42,8 @@ export const parseUtc = (text: string): Date | undefined => {
 
 /** `YYYY-MM-DD` naming a day that exists: `Date` moves 2027-02-30 to March 2 instead of refusing it. */
 const isCalendarDay = (day: string): boolean => {
-  const [year, month, date] = day.split("-").map(Number) as [number, number, number]
-  const at = new Date(Date.UTC(year, month - 1, date))
-  return at.getUTCFullYear() === year && at.getUTCMonth() === month - 1 && at.getUTCDate() === date
+  const at = new Date(`${day}T00:00:00Z`)
+  return !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) === day
 }
 
 /** `HH:MM` or `HH:MM:SS` within a day (no 24:00, no leap second). */
