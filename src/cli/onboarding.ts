@@ -191,9 +191,17 @@ export const mergeOnboarding = (doc: AgentConfigDocument, options: OnboardingOpt
   const models = ownObject(root, "models") ?? {}
   const providers = ownObject(models, "providers") ?? {}
   const current = ownObject(providers, ModelRef.PROVIDER_ID)
-  // Retired models (the built-in catalog keeps them for their successors) are not offered: the service no longer
-  // serves them, and a reader of this file that knows no successors would send them.
-  const served = options.models.filter((definition) => definition.status !== "deprecated")
+  // Retired models (the built-in catalog keeps them for their successors) are not offered — the service no longer
+  // serves them, and a reader of this file that knows no successors would send them — unless the config itself names
+  // one (the primary, an alias's model, a fallback): every model it names is registered.
+  const named = new Set<string>([primaryRef])
+  for (const key of [...AgentConfig.fallbacks(doc), ...Object.keys(entries)]) {
+    const ref = normalise(key)
+    if (ref !== undefined) named.add(ref)
+  }
+  const served = options.models.filter((definition) =>
+    definition.status !== "deprecated" || named.has(`${ModelRef.PROVIDER_ID}/${definition.id}`)
+  )
   const retired = options.models.length - served.length
   const provider: JsonObject = {
     ...current,

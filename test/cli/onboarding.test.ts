@@ -101,10 +101,23 @@ describe("mergeOnboarding", () => {
     assert.deepStrictEqual(models.providers.chutes.headers, { "X-Team": "blue" })
     assert.strictEqual(models.providers.chutes.baseUrl, ChutesSettings.DEFAULT_BASE_URL)
     assert.strictEqual(models.providers.chutes.api, "openai-completions")
-    // The static catalog's retired models are not offered: the service no longer serves them.
-    const served = ModelCatalog.STATIC_MODELS.filter((m) => m.status !== "deprecated")
+    // The static catalog's retired models are not offered (the service no longer serves them), except those the
+    // config names: every model the primary, an alias or a fallback names is registered.
+    const named = new Set([
+      ModelCatalog.DEFAULT_MODEL_REF,
+      "chutes/deepseek-ai/DeepSeek-V3.2-TEE",
+      ...Object.keys(agents.defaults.models)
+    ])
+    const served = ModelCatalog.STATIC_MODELS.filter((m) => m.status !== "deprecated" || named.has(`chutes/${m.id}`))
     assert.isBelow(served.length, ModelCatalog.STATIC_MODELS.length, "the built-in catalog has retired models")
-    assert.deepStrictEqual(models.providers.chutes.models.map((m: { id: string }) => m.id), served.map((m) => m.id))
+    const registered = models.providers.chutes.models.map((m: { id: string }) => m.id)
+    assert.deepStrictEqual(registered, served.map((m) => m.id))
+    for (const ref of Object.keys(agents.defaults.models).filter((key) => key.startsWith("chutes/"))) {
+      if (ModelCatalog.STATIC_MODELS.some((m) => `chutes/${m.id}` === ref)) {
+        assert.include(registered, ref.slice("chutes/".length), `${ref} is named by the config and registered`)
+      }
+    }
+    assert.include(registered, ModelCatalog.DEFAULT_MODEL_REF.slice("chutes/".length))
     const retired = ModelCatalog.STATIC_MODELS.length - served.length
     assert.isTrue(
       changes.some((c) => c.includes(`${served.length} models`) && c.includes(`${retired} retired model(s) left out`)),
