@@ -67,7 +67,17 @@ export const entries = (aliases: AliasInput | undefined): ReadonlyArray<readonly
     ? []
     : Array.from(Symbol.iterator in aliases ? aliases as Iterable<readonly [string, string]> : Object.entries(aliases))
 
-const key = (name: string): string => name.trim().toLowerCase()
+/**
+ * The key an alias name is looked up and compared by: trimmed, lower-cased, without the joiners and soft hyphen a
+ * terminal may draw as nothing (U+200C, U+200D, U+00AD) — so `"fa\u200dst"` is `"fast"`, one alias, not a second that
+ * reads the same.
+ *
+ * @since 0.5.0
+ * @category constructors
+ */
+export const aliasKey = (name: string): string => name.trim().toLowerCase().replace(/[\u00ad\u200c\u200d]/g, "")
+
+const key = aliasKey
 
 /**
  * Whether built-in names follow their successors: what code (or the CLI's flag) says, else the config, else the

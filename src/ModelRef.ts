@@ -8,7 +8,7 @@ import * as Either from "effect/Either"
 import { distance as levenshtein } from "fastest-levenshtein"
 import { InvalidModelRef, UnknownModel } from "./ChutesError.js"
 import { hasInvisible, hasUnprintable } from "./internal/redact.js"
-import { BUILTIN_ALIASES } from "./Aliases.js"
+import { aliasKey, BUILTIN_ALIASES } from "./Aliases.js"
 import type { Hop } from "./Successors.js"
 
 /**
@@ -147,7 +147,7 @@ export interface Alias {
 }
 
 /**
- * An alias table keyed by the lower-cased alias name.
+ * An alias table keyed by `Aliases.aliasKey` of the alias name.
  *
  * @since 0.1.0
  * @category models
@@ -179,7 +179,7 @@ export const makeUserAliases = (
   const aliases = new Map<string, Alias>()
   const invalid: Array<InvalidModelRef> = []
   for (const [name, ref] of entries) {
-    const key = name.trim().toLowerCase()
+    const key = aliasKey(name)
     if (key.length === 0) continue
     // resolve() refuses control characters before it looks at aliases, so such a name could never be used.
     if (!isPrintable(key)) {
@@ -288,7 +288,7 @@ export const resolve = (
   if (trimmed.length === 0) return Either.left(new InvalidModelRef({ input, reason: "Empty" }))
   if (!isPrintable(trimmed)) return Either.left(new InvalidModelRef({ input, reason: "ControlCharacter" }))
   const builtins = context.builtinAliases ?? builtinAliases
-  const key = trimmed.toLowerCase()
+  const key = aliasKey(trimmed)
   const user = context.userAliases?.get(key)
   const builtin = builtins.get(key)
   const alias = user ?? builtin

@@ -124,6 +124,33 @@ describe("aliases do not chain", () => {
     assert.include(warnings[2]!.message, `the alias "myvision" points at "chutes-vision"`)
   })
 
+  it("an entry named after itself is a chain when a built-in alias or another entry has that name", () => {
+    const doc = parseOk(`{ agents: { defaults: { models: {
+      "chutes/chutes-fast": { alias: "chutes-fast" },
+      "chutes/glm": { alias: "glm" },
+      "chutes/zai-org/GLM-5-TEE": { alias: "glm" },
+      "chutes/solo": { alias: "solo" }
+    } } } }`)
+    assert.deepStrictEqual(
+      AgentConfig.warnings(doc).map((w) => [w.kind, w.key]),
+      [
+        ["AliasTargetIsAlias", `agents.defaults.models["chutes/chutes-fast"]`],
+        ["AliasTargetIsAlias", `agents.defaults.models["chutes/glm"]`]
+      ]
+    )
+    assert.deepStrictEqual(AgentConfig.userAliases(doc), [["glm", "chutes/zai-org/GLM-5-TEE"], ["solo", "chutes/solo"]])
+  })
+
+  it("names that differ only by a joiner or soft hyphen are one alias: the second is a duplicate", () => {
+    const doc = parseOk(`{ agents: { defaults: { models: {
+      "chutes/zai-org/GLM-5.1-TEE": { alias: "fast" },
+      "chutes/unsloth/gemma-3-4b-it": { alias: "fa\u200dst" }
+    } } } }`)
+    assert.deepStrictEqual(AgentConfig.warnings(doc).map((w) => w.kind), ["DuplicateAlias"])
+    assert.deepStrictEqual(AgentConfig.userAliases(doc), [["fast", "chutes/zai-org/GLM-5.1-TEE"]])
+    assert.strictEqual(resolvedRef(doc, "fa\u00adst"), "chutes/zai-org/GLM-5.1-TEE")
+  })
+
   it("an alias spelled like a model id, or like its own model, is no chain", () => {
     const doc = parseOk(`{ agents: { defaults: { models: {
       "chutes/zai-org/GLM-4.7-TEE": { alias: "glm" },

@@ -18,6 +18,7 @@ import * as fc from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
 import JSON5 from "json5"
 import { readFileSync } from "node:fs"
+import { aliasKey } from "../src/Aliases.js"
 import * as AgentConfig from "../src/AgentConfig.js"
 import * as AuthProfileStore from "../src/AuthProfileStore.js"
 import * as ChutesError from "../src/ChutesError.js"
@@ -48,11 +49,15 @@ const check = (condition: boolean, message: string): void => {
 }
 
 // What no model id may hold: control, format (U+202E shows text reversed on a terminal; zero-width, joiner and tag
-// characters make ids look alike), private-use and lone-surrogate characters, and the unassigned tag block.
-const CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u{E0000}-\u{E007F}]/u
-// What no alias name may hold: controls, bidi controls, the invisible characters and lone surrogates (emoji and
-// script joiners are fine: `ModelRef.isPrintable`).
-const UNTYPABLE = /[\p{Cc}\p{Cs}\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb\u{E0000}-\u{E007F}]/u
+// characters make ids look alike), private-use, lone-surrogate and default-ignorable characters, and the braille blank.
+const CONTROL = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/u
+// What no alias name may hold: controls, lone surrogates, and what a terminal draws as nothing (the default-ignorable
+// characters and the braille blank), but for the joiners that shape emoji and scripts, the soft hyphen and the
+// presentation selectors (`ModelRef.isPrintable`).
+const UNTYPABLE = new RegExp(
+  "[\\p{Cc}\\p{Cs}[\\p{Default_Ignorable_Code_Point}--[\\u00ad\\u200c\\u200d\\ufe0e\\ufe0f]]\\u007f-\\u009f\\ufff9-\\ufffb\\u2800]",
+  "v"
+)
 const WHITESPACE = /\s/
 const isValidId = (id: string): boolean => id.length > 0 && !CONTROL.test(id) && !WHITESPACE.test(id)
 
@@ -213,7 +218,7 @@ describe(`ModelRef (${RUNS} runs per property)`, () => {
       const expected = new Map<string, string>()
       let refused = 0
       for (const [name, ref] of entries) {
-        const key = name.trim().toLowerCase()
+        const key = aliasKey(name)
         if (key.length === 0) continue
         const parsed = ModelRef.parse(ref)
         // A name with control characters could never be typed back: refused, like a bad ref.
@@ -225,7 +230,7 @@ describe(`ModelRef (${RUNS} runs per property)`, () => {
       check(invalid.length === refused, "every unparsable ref is reported once")
       check(aliases.size === expected.size, "one alias per distinct name")
       for (const [key, alias] of aliases) {
-        const normal = key === alias.name.toLowerCase() && key === key.trim() && key.length > 0
+        const normal = key === aliasKey(alias.name) && key === key.trim() && key.length > 0
         check(normal, `bad key ${JSON.stringify(key)}`)
         check(alias.source === "user", "user aliases are marked as such")
         check(expected.get(key) === alias.ref, `the first entry for ${JSON.stringify(key)} wins`)
@@ -242,7 +247,7 @@ describe(`ModelRef (${RUNS} runs per property)`, () => {
       const userAliases = ModelRef.makeUserAliases(entries).aliases
       const catalog = new Map(ids.map((id) => [id, id]))
       const outcome = resolve(input, { ids: catalog, userAliases })
-      const key = input.trim().toLowerCase()
+      const key = aliasKey(input)
       const alias = userAliases.get(key) ?? ModelRef.builtinAliases.get(key)
       if (outcome._tag === "TypedError") {
         const error = outcome.error
@@ -292,7 +297,7 @@ describe(`ModelRef (${RUNS} runs per property)`, () => {
   it("makeUserAliases: every alias it accepts resolves by its name", () =>
     property(hostileString(12), (name) => {
       const { aliases } = ModelRef.makeUserAliases([[name, "chutes/zai-org/GLM-5-TEE"]])
-      const alias = aliases.get(name.trim().toLowerCase())
+      const alias = aliases.get(aliasKey(name))
       if (alias === undefined) return
       const outcome = resolve(name, { ids: new Map(), userAliases: aliases })
       const resolved = outcome._tag === "Value" && outcome.value.alias === alias

@@ -11,7 +11,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as AgentConfig from "../AgentConfig.js"
 import type { AgentConfigDocument, Json, JsonObject, ProviderModel } from "../AgentConfig.js"
-import { BUILTIN_ALIASES } from "../Aliases.js"
+import { aliasKey, BUILTIN_ALIASES } from "../Aliases.js"
 import { isChutesKey, isJsonObject, isRefLike, modelsKey, own, ownObject, withKey } from "../internal/configJson.js"
 import type { ModelDefinition } from "../ModelCatalog.js"
 import * as ModelRef from "../ModelRef.js"
@@ -124,15 +124,16 @@ const mergeModelEntries = (
     const existing = existingKey === undefined ? undefined : own(entries, existingKey)
     const existingAlias = aliasOf(existing)
     if (existingAlias !== undefined) {
-      if (existingAlias.toLowerCase() !== name) {
+      if (aliasKey(existingAlias) !== name) {
         changes.push(`kept your alias ${JSON.stringify(existingAlias)} for ${ref} (built-in "${name}" not written)`)
       }
       continue
     }
     // A name is taken by a user's alias, or by an inverted entry that step 1 could not repair.
-    const user = Object.entries(entries).find(([key, entry]) =>
-      aliasOf(entry)?.toLowerCase() === name || (isInverted(key, entry) && key.trim().toLowerCase() === name)
-    )
+    const user = Object.entries(entries).find(([key, entry]) => {
+      const alias = aliasOf(entry)
+      return (alias !== undefined && aliasKey(alias) === name) || (isInverted(key, entry) && aliasKey(key) === name)
+    })
     if (user !== undefined) {
       changes.push(`kept your alias "${name}" (${modelsKey(user[0])}); the built-in "${name}" -> ${ref} not written`)
       continue

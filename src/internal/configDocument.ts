@@ -14,6 +14,7 @@ import { ConfigError } from "../ChutesError.js"
 import * as ConfigJson from "./configJson.js"
 import { depthExceeds, unwritableNumber } from "./jsonDepth.js"
 import { excerpt } from "./redact.js"
+import { aliasKey } from "../Aliases.js"
 import * as ModelRef from "../ModelRef.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -466,7 +467,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
   const warnings: Array<ConfigWarning> = []
   const seen = new Map<string, string>()
   const add = (name: string, ref: string, key: string) => {
-    const lower = name.toLowerCase()
+    const lower = aliasKey(name)
     const previous = seen.get(lower)
     if (previous !== undefined) {
       if (previous !== ref) {
@@ -481,21 +482,27 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
     seen.set(lower, ref)
     aliases.push([name, ref])
   }
-  // Every alias name, built-in or of this config, lower-cased: a target that is one of them is an alias, not a model.
-  const aliasNames = new Set<string>(ModelRef.builtinAliases.keys())
+  // How many entries of this config define each alias name (by `aliasKey`): a target that is a built-in alias, or an
+  // alias some entry defines, is an alias, not a model.
+  const defined = new Map<string, number>()
   for (const [key, entry] of Object.entries(entries)) {
     const alias = entry.alias?.trim()
     if (alias === undefined || alias.length === 0) continue
-    if (ConfigJson.isChutesKey(key)) aliasNames.add(alias.toLowerCase())
-    else if (!ConfigJson.isRefLike(key)) aliasNames.add(key.trim().toLowerCase())
+    const name = ConfigJson.isChutesKey(key) ? aliasKey(alias) : ConfigJson.isRefLike(key) ? undefined : aliasKey(key)
+    if (name !== undefined) defined.set(name, (defined.get(name) ?? 0) + 1)
   }
   /**
-   * Whether `target` is the name of an alias other than `own`: a name has no `/` (a model id is `org/name`), so
-   * `"chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }` is a model named after itself, not a chain.
+   * Whether `target` names an alias, from the entry whose own alias is `own`. A name has no `/` (a model id is
+   * `org/name`, so `"chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }` is a model named after itself). An entry
+   * naming only itself (`"chutes/foo": { alias: "foo" }`) is a model id, unless a built-in alias or another entry also
+   * has that name.
    */
   const namesAlias = (target: string, own: string): boolean => {
-    const name = target.toLowerCase()
-    return !name.includes("/") && name !== own.toLowerCase() && aliasNames.has(name)
+    const name = aliasKey(target)
+    if (name.includes("/")) return false
+    if (ModelRef.builtinAliases.has(name)) return true
+    const count = defined.get(name) ?? 0
+    return name === aliasKey(own) ? count > 1 : count > 0
   }
   const chained = (where: string, alias: string, target: string): ConfigWarning => ({
     kind: "AliasTargetIsAlias",

@@ -36,21 +36,24 @@ export const scrub = (text: string): string => {
 }
 
 // What a terminal must never get raw: control characters (C0 and C1 — ESC starts terminal escape sequences — and DEL),
-// the bidirectional controls (U+202E reverses the text after it on screen), the invisible characters that make two
-// texts look alike or hide text (zero-width space, word joiner and invisible operators, BOM, interlinear annotations,
-// tag characters outside a flag emoji) and lone surrogates. The joiners that shape text — U+200D in emoji (👩‍💻), U+200C
-// in Persian and Indic script — and the soft hyphen are shown as they are. `INVISIBLE` is the part JSON.stringify does
-// not escape itself (it does C0 and lone surrogates).
-const FLAG_EMOJI = "\\u{1F3F4}[\\u{E0020}-\\u{E007E}]+\\u{E007F}"
-const INVISIBLE =
-  "\\u007f-\\u009f\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff\\ufff9-\\ufffb\\u{E0000}-\\u{E007F}"
-const UNPRINTABLE = new RegExp(`(${FLAG_EMOJI})|[\\p{Cc}\\p{Cs}${INVISIBLE}]`, "gu")
+// lone surrogates, and every default-ignorable code point — the characters a terminal draws as nothing: the
+// bidirectional controls (U+202E reverses the text after it on screen), zero-width spaces, word joiners and invisible
+// operators, fillers, variation selectors past the two emoji ones, tag characters — since they make two texts look
+// alike or hide text; also the interlinear annotations and the braille blank. Kept as they are: the joiners that shape
+// text (U+200D in emoji such as 👩‍💻, U+200C in Persian and Indic script), the soft hyphen, the emoji and text
+// presentation selectors (U+FE0E, U+FE0F), and a subdivision flag's tags (🏴 + region + subdivision + cancel tag: the
+// grammar only, so no text can ride in them). `INVISIBLE` leaves out what JSON.stringify escapes itself (C0, lone
+// surrogates).
+const FLAG_EMOJI = "\\u{1F3F4}[\\u{E0061}-\\u{E007A}]{2}[\\u{E0030}-\\u{E0039}\\u{E0061}-\\u{E007A}]{1,4}\\u{E007F}"
+const SHAPING = "\\u00ad\\u200c\\u200d\\ufe0e\\ufe0f"
+const INVISIBLE = `[\\p{Default_Ignorable_Code_Point}--[${SHAPING}]]\\u007f-\\u009f\\ufff9-\\ufffb\\u2800`
+const UNPRINTABLE = new RegExp(`(${FLAG_EMOJI})|[\\p{Cc}\\p{Cs}${INVISIBLE}]`, "gv")
 
 /**
  * The same characters in a `--json` document (JSON.stringify has escaped C0 and lone surrogates), with the line and
  * paragraph separators, which some readers take for line breaks.
  */
-export const UNSAFE_IN_JSON = new RegExp(`(${FLAG_EMOJI})|[${INVISIBLE}\\u2028\\u2029]`, "gu")
+export const UNSAFE_IN_JSON = new RegExp(`(${FLAG_EMOJI})|[${INVISIBLE}\\u2028\\u2029]`, "gv")
 
 /** Whether text holds a character {@link printable} would escape. */
 export const hasUnprintable = (text: string): boolean => {
@@ -59,10 +62,12 @@ export const hasUnprintable = (text: string): boolean => {
 }
 
 /**
- * Whether text holds any format (`\p{Cf}`: joiners, soft hyphen, bidi and tag characters), private-use or lone
- * surrogate character: none belongs in a model id, which is a repository name, and each could make two ids look alike.
+ * Whether text holds any format (`\p{Cf}`: joiners, soft hyphen, bidi and tag characters), private-use, lone
+ * surrogate or default-ignorable character (variation selectors, fillers, the combining grapheme joiner), or the
+ * braille blank: none belongs in a model id, which is a repository name, and each could make two ids look alike.
  */
-export const hasInvisible = (text: string): boolean => /[\p{Cf}\p{Co}\p{Cs}]/u.test(text)
+export const hasInvisible = (text: string): boolean =>
+  /[\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/u.test(text)
 
 const escapeChar = (char: string): string => {
   const code = char.codePointAt(0)!
