@@ -317,6 +317,26 @@ describe("stream assembler", () => {
       assert.deepStrictEqual(calls.map((c) => [c.id, c.name, c.params]), [["call_first", "weather", { city: "Bern" }]])
     }))
 
+  it.effect("a fresh id AND the name on every chunk of one call continues it while its arguments are unfinished", () =>
+    Effect.gen(function*() {
+      const parts = yield* assemble(
+        sse(
+          chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: "" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_2", type: "function", function: { name: "weather", arguments: "{\"city\":" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_3", type: "function", function: { name: "weather", arguments: "\"Bern\"}" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_4", type: "function", function: { name: "time", arguments: "{}" } }] }),
+          finishChunk("tool_calls"),
+          "[DONE]"
+        ),
+        64
+      )
+      const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+      assert.deepStrictEqual(calls.map((c) => [c.id, c.name, c.params]), [
+        ["call_1", "weather", { city: "Bern" }],
+        ["call_4", "time", {}]
+      ])
+    }))
+
   it.effect("a call whose first chunk has no id keeps its arguments when a later chunk names one", () =>
     Effect.gen(function*() {
       const parts = yield* assemble(

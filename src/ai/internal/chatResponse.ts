@@ -433,11 +433,14 @@ export const makeStreamAssembler = (
   ): ChutesAiError.ChutesAiError | undefined => {
     const index = call.index ?? position
     let active = atIndex.get(index)
-    // Another call at an index in use: a new server id WITH a function name (some servers number every call 0). A new
-    // id alone continues the call: other servers send a fresh id on every chunk of one call.
+    // Another call at an index in use: a new server id with a function name, once the call there has whole arguments
+    // (some servers number every call 0). A new id otherwise continues the call: other servers send a fresh id — and
+    // some the name too — on every chunk of one call.
     const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
     const named = typeof call.function?.name === "string" && call.function.name !== ""
-    if (active === undefined || (id !== undefined && named && active.idFromServer && id !== active.id)) {
+    const another = active !== undefined && id !== undefined && named && active.idFromServer && id !== active.id &&
+      active.args.trim() !== "" && Either.isRight(parseJson(active.args))
+    if (active === undefined || another) {
       active = { index, id: id ?? newToolCallId(), idFromServer: id !== undefined, name: "", args: "", started: false }
       atIndex.set(index, active)
       toolCalls.push(active)
