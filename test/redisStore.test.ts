@@ -180,6 +180,12 @@ describe.skipIf(missing !== undefined)("auth profile store on Redis", () => {
       const loaded = yield* cache.load
       assert.isTrue(Option.isSome(loaded))
       assert.strictEqual(Option.getOrThrow(loaded).fetchedAt, 1_796_530_826_235.5)
+      // Under the cap in characters, over it in bytes (CJK names: three bytes a character): not written, as the
+      // reader would refuse it.
+      const wide = Array.from({ length: 6_000 }, (_, i) => ({ ...model, id: `acme/M${i}`, name: "模".repeat(1_000) }))
+      yield* cache.save({ version: 1, baseUrl: "http://y/v1", fetchedAt: Date.now(), models: wide })
+      const kept = Option.getOrThrow(yield* cache.load)
+      assert.strictEqual(kept.baseUrl, "http://x/v1", "the earlier catalog is left, not replaced by one too large to read")
     }))
 
   it.scopedLive("a user with the ACL of earlier releases (no HSTRLEN, STRLEN) still works, warned once; one refused HSET is Permission", () =>

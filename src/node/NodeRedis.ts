@@ -139,7 +139,8 @@ const cacheOn = (connection: Connection.Connection, options: Options): CatalogCa
           return yield* Effect.logWarning(`the shared model catalog cache is not saved: ${firstIssue(encoded.left)}`)
         }
         const text = encoded.right
-        if (text.length > cap) {
+        // In bytes, as STRLEN counts them when it is read back (a character may take up to four).
+        if (Buffer.byteLength(text, "utf8") > cap) {
           return yield* Effect.logWarning(`the shared model catalog cache is not saved: over its cap of ${cap} bytes`)
         }
         yield* connection.run(path, (client) => client.set(key, text))

@@ -62,6 +62,23 @@ describe("OpenClaw's inverted aliases", () => {
 })
 
 describe("mergeOnboarding", () => {
+  it("registers a retired model the config names only as a fallback", () => {
+    const retired = ModelCatalog.STATIC_MODELS.find((m) => m.status === "deprecated" && m.id.startsWith("deepseek-ai/"))
+    assert.isDefined(retired)
+    const doc = parseOk(`{ agents: { defaults: { model: { fallbacks: [" Chutes/${retired!.id} ", "openrouter/x/y"] } } } }`)
+    const { doc: merged } = Onboarding.mergeOnboarding(doc, onboarding)
+    const ids = (JSON.parse(JSON.stringify(merged.root)) as {
+      models: { providers: { chutes: { models: ReadonlyArray<{ id: string }> } } }
+    }).models.providers.chutes.models.map((m) => m.id)
+    assert.include(ids, retired!.id)
+    const plain = Onboarding.mergeOnboarding(parseOk("{}"), onboarding).doc
+    const plainIds = (JSON.parse(JSON.stringify(plain.root)) as {
+      models: { providers: { chutes: { models: ReadonlyArray<{ id: string }> } } }
+    }).models.providers.chutes.models.map((m) => m.id)
+    assert.notInclude(plainIds, retired!.id, "named by nothing, it is left out")
+  })
+
+
   it("keeps user aliases, fallbacks, other providers and unknown keys; adds the built-ins as ref -> { alias }", () => {
     const before = parseOk(USER_FILE)
     const snapshot = JSON.stringify(before.root)
