@@ -19,7 +19,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ConfigError } from "./ChutesError.js"
 import { ChutesSettings } from "./ChutesSettings.js"
-import { type AgentConfigDocument, formatEither, parse, readAliases } from "./internal/configDocument.js"
+import { readAliases } from "./internal/configAliases.js"
+import { type AgentConfigDocument, formatEither, parse } from "./internal/configDocument.js"
 import * as PrivateFiles from "./PrivateFiles.js"
 
 /**
@@ -27,14 +28,13 @@ import * as PrivateFiles from "./PrivateFiles.js"
  *
  * @since 0.1.0
  */
-export type {
-  AgentConfigDocument,
-  AliasReading,
-  ConfigWarning,
-  Json,
-  JsonObject,
-  ProviderDefaults
-} from "./internal/configDocument.js"
+export type { AgentConfigDocument, Json, JsonObject, ProviderDefaults } from "./internal/configDocument.js"
+/**
+ * What reading the user aliases noticed (each documented where it is defined, src/internal/configAliases.ts).
+ *
+ * @since 0.1.0
+ */
+export type { AliasReading, ConfigWarning } from "./internal/configAliases.js"
 /**
  * The config document: the typed view's schemas, the JSON5 codec and the accessors of the known keys (pure; each is
  * documented where it is defined, src/internal/configDocument.ts).
@@ -61,13 +61,17 @@ export {
   followSuccessors,
   authProfiles,
   authOrder,
-  readAliases,
-  userAliases,
-  warnings,
   noProviderDefaults,
   ignoredConfig,
   providerDefaults
 } from "./internal/configDocument.js"
+/**
+ * The user aliases of the config and what was noticed while reading them (pure; documented in
+ * src/internal/configAliases.ts).
+ *
+ * @since 0.1.0
+ */
+export { readAliases, userAliases, warnings } from "./internal/configAliases.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The service

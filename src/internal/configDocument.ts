@@ -13,8 +13,8 @@ import JSON5 from "json5"
 import { ConfigError } from "../ChutesError.js"
 import * as ConfigJson from "./configJson.js"
 import { depthExceeds, unwritableNumber } from "./jsonDepth.js"
+import { readAliases } from "./configAliases.js"
 import { excerpt } from "./redact.js"
-import { aliasKey } from "../Aliases.js"
 import * as ModelRef from "../ModelRef.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -188,27 +188,6 @@ export const ConfigView = Schema.Struct({
  * @category models
  */
 export type ConfigView = typeof ConfigView.Type
-
-/**
- * Something in the config that was understood but deserves the user's attention.
- *
- * - `InvertedAlias`: an OpenClaw-style inverted entry (`"chutes-fast": { alias: "chutes/…" }`), read as alias name ->
- *   ref.
- * - `InvalidAliasRef`: an alias on a `chutes/…` key that is not a valid ref; the alias is skipped.
- * - `DuplicateAlias`: two refs use the same alias name (case-insensitively); the first one wins.
- * - `AliasShadowsRef`: an alias name that is itself a `chutes/…` ref would hijack that ref; the alias is skipped.
- * - `AliasTargetIsAlias`: an alias whose target is another alias's name (`"chutes/chutes-fast": { alias: "fast" }`,
- *   or inverted, `"fast": { alias: "chutes-fast" }`) rather than a model: aliases do not chain; the alias is skipped.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ConfigWarning {
-  readonly kind: "InvertedAlias" | "InvalidAliasRef" | "DuplicateAlias" | "AliasShadowsRef" | "AliasTargetIsAlias"
-  /** The config key involved, e.g. `agents.defaults.models["chutes-fast"]`. */
-  readonly key: string
-  readonly message: string
-}
 
 /**
  * A loaded (or merged) config: the whole document and the typed view of its known keys.
@@ -440,130 +419,6 @@ export const authOrder = (doc: AgentConfigDocument): Option.Option<ReadonlyArray
   const ids = (doc.view.auth?.order?.chutes ?? []).map((id) => id.trim()).filter((id) => id.length > 0)
   return ids.length > 0 ? Option.some(ids) : Option.none()
 }
-
-/**
- * The aliases of the config with what was noticed while reading them.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AliasReading {
-  /** Alias name -> normalised `chutes/…` ref, in file order; the form `ChutesProvider.layer({ aliases })` takes. */
-  readonly aliases: ReadonlyArray<readonly [name: string, ref: string]>
-  readonly warnings: ReadonlyArray<ConfigWarning>
-}
-
-/**
- * Reads the user aliases of `agents.defaults.models`: entries `"chutes/<id>": { alias: "name" }` (provider matched
- * case-insensitively; other providers' entries are not ours), plus OpenClaw's inverted entries
- * (`"name": { alias: "chutes/<id>" }`, key not a ref), which are read as name -> ref and reported.
- *
- * @since 0.1.0
- * @category accessors
- */
-export const readAliases = (doc: AgentConfigDocument): AliasReading => {
-  const entries = doc.view.agents?.defaults?.models ?? {}
-  const aliases: Array<readonly [string, string]> = []
-  const warnings: Array<ConfigWarning> = []
-  const seen = new Map<string, string>()
-  const add = (name: string, ref: string, key: string) => {
-    const lower = aliasKey(name)
-    const previous = seen.get(lower)
-    if (previous !== undefined) {
-      if (previous !== ref) {
-        warnings.push({
-          kind: "DuplicateAlias",
-          key,
-          message: `alias ${JSON.stringify(name)} is used for ${previous} and ${ref}; ${previous} wins`
-        })
-      }
-      return
-    }
-    seen.set(lower, ref)
-    aliases.push([name, ref])
-  }
-  // How many entries of this config define each alias name (by `aliasKey`): a target that is a built-in alias, or an
-  // alias some entry defines, is an alias, not a model.
-  const defined = new Map<string, number>()
-  for (const [key, entry] of Object.entries(entries)) {
-    const alias = entry.alias?.trim()
-    if (alias === undefined || alias.length === 0) continue
-    const name = ConfigJson.isChutesKey(key) ? aliasKey(alias) : ConfigJson.isRefLike(key) ? undefined : aliasKey(key)
-    if (name !== undefined) defined.set(name, (defined.get(name) ?? 0) + 1)
-  }
-  /**
-   * Whether `target` names an alias, from the entry whose own alias is `own`. A name has no `/` (a model id is
-   * `org/name`, so `"chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }` is a model named after itself). An entry
-   * naming only itself (`"chutes/foo": { alias: "foo" }`) is a model id, unless a built-in alias or another entry also
-   * has that name.
-   */
-  const namesAlias = (target: string, own: string): boolean => {
-    const name = aliasKey(target)
-    if (name.includes("/")) return false
-    if (ModelRef.builtinAliases.has(name)) return true
-    const count = defined.get(name) ?? 0
-    return name === aliasKey(own) ? count > 1 : count > 0
-  }
-  const chained = (where: string, alias: string, target: string): ConfigWarning => ({
-    kind: "AliasTargetIsAlias",
-    key: where,
-    message: `${where}: the alias ${JSON.stringify(alias)} points at ${JSON.stringify(target)}, which is an alias, not ` +
-      `a model (aliases do not chain); alias skipped. Point it at the model's ref ("chutes/<org>/<model>")`
-  })
-  for (const [key, entry] of Object.entries(entries)) {
-    const alias = entry.alias?.trim()
-    if (alias === undefined || alias.length === 0) continue
-    const where = ConfigJson.modelsKey(key)
-    const aliasRef = ModelRef.parse(alias)
-    if (ConfigJson.isChutesKey(key)) {
-      const ref = ModelRef.parse(key)
-      if (Either.isLeft(ref)) {
-        warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
-      } else if (namesAlias(ModelRef.modelId(ref.right), alias)) {
-        warnings.push(chained(where, alias, ModelRef.modelId(ref.right)))
-      } else if (Either.isRight(aliasRef)) {
-        warnings.push({
-          kind: "AliasShadowsRef",
-          key: where,
-          message: `${where}: the alias ${JSON.stringify(alias)} is itself a model ref and would hide it; alias skipped`
-        })
-      } else {
-        add(alias, ref.right, where)
-      }
-    } else if (!ConfigJson.isRefLike(key) && Either.isRight(aliasRef)) {
-      const name = key.trim()
-      warnings.push({
-        kind: "InvertedAlias",
-        key: where,
-        message: `${where} is written inverted (alias name -> { alias: ref }); read as alias ${JSON.stringify(name)} ` +
-          `-> ${aliasRef.right}. The expected form is ` +
-          `${JSON.stringify(aliasRef.right)}: { alias: ${JSON.stringify(name)} }`
-      })
-      if (name.length > 0) add(name, aliasRef.right, where)
-    } else if (!ConfigJson.isRefLike(key) && namesAlias(alias, key.trim())) {
-      warnings.push(chained(where, key.trim(), alias))
-    }
-  }
-  return { aliases, warnings }
-}
-
-/**
- * The user aliases, alias name -> ref, ready for `ChutesProvider.layer({ aliases })` or `ModelRef.makeUserAliases`.
- *
- * @since 0.1.0
- * @category accessors
- */
-export const userAliases = (doc: AgentConfigDocument): ReadonlyArray<readonly [name: string, ref: string]> =>
-  readAliases(doc).aliases
-
-/**
- * What the config says that the user should know about (inverted aliases, …).
- *
- * @since 0.1.0
- * @category accessors
- */
-export const warnings = (doc: AgentConfigDocument): ReadonlyArray<ConfigWarning> => readAliases(doc).warnings
-
 
 /**
  * What a config contributes to the provider: user aliases (`agents.defaults.models[ref].alias`), the default model
