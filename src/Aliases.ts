@@ -68,14 +68,15 @@ export const entries = (aliases: AliasInput | undefined): ReadonlyArray<readonly
     : Array.from(Symbol.iterator in aliases ? aliases as Iterable<readonly [string, string]> : Object.entries(aliases))
 
 /**
- * The key an alias name is looked up and compared by: trimmed, lower-cased, without the joiners and soft hyphen a
- * terminal may draw as nothing (U+200C, U+200D, U+00AD) — so `"fa\u200dst"` is `"fast"`, one alias, not a second that
- * reads the same.
+ * The key an alias name is looked up and compared by: lower-cased, without the characters a terminal may draw as
+ * nothing that names keep (the joiners U+200C and U+200D, the soft hyphen, variation selectors), then trimmed — so
+ * `"fa\u200dst"` and `"fa\ufe0fst"` are `"fast"`, one alias, not a second that reads the same.
  *
  * @since 0.5.0
  * @category constructors
  */
-export const aliasKey = (name: string): string => name.trim().toLowerCase().replace(/[\u00ad\u200c\u200d]/g, "")
+export const aliasKey = (name: string): string =>
+  name.toLowerCase().replace(/[\u00ad\u200c\u200d\u180b-\u180d\u180f\ufe00-\ufe0f\u{E0100}-\u{E01EF}]/gu, "").trim()
 
 const key = aliasKey
 

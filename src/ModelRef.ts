@@ -182,7 +182,7 @@ export const makeUserAliases = (
     const key = aliasKey(name)
     if (key.length === 0) continue
     // resolve() refuses control characters before it looks at aliases, so such a name could never be used.
-    if (!isPrintable(key)) {
+    if (!isPrintable(name.trim())) {
       invalid.push(new InvalidModelRef({ input: name, reason: "ControlCharacter" }))
       continue
     }

@@ -19,6 +19,7 @@ import * as ModelCatalog from "../src/ModelCatalog.js"
 import * as ModelDiscovery from "../src/ModelDiscovery.js"
 import * as ModelRef from "../src/ModelRef.js"
 import { printJson, terminalSafe } from "../src/cli/render.js"
+import { aliasKey } from "../src/Aliases.js"
 import { printable } from "../src/internal/redact.js"
 import * as NodeChutes from "../src/node/NodeChutes.js"
 import * as FakeChutes from "../src/testing/FakeChutes.js"
@@ -128,16 +129,39 @@ describe("invisible characters", () => {
     assert.notMatch(printJson({ owner: smuggled }), /[\u{E0000}-\u{E007F}]/u)
     const england = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}"
     assert.isTrue(ModelRef.isPrintable(`team ${england}`))
+    // Any other tag sequence — the grammar of a subdivision flag with an unknown code included — is escaped: only the
+    // three flags there are pass (England, Scotland, Wales).
+    const unknown = `team\u{1F3F4}${tags("ab1")}\u{E007F}`
+    assert.isFalse(ModelRef.isPrintable(unknown))
+    assert.include(printable(unknown), "\\u{e0061}")
   })
 
   it("every character a terminal draws as nothing is caught, not only the format ones", () => {
     // Mongolian vowel separator, inhibit symmetric swapping, a shorthand format control, a musical format control,
-    // the combining grapheme joiner, a Hangul filler, a variation selector past the emoji ones, the braille blank.
-    for (const hidden of ["\u180e", "\u206a", "\u{1BCA0}", "\u{1D173}", "\u034f", "\u3164", "\u{E0100}", "\u2800"]) {
+    // the combining grapheme joiner, a Hangul filler, an Egyptian format control.
+    for (const hidden of ["\u180e", "\u206a", "\u{1BCA0}", "\u{1D173}", "\u034f", "\u3164", "\u{13430}"]) {
       assert.isFalse(ModelRef.isPrintable(`fast${hidden}`), hidden.codePointAt(0)!.toString(16))
       assert.isTrue(Either.isLeft(ModelRef.parse(`chutes/zai-org/GLM-5.2-TEE${hidden}`)), hidden.codePointAt(0)!.toString(16))
     }
-    assert.isTrue(ModelRef.isPrintable("❤️ ✔︎"), "the emoji and text presentation selectors are kept")
+    // A run of joiners or of variation selectors can spell bits: escaped; one of them where text needs it is kept.
+    assert.isFalse(ModelRef.isPrintable(`ok${"\u200c\u200d".repeat(8)}!`))
+    assert.isFalse(ModelRef.isPrintable("a\ufe00\ufe01\ufe02"))
+    assert.isFalse(ModelRef.isPrintable("\ufe0f leading"))
+    // Kept: emoji and text presentation, a keycap, a Japanese ideographic variant, a Mongolian variant, a standardized
+    // variant, Hindi with a joiner, the braille blank inside braille — but none of them in a model id.
+    for (const text of ["❤️ ✔︎ 1️⃣", "葛\u{E0100}飾区", "ᠠ\u180bᠡ", "∩\ufe00", "क्\u200dष", "⠓⠊\u2800⠞"]) {
+      assert.isTrue(ModelRef.isPrintable(text), JSON.stringify(text))
+      assert.strictEqual(printable(text), text)
+    }
+    for (const hidden of ["\ufe0f", "\u{E0100}", "\u2800"]) {
+      assert.isTrue(Either.isLeft(ModelRef.parse(`chutes/zai-org/GLM-5.2-TEE${hidden}`)), hidden.codePointAt(0)!.toString(16))
+    }
+  })
+
+  it("alias names match without the characters names keep but a terminal may not draw", () => {
+    for (const lookalike of ["fa\u200dst", "fa\ufe0fst", "fast\ufe0e", "\u200d fast", "FA\u00adST"]) {
+      assert.strictEqual(aliasKey(lookalike), "fast", JSON.stringify(lookalike))
+    }
   })
 
   it("messages show the invisible ones escaped (a character past U+FFFF whole), shaped text as it is", () => {

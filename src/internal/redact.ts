@@ -36,24 +36,28 @@ export const scrub = (text: string): string => {
 }
 
 // What a terminal must never get raw: control characters (C0 and C1 — ESC starts terminal escape sequences — and DEL),
-// lone surrogates, and every default-ignorable code point — the characters a terminal draws as nothing: the
-// bidirectional controls (U+202E reverses the text after it on screen), zero-width spaces, word joiners and invisible
-// operators, fillers, variation selectors past the two emoji ones, tag characters — since they make two texts look
-// alike or hide text; also the interlinear annotations and the braille blank. Kept as they are: the joiners that shape
-// text (U+200D in emoji such as 👩‍💻, U+200C in Persian and Indic script), the soft hyphen, the emoji and text
-// presentation selectors (U+FE0E, U+FE0F), and a subdivision flag's tags (🏴 + region + subdivision + cancel tag: the
-// grammar only, so no text can ride in them). `INVISIBLE` leaves out what JSON.stringify escapes itself (C0, lone
-// surrogates).
-const FLAG_EMOJI = "\\u{1F3F4}[\\u{E0061}-\\u{E007A}]{2}[\\u{E0030}-\\u{E0039}\\u{E0061}-\\u{E007A}]{1,4}\\u{E007F}"
-const SHAPING = "\\u00ad\\u200c\\u200d\\ufe0e\\ufe0f"
-const INVISIBLE = `[\\p{Default_Ignorable_Code_Point}--[${SHAPING}]]\\u007f-\\u009f\\ufff9-\\ufffb\\u2800`
-const UNPRINTABLE = new RegExp(`(${FLAG_EMOJI})|[\\p{Cc}\\p{Cs}${INVISIBLE}]`, "gv")
+// lone surrogates, and the characters a terminal draws as nothing — every format and default-ignorable code point:
+// the bidirectional controls (U+202E reverses the text after it on screen), zero-width spaces, word joiners, fillers,
+// tag characters, the Egyptian format controls —, since they make two texts look alike or carry hidden text. Kept as
+// they are (`KEPT`): the format characters that draw something (the soft hyphen, the Arabic and Syriac number signs,
+// …); a joiner that stands alone (U+200D in emoji such as 👩‍💻, U+200C in Persian and Indic script — a run of them is
+// escaped: it can spell bits); one variation selector right after a letter, digit, symbol or punctuation (emoji and text
+// presentation, Japanese and Mongolian variants — a run of them is escaped); and the three subdivision flags there are
+// (England, Scotland, Wales: 🏴 and tags; any other tag sequence is escaped). `HIDDEN_IN_JSON` leaves out what
+// JSON.stringify escapes itself (C0, lone surrogates).
+const FLAGS = "\\u{1F3F4}\\u{E0067}\\u{E0062}(?:\\u{E0065}\\u{E006E}\\u{E0067}|\\u{E0073}\\u{E0063}\\u{E0074}|\\u{E0077}\\u{E006C}\\u{E0073})\\u{E007F}"
+const VARIATION = "\\u180b-\\u180d\\u180f\\ufe00-\\ufe0f\\u{E0100}-\\u{E01EF}"
+const JOINERS = "\\u200c\\u200d"
+const DRAWN = "\\u00ad\\u0600-\\u0605\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u{110BD}\\u{110CD}"
+const KEPT = `${FLAGS}|(?<=[\\p{L}\\p{N}\\p{S}\\p{P}])[${VARIATION}]|(?<![${JOINERS}])[${JOINERS}](?![${JOINERS}])`
+const HIDDEN = `[[\\p{Cf}\\p{Default_Ignorable_Code_Point}]--[${DRAWN}]]`
+const UNPRINTABLE = new RegExp(`(${KEPT})|[\\p{Cc}\\p{Cs}${HIDDEN}]`, "gv")
 
 /**
  * The same characters in a `--json` document (JSON.stringify has escaped C0 and lone surrogates), with the line and
  * paragraph separators, which some readers take for line breaks.
  */
-export const UNSAFE_IN_JSON = new RegExp(`(${FLAG_EMOJI})|[${INVISIBLE}\\u2028\\u2029]`, "gv")
+export const UNSAFE_IN_JSON = new RegExp(`(${KEPT})|[\\u007f-\\u009f${HIDDEN}\\u2028\\u2029]`, "gv")
 
 /** Whether text holds a character {@link printable} would escape. */
 export const hasUnprintable = (text: string): boolean => {
