@@ -337,6 +337,47 @@ describe("stream assembler", () => {
       ])
     }))
 
+  it.effect("at an index in use, a new id naming another function is another call, even after one with no arguments", () =>
+    Effect.gen(function*() {
+      const parts = yield* assemble(
+        sse(
+          chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "get_time", arguments: "" } }] }),
+          chunk({ tool_calls: [{ index: 0, id: "call_b", type: "function", function: { name: "weather", arguments: "{\"city\":" } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: "\"Bern}\"}" } }] }),
+          finishChunk("tool_calls"),
+          "[DONE]"
+        ),
+        64
+      )
+      const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+      assert.deepStrictEqual(calls.map((c) => [c.id, c.name, c.params]), [
+        ["call_a", "get_time", {}],
+        ["call_b", "weather", { city: "Bern}" }]
+      ])
+    }))
+
+  it("a fresh id and the name on each of 40,000 chunks of one call: read once, not again per chunk", () => {
+    // Re-reading the whole arguments at every chunk was quadratic: 26 s for this answer.
+    const assembler = ChatResponse.makeStreamAssembler(info)
+    const parts: Array<Response.StreamPartEncoded> = []
+    const events: Array<Sse.SseEvent> = []
+    const piece = (i: number, args: string) => ({
+      _tag: "Data" as const,
+      data: chunk({ tool_calls: [{ index: 0, id: `call_${i}`, type: "function", function: { name: "write", arguments: args } }] })
+    })
+    events.push(piece(0, "{\"text\":\""))
+    for (let i = 1; i <= 40_000; i++) events.push(piece(i, "ab{}[]\\\"c"))
+    events.push(piece(40_001, "\"}"), { _tag: "Data", data: finishChunk("tool_calls") }, { _tag: "Done" })
+    const started = Date.now()
+    assert.isUndefined(assembler.pushAll(events, parts))
+    assert.isUndefined(assembler.endInto(parts))
+    const elapsed = Date.now() - started
+    const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+    assert.strictEqual(calls.length, 1)
+    assert.strictEqual((calls[0]!.params as { text: string }).text.length, 40_000 * 8)
+    assert.isBelow(elapsed, 5_000)
+  })
+
   it.effect("a call whose first chunk has no id keeps its arguments when a later chunk names one", () =>
     Effect.gen(function*() {
       const parts = yield* assemble(

@@ -367,6 +367,35 @@ interface ActiveToolCall {
   name: string
   args: string
   started: boolean
+  /** Where the arguments stand, read as they arrive (never re-read whole): see {@link closes}. */
+  shape: ArgumentsShape
+}
+
+/** How far a call's argument text has come: its bracket depth, and whether it is inside a string (or an escape). */
+interface ArgumentsShape {
+  depth: number
+  inString: boolean
+  escaped: boolean
+  /** An opening bracket was seen and the depth came back to 0 after it: the arguments are whole. */
+  closed: boolean
+}
+
+/** Reads `delta` into `shape`: O(length of the delta), so a call's arguments are scanned once in all. */
+const closes = (shape: ArgumentsShape, delta: string): void => {
+  for (const char of delta) {
+    if (shape.inString) {
+      if (shape.escaped) shape.escaped = false
+      else if (char === "\\") shape.escaped = true
+      else if (char === "\"") shape.inString = false
+    } else if (char === "\"") shape.inString = true
+    else if (char === "{" || char === "[") {
+      shape.depth++
+      shape.closed = false
+    } else if ((char === "}" || char === "]") && shape.depth > 0) {
+      shape.depth--
+      if (shape.depth === 0) shape.closed = true
+    }
+  }
 }
 
 /**
@@ -433,19 +462,26 @@ export const makeStreamAssembler = (
   ): ChutesAiError.ChutesAiError | undefined => {
     const index = call.index ?? position
     let active = atIndex.get(index)
-    // Another call at an index in use: a new server id with a function name, once the call there has whole arguments
-    // (some servers number every call 0). A new id otherwise continues the call: other servers send a fresh id — and
-    // some the name too — on every chunk of one call.
+    // Another call at an index in use (some servers number every call 0): a new server id with the name of another
+    // function, or with the same name once the call there has whole arguments. A new id otherwise continues the call:
+    // other servers send a fresh id — and some the name too — on every chunk of one call.
     const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
-    const named = typeof call.function?.name === "string" && call.function.name !== ""
-    const another = active !== undefined && id !== undefined && named && active.idFromServer && id !== active.id &&
-      active.args.trim() !== "" && Either.isRight(parseJson(active.args))
+    const name = call.function?.name
+    const another = active !== undefined && id !== undefined && active.idFromServer && id !== active.id &&
+      typeof name === "string" && name !== "" && (name !== active.name || active.shape.closed)
     if (active === undefined || another) {
-      active = { index, id: id ?? newToolCallId(), idFromServer: id !== undefined, name: "", args: "", started: false }
+      active = {
+        index,
+        id: id ?? newToolCallId(),
+        idFromServer: id !== undefined,
+        name: "",
+        args: "",
+        started: false,
+        shape: { depth: 0, inString: false, escaped: false, closed: false }
+      }
       atIndex.set(index, active)
       toolCalls.push(active)
     }
-    const name = call.function?.name
     if (active.name === "" && name !== undefined && name !== null) active.name = name
     const args = call.function?.arguments
     const delta = typeof args === "string" ? args : args !== undefined && args !== null ? JSON.stringify(args) : ""
@@ -467,6 +503,7 @@ export const makeStreamAssembler = (
     }
     if (delta.length > 0) {
       active.args += delta
+      closes(active.shape, delta)
       if (active.started) parts.push({ type: "tool-params-delta", id: active.id, delta })
     }
     return undefined
