@@ -141,6 +141,17 @@ describe("aliases do not chain", () => {
     assert.deepStrictEqual(AgentConfig.userAliases(doc), [["glm", "chutes/zai-org/GLM-5-TEE"], ["solo", "chutes/solo"]])
   })
 
+  it("an entry named after itself is no chain when the others that name it are skipped or give it the same model", () => {
+    for (const models of [
+      `"chutes/foo bar": { alias: "foo" }, "chutes/foo": { alias: "foo" }`,
+      `"chutes/foo": { alias: "foo" }, "Chutes/foo": { alias: "foo" }`
+    ]) {
+      const doc = parseOk(`{ agents: { defaults: { models: { ${models} } } } }`)
+      assert.deepStrictEqual(AgentConfig.warnings(doc).filter((w) => w.kind === "AliasTargetIsAlias"), [], models)
+      assert.deepStrictEqual(AgentConfig.userAliases(doc), [["foo", "chutes/foo"]], models)
+    }
+  })
+
   it("names that differ only by a joiner or soft hyphen are one alias: the second is a duplicate", () => {
     const doc = parseOk(`{ agents: { defaults: { models: {
       "chutes/zai-org/GLM-5.1-TEE": { alias: "fast" },

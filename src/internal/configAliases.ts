@@ -74,27 +74,32 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
     seen.set(lower, ref)
     aliases.push([name, ref])
   }
-  // How many entries of this config define each alias name (by `aliasKey`): a target that is a built-in alias, or an
-  // alias some entry defines, is an alias, not a model.
-  const defined = new Map<string, number>()
+  // The refs the entries of this config give each alias name (by `aliasKey`; entries whose ref does not parse give
+  // none): a target that is a built-in alias, or an alias an entry gives to a model, is an alias, not a model.
+  const defined = new Map<string, Set<string>>()
   for (const [key, entry] of Object.entries(entries)) {
     const alias = entry.alias?.trim()
     if (alias === undefined || alias.length === 0) continue
-    const name = ConfigJson.isChutesKey(key) ? aliasKey(alias) : ConfigJson.isRefLike(key) ? undefined : aliasKey(key)
-    if (name !== undefined) defined.set(name, (defined.get(name) ?? 0) + 1)
+    const chutes = ConfigJson.isChutesKey(key)
+    if (!chutes && ConfigJson.isRefLike(key)) continue
+    const ref = ModelRef.parse(chutes ? key : alias)
+    if (Either.isLeft(ref)) continue
+    const name = aliasKey(chutes ? alias : key)
+    defined.set(name, (defined.get(name) ?? new Set()).add(ref.right))
   }
   /**
-   * Whether `target` names an alias, from the entry whose own alias is `own`. A name has no `/` (a model id is
+   * Whether `target` names an alias, from the entry that gives `own` to `ownRef`. A name has no `/` (a model id is
    * `org/name`, so `"chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }` is a model named after itself). An entry
-   * naming only itself (`"chutes/foo": { alias: "foo" }`) is a model id, unless a built-in alias or another entry also
-   * has that name.
+   * naming only itself (`"chutes/foo": { alias: "foo" }`) is a model id, unless a built-in alias has that name or
+   * another entry gives it to another model.
    */
-  const namesAlias = (target: string, own: string): boolean => {
+  const namesAlias = (target: string, own: string, ownRef: string | undefined): boolean => {
     const name = aliasKey(target)
     if (name.includes("/")) return false
     if (ModelRef.builtinAliases.has(name)) return true
-    const count = defined.get(name) ?? 0
-    return name === aliasKey(own) ? count > 1 : count > 0
+    const refs = defined.get(name)
+    if (refs === undefined) return false
+    return name === aliasKey(own) ? Array.from(refs).some((ref) => ref !== ownRef) : true
   }
   const chained = (where: string, alias: string, target: string): ConfigWarning => ({
     kind: "AliasTargetIsAlias",
@@ -111,7 +116,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
       const ref = ModelRef.parse(key)
       if (Either.isLeft(ref)) {
         warnings.push({ kind: "InvalidAliasRef", key: where, message: `${where}: ${ref.left.message}; alias skipped` })
-      } else if (namesAlias(ModelRef.modelId(ref.right), alias)) {
+      } else if (namesAlias(ModelRef.modelId(ref.right), alias, ref.right)) {
         warnings.push(chained(where, alias, ModelRef.modelId(ref.right)))
       } else if (Either.isRight(aliasRef)) {
         warnings.push({
@@ -132,7 +137,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
           `${JSON.stringify(aliasRef.right)}: { alias: ${JSON.stringify(name)} }`
       })
       if (name.length > 0) add(name, aliasRef.right, where)
-    } else if (!ConfigJson.isRefLike(key) && namesAlias(alias, key.trim())) {
+    } else if (!ConfigJson.isRefLike(key) && namesAlias(alias, key.trim(), undefined)) {
       warnings.push(chained(where, key.trim(), alias))
     }
   }
