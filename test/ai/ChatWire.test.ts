@@ -356,6 +356,26 @@ describe("stream assembler", () => {
       ])
     }))
 
+  it.effect("two calls of one function at index 0 whose arguments are a JSON string or a number stay apart", () =>
+    Effect.gen(function*() {
+      for (const [first, second, expected] of [
+        ["\"{\\\"x\\\":1}\"", "\"{\\\"x\\\":2}\"", ["{\"x\":1}", "{\"x\":2}"]],
+        ["1", "2", [1, 2]]
+      ] as const) {
+        const parts = yield* assemble(
+          sse(
+            chunk({ tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "f", arguments: first } }] }),
+            chunk({ tool_calls: [{ index: 0, id: "call_b", type: "function", function: { name: "f", arguments: second } }] }),
+            finishChunk("tool_calls"),
+            "[DONE]"
+          ),
+          64
+        )
+        const calls = parts.filter((p): p is Response.ToolCallPartEncoded => p.type === "tool-call")
+        assert.deepStrictEqual(calls.map((c) => [c.id, c.params]), [["call_a", expected[0]], ["call_b", expected[1]]])
+      }
+    }))
+
   it("a fresh id and the name on each of 40,000 chunks of one call: read once, not again per chunk", () => {
     // Re-reading the whole arguments at every chunk was quadratic: 26 s for this answer.
     const assembler = ChatResponse.makeStreamAssembler(info)

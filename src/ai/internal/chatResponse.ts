@@ -380,14 +380,34 @@ interface ArgumentsShape {
   closed: boolean
 }
 
+/**
+ * Whether a call's arguments are whole: an object, array or string closed at the top, from the scan; a bare number or
+ * literal (rare, and short) by parsing it.
+ */
+const whole = (call: ActiveToolCall): boolean => {
+  const { shape } = call
+  if (shape.closed) return true
+  if (shape.depth > 0 || shape.inString) return false
+  const text = call.args.trim()
+  return text !== "" && !text.startsWith("{") && !text.startsWith("[") && !text.startsWith("\"") &&
+    Either.isRight(parseJson(text))
+}
+
 /** Reads `delta` into `shape`: O(length of the delta), so a call's arguments are scanned once in all. */
 const closes = (shape: ArgumentsShape, delta: string): void => {
   for (const char of delta) {
     if (shape.inString) {
       if (shape.escaped) shape.escaped = false
       else if (char === "\\") shape.escaped = true
-      else if (char === "\"") shape.inString = false
-    } else if (char === "\"") shape.inString = true
+      else if (char === "\"") {
+        shape.inString = false
+        // A string at the top (arguments some servers encode twice, as a JSON string) is whole once it ends.
+        if (shape.depth === 0) shape.closed = true
+      }
+    } else if (char === "\"") {
+      shape.inString = true
+      shape.closed = false
+    }
     else if (char === "{" || char === "[") {
       shape.depth++
       shape.closed = false
@@ -468,7 +488,7 @@ export const makeStreamAssembler = (
     const id = typeof call.id === "string" && call.id !== "" ? call.id : undefined
     const name = call.function?.name
     const another = active !== undefined && id !== undefined && active.idFromServer && id !== active.id &&
-      typeof name === "string" && name !== "" && (name !== active.name || active.shape.closed)
+      typeof name === "string" && name !== "" && (name !== active.name || whole(active))
     if (active === undefined || another) {
       active = {
         index,
