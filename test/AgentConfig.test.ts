@@ -152,6 +152,17 @@ describe("aliases do not chain", () => {
     }
   })
 
+  it("a second alias of the same model through a name that stands for it is no chain", () => {
+    for (const models of [
+      `"chutes/foo": { alias: "f" }, "foo": { alias: "chutes/foo" }`,
+      `"chutes/foo": { alias: "foo" }, "Chutes/foo": { alias: "f" }`
+    ]) {
+      const doc = parseOk(`{ agents: { defaults: { models: { ${models} } } } }`)
+      assert.deepStrictEqual(AgentConfig.warnings(doc).filter((w) => w.kind === "AliasTargetIsAlias"), [], models)
+      assert.includeDeepMembers([...AgentConfig.userAliases(doc)], [["f", "chutes/foo"], ["foo", "chutes/foo"]], models)
+    }
+  })
+
   it("names that differ only by a joiner or soft hyphen are one alias: the second is a duplicate", () => {
     const doc = parseOk(`{ agents: { defaults: { models: {
       "chutes/zai-org/GLM-5.1-TEE": { alias: "fast" },

@@ -91,7 +91,7 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
    * Whether `target` names an alias, from the entry that gives `own` to `ownRef`. A name has no `/` (a model id is
    * `org/name`, so `"chutes/zai-org/GLM-5-TEE": { alias: "zai-org/GLM-5-TEE" }` is a model named after itself). An entry
    * naming only itself (`"chutes/foo": { alias: "foo" }`) is a model id, unless a built-in alias has that name or
-   * another entry gives it to another model.
+   * another entry gives it to another model; so is one whose id another entry gives to this same model.
    */
   const namesAlias = (target: string, own: string, ownRef: string | undefined): boolean => {
     const name = aliasKey(target)
@@ -99,7 +99,9 @@ export const readAliases = (doc: AgentConfigDocument): AliasReading => {
     if (ModelRef.builtinAliases.has(name)) return true
     const refs = defined.get(name)
     if (refs === undefined) return false
-    return name === aliasKey(own) ? Array.from(refs).some((ref) => ref !== ownRef) : true
+    // From a `chutes/<id>` entry: a chain when the name stands for another model (a second alias of the same model
+    // is fine). From an inverted entry: when the name is another's.
+    return ownRef !== undefined ? Array.from(refs).some((ref) => ref !== ownRef) : name !== aliasKey(own)
   }
   const chained = (where: string, alias: string, target: string): ConfigWarning => ({
     kind: "AliasTargetIsAlias",
