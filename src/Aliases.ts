@@ -9,6 +9,7 @@
  * @since 0.2.0
  */
 import type { ProviderDefaults } from "./AgentConfig.js"
+import { KEPT_INVISIBLE } from "./internal/redact.js"
 
 /**
  * The built-in aliases, alias name (lower case) -> documented target ref. Names match case-insensitively; a target
@@ -75,8 +76,7 @@ export const entries = (aliases: AliasInput | undefined): ReadonlyArray<readonly
  * @since 0.5.0
  * @category constructors
  */
-export const aliasKey = (name: string): string =>
-  name.toLowerCase().replace(/[\u00ad\u200c\u200d\u180b-\u180d\u180f\ufe00-\ufe0f\u{E0100}-\u{E01EF}]/gu, "").trim()
+export const aliasKey = (name: string): string => name.toLowerCase().replace(KEPT_INVISIBLE, "").trim()
 
 const key = aliasKey
 

@@ -13,11 +13,9 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ChutesSettings } from "./ChutesSettings.js"
 import { ModelDefinition } from "./ModelCatalog.js"
+import { MAX_DATE_MILLIS } from "./internal/dates.js"
 import { firstIssue } from "./internal/parseIssue.js"
 import * as PrivateFiles from "./PrivateFiles.js"
-
-/** The latest time a `Date` holds (8.64e15 ms after the epoch). */
-const MAX_DATE_MILLIS = 8.64e15
 
 /**
  * What is cached: the models of one live fetch, when it happened, and from which base URL.

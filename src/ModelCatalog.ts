@@ -45,14 +45,15 @@ export const MAX_MODEL_ID_LENGTH = ModelRefLimit
 export const MAX_TEXT_LENGTH = 1024
 
 /**
- * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace), printable with no format character, and at most
+ * Whether a string can be a model id: addressable as `chutes/<id>` (no whitespace), no control, format or other
+ * invisible character, and at most
  * {@link MAX_MODEL_ID_LENGTH} characters.
  *
  * @since 0.2.0
  * @category predicates
  */
 export const isModelId = (text: string): boolean =>
-  text.length > 0 && text.length <= MAX_MODEL_ID_LENGTH && !/\s/.test(text) && isPrintable(text) && !hasInvisible(text)
+  text.length > 0 && text.length <= MAX_MODEL_ID_LENGTH && !/\s/.test(text) && !hasInvisible(text)
 
 /**
  * A model id, checked the same way whether it comes from the service or from a file (the disk cache).

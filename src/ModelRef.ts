@@ -43,9 +43,9 @@ export const isPrintable = (text: string): boolean => !hasUnprintable(text)
 
 const PREFIX = `${PROVIDER_ID}/`
 
-// Control characters (C0, DEL, C1) and bidirectional controls (`!isPrintable`) are never valid in a model name, and
-// dangerous to echo to a terminal; nor is any other format, private-use or surrogate character in a model id
-// (`hasInvisible`): ids are repository names, and a joiner or a tag character would make two of them look alike.
+// Control characters (C0, DEL, C1) and bidirectional controls are never valid in a model name, and dangerous to echo to
+// a terminal; nor is any other format, private-use or surrogate character in a model id (`hasInvisible`, which covers
+// all `isPrintable` refuses): ids are repository names, and a joiner or a tag character would make two look alike.
 const WHITESPACE = /\s/
 
 /**
@@ -60,7 +60,7 @@ export const MAX_MODEL_ID_LENGTH = 256
 const checkId = (input: string, id: string): InvalidModelRef | undefined => {
   if (id.length === 0) return new InvalidModelRef({ input, reason: "EmptyId" })
   if (id.length > MAX_MODEL_ID_LENGTH) return new InvalidModelRef({ input, reason: "TooLong" })
-  if (!isPrintable(id) || hasInvisible(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
+  if (hasInvisible(id)) return new InvalidModelRef({ input, reason: "ControlCharacter" })
   if (WHITESPACE.test(id)) return new InvalidModelRef({ input, reason: "Whitespace" })
   return undefined
 }

@@ -99,8 +99,12 @@ export const usd = (value: number): string => {
   return `${value < 0 && Number(shown) !== 0 ? "-" : ""}$${shown}`
 }
 
-/** A sum of the service's float amounts without its dust (`0.10000000000002274` for 0.1). */
-const tidy = (value: number): number => Number(value.toPrecision(12))
+/**
+ * A sum or difference of the service's float amounts without its dust (`0.10000000000002274` for 0.1,
+ * `724.0000000001` for 724): 12 significant digits, far past a cent, and past what thousands of additions leave of a
+ * double's 15–17.
+ */
+export const tidy = (value: number): number => Number(value.toPrecision(12))
 
 const count = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1))
 

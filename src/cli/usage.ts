@@ -14,7 +14,7 @@ import * as Stream from "effect/Stream"
 import * as ChutesAccount from "../ChutesAccount.js"
 import type { AccountError, CredentialsError, StoreError } from "../ChutesError.js"
 import { excerpt } from "../internal/redact.js"
-import { accountLayer, usd } from "./account.js"
+import { accountLayer, tidy, usd } from "./account.js"
 import type { GlobalOptions } from "./global.js"
 import { useColor } from "./help.js"
 import { pinned } from "./profile.js"
@@ -82,11 +82,8 @@ const add = (into: Totals, bucket: ChutesAccount.UsageBucket): void => {
   into.usd += bucket.amount
 }
 
-/**
- * Sums of many float amounts, without the float dust (`0.30000000000000004`, `724.0000000001`): 12 significant digits,
- * far past a cent, and past what thousands of additions leave of a double's 15–17.
- */
-const tidy = <A extends Totals>(totals: A): A => ({ ...totals, usd: Number(totals.usd.toPrecision(12)) })
+/** Sums of many float amounts, without the float dust (account.ts `tidy`). */
+const tidyTotals = <A extends Totals>(totals: A): A => ({ ...totals, usd: tidy(totals.usd) })
 
 /** Per model, most requests first (then most USD, then the chute id, for a stable order). */
 const byModel = (
@@ -100,7 +97,7 @@ const byModel = (
     add(totals, bucket)
     models.set(id, totals)
   }
-  return [...models].map(([chuteId, totals]) => tidy({ chuteId, model: names.get(chuteId) ?? null, ...totals }))
+  return [...models].map(([chuteId, totals]) => tidyTotals({ chuteId, model: names.get(chuteId) ?? null, ...totals }))
     .sort((a, b) => b.requests - a.requests || b.usd - a.usd || a.chuteId.localeCompare(b.chuteId))
 }
 
@@ -124,7 +121,7 @@ export const usageOutput = (
     for (const bucket of own) add(totals, bucket)
     days.push({
       date: new Date(day).toISOString().slice(0, 10),
-      ...tidy(totals),
+      ...tidyTotals(totals),
       models: perModel ? byModel(own, names) : null
     })
   }
@@ -135,7 +132,7 @@ export const usageOutput = (
     from: new Date(since).toISOString().slice(0, 10),
     to: new Date(until - DAY).toISOString().slice(0, 10),
     perModel,
-    total: tidy(total),
+    total: tidyTotals(total),
     days,
     models: perModel ? byModel(inWindow, names) : null
   }

@@ -23,6 +23,7 @@ import * as FileLock from "../FileLock.js"
 import * as PrivateFiles from "../PrivateFiles.js"
 import { fromFiles, semaphoreFor } from "./authProfileFile.js"
 import { formatBytes } from "./filePolicy.js"
+import { MAX_DATE_MILLIS } from "./dates.js"
 import { excerpt } from "./redact.js"
 
 /** The version of the file this SDK reads and writes; any other is `Corrupt` (a newer format is never clobbered). */
@@ -32,15 +33,13 @@ const corrupt = (path: string, detail: string): StoreError => new StoreError({ r
 
 const decodeCooldown = Schema.decodeUnknownEither(CooldownSchema)
 
-/** The largest time a `Date` holds (±8.64e15 ms, some 275,000 years): one past it cannot be shown or compared. */
-const MAX_TIME = 8.64e15
 
 /**
  * Every number of a cooldown is in range: finite (JSON would write `Infinity`, from `1e309`, or `NaN` back as `null`)
  * and a time a `Date` can hold (`until: 1e300` made every command that shows cooldowns fail with "Invalid time value").
  */
 const isFinite = (cooldown: Cooldown): boolean =>
-  [cooldown.since, cooldown.until, cooldown.millis].every((n) => n === undefined || (Number.isFinite(n) && Math.abs(n) <= MAX_TIME))
+  [cooldown.since, cooldown.until, cooldown.millis].every((n) => n === undefined || (Number.isFinite(n) && Math.abs(n) <= MAX_DATE_MILLIS))
 
 /** One cooldown as the file holds it, or why not (the id is named, capped and escaped; the value never quoted). */
 export const decodeEntry = (id: string, value: unknown): Either.Either<Cooldown, string> =>

@@ -43,7 +43,7 @@ export const scrub = (text: string): string => {
 // …); a joiner that stands alone (U+200D in emoji such as 👩‍💻, U+200C in Persian and Indic script — a run of them is
 // escaped: it can spell bits); one variation selector right after a letter, digit, symbol or punctuation (emoji and text
 // presentation, Japanese and Mongolian variants — a run of them is escaped); and the three subdivision flags there are
-// (England, Scotland, Wales: 🏴 and tags; any other tag sequence is escaped). `HIDDEN_IN_JSON` leaves out what
+// (England, Scotland, Wales: 🏴 and tags; any other tag sequence is escaped). `UNSAFE_IN_JSON` leaves out what
 // JSON.stringify escapes itself (C0, lone surrogates).
 const FLAGS = "\\u{1F3F4}\\u{E0067}\\u{E0062}(?:\\u{E0065}\\u{E006E}\\u{E0067}|\\u{E0073}\\u{E0063}\\u{E0074}|\\u{E0077}\\u{E006C}\\u{E0073})\\u{E007F}"
 const VARIATION = "\\u180b-\\u180d\\u180f\\ufe00-\\ufe0f\\u{E0100}-\\u{E01EF}"
@@ -52,6 +52,12 @@ const DRAWN = "\\u00ad\\u0600-\\u0605\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u{110B
 const KEPT = `${FLAGS}|(?<=[\\p{L}\\p{N}\\p{S}\\p{P}])[${VARIATION}]|(?<![${JOINERS}])[${JOINERS}](?![${JOINERS}])`
 const HIDDEN = `[[\\p{Cf}\\p{Default_Ignorable_Code_Point}]--[${DRAWN}]]`
 const UNPRINTABLE = new RegExp(`(${KEPT})|[\\p{Cc}\\p{Cs}${HIDDEN}]`, "gv")
+
+/**
+ * The invisible characters names keep (the soft hyphen, the joiners, variation selectors): `Aliases.aliasKey` drops
+ * them, so two names that differ only by them are one.
+ */
+export const KEPT_INVISIBLE = new RegExp(`[\\u00ad${JOINERS}${VARIATION}]`, "gu")
 
 /**
  * The same characters in a `--json` document (JSON.stringify has escaped C0 and lone surrogates), with the line and
@@ -65,13 +71,15 @@ export const hasUnprintable = (text: string): boolean => {
   return false
 }
 
+const CONTROL_OR_INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/u
+
 /**
- * Whether text holds any format (`\p{Cf}`: joiners, soft hyphen, bidi and tag characters), private-use, lone
+ * Whether text holds any control, format (`\p{Cf}`: joiners, soft hyphen, bidi and tag characters), private-use, lone
  * surrogate or default-ignorable character (variation selectors, fillers, the combining grapheme joiner), or the
- * braille blank: none belongs in a model id, which is a repository name, and each could make two ids look alike.
+ * braille blank: none belongs in a model id, which is a repository name, and each could make two ids look alike. (All
+ * that {@link hasUnprintable} finds, and more.)
  */
-export const hasInvisible = (text: string): boolean =>
-  /[\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/u.test(text)
+export const hasInvisible = (text: string): boolean => CONTROL_OR_INVISIBLE.test(text)
 
 const escapeChar = (char: string): string => {
   const code = char.codePointAt(0)!
