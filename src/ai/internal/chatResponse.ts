@@ -367,7 +367,7 @@ interface ActiveToolCall {
   name: string
   args: string
   started: boolean
-  /** Where the arguments stand, read as they arrive (never re-read whole): see {@link closes}. */
+  /** Where the arguments stand, read as they arrive (never re-read whole): see {@link scanArguments}. */
   shape: ArgumentsShape
 }
 
@@ -376,7 +376,7 @@ interface ArgumentsShape {
   depth: number
   inString: boolean
   escaped: boolean
-  /** An opening bracket was seen and the depth came back to 0 after it: the arguments are whole. */
+  /** An object, array or string at the top has ended (and nothing was opened after it): the arguments are whole. */
   closed: boolean
 }
 
@@ -394,7 +394,7 @@ const whole = (call: ActiveToolCall): boolean => {
 }
 
 /** Reads `delta` into `shape`: O(length of the delta), so a call's arguments are scanned once in all. */
-const closes = (shape: ArgumentsShape, delta: string): void => {
+const scanArguments = (shape: ArgumentsShape, delta: string): void => {
   for (const char of delta) {
     if (shape.inString) {
       if (shape.escaped) shape.escaped = false
@@ -407,8 +407,7 @@ const closes = (shape: ArgumentsShape, delta: string): void => {
     } else if (char === "\"") {
       shape.inString = true
       shape.closed = false
-    }
-    else if (char === "{" || char === "[") {
+    } else if (char === "{" || char === "[") {
       shape.depth++
       shape.closed = false
     } else if ((char === "}" || char === "]") && shape.depth > 0) {
@@ -523,7 +522,7 @@ export const makeStreamAssembler = (
     }
     if (delta.length > 0) {
       active.args += delta
-      closes(active.shape, delta)
+      scanArguments(active.shape, delta)
       if (active.started) parts.push({ type: "tool-params-delta", id: active.id, delta })
     }
     return undefined
