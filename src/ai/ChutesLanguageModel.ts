@@ -64,6 +64,7 @@ import { callCost as callCostOf, headerFacts, type Meter } from "./internal/cost
 import * as Deadline from "./internal/deadline.js"
 import { inputError, type Method, requestFailure, unknownError } from "./internal/errors.js"
 import * as Failover from "./internal/failover.js"
+import * as KeptSchema from "./internal/generateText.js"
 import * as Resolved from "./internal/options.js"
 import { send as sendTo } from "./internal/send.js"
 import type { ResponseInfo } from "./internal/metadata.js"
@@ -395,8 +396,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     // SDK writes the `gen_ai.*` and `chutes.*` attributes on it, and its own steps (the requests; the catalog read when
     // it fetches) are its children. A span of the SDK's around the same work repeated it at ~18 µs a call
     // (bench/README.md, "Chat", fifth pass).
-    return yield* LanguageModel.make({
-      generateText: (providerOptions) =>
+    const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
         Effect.gen(function*() {
           yield* Spend.checkBudget("generateText", budget)
           const parts = yield* Deadline.within(
@@ -421,7 +421,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           Telemetry.annotateResponse(providerOptions.span, parts)
           yield* Spend.record(parts, providerOptions.span, budget)
           return parts
-        }),
+        })
+    const service = yield* LanguageModel.make({
+      generateText,
       streamText: (providerOptions) =>
         Stream.unwrapScoped(
           Effect.gen(function*() {
@@ -443,6 +445,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           })
         )
     })
+    return yield* KeptSchema.withSchemaKept(service, generateText)
   })
 
 /**
