@@ -405,10 +405,13 @@ export const make = (options: Options = {}): Effect.Effect<
       const credential = Either.flatMap(read, Auth.sendable)
       return Either.isLeft(credential)
         ? traced(snapshotFor(credential, false))
-        : Effect.flatMap(Effect.zip(keyOf(credential.right), Clock.currentTimeMillis), ([key, now]) => {
-          const kept = key === undefined ? undefined : catalogs.peek(key, now)
-          return kept !== undefined ? Effect.succeed(kept.snapshot) : traced(snapshotFor(credential, false))
-        })
+        : Effect.flatMap(keyOf(credential.right), (key) =>
+          key === undefined
+            ? traced(snapshotFor(credential, false))
+            : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const kept = catalogs.peek(key, now)
+              return kept !== undefined ? Effect.succeed(kept.snapshot) : traced(snapshotFor(credential, false))
+            }))
     })
 
     return {
