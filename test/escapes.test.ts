@@ -164,6 +164,25 @@ describe("invisible characters", () => {
     }
   })
 
+  it("one of each kind is escaped alone in plain text: a C0 and a C1 control, DEL, each half of a surrogate pair, a format and a default-ignorable character", () => {
+    const kinds = {
+      "\u0007": "\\u0007",
+      "\u009b": "\\u009b",
+      "\u007f": "\\u007f",
+      "\ud83d": "\\ud83d",
+      "\ude00": "\\ude00",
+      "\u202e": "\\u202e",
+      "\u3164": "\\u3164"
+    }
+    for (const [char, escaped] of Object.entries(kinds)) {
+      const text = `GLM-5 ${char} TEE`
+      assert.isFalse(ModelRef.isPrintable(text), escaped)
+      assert.strictEqual(printable(text), `GLM-5 ${escaped} TEE`)
+    }
+    // A whole pair is a character (😀): kept.
+    assert.strictEqual(printable("GLM-5 \ud83d\ude00"), "GLM-5 😀")
+  })
+
   it("messages show the invisible ones escaped (a character past U+FFFF whole), shaped text as it is", () => {
     assert.strictEqual(printable("GLM\u200b-5\u{e0041}\u202e"), "GLM\\u200b-5\\u{e0041}\\u202e")
     for (const text of [...SHAPED, "Grüße 🎉"]) assert.strictEqual(printable(text), text)

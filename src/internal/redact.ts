@@ -65,8 +65,16 @@ export const KEPT_INVISIBLE = new RegExp(`[\\u00ad${JOINERS}${VARIATION}]`, "gu"
  */
 export const UNSAFE_IN_JSON = new RegExp(`(${KEPT})|[\\u007f-\\u009f${HIDDEN}\\u2028\\u2029]`, "gv")
 
+/**
+ * Every character `UNPRINTABLE` escapes is a control, a lone surrogate, a format or a default-ignorable character: a
+ * text without any needs no closer look. Nearly every text is one, and the closer look costs: discovery checks the
+ * shown fields of every model (a `matchAll` over `UNPRINTABLE` is ~0.7 µs a name, this test ~0.1).
+ */
+const MAYBE_UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Cf}\p{Default_Ignorable_Code_Point}]/u
+
 /** Whether text holds a character {@link printable} would escape. */
 export const hasUnprintable = (text: string): boolean => {
+  if (!MAYBE_UNPRINTABLE.test(text)) return false
   for (const match of text.matchAll(UNPRINTABLE)) if (match[1] === undefined) return true
   return false
 }
@@ -93,7 +101,9 @@ const escapeChar = (char: string): string => {
  * harmless.
  */
 export const printable = (text: string): string =>
-  text.replace(UNPRINTABLE, (char: string, flag: string | undefined) => flag !== undefined ? char : escapeChar(char))
+  MAYBE_UNPRINTABLE.test(text)
+    ? text.replace(UNPRINTABLE, (char: string, flag: string | undefined) => flag !== undefined ? char : escapeChar(char))
+    : text
 
 /** A short, single-line, scrubbed excerpt of untrusted text, safe to print. */
 export const excerpt = (text: string, max = 200): string => {
