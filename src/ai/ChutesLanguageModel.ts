@@ -64,7 +64,7 @@ import { callCost as callCostOf, headerFacts, type Meter } from "./internal/cost
 import * as Deadline from "./internal/deadline.js"
 import { inputError, type Method, requestFailure, unknownError } from "./internal/errors.js"
 import * as Failover from "./internal/failover.js"
-import * as KeptSchema from "./internal/generateText.js"
+import * as KeptSchema from "./internal/schemaKept.js"
 import * as Resolved from "./internal/options.js"
 import { send as sendTo } from "./internal/send.js"
 import type { ResponseInfo } from "./internal/metadata.js"
@@ -422,9 +422,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           yield* Spend.record(parts, providerOptions.span, budget)
           return parts
         })
-    const service = yield* LanguageModel.make({
-      generateText,
-      streamText: (providerOptions) =>
+    const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
         Stream.unwrapScoped(
           Effect.gen(function*() {
             yield* Spend.checkBudget("streamText", budget)
@@ -444,8 +442,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             }).pipe(Effect.withParentSpan(span))
           })
         )
-    })
-    return yield* KeptSchema.withSchemaKept(service, generateText)
+    const service = yield* LanguageModel.make({ generateText, streamText })
+    return yield* KeptSchema.withSchemaKept(service, { generateText, streamText })
   })
 
 /**
