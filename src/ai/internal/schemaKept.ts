@@ -45,9 +45,16 @@ export interface Provider {
   ) => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
 }
 
+/** What a call without a toolkit reads of its options. */
+interface CallOptions {
+  readonly prompt: Prompt.RawInput
+  readonly concurrency?: LanguageModel.GenerateTextOptions<{}>["concurrency"]
+  readonly toolChoice?: unknown
+}
+
 /** A call's provider options without tools, as `make` builds them. */
 const providerOptions = (
-  options: LanguageModel.GenerateTextOptions<any>,
+  options: CallOptions,
   span: Tracer.Span
 ): LanguageModel.ProviderOptions => ({
   prompt: Prompt.make(options.prompt),
@@ -75,12 +82,12 @@ export const withSchemaKept = (
       Effect.serviceOption(Telemetry.CurrentSpanTransformer),
       Option.orElse(() => parentSpanTransformer)
     )
-    const attributes = (options: LanguageModel.GenerateTextOptions<any>) => ({
+    const attributes = (options: CallOptions) => ({
       concurrency: options.concurrency,
       toolChoice: options.toolChoice
     })
 
-    const generateWithoutToolkit = (options: LanguageModel.GenerateTextOptions<any>) =>
+    const generateWithoutToolkit = (options: CallOptions) =>
       Effect.useSpan(
         "LanguageModel.generateText",
         { captureStackTrace: false, attributes: attributes(options) },
@@ -94,7 +101,7 @@ export const withSchemaKept = (
           }).pipe(Effect.catchTag("ParseError", malformed("generateText")), Effect.withParentSpan(span))
       )
 
-    const streamWithoutToolkit = (options: LanguageModel.GenerateTextOptions<any>) =>
+    const streamWithoutToolkit = (options: CallOptions) =>
       Stream.unwrapScoped(Effect.gen(function*() {
         const span = yield* Effect.makeSpanScoped("LanguageModel.streamText", {
           captureStackTrace: false,
