@@ -64,8 +64,8 @@ import { callCost as callCostOf, headerFacts, type Meter } from "./internal/cost
 import * as Deadline from "./internal/deadline.js"
 import { inputError, type Method, requestFailure, unknownError } from "./internal/errors.js"
 import * as Failover from "./internal/failover.js"
-import * as KeptSchema from "./internal/schemaKept.js"
 import * as Resolved from "./internal/options.js"
+import * as KeptSchema from "./internal/schemaKept.js"
 import { send as sendTo } from "./internal/send.js"
 import type { ResponseInfo } from "./internal/metadata.js"
 import * as Spend from "./internal/spend.js"
@@ -397,51 +397,53 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     // it fetches) are its children. A span of the SDK's around the same work repeated it at ~18 µs a call
     // (bench/README.md, "Chat", fifth pass).
     const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
-        Effect.gen(function*() {
-          yield* Spend.checkBudget("generateText", budget)
-          const parts = yield* Deadline.within(
-            Effect.flatMap(send("generateText", providerOptions, false), ({ headers, info, meter, response }) =>
-              Effect.flatMap(
-                Answer.readCompletion(response, {
-                  headers,
-                  info,
-                  maxBytes: limits.maxBodyBytes,
-                  readError: (e) => requestFailure("generateText", e)
-                }),
-                (text) => completionParts("generateText", text, info, meter)
-              )),
-            timeouts.completion,
-            () =>
-              unknownError(
-                "generateText",
-                "Timeout",
-                `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
-              )
-          )
-          Telemetry.annotateResponse(providerOptions.span, parts)
-          yield* Spend.record(parts, providerOptions.span, budget)
-          return parts
-        })
-    const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
-        Stream.unwrapScoped(
-          Effect.gen(function*() {
-            yield* Spend.checkBudget("streamText", budget)
-            const started = yield* Clock.currentTimeMillis
-            // The request (its retries and failover) runs in the reader's fiber, under the stream's watchdog, which
-            // also keeps the first-event deadline while no answer has come (internal/answer.ts). Both run under
-            // `@effect/ai`'s span, which lasts as long as the stream; `@effect/ai` does not make it the current span
-            // here, so it is set as the parent.
-            const span = providerOptions.span
-            return yield* Answer.streamParts(Effect.withParentSpan(send("streamText", providerOptions, true), span), {
-              started,
-              deadlines: timeouts,
-              limits,
-              readError: (e) => requestFailure("streamText", e),
-              onParts: (parts) => Telemetry.annotateResponse(providerOptions.span, parts),
-              onEnd: (parts) => Spend.record(parts, providerOptions.span, budget)
-            }).pipe(Effect.withParentSpan(span))
-          })
+      Effect.gen(function*() {
+        yield* Spend.checkBudget("generateText", budget)
+        const parts = yield* Deadline.within(
+          Effect.flatMap(send("generateText", providerOptions, false), ({ headers, info, meter, response }) =>
+            Effect.flatMap(
+              Answer.readCompletion(response, {
+                headers,
+                info,
+                maxBytes: limits.maxBodyBytes,
+                readError: (e) => requestFailure("generateText", e)
+              }),
+              (text) => completionParts("generateText", text, info, meter)
+            )),
+          timeouts.completion,
+          () =>
+            unknownError(
+              "generateText",
+              "Timeout",
+              `No complete answer from Chutes within ${Duration.format(timeouts.completion)} (timeouts.completion)`
+            )
         )
+        Telemetry.annotateResponse(providerOptions.span, parts)
+        yield* Spend.record(parts, providerOptions.span, budget)
+        return parts
+      })
+    const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
+      Stream.unwrapScoped(
+        Effect.gen(function*() {
+          yield* Spend.checkBudget("streamText", budget)
+          const started = yield* Clock.currentTimeMillis
+          // The request (its retries and failover) runs in the reader's fiber, under the stream's watchdog, which
+          // also keeps the first-event deadline while no answer has come (internal/answer.ts). Both run under
+          // `@effect/ai`'s span, which lasts as long as the stream; `@effect/ai` does not make it the current span
+          // here, so it is set as the parent.
+          const span = providerOptions.span
+          return yield* Answer.streamParts(Effect.withParentSpan(send("streamText", providerOptions, true), span), {
+            started,
+            deadlines: timeouts,
+            limits,
+            readError: (e) => requestFailure("streamText", e),
+            onParts: (parts) => Telemetry.annotateResponse(providerOptions.span, parts),
+            onEnd: (parts) => Spend.record(parts, providerOptions.span, budget)
+          }).pipe(Effect.withParentSpan(span))
+        })
+      )
+    // `@effect/ai`'s service over the two; a call without a toolkit runs `@effect/ai`'s own steps with the answer's
+    // schema built once instead of per call (internal/schemaKept.ts).
     const service = yield* LanguageModel.make({ generateText, streamText })
     return yield* KeptSchema.withSchemaKept(service, { generateText, streamText })
   })
